@@ -1,0 +1,389 @@
+import { and, assign, enqueueActions, or, setup } from 'xstate';
+import type { LandCode } from '../src/domain/ids.js';
+import type { RoutingFacts } from '../src/domain/routing.js';
+import {
+  EMPTY_SLA,
+  pauseClocks,
+  recordBreach,
+  recordWarning,
+  reprioritize,
+  resumeClocks,
+  startClocks,
+  stopClocks,
+  type ClockName,
+  type SlaState,
+} from '../src/domain/sla.js';
+import type { Grade, Level, Priority } from '../src/domain/topology.js';
+import { nextDeadline, type Deadline } from './ticket.deadlines.js';
+import type { Actor, TicketPolicy } from './ticket.policy.js';
+
+/** Bump when states are renamed or the context changes shape: snapshots carry it. */
+export const TICKET_MACHINE_VERSION = 1;
+
+export interface HandoffState {
+  orgId: string;
+  requestedAt: number;
+  attempts: number;
+  receiptDueAt: number;
+}
+
+export type Timer = Deadline & { epoch: number };
+
+export interface TicketContext {
+  id: string;
+  facts: RoutingFacts;
+  createdBy: string;
+  impact: Grade;
+  urgency: Grade;
+  priority: Priority;
+  level: Level;
+  assignee: string;
+  /** Who held each level last: RETURN and REOPEN go back to them. */
+  holders: Partial<Record<`${Level}`, string>>;
+  /** Every organisation that ever held the ticket: a provider reads what was handed to it. */
+  handledBy: string[];
+  handoff: HandoffState | null;
+  receivedAt: number;
+  createdAt: number;
+  resolvedAt: number | null;
+  closedAt: number | null;
+  sla: SlaState;
+  timer: Timer | null;
+  /** Counts every timer ever armed, so a timer's id names exactly one arming. */
+  epoch: number;
+}
+
+export interface TicketInput {
+  id: string;
+  facts: RoutingFacts;
+  createdBy: string;
+  impact: Grade;
+  urgency: Grade;
+  receivedAt: number;
+  at: number;
+}
+
+type Meta = { at: number; actor: Actor };
+export type TicketEvent = Meta &
+  (
+    | { type: 'ACCEPT'; note?: string }
+    | { type: 'REQUEST_INFO'; question?: string }
+    | { type: 'INFO_RECEIVED'; info?: string }
+    | { type: 'ESCALATE'; reason: string }
+    | { type: 'RETURN'; answer: string }
+    | { type: 'REJECT_HANDOFF'; reason: string }
+    | { type: 'RESOLVE'; resolution: string }
+    | { type: 'REOPEN'; reason: string }
+    | { type: 'CLOSE'; epoch?: number }
+    | { type: 'SUGGEST_IMPROVEMENT'; title: string; description: string }
+    | { type: 'ASSIGN'; assignee: string; reason: string }
+    | { type: 'CHANGE_PRIORITY'; impact: Grade; urgency: Grade; reason: string }
+    | { type: 'SLA_WARNING'; clock: ClockName; epoch: number }
+    | { type: 'SLA_BREACHED'; clock: ClockName; epoch: number }
+    | { type: 'RECEIPT_OVERDUE'; epoch: number }
+  );
+export type TicketEventType = TicketEvent['type'];
+
+/** The effects the machine asks for; the engine turns them into outbox entries. */
+export interface EffectParams {
+  handOff: { orgId: string; attempt: number; reason: string };
+  withdrawHandoff: { orgId: string; reason: string };
+  suggestImprovement: { title: string; description: string };
+  notify: { reason: 'sla-warning' | 'sla-breach' | 'receipt-overdue' | 'handoff-returned'; clock?: ClockName; holder: string; audience: string[] };
+  armTimer: Timer;
+  cancelTimer: { epoch: number };
+}
+export type MachineEffectType = keyof EffectParams;
+
+/** Enqueues one effect action with its params checked against EffectParams. */
+function emit<K extends MachineEffectType>(enqueue: unknown, type: K, params: EffectParams[K]): void {
+  (enqueue as (action: { type: K; params: EffectParams[K] }) => void)({ type, params });
+}
+
+const actorOrg = (actor: Actor) => (actor.type === 'principal' ? actor.orgId : undefined);
+
+/** Where a move takes the ticket. */
+export type MoveTarget = 'first' | 'up' | 'down' | 'operations' | 'assignee' | 'reopen';
+
+/** Everything that follows from a ticket reaching a holder at a level. */
+function enterLevel(
+  ctx: TicketContext,
+  policy: TicketPolicy,
+  level: Level,
+  holder: string,
+  at: number,
+  opts: { responded: boolean },
+): Partial<TicketContext> {
+  const handoff = policy.receivesHandoffs(holder) && !opts.responded
+    ? { orgId: holder, requestedAt: at, attempts: 1, receiptDueAt: policy.receiptDueAt(holder, at) }
+    : null;
+  return {
+    level,
+    assignee: holder,
+    holders: { ...ctx.holders, [`${level}`]: holder },
+    handledBy: ctx.handledBy.includes(holder) ? ctx.handledBy : [...ctx.handledBy, holder],
+    handoff,
+    sla: startClocks(ctx.sla, policy, {
+      level,
+      holder,
+      priority: ctx.priority,
+      at,
+      names: opts.responded ? ['resolution'] : ['firstResponse', 'resolution'],
+    }),
+  };
+}
+
+export function createTicketMachine(policy: TicketPolicy) {
+  const routeAt = (ctx: TicketContext, level: Level) => policy.route(ctx.facts, level);
+
+  /** The level and holder a move leads to, and whether the holder has already responded. */
+  function destination(ctx: TicketContext, event: TicketEvent, to: MoveTarget): { level: Level; holder: string; responded: boolean } {
+    switch (to) {
+      case 'first':
+        return { level: 1, holder: routeAt(ctx, 1).orgId, responded: false };
+      case 'up': {
+        const level = (ctx.level + 1) as Level;
+        return { level, holder: routeAt(ctx, level).orgId, responded: false };
+      }
+      case 'down': {
+        const level = (ctx.level - 1) as Level;
+        return { level, holder: ctx.holders[`${level}`] ?? routeAt(ctx, level).orgId, responded: true };
+      }
+      case 'operations':
+        return { level: ctx.level, holder: policy.operations, responded: true };
+      case 'assignee':
+        return { level: ctx.level, holder: event.type === 'ASSIGN' ? event.assignee : ctx.assignee, responded: false };
+      case 'reopen':
+        return { level: 1, holder: ctx.holders['1'] ?? routeAt(ctx, 1).orgId, responded: true };
+    }
+  }
+
+  return setup({
+    types: {} as { context: TicketContext; events: TicketEvent; input: TicketInput },
+    actions: {
+      handOff: (_, _p: EffectParams['handOff']) => undefined,
+      withdrawHandoff: (_, _p: EffectParams['withdrawHandoff']) => undefined,
+      suggestImprovement: (_, _p: EffectParams['suggestImprovement']) => undefined,
+      notify: (_, _p: EffectParams['notify']) => undefined,
+      armTimer: (_, _p: EffectParams['armTimer']) => undefined,
+      cancelTimer: (_, _p: EffectParams['cancelTimer']) => undefined,
+
+      /**
+       * Every change of holder: the old provider learns the ticket moved away,
+       * the clocks restart on the new holder's calendar, a provider gets a handoff.
+       */
+      move: enqueueActions(({ context, event, enqueue }, params: { to: MoveTarget; reason: string; withdraw?: boolean }) => {
+        const { level, holder, responded } = destination(context, event, params.to);
+        const from = context.assignee;
+        if (from && from !== holder && params.withdraw !== false && policy.receivesHandoffs(from)) {
+          emit(enqueue, 'withdrawHandoff', { orgId: from, reason: params.reason });
+        }
+        enqueue.assign(enterLevel(context, policy, level, holder, params.to === 'first' ? context.receivedAt : event.at, { responded }));
+        if (policy.receivesHandoffs(holder)) emit(enqueue, 'handOff', { orgId: holder, attempt: 1, reason: params.reason });
+      }),
+
+      /** One timer per ticket, for its nearest deadline; re-armed only when that deadline moves. */
+      syncTimer: enqueueActions(({ context, event, enqueue }) => {
+        const next = nextDeadline(context, policy);
+        const current = context.timer;
+        if (current && next && current.at === next.at && current.kind === next.kind && current.clock === next.clock) return;
+        const fired = 'epoch' in event && event.epoch === current?.epoch;
+        if (current && !fired) emit(enqueue, 'cancelTimer', { epoch: current.epoch });
+        if (!next) {
+          if (current) enqueue.assign({ timer: null });
+          return;
+        }
+        const timer: Timer = { ...next, epoch: context.epoch + 1 };
+        enqueue.assign({ timer, epoch: timer.epoch });
+        emit(enqueue, 'armTimer', timer);
+      }),
+
+      notifyHolder: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'SLA_WARNING' && event.type !== 'SLA_BREACHED') return;
+        const audience = [...new Set([context.assignee, policy.operations])];
+        const reason = event.type === 'SLA_WARNING' ? 'sla-warning' : 'sla-breach';
+        emit(enqueue, 'notify', { reason, clock: event.clock, holder: context.assignee, audience });
+      }),
+      notifyOperations: enqueueActions(({ context, event, enqueue }) => {
+        const reason = event.type === 'REJECT_HANDOFF' ? 'handoff-returned' : 'receipt-overdue';
+        const holder = context.handoff?.orgId ?? context.assignee;
+        emit(enqueue, 'notify', { reason, holder, audience: [policy.operations] });
+      }),
+      resendHandoff: enqueueActions(({ context, event, enqueue }) => {
+        const handoff = context.handoff;
+        if (!handoff) return;
+        enqueue.assign({
+          handoff: { ...handoff, attempts: handoff.attempts + 1, receiptDueAt: policy.receiptDueAt(handoff.orgId, event.at) },
+        });
+        emit(enqueue, 'handOff', { orgId: handoff.orgId, attempt: handoff.attempts + 1, reason: 'no receipt yet' });
+      }),
+      suggest: enqueueActions(({ event, enqueue }) => {
+        if (event.type === 'SUGGEST_IMPROVEMENT') {
+          emit(enqueue, 'suggestImprovement', { title: event.title, description: event.description });
+        }
+      }),
+
+      recordFirstResponse: assign(({ context, event }) => ({
+        sla: stopClocks(context.sla, policy, event.at, ['firstResponse']),
+        handoff: null,
+      })),
+      pause: assign(({ context, event }) => ({ sla: pauseClocks(context.sla, event.at) })),
+      resume: assign(({ context, event }) => ({ sla: resumeClocks(context.sla, policy, event.at) })),
+      resolve: assign(({ context, event }) => ({ sla: stopClocks(context.sla, policy, event.at), resolvedAt: event.at, handoff: null })),
+      reopened: assign({ resolvedAt: null }),
+      close: assign(({ event }) => ({ closedAt: event.at })),
+      changePriority: assign(({ context, event }) => {
+        if (event.type !== 'CHANGE_PRIORITY') return {};
+        const priority = policy.priorityOf(event.impact, event.urgency);
+        return { impact: event.impact, urgency: event.urgency, priority, sla: reprioritize(context.sla, policy, priority, event.at) };
+      }),
+      recordWarning: assign(({ context, event }) =>
+        event.type === 'SLA_WARNING' ? { sla: recordWarning(context.sla, event.clock, event.at) } : {},
+      ),
+      recordBreach: assign(({ context, event }) =>
+        event.type === 'SLA_BREACHED' ? { sla: recordBreach(context.sla, event.clock, event.at) } : {},
+      ),
+    },
+    guards: {
+      isHolder: ({ context, event }) => actorOrg(event.actor) === context.assignee,
+      isOperator: ({ event }) => event.actor.type === 'principal' && event.actor.role === 'operator',
+      isSystem: ({ event }) => event.actor.type === 'system',
+      /** The desk that speaks for the citizen: a desk of the ticket's Land, or the one that created it. */
+      isDesk: ({ context, event }) =>
+        event.actor.type === 'principal' &&
+        event.actor.role === 'desk' &&
+        (event.actor.land === (context.facts.land as LandCode) || event.actor.orgId === context.createdBy),
+      isCurrentTimer: ({ context, event }) => 'epoch' in event && event.epoch !== undefined && event.epoch === context.timer?.epoch,
+      nextTakesHandoffs: ({ context }) => context.level < 3 && routeAt(context, (context.level + 1) as Level).handoff,
+      firstTakesHandoffs: ({ context }) => routeAt(context, 1).handoff,
+      assigneeTakesHandoffs: ({ event }) => event.type === 'ASSIGN' && policy.receivesHandoffs(event.assignee),
+      isNewAssignee: ({ context, event }) => event.type === 'ASSIGN' && event.assignee !== context.assignee,
+      withinReopenWindow: ({ context, event }) =>
+        context.resolvedAt !== null && event.at - context.resolvedAt <= policy.reopenWindowMs,
+      breachEscalates: ({ context }) => policy.policy(context.priority).onBreach === 'escalate',
+      isSecondReminder: ({ context }) => (context.handoff?.attempts ?? 0) >= 2,
+    },
+  }).createMachine({
+    id: 'ticket',
+    context: ({ input }) => ({
+      id: input.id,
+      facts: input.facts,
+      createdBy: input.createdBy,
+      impact: input.impact,
+      urgency: input.urgency,
+      priority: policy.priorityOf(input.impact, input.urgency),
+      level: 1,
+      assignee: '',
+      holders: {},
+      handledBy: [],
+      handoff: null,
+      receivedAt: input.receivedAt,
+      createdAt: input.at,
+      resolvedAt: null,
+      closedAt: null,
+      sla: EMPTY_SLA,
+      timer: null,
+      epoch: 0,
+    }),
+    initial: 'routing',
+    states: {
+      // Transient: decides where a new ticket starts.
+      routing: {
+        always: [
+          { guard: 'firstTakesHandoffs', target: 'level1.handoffPending', actions: [move('first', 'created'), 'syncTimer'] },
+          { target: 'level1.new', actions: [move('first', 'created'), 'syncTimer'] },
+        ],
+      },
+      // Built by one function, so typed loosely here; the graph tests walk every transition.
+      level1: levelState(1) as never,
+      level2: levelState(2) as never,
+      level3: levelState(3) as never,
+      resolved: {
+        on: {
+          REOPEN: {
+            guard: and([or(['isDesk', 'isOperator']), 'withinReopenWindow']),
+            target: 'level1.open',
+            actions: [move('reopen', 'reopened'), 'reopened', 'syncTimer'],
+          },
+          CLOSE: [
+            { guard: or(['isDesk', 'isOperator']), target: 'closed', actions: ['close', 'syncTimer'] },
+            { guard: and(['isSystem', 'isCurrentTimer']), target: 'closed', actions: ['close', 'syncTimer'] },
+          ],
+          SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+        },
+      },
+      closed: { type: 'final' },
+    },
+  });
+}
+
+function move(to: MoveTarget, reason: string, withdraw = true) {
+  return { type: 'move' as const, params: { to, reason, withdraw } };
+}
+
+/** The states of one support level; ids are absolute so levels can target each other. */
+function levelState(level: Level) {
+  const up = `#ticket.level${level + 1}`;
+  const down = `#ticket.level${level - 1}`;
+  const here = `#ticket.level${level}`;
+  const escalate = (who: string[]) =>
+    level < 3
+      ? [
+          { guard: and(['nextTakesHandoffs', or(who as never)]), target: `${up}.handoffPending`, actions: [move('up', 'escalated'), 'syncTimer'] },
+          { guard: or(who as never), target: `${up}.new`, actions: [move('up', 'escalated'), 'syncTimer'] },
+        ]
+      : [];
+  // Events any state of a level takes.
+  const any = {
+    ESCALATE: escalate(['isOperator', 'isSystem']),
+    ASSIGN: [
+      { guard: and(['isOperator', 'isNewAssignee', 'assigneeTakesHandoffs']), target: `${here}.handoffPending`, actions: [move('assignee', 'assigned'), 'syncTimer'] },
+      { guard: and(['isOperator', 'isNewAssignee']), target: `${here}.new`, actions: [move('assignee', 'assigned'), 'syncTimer'] },
+    ],
+    CHANGE_PRIORITY: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['changePriority', 'syncTimer'] },
+    SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+    SLA_WARNING: { guard: 'isCurrentTimer', actions: ['recordWarning', 'notifyHolder', 'syncTimer'] },
+    SLA_BREACHED: [
+      ...(level < 3
+        ? [
+            { guard: and(['isCurrentTimer', 'breachEscalates', 'nextTakesHandoffs']), target: `${up}.handoffPending`, actions: ['recordBreach', move('up', 'SLA breached'), 'syncTimer'] },
+            { guard: and(['isCurrentTimer', 'breachEscalates']), target: `${up}.new`, actions: ['recordBreach', move('up', 'SLA breached'), 'syncTimer'] },
+          ]
+        : []),
+      { guard: 'isCurrentTimer', actions: ['recordBreach', 'notifyHolder', 'syncTimer'] },
+    ],
+  };
+  // Events of a holder that has the ticket in hand (not while a handoff awaits its receipt).
+  const inHand = {
+    ...any,
+    ESCALATE: escalate(['isHolder', 'isOperator', 'isSystem']),
+    ...(level > 1 ? { RETURN: { guard: 'isHolder', target: `${down}.open`, actions: [move('down', 'returned'), 'syncTimer'] } } : {}),
+    RESOLVE: { guard: 'isHolder', target: '#ticket.resolved', actions: ['resolve', 'syncTimer'] },
+  };
+  return {
+    // Entered only by explicit targets; `initial` is required of a compound state.
+    initial: 'new',
+    states: {
+      new: {
+        on: { ...inHand, ACCEPT: { guard: 'isHolder', target: 'open', actions: ['recordFirstResponse', 'syncTimer'] } },
+      },
+      handoffPending: {
+        on: {
+          ...any,
+          ACCEPT: { guard: 'isHolder', target: 'open', actions: ['recordFirstResponse', 'syncTimer'] },
+          REJECT_HANDOFF: { guard: 'isHolder', target: 'open', actions: ['notifyOperations', move('operations', 'handoff rejected', false), 'syncTimer'] },
+          RECEIPT_OVERDUE: [
+            { guard: and(['isCurrentTimer', 'isSecondReminder']), target: 'open', actions: ['notifyOperations', move('operations', 'no receipt'), 'syncTimer'] },
+            { guard: 'isCurrentTimer', actions: ['resendHandoff', 'notifyOperations', 'syncTimer'] },
+          ],
+        },
+      },
+      open: {
+        on: { ...inHand, REQUEST_INFO: { guard: 'isHolder', target: 'waiting', actions: ['pause', 'syncTimer'] } },
+      },
+      waiting: {
+        on: { ...inHand, INFO_RECEIVED: { guard: or(['isHolder', 'isDesk']), target: 'open', actions: ['resume', 'syncTimer'] } },
+      },
+    },
+  };
+}

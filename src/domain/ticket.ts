@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { IdSchema, LandCodeSchema } from './ids.js';
+import { GradeSchema, PrioritySchema } from './topology.js';
+
+export const CHANNELS = ['phone-115', 'service-desk', 'email', 'web', 'chat'] as const;
+export const CATEGORIES = ['question', 'subject-matter', 'technical', 'improvement'] as const;
+export const CategorySchema = z.enum(CATEGORIES);
+export type Category = z.infer<typeof CategorySchema>;
+
+export const STATUSES = ['new', 'open', 'waiting', 'handoff-pending', 'resolved', 'closed'] as const;
+export const StatusSchema = z.enum(STATUSES);
+export type Status = z.infer<typeof StatusSchema>;
+
+/** No control characters: these strings end up in keys, ids and headers. */
+const Token = (max: number) =>
+  z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+
+export const ReporterSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  email: z.email().max(254).optional(),
+  phone: z.string().regex(/^\+?[0-9 ()/.-]{3,40}$/, 'digits, spaces and + ( ) / . - only').optional(),
+});
+export type Reporter = z.infer<typeof ReporterSchema>;
+
+export const AttachmentSchema = z.strictObject({
+  name: Token(255),
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  size: z.number().int().nonnegative().max(10 * 1024 ** 3),
+});
+
+const CreateTicketFields = z.strictObject({
+    externalRef: Token(200).describe("The desk's own id of the request; the default idempotency key"),
+    channel: z.enum(CHANNELS),
+    land: LandCodeSchema.optional().describe('The Land the request comes from; or give `ars`'),
+    ars: z
+      .string()
+      .regex(/^\d{2,12}$/, 'an Amtlicher Regionalschlüssel of 2 to 12 digits')
+      .optional()
+      .describe('Amtlicher Regionalschlüssel; its first two digits name the Land'),
+    service: IdSchema,
+    category: CategorySchema,
+    impact: GradeSchema,
+    urgency: GradeSchema,
+    subject: z.string().min(1).max(200),
+    description: z.string().max(20_000).default(''),
+    reporter: ReporterSchema.optional(),
+    attachments: z.array(AttachmentSchema).max(20).default([]),
+    receivedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the desk took the request; not in the future, at most 7 days ago; default now. SLA clocks start here.'),
+});
+
+const needsPlace = (b: { land?: string; ars?: string }) => b.land !== undefined || b.ars !== undefined;
+const placeIssue = { path: ['land'], message: 'give land or ars' };
+
+export const CreateTicketSchema = CreateTicketFields.refine(needsPlace, placeIssue);
+export type CreateTicket = z.infer<typeof CreateTicketSchema>;
+
+/** Intake queue jobs: the create body plus the sending desk's organisation. */
+export const IntakeJobSchema = CreateTicketFields.extend({ orgId: IdSchema }).refine(needsPlace, placeIssue);
+export type IntakeJob = z.infer<typeof IntakeJobSchema>;
+
+const reason = z.string().min(1).max(5_000);
+const text = z.string().max(20_000);
+
+/** Events a caller may send over HTTP or the events queue, each strictly shaped. */
+export const TicketEventInputSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ACCEPT'), note: text.optional() }),
+  z.strictObject({ type: z.literal('REQUEST_INFO'), question: text.optional() }),
+  z.strictObject({ type: z.literal('INFO_RECEIVED'), info: text.optional() }),
+  z.strictObject({ type: z.literal('ESCALATE'), reason }),
+  z.strictObject({ type: z.literal('RETURN'), answer: z.string().min(1).max(20_000) }),
+  z.strictObject({ type: z.literal('REJECT_HANDOFF'), reason }),
+  z.strictObject({ type: z.literal('RESOLVE'), resolution: z.string().min(1).max(20_000) }),
+  z.strictObject({ type: z.literal('REOPEN'), reason }),
+  z.strictObject({ type: z.literal('CLOSE') }),
+  z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: z.string().min(1).max(200), description: text.default('') }),
+  z.strictObject({ type: z.literal('ASSIGN'), assignee: IdSchema, reason }),
+  z.strictObject({ type: z.literal('CHANGE_PRIORITY'), impact: GradeSchema, urgency: GradeSchema, reason }),
+]);
+export type TicketEventInput = z.infer<typeof TicketEventInputSchema>;
+export type TicketEventType = TicketEventInput['type'];
+export const USER_EVENT_TYPES = TicketEventInputSchema.options.map((o) => o.shape.type.value);
+
+export const SlaViewSchema = z.object({
+  firstResponseDueAt: z.string().nullable(),
+  resolutionDueAt: z.string().nullable(),
+  paused: z.boolean(),
+  warnings: z.array(z.object({ clock: z.string(), level: z.number(), at: z.string() })),
+  breaches: z.array(z.object({ clock: z.string(), level: z.number(), at: z.string() })),
+});
+
+export const TicketViewSchema = z
+  .object({
+    id: z.string(),
+    externalRef: z.string(),
+    version: z.number().int(),
+    land: LandCodeSchema,
+    ars: z.string().optional(),
+    service: z.string(),
+    themeField: z.string(),
+    channel: z.enum(CHANNELS),
+    category: CategorySchema,
+    impact: GradeSchema,
+    urgency: GradeSchema,
+    priority: PrioritySchema,
+    subject: z.string(),
+    description: z.string(),
+    attachments: z.array(AttachmentSchema),
+    level: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable(),
+    status: StatusSchema,
+    state: z.string(),
+    assignee: z.string().nullable(),
+    createdBy: z.string(),
+    handledBy: z.array(z.string()),
+    sla: SlaViewSchema,
+    receivedAt: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    resolvedAt: z.string().nullable(),
+    closedAt: z.string().nullable(),
+    reporter: ReporterSchema.optional(),
+  })
+  .describe('A ticket as its readers see it; `reporter` only for callers allowed to see personal data');
+export type TicketView = z.infer<typeof TicketViewSchema>;

@@ -1,0 +1,256 @@
+import { z } from 'zod';
+import { CalendarSchema, type Calendar } from './calendar.js';
+import { BusinessDurationSchema } from './business-time.js';
+import { IdSchema, LandCodeSchema, type LandCode } from './ids.js';
+
+export const ORG_KINDS = ['service-desk', 'subject-matter', 'operations', 'it-provider', 'vendor-support', 'steering'] as const;
+export const OrgKindSchema = z.enum(ORG_KINDS);
+export type OrgKind = z.infer<typeof OrgKindSchema>;
+
+export const ROLES = ['desk', 'provider', 'operator', 'steering'] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export const PrioritySchema = z.enum(PRIORITIES);
+export type Priority = z.infer<typeof PrioritySchema>;
+
+export const LEVELS = [1, 2, 3] as const;
+export type Level = (typeof LEVELS)[number];
+
+export const GradeSchema = z.enum(['low', 'medium', 'high']);
+export type Grade = z.infer<typeof GradeSchema>;
+
+export const LandSchema = z.strictObject({
+  code: LandCodeSchema,
+  name: z.string().min(1).max(100),
+  ars: z.string().regex(/^\d{2}$/, 'the two-digit ARS prefix of the Land'),
+  population: z.number().int().nonnegative(),
+  holidays: z.string().regex(/^DE-[A-Z]{2}$/, 'a date-holidays region like DE-HB'),
+});
+export type Land = z.infer<typeof LandSchema>;
+
+/** Where a population figure comes from, kept beside the numbers so they can be replaced. */
+export const PopulationSourceSchema = z.strictObject({
+  name: z.string().min(1),
+  date: z.iso.date(),
+  url: z.url().optional(),
+});
+
+const SecretRefSchema = z
+  .string()
+  .regex(/^(whsec_[A-Za-z0-9+/=]{16,}|env:[A-Za-z_][A-Za-z0-9_]*)$/, 'a whsec_… secret or env:VARIABLE');
+
+export const WebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: SecretRefSchema,
+});
+
+export const OrganisationSchema = z.strictObject({
+  id: IdSchema,
+  name: z.string().min(1).max(200),
+  kind: OrgKindSchema,
+  land: LandCodeSchema.optional(),
+  calendar: CalendarSchema,
+  webhook: WebhookSchema.optional(),
+  /** Business time a provider has to acknowledge a handoff. */
+  receiptDeadline: BusinessDurationSchema.default('PT1H'),
+});
+export type Organisation = z.infer<typeof OrganisationSchema>;
+
+/**
+ * Who holds a level: a named organisation, or one of the ticket's Land's own
+ * organisations (its service desk, subject-matter office, IT provider).
+ */
+export const HolderRefSchema = z.union([z.enum(['land-desk', 'land-fach', 'land-it']), IdSchema]);
+export type HolderRef = z.infer<typeof HolderRefSchema>;
+
+export const ServiceSchema = z.strictObject({
+  id: IdSchema,
+  name: z.string().min(1).max(200),
+  themeField: z.string().regex(/^[a-z0-9-]+$/, 'lower-case words joined by -'),
+  levels: z.strictObject({ '1': HolderRefSchema, '2': HolderRefSchema, '3': HolderRefSchema }),
+  /** Who answers `subject-matter` questions at level 1; they are routed there, not escalated. */
+  subjectMatter: HolderRefSchema.default('land-fach'),
+  backlogOwner: IdSchema,
+  shareReporterWith: z.array(IdSchema).default([]),
+});
+export type Service = z.infer<typeof ServiceSchema>;
+
+const TargetsSchema = z.strictObject({
+  firstResponse: BusinessDurationSchema,
+  resolution: BusinessDurationSchema,
+});
+
+export const SlaPolicySchema = z.strictObject({
+  firstResponse: BusinessDurationSchema,
+  resolution: BusinessDurationSchema,
+  warnAt: z.number().gt(0).lt(1).default(0.8),
+  onBreach: z.enum(['notify', 'escalate']).default('notify'),
+  /** Targets that differ at a level (contracts with each IT provider differ). */
+  levels: z
+    .strictObject({ '1': TargetsSchema.partial().optional(), '2': TargetsSchema.partial().optional(), '3': TargetsSchema.partial().optional() })
+    .optional(),
+});
+export type SlaPolicy = z.infer<typeof SlaPolicySchema>;
+
+const MatrixRowSchema = z.strictObject({ high: PrioritySchema, medium: PrioritySchema, low: PrioritySchema });
+/** impact (rows) × urgency (columns) → priority, as ITIL has it. */
+export const PriorityMatrixSchema = z.strictObject({ high: MatrixRowSchema, medium: MatrixRowSchema, low: MatrixRowSchema });
+export type PriorityMatrix = z.infer<typeof PriorityMatrixSchema>;
+
+export const DEFAULT_PRIORITY_MATRIX: PriorityMatrix = {
+  high: { high: 'P1', medium: 'P2', low: 'P3' },
+  medium: { high: 'P2', medium: 'P3', low: 'P4' },
+  low: { high: 'P3', medium: 'P4', low: 'P4' },
+};
+
+export const PrincipalSchema = z.strictObject({
+  key: z
+    .string()
+    .regex(/^(sha256:[0-9a-f]{64}|env:[A-Za-z_][A-Za-z0-9_]*)$/, 'sha256:<64 lower-case hex> or env:VARIABLE'),
+  orgId: IdSchema,
+  role: RoleSchema,
+  name: z.string().max(200).optional(),
+});
+export type PrincipalConfig = z.infer<typeof PrincipalSchema>;
+
+export const TopologySchema = z
+  .strictObject({
+    populationSource: PopulationSourceSchema.optional(),
+    lands: z.array(LandSchema).min(1),
+    organisations: z.array(OrganisationSchema).min(1),
+    services: z.array(ServiceSchema).min(1),
+    sla: z.strictObject({ P1: SlaPolicySchema, P2: SlaPolicySchema, P3: SlaPolicySchema, P4: SlaPolicySchema }),
+    priorityMatrix: PriorityMatrixSchema.default(DEFAULT_PRIORITY_MATRIX),
+    principals: z.array(PrincipalSchema).default([]),
+    retention: z.strictObject({ closedTicketDays: z.number().int().min(1).max(3650) }).default({ closedTicketDays: 180 }),
+    tickets: z
+      .strictObject({
+        /** Calendar days after resolving in which a desk may still reopen. */
+        reopenWindowDays: z.number().int().min(0).max(365).default(14),
+        /** Who takes tickets a provider rejects; defaults to the one `operations` organisation. */
+        operations: IdSchema.optional(),
+      })
+      .default({ reopenWindowDays: 14 }),
+  })
+  .superRefine(checkReferences);
+
+export type TopologyInput = z.input<typeof TopologySchema>;
+export type TopologyConfig = z.infer<typeof TopologySchema>;
+
+type Ctx = z.RefinementCtx;
+
+function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const orgs = new Map(t.organisations.map((o) => [o.id, o]));
+  const lands = new Set(t.lands.map((l) => l.code));
+
+  duplicates(t.lands.map((l) => l.code)).forEach((i) => issue(['lands', i, 'code'], 'duplicate Land code'));
+  duplicates(t.lands.map((l) => l.ars)).forEach((i) => issue(['lands', i, 'ars'], 'duplicate ARS prefix'));
+  duplicates(t.organisations.map((o) => o.id)).forEach((i) => issue(['organisations', i, 'id'], 'duplicate organisation id'));
+  duplicates(t.services.map((s) => s.id)).forEach((i) => issue(['services', i, 'id'], 'duplicate service id'));
+
+  t.organisations.forEach((o, i) => {
+    if (o.land && !lands.has(o.land)) issue(['organisations', i, 'land'], `unknown Land ${o.land}`);
+  });
+
+  const landOrg: Record<'land-desk' | 'land-fach' | 'land-it', OrgKind> = {
+    'land-desk': 'service-desk',
+    'land-fach': 'subject-matter',
+    'land-it': 'it-provider',
+  };
+  const checkHolder = (ref: HolderRef, path: (string | number)[]) => {
+    if (ref === 'land-desk' || ref === 'land-fach' || ref === 'land-it') {
+      const kind = landOrg[ref];
+      const missing = t.lands.filter((l) => !t.organisations.some((o) => o.kind === kind && o.land === l.code));
+      if (missing.length > 0) issue(path, `${ref} needs an organisation of kind ${kind} in every Land; none in ${missing.map((l) => l.code).join(', ')}`);
+    } else if (!orgs.has(ref)) issue(path, `unknown organisation ${ref}`);
+  };
+  t.services.forEach((s, i) => {
+    for (const level of ['1', '2', '3'] as const) checkHolder(s.levels[level], ['services', i, 'levels', level]);
+    checkHolder(s.subjectMatter, ['services', i, 'subjectMatter']);
+    if (!orgs.has(s.backlogOwner)) issue(['services', i, 'backlogOwner'], `unknown organisation ${s.backlogOwner}`);
+    s.shareReporterWith.forEach((id, j) => {
+      if (!orgs.has(id)) issue(['services', i, 'shareReporterWith', j], `unknown organisation ${id}`);
+    });
+  });
+
+  t.principals.forEach((p, i) => {
+    const org = orgs.get(p.orgId);
+    if (!org) issue(['principals', i, 'orgId'], `unknown organisation ${p.orgId}`);
+    else if (!rolesFor(org.kind).includes(p.role)) {
+      issue(['principals', i, 'role'], `an organisation of kind ${org.kind} may hold the roles ${rolesFor(org.kind).join(', ')}`);
+    }
+  });
+  duplicates(t.principals.map((p) => p.key)).forEach((i) => issue(['principals', i, 'key'], 'duplicate key'));
+
+  const operations = t.organisations.filter((o) => o.kind === 'operations');
+  if (t.tickets.operations) {
+    if (orgs.get(t.tickets.operations)?.kind !== 'operations') {
+      issue(['tickets', 'operations'], 'must name an organisation of kind operations');
+    }
+  } else if (operations.length !== 1) {
+    issue(['tickets', 'operations'], `name the operations organisation: there are ${operations.length} of kind operations`);
+  }
+}
+
+/** Indices of every entry that repeats an earlier one. */
+function duplicates(values: string[]): number[] {
+  const seen = new Set<string>();
+  return values.flatMap((v, i) => (seen.has(v) ? [i] : (seen.add(v), [])));
+}
+
+/** Which roles an organisation of a kind may be given. */
+export function rolesFor(kind: OrgKind): Role[] {
+  switch (kind) {
+    case 'service-desk':
+    case 'subject-matter':
+      return ['desk'];
+    case 'vendor-support':
+      return ['desk', 'provider'];
+    case 'it-provider':
+      return ['provider'];
+    case 'operations':
+      return ['operator'];
+    case 'steering':
+      return ['steering'];
+  }
+}
+
+/** The parsed topology with lookups, frozen; everything downstream reads this. */
+export interface Topology {
+  readonly config: TopologyConfig;
+  readonly lands: ReadonlyMap<LandCode, Land>;
+  readonly landByArs: ReadonlyMap<string, Land>;
+  readonly orgs: ReadonlyMap<string, Organisation>;
+  readonly services: ReadonlyMap<string, Service>;
+  readonly operations: string;
+  calendarOf(orgId: string): Calendar;
+}
+
+export function compileTopology(config: TopologyConfig): Topology {
+  const orgs = new Map(config.organisations.map((o) => [o.id, o]));
+  const operations = config.tickets.operations ?? config.organisations.find((o) => o.kind === 'operations')!.id;
+  return Object.freeze({
+    config: deepFreeze(config),
+    lands: new Map(config.lands.map((l) => [l.code, l])),
+    landByArs: new Map(config.lands.map((l) => [l.ars, l])),
+    orgs,
+    services: new Map(config.services.map((s) => [s.id, s])),
+    operations,
+    calendarOf(orgId: string): Calendar {
+      const org = orgs.get(orgId);
+      if (!org) throw new Error(`unknown organisation ${orgId}`);
+      return org.calendar;
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+/**
+ * Every Redis key Lotse writes, under one prefix. For Redis Cluster the
+ * prefix carries a hash tag (`{lotse}`), so one commit's keys share a slot.
+ * BullMQ's queues live under the same prefix as `<prefix>:<queue>:…`; no
+ * queue is named `t`, `ix`, `idem`, `outbox` or `hb`.
+ */
+export interface Keys {
+  ticket(id: string): string;
+  history(id: string): string;
+  outbox: string;
+  outboxDead: string;
+  events: string;
+  idempotency(orgId: string, keyHash: string): string;
+  index(name: IndexName): string;
+  heartbeat: string;
+  prefix: string;
+}
+
+export type IndexName =
+  | 'all'
+  | 'closed'
+  | `reach:${string}`
+  | `status:${string}`
+  | `level:${string}`
+  | `assignee:${string}`
+  | `land:${string}`
+  | `service:${string}`
+  | 'sla:at-risk'
+  | 'sla:breached';
+
+export function makeKeys(prefix: string): Keys {
+  return {
+    prefix,
+    ticket: (id) => `${prefix}:t:${id}`,
+    history: (id) => `${prefix}:t:${id}:h`,
+    outbox: `${prefix}:outbox`,
+    outboxDead: `${prefix}:outbox:dead`,
+    events: `${prefix}:events`,
+    idempotency: (orgId, keyHash) => `${prefix}:idem:${orgId}:${keyHash}`,
+    index: (name) => `${prefix}:ix:${name}`,
+    heartbeat: `${prefix}:hb`,
+  };
+}
