@@ -83,12 +83,20 @@ export type TicketEventInput = z.infer<typeof TicketEventInputSchema>;
 export type TicketEventType = TicketEventInput['type'];
 export const USER_EVENT_TYPES = TicketEventInputSchema.options.map((o) => o.shape.type.value);
 
+const SlaMarkSchema = z.object({
+  clock: z.enum(['firstResponse', 'resolution']),
+  level: z.number().int(),
+  holder: z.string(),
+  at: z.string(),
+  dueAt: z.string(),
+});
+
 export const SlaViewSchema = z.object({
   firstResponseDueAt: z.string().nullable(),
   resolutionDueAt: z.string().nullable(),
   paused: z.boolean(),
-  warnings: z.array(z.object({ clock: z.string(), level: z.number(), at: z.string() })),
-  breaches: z.array(z.object({ clock: z.string(), level: z.number(), at: z.string() })),
+  warnings: z.array(SlaMarkSchema),
+  breaches: z.array(SlaMarkSchema),
 });
 
 export const TicketViewSchema = z

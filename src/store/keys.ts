@@ -13,6 +13,7 @@ export interface Keys {
   idempotency(orgId: string, keyHash: string): string;
   index(name: IndexName): string;
   heartbeat: string;
+  counters: string;
   prefix: string;
 }
 
@@ -39,5 +40,6 @@ export function makeKeys(prefix: string): Keys {
     idempotency: (orgId, keyHash) => `${prefix}:idem:${orgId}:${keyHash}`,
     index: (name) => `${prefix}:ix:${name}`,
     heartbeat: `${prefix}:hb`,
+    counters: `${prefix}:stats`,
   };
 }

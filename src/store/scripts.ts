@@ -5,16 +5,17 @@
 
 /**
  * The one commit of a ticket change: version check, snapshot, history entry,
- * index updates, outbox entry and (on creation) the idempotency record, all
- * or nothing.
+ * index and counter updates, outbox entry and (on creation) the idempotency
+ * record, all or nothing.
  *
  * KEYS: 1 ticket hash, 2 history list, 3 outbox stream, 4 idempotency key
- *       (or the ticket hash again when there is none), 5.. index sorted sets
+ *       (or the ticket hash again when there is none), 5 counters hash,
+ *       6.. index sorted sets
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 ticket id,
  *       4 hash field/value pairs as JSON, 5 history entry, 6 outbox effects
  *       ('' for none), 7 idempotency record ('' for none), 8 idempotency
- *       fingerprint, 9 unused, 10.. per index key: 'a' (add to a lexical
- *       index), 'r' (remove) or a number (add with that score)
+ *       fingerprint, 9 counter increments as JSON, 10.. per index key: 'a'
+ *       (add to a lexical index), 'r' (remove) or a number (add with it as score)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -27,14 +28,16 @@ if ARGV[7] ~= '' then
     if rec.state ~= 'pending' or rec.fp ~= ARGV[8] then return {'IDEM', existing} end
   end
 end
-local fields = cjson.decode(ARGV[4])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(fields))
+redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(cjson.decode(ARGV[4])))
 redis.call('RPUSH', KEYS[2], ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[6])
 end
-for i = 5, #KEYS do
-  local op = ARGV[i + 5]
+for field, by in pairs(cjson.decode(ARGV[9])) do
+  redis.call('HINCRBY', KEYS[5], field, by)
+end
+for i = 6, #KEYS do
+  local op = ARGV[i + 4]
   if op == 'a' then redis.call('ZADD', KEYS[i], 0, ARGV[3])
   elseif op == 'r' then redis.call('ZREM', KEYS[i], ARGV[3])
   else redis.call('ZADD', KEYS[i], tonumber(op), ARGV[3]) end

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULT_REDIS_URL, loadConfig, type Config } from './config/env.js';
+import { PrincipalConfigError } from './config/principals.js';
+import { defaultTopologyDocument, loadTopology, TopologyError } from './config/topology-file.js';
+import { NoRedisError, resolveRedis, type ResolvedRedis } from './embedded-redis.js';
+import { createLogger } from './logger.js';
+import { createRedis, connected } from './queue/connections.js';
+import { checkRedis } from './redis-check.js';
+import { createRuntime, WORKER_ROLES, type WorkerRole } from './runtime.js';
+
+const USAGE = `lotse <command>
+
+  start                      API, dashboard and every worker in one process
+  api                        HTTP API and dashboard only
+  worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
+  config default             print the built-in topology as JSON
+  config check FILE          validate a topology file; lists every wrong field
+
+Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL (see README).`;
+
+/** Exit codes: 0 fine, 1 cannot run (Redis), 2 bad configuration or usage. */
+class Exit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return serve({ api: true, roles: [...WORKER_ROLES], embedded: true });
+    case 'api':
+      return serve({ api: true, roles: [], embedded: false });
+    case 'worker': {
+      const { values } = parseArgs({ args: rest, options: { roles: { type: 'string' } } });
+      const roles = values.roles ? values.roles.split(',').map((r) => r.trim()) : [...WORKER_ROLES];
+      const unknown = roles.filter((r) => !(WORKER_ROLES as readonly string[]).includes(r));
+      if (unknown.length > 0) throw new Exit(2, `unknown worker role ${unknown.join(', ')}; known: ${WORKER_ROLES.join(', ')}`);
+      return serve({ api: false, roles: roles as WorkerRole[], embedded: false });
+    }
+    case 'config':
+      return configCommand(rest);
+    case undefined:
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      throw new Exit(2, `unknown command ${command}\n\n${USAGE}`);
+  }
+}
+
+function configCommand(args: string[]): void {
+  const [sub, file] = args;
+  if (sub === 'default') {
+    console.log(JSON.stringify(defaultTopologyDocument(), null, 2));
+    return;
+  }
+  if (sub === 'check' && file) {
+    const topology = loadTopology(file);
+    console.log(`${file}: valid (${topology.lands.size} Länder, ${topology.orgs.size} organisations, ${topology.services.size} services)`);
+    return;
+  }
+  throw new Exit(2, 'usage: lotse config default | lotse config check FILE');
+}
+
+async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolean }): Promise<void> {
+  const config = loadConfig(process.env);
+  const topology = loadTopology(config.topologyPath);
+  const logger = createLogger(config.logLevel);
+  const redis = await findRedis(config, mode.embedded, (msg) => logger.info(msg));
+  let stopping = false;
+  try {
+    const probe = createRedis(redis.url, 'producer', `${config.prefix}-probe`);
+    probe.on('error', () => undefined);
+    try {
+      await connected(probe).catch(() => {
+        throw new Exit(1, `Redis at ${redis.url} does not answer: start it (docker compose up -d redis) or set REDIS_URL.`);
+      });
+      const problem = await checkRedis(probe);
+      if (problem) throw new Exit(1, problem);
+    } finally {
+      probe.disconnect();
+    }
+
+    const runtime = await createRuntime({ config, redisUrl: redis.url, topology, logger });
+    if (runtime.principals.devKeys && mode.api) {
+      logger.warn('DEVELOPMENT KEYS ARE ON: no principals are configured, so dev-<orgId> keys (dev-desk-HB, dev-dataport, dev-ops-bremen, …) are accepted on this loopback address. Configure principals before anyone else can reach this port.');
+    } else if (mode.api && topology.config.principals.length === 0) {
+      throw new Exit(2, `No principals configured and HOST ${config.host} is not a loopback address: configure principals (API keys) in the topology first.`);
+    }
+    await runtime.startWorkers(mode.roles);
+    const app = mode.api ? await runtime.buildApp() : undefined;
+    if (app) await app.listen({ port: config.port, host: config.host });
+    logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
+
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 5000).unref();
+      await app?.close();
+      await runtime.close();
+      await redis.stop?.();
+      clearTimeout(force);
+      logger.flush?.();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  } catch (err) {
+    await redis.stop?.();
+    throw err;
+  }
+}
+
+async function findRedis(config: Config, embedded: boolean, log: (m: string) => void): Promise<ResolvedRedis> {
+  if (!embedded) return { url: config.redisUrl ?? DEFAULT_REDIS_URL };
+  try {
+    return await resolveRedis(config.redisUrl, config.dataDir, log);
+  } catch (err) {
+    if (err instanceof NoRedisError) throw new Exit(1, err.message);
+    throw err;
+  }
+}
+
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof Exit) {
+    console.error(err.message);
+    process.exit(err.code);
+  }
+  if (err instanceof TopologyError || err instanceof ConfigError || err instanceof PrincipalConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});
+
+export { version };

@@ -1,0 +1,54 @@
+import { reachingOrgs } from '../domain/access.js';
+import { hasBreached, isAtRisk } from '../domain/sla.js';
+import type { Topology } from '../domain/topology.js';
+import type { IndexName, Keys } from '../store/keys.js';
+import type { IndexOp } from '../store/ticket-store.js';
+import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
+
+/**
+ * The index sets a ticket belongs to, with 'a' for the lexical (listing)
+ * indexes and a score where one is needed (closing time, for retention).
+ */
+export function indexMembership(topology: Topology, record: TicketRecord): Map<IndexName, 'a' | number> {
+  const ctx = record.state.context;
+  const info = stateInfo(record.state.value);
+  const m = new Map<IndexName, 'a' | number>([
+    ['all', 'a'],
+    [`land:${record.data.land}`, 'a'],
+    [`service:${record.data.service}`, 'a'],
+    [`status:${info.status}`, 'a'],
+  ]);
+  for (const org of reachingOrgs(topology, reachFacts(record))) m.set(`reach:${org}`, 'a');
+  if (info.active) {
+    m.set(`level:${info.level}`, 'a');
+    m.set(`assignee:${ctx.assignee}`, 'a');
+    if (isAtRisk(ctx.sla)) m.set('sla:at-risk', 'a');
+  }
+  if (info.status !== 'closed' && hasBreached(ctx.sla)) m.set('sla:breached', 'a');
+  if (ctx.closedAt !== null) m.set('closed', ctx.closedAt);
+  return m;
+}
+
+/** Only what changed: sets the ticket enters and sets it leaves. */
+export function indexOps(keys: Keys, topology: Topology, before: TicketRecord | null, after: TicketRecord): IndexOp[] {
+  const was = before ? indexMembership(topology, before) : new Map<IndexName, 'a' | number>();
+  const is = indexMembership(topology, after);
+  const ops: IndexOp[] = [];
+  for (const [name, op] of is) if (was.get(name) !== op) ops.push({ key: keys.index(name), op });
+  for (const name of was.keys()) if (!is.has(name)) ops.push({ key: keys.index(name), op: 'r' });
+  return ops;
+}
+
+/** Counters of tickets not yet closed, by Land and service; Redis keeps them beside the indexes. */
+export function counterChanges(before: TicketRecord | null, after: TicketRecord): Record<string, number> {
+  const wasOpen = before !== null && stateInfo(before.state.value).status !== 'closed';
+  const isOpen = stateInfo(after.state.value).status !== 'closed';
+  if (wasOpen === isOpen) return before ? {} : { created: 1 };
+  const by = isOpen ? 1 : -1;
+  return {
+    ...(before ? {} : { created: 1 }),
+    'open:total': by,
+    [`open:land:${after.data.land}`]: by,
+    [`open:service:${after.data.service}`]: by,
+  };
+}

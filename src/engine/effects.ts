@@ -1,0 +1,133 @@
+import type { EffectParams, MachineEffectType } from '../../machines/ticket.machine.js';
+import type { Actor } from '../../machines/ticket.policy.js';
+import { canSeeReporter } from '../domain/access.js';
+import { cloudEvent, ticketEventType, type CloudEvent } from '../domain/cloudevent.js';
+import { handsOffTo } from '../domain/routing.js';
+import type { Topology } from '../domain/topology.js';
+import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
+import { toTicketView } from './view.js';
+
+/**
+ * The closed list of effects a committed change can ask for. Each carries a
+ * deterministic id, so running it twice has the effect of running it once.
+ * Adding a kind means adding it here and giving the relay one executor.
+ */
+export type Effect =
+  | { kind: 'publish'; id: string; event: CloudEvent }
+  | { kind: 'timer.arm'; id: string; ticketId: string; epoch: number; fireAt: number }
+  | { kind: 'timer.cancel'; id: string; ticketId: string; epoch: number }
+  | { kind: 'handoff'; id: string; orgId: string; event: CloudEvent }
+  | { kind: 'backlog.suggest'; id: string; ticketId: string; service: string; land: string; title: string; description: string; at: number };
+export type EffectKind = Effect['kind'];
+
+export const timerJobId = (ticketId: string, epoch: number) => `timer-${ticketId}-${epoch}`;
+
+export interface HistoryEntry {
+  version: number;
+  at: string;
+  type: string;
+  actor: { orgId: string; role: string } | { system: true };
+  from: string | null;
+  to: string;
+  level: number | null;
+  assignee: string | null;
+  details?: Record<string, unknown>;
+}
+
+export const actorView = (actor: Actor): HistoryEntry['actor'] =>
+  actor.type === 'system' ? { system: true } : { orgId: actor.orgId, role: actor.role };
+
+interface DeriveInput {
+  topology: Topology;
+  source: string;
+  before: TicketRecord | null;
+  after: TicketRecord;
+  entry: HistoryEntry;
+  actions: readonly { type: string; params?: unknown }[];
+  actor: Actor;
+  /** What providers get to read of the ticket's past. */
+  history: readonly HistoryEntry[];
+}
+
+/** What a provider gets: the ticket view (reporter only where the service allows) and its history. */
+export function providerPayload(topology: Topology, record: TicketRecord, orgId: string, history: readonly HistoryEntry[]) {
+  return {
+    ticket: toTicketView(record, canSeeReporter(topology, orgId, reachFacts(record))),
+    history,
+  };
+}
+
+/** Turns the machine's actions and the change itself into effects. */
+export function deriveEffects(input: DeriveInput): Effect[] {
+  const { after, entry, source, topology } = input;
+  const id = after.id;
+  const v = after.version;
+  const at = Date.parse(entry.at);
+  const effects: Effect[] = [
+    {
+      kind: 'publish',
+      id: `${id}-v${v}`,
+      event: cloudEvent({ id: `${id}-v${v}`, source, type: ticketEventType(entry.type), subject: id, at, version: v, data: { ticketId: id, ...entry } }),
+    },
+  ];
+  const handoffEvent = (orgId: string, type: string, suffix: string, data: unknown) =>
+    ({ kind: 'handoff', id: `${id}-v${v}-${suffix}-${orgId}`, orgId, event: cloudEvent({ id: `${id}-v${v}-${suffix}-${orgId}`, source, type, subject: id, at, version: v, data }) }) as const;
+  const handedTo = new Set<string>();
+
+  for (const action of input.actions) {
+    const type = action.type as MachineEffectType;
+    switch (type) {
+      case 'handOff': {
+        const p = action.params as EffectParams['handOff'];
+        handedTo.add(p.orgId);
+        effects.push(handoffEvent(p.orgId, 'lotse.ticket.handoff.requested', 'handoff', {
+          ...providerPayload(topology, after, p.orgId, input.history),
+          attempt: p.attempt,
+          reason: p.reason,
+        }));
+        break;
+      }
+      case 'withdrawHandoff': {
+        const p = action.params as EffectParams['withdrawHandoff'];
+        effects.push(handoffEvent(p.orgId, 'lotse.ticket.withdrawn', 'withdrawn', { ticketId: id, version: v, reason: p.reason, state: stateInfo(after.state.value).path }));
+        break;
+      }
+      case 'notify': {
+        const p = action.params as EffectParams['notify'];
+        effects.push({
+          kind: 'publish',
+          id: `${id}-v${v}-notify`,
+          event: cloudEvent({ id: `${id}-v${v}-notify`, source, type: 'lotse.notification', subject: id, at, version: v, data: { ticketId: id, ...p } }),
+        });
+        break;
+      }
+      case 'suggestImprovement': {
+        const p = action.params as EffectParams['suggestImprovement'];
+        effects.push({ kind: 'backlog.suggest', id: `${id}-v${v}-suggest`, ticketId: id, service: after.data.service, land: after.data.land, title: p.title, description: p.description, at });
+        break;
+      }
+      case 'armTimer': {
+        const p = action.params as EffectParams['armTimer'];
+        effects.push({ kind: 'timer.arm', id: timerJobId(id, p.epoch), ticketId: id, epoch: p.epoch, fireAt: p.at });
+        break;
+      }
+      case 'cancelTimer': {
+        const p = action.params as EffectParams['cancelTimer'];
+        effects.push({ kind: 'timer.cancel', id: timerJobId(id, p.epoch), ticketId: id, epoch: p.epoch });
+        break;
+      }
+      default:
+        // assign and other built-ins never reach here; an unknown name is a bug in the machine
+        throw new Error(`the ticket machine asked for an unknown effect ${String(type)}`);
+    }
+  }
+
+  // A provider that keeps the ticket learns of every change it did not make itself.
+  const holder = after.state.context.assignee;
+  const stillHeld = input.before?.state.context.assignee === holder && stateInfo(after.state.value).active;
+  const byHolder = input.actor.type === 'principal' && input.actor.orgId === holder;
+  if (stillHeld && !byHolder && !handedTo.has(holder) && handsOffTo(topology, holder)) {
+    effects.push(handoffEvent(holder, 'lotse.ticket.updated', 'updated', { ...providerPayload(topology, after, holder, input.history), change: entry.type }));
+  }
+  return effects;
+}

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { transition, initialTransition, type SnapshotFrom } from 'xstate';
+import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent } from '../../machines/ticket.machine.js';
+import type { Actor } from '../../machines/ticket.policy.js';
+import { canReach, canSeeReporter, type Principal } from '../domain/access.js';
+import { handsOffTo, landOf } from '../domain/routing.js';
+import { CreateTicketSchema, TicketEventInputSchema, USER_EVENT_TYPES, type CreateTicket, type TicketView } from '../domain/ticket.js';
+import { createTicketPolicy } from '../domain/ticket-policy.js';
+import type { Topology } from '../domain/topology.js';
+import { AppError, fieldErrors, ticketNotFound, validationFailed } from '../errors.js';
+import { doneRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
+import type { Keys } from '../store/keys.js';
+import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
+import { counterChanges, indexOps } from './commit-plan.js';
+import { actorView, deriveEffects, type HistoryEntry } from './effects.js';
+import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
+import { toTicketView } from './view.js';
+import { explainRefusal, sampleEvent } from './refusal.js';
+import { listTickets, type ListQuery } from './list.js';
+import { failpoint } from '../failpoints.js';
+
+export interface EngineDeps {
+  topology: Topology;
+  store: TicketStore;
+  idempotency: IdempotencyStore;
+  keys: Keys;
+  now: () => number;
+  newId: (at: number) => string;
+  /** CloudEvents `source` of everything this Lotse publishes. */
+  source: string;
+  logger: Logger;
+}
+
+const MAX_ATTEMPTS = 8;
+const IDEMPOTENCY_PENDING_MS = 30_000;
+const RECEIVED_AT_MAX_AGE_MS = 7 * 86_400_000;
+const CLOCK_SKEW_MS = 60_000;
+
+export type TicketMachine = ReturnType<typeof createTicketMachine>;
+
+export function actorOf(principal: Principal | 'system'): Actor {
+  return principal === 'system' ? { type: 'system' } : { type: 'principal', orgId: principal.orgId, role: principal.role, land: principal.land };
+}
+
+const fingerprint = (body: unknown) => createHash('sha256').update(canonicalJson(body)).digest('hex');
+
+/** JSON with sorted keys, so the same body always has the same fingerprint. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function createEngine(deps: EngineDeps) {
+  const { topology, store, keys } = deps;
+  const machine = createTicketMachine(createTicketPolicy(topology));
+
+  function toRecord(stored: StoredTicket): TicketRecord {
+    if (stored.machineVersion !== TICKET_MACHINE_VERSION) {
+      throw new Error(`ticket ${stored.id} has machine version ${stored.machineVersion}; this Lotse runs ${TICKET_MACHINE_VERSION} and knows no migration`);
+    }
+    return {
+      id: stored.id,
+      version: stored.version,
+      data: stored.data as TicketData,
+      reporter: stored.reporter as TicketRecord['reporter'],
+      state: stored.snapshot as PersistedTicket,
+      updatedAt: stored.updatedAt,
+    };
+  }
+
+  const persist = (s: SnapshotFrom<TicketMachine>): PersistedTicket => ({ value: s.value as PersistedTicket['value'], context: s.context });
+  const restore = (record: TicketRecord) => machine.resolveState({ value: record.state.value, context: record.state.context });
+
+  async function loadInReach(principal: Principal | 'system', id: string): Promise<TicketRecord> {
+    const stored = await store.load(id);
+    if (!stored) throw ticketNotFound(id);
+    const record = toRecord(stored);
+    if (principal !== 'system' && !canReach(topology, principal, reachFacts(record))) throw ticketNotFound(id);
+    return record;
+  }
+
+  /** Everything one change writes, committed at once; effects follow through the outbox. */
+  async function commitChange(before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry, actions: readonly { type: string; params?: unknown }[], actor: Actor, idempotency?: { key: string; fp: string }) {
+    // Providers get the ticket's history with a handoff or an update.
+    const needsHistory = actions.some((a) => a.type === 'handOff') || handsOffTo(topology, after.state.context.assignee);
+    const history = needsHistory && before ? [...((await store.history(after.id)) as HistoryEntry[]), entry] : [entry];
+    const effects = deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history });
+    return store.commit({
+      id: after.id,
+      expectedVersion: before?.version ?? 0,
+      version: after.version,
+      snapshot: after.state,
+      machineVersion: TICKET_MACHINE_VERSION,
+      updatedAt: after.updatedAt,
+      ...(before ? {} : { data: after.data, reporter: after.reporter }),
+      history: entry,
+      effects,
+      indexOps: indexOps(keys, topology, before, after),
+      counters: counterChanges(before, after),
+      ...(idempotency ? { idempotency: { key: idempotency.key, record: doneRecord(idempotency.fp, after.id), fingerprint: idempotency.fp } } : {}),
+    });
+  }
+
+  function checkAgainstTopology(body: CreateTicket, now: number) {
+    const errors = [];
+    const place = landOf(topology, body);
+    if ('error' in place) errors.push(place.error);
+    const service = topology.services.get(body.service);
+    if (!service) errors.push({ path: 'service', message: `unknown service; known: ${[...topology.services.keys()].join(', ')}` });
+    let receivedAt = now;
+    if (body.receivedAt !== undefined) {
+      receivedAt = Date.parse(body.receivedAt);
+      if (receivedAt > now + CLOCK_SKEW_MS) errors.push({ path: 'receivedAt', message: 'must not be in the future' });
+      else if (receivedAt < now - RECEIVED_AT_MAX_AGE_MS) errors.push({ path: 'receivedAt', message: 'must not be older than 7 days' });
+      receivedAt = Math.min(receivedAt, now);
+    }
+    if (errors.length > 0 || 'error' in place || !service) throw validationFailed(errors);
+    return { land: place.land, service, receivedAt };
+  }
+
+  async function replay(record: IdempotencyRecord, fp: string): Promise<{ record: TicketRecord; replayed: true }> {
+    if (record.fp !== fp) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used with a different body');
+    }
+    if (record.state === 'pending') {
+      throw new AppError('IDEMPOTENCY_IN_FLIGHT', 'A request with this idempotency key is still being processed');
+    }
+    return { record: await loadInReach('system', record.ticketId), replayed: true };
+  }
+
+  return {
+    machine,
+    toRecord,
+
+    /** Creates a ticket once per idempotency key (default: the body's externalRef) and organisation. */
+    async createTicket(principal: Principal, input: unknown, opts: { idempotencyKey?: string | undefined } = {}) {
+      if (principal.role !== 'desk' && principal.role !== 'operator') {
+        throw new AppError('FORBIDDEN', 'Only desks and operators create tickets');
+      }
+      const parsed = CreateTicketSchema.safeParse(input);
+      if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
+      const body = parsed.data;
+      const now = deps.now();
+      const { land, service, receivedAt } = checkAgainstTopology(body, now);
+
+      const fp = fingerprint(body);
+      const keyHash = createHash('sha256').update(opts.idempotencyKey ?? body.externalRef).digest('hex');
+      const idemKey = deps.idempotency.key(principal.orgId, keyHash);
+      const reservation = await deps.idempotency.reserve(idemKey, fp, IDEMPOTENCY_PENDING_MS);
+      if (!reservation.reserved) return replay(reservation.record, fp);
+
+      try {
+        const id = deps.newId(now);
+        const [snapshot, actions] = initialTransition(machine, {
+          id,
+          facts: { service: service.id, land, category: body.category },
+          createdBy: principal.orgId,
+          impact: body.impact,
+          urgency: body.urgency,
+          receivedAt,
+          at: now,
+        });
+        const data: TicketData = {
+          externalRef: body.externalRef, channel: body.channel, land, ars: body.ars, service: service.id,
+          themeField: service.themeField, category: body.category, subject: body.subject, description: body.description,
+          attachments: body.attachments, createdBy: principal.orgId, receivedAt, createdAt: now,
+        };
+        const record: TicketRecord = { id, version: 1, data, reporter: body.reporter ?? null, state: persist(snapshot), updatedAt: now };
+        const info = stateInfo(record.state.value);
+        const entry: HistoryEntry = {
+          version: 1, at: new Date(now).toISOString(), type: 'CREATED', actor: actorView(actorOf(principal)),
+          from: null, to: info.path, level: info.level, assignee: snapshot.context.assignee,
+          details: { priority: snapshot.context.priority, category: body.category, channel: body.channel },
+        };
+        const result = await commitChange(null, record, entry, actions, actorOf(principal), { key: idemKey, fp });
+        if (result.status === 'idempotent') return replay(JSON.parse(result.record) as IdempotencyRecord, fp);
+        if (result.status === 'stale') throw new Error(`ticket id ${id} already taken`);
+        failpoint('engine-after-commit');
+        deps.logger.info({ ticketId: id, orgId: principal.orgId, assignee: record.state.context.assignee }, 'ticket created');
+        return { record, replayed: false as const };
+      } catch (err) {
+        await deps.idempotency.release(idemKey, fp).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    /** Applies one event through the machine; retried on a concurrent change unless the caller pinned a version. */
+    async applyEvent(principal: Principal | 'system', ticketId: string, input: unknown, opts: { ifMatch?: number | undefined } = {}) {
+      const parsed = principal === 'system' ? { success: true as const, data: input as TicketEvent } : TicketEventInputSchema.safeParse(input);
+      if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
+      const payload = parsed.data;
+      if (payload.type === 'ASSIGN' && !topology.orgs.has(payload.assignee)) {
+        throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
+      }
+      const actor = actorOf(principal);
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const before = await loadInReach(principal, ticketId);
+        if (opts.ifMatch !== undefined && opts.ifMatch !== before.version) {
+          throw new AppError('PRECONDITION_FAILED', `The ticket is at version ${before.version}, not ${opts.ifMatch}`, { version: before.version });
+        }
+        const now = deps.now();
+        const event = { ...payload, at: now, actor } as TicketEvent;
+        const snapshot = restore(before);
+        if (!snapshot.can(event)) throw explainRefusal(machine, snapshot, event, before);
+        const [next, actions] = transition(machine, snapshot, event);
+        const after: TicketRecord = { ...before, version: before.version + 1, state: persist(next), updatedAt: now };
+        const from = stateInfo(before.state.value);
+        const to = stateInfo(after.state.value);
+        const { type, at: _at, actor: _actor, ...details } = event as TicketEvent & Record<string, unknown>;
+        const entry: HistoryEntry = {
+          version: after.version, at: new Date(now).toISOString(), type, actor: actorView(actor),
+          from: from.path, to: to.path, level: to.level, assignee: to.active ? next.context.assignee : null,
+          ...(Object.keys(details).length > 0 ? { details } : {}),
+        };
+        const result = await commitChange(before, after, entry, actions, actor);
+        if (result.status === 'ok') {
+          failpoint('engine-after-commit');
+          return after;
+        }
+        if (opts.ifMatch !== undefined) {
+          throw new AppError('PRECONDITION_FAILED', 'The ticket changed meanwhile', { version: result.status === 'stale' ? result.currentVersion : before.version });
+        }
+      }
+      throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; try again');
+    },
+
+    /** A timer fired: the event it stands for, if the ticket still waits for it. */
+    async fireTimer(ticketId: string, epoch: number): Promise<{ applied: boolean; event?: string }> {
+      const stored = await store.load(ticketId);
+      if (!stored) return { applied: false };
+      const timer = toRecord(stored).state.context.timer;
+      if (!timer || timer.epoch !== epoch) return { applied: false };
+      const event =
+        timer.kind === 'warning' ? { type: 'SLA_WARNING', clock: timer.clock, epoch }
+          : timer.kind === 'breach' ? { type: 'SLA_BREACHED', clock: timer.clock, epoch }
+            : timer.kind === 'receipt' ? { type: 'RECEIPT_OVERDUE', epoch }
+              : { type: 'CLOSE', epoch };
+      try {
+        await this.applyEvent('system', ticketId, event);
+        return { applied: true, event: event.type };
+      } catch (err) {
+        // The ticket moved on between load and commit: the timer is stale.
+        if (err instanceof AppError && err.code === 'INVALID_TRANSITION') return { applied: false };
+        throw err;
+      }
+    },
+
+    async getTicket(principal: Principal, id: string) {
+      return loadInReach(principal, id);
+    },
+
+    async history(principal: Principal, id: string) {
+      await loadInReach(principal, id);
+      return (await store.history(id)) as HistoryEntry[];
+    },
+
+    async listTickets(principal: Principal, query: ListQuery) {
+      return listTickets({ store, keys, toRecord }, principal, query);
+    },
+
+    view(principal: Principal | 'system', record: TicketRecord): TicketView {
+      const withReporter = principal !== 'system' && canSeeReporter(topology, principal.orgId, reachFacts(record));
+      return toTicketView(record, withReporter);
+    },
+
+    allowedEvents(principal: Principal, record: TicketRecord): string[] {
+      const snapshot = restore(record);
+      const actor = actorOf(principal);
+      return USER_EVENT_TYPES.filter((type) => snapshot.can(sampleEvent(type, actor, deps.now())));
+    },
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;

@@ -1,0 +1,40 @@
+import type { Principal } from '../domain/access.js';
+import type { Keys, IndexName } from '../store/keys.js';
+import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
+import type { TicketRecord } from './ticket-record.js';
+
+export interface ListQuery {
+  level?: number | undefined;
+  status?: string | undefined;
+  assignee?: string | undefined;
+  land?: string | undefined;
+  service?: string | undefined;
+  sla?: 'at-risk' | 'breached' | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** The index sets a query narrows to; the caller's reach is always one of them. */
+export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
+  const names: IndexName[] = [principal.role === 'operator' ? 'all' : `reach:${principal.orgId}`];
+  if (q.level !== undefined) names.push(`level:${q.level}`);
+  if (q.status !== undefined) names.push(`status:${q.status}`);
+  if (q.assignee !== undefined) names.push(`assignee:${q.assignee}`);
+  if (q.land !== undefined) names.push(`land:${q.land}`);
+  if (q.service !== undefined) names.push(`service:${q.service}`);
+  if (q.sla !== undefined) names.push(`sla:${q.sla}`);
+  return names;
+}
+
+/** One page of tickets, newest first; `next` continues where it stopped. */
+export async function listTickets(
+  deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord },
+  principal: Principal,
+  q: ListQuery,
+): Promise<{ items: TicketRecord[]; next: string | null }> {
+  if (principal.role === 'steering') return { items: [], next: null };
+  const keys = indexesFor(principal, q).map((n) => deps.keys.index(n));
+  const page = await deps.store.listPage(keys, q.cursor ?? '', q.limit);
+  const items = (await deps.store.loadMany(page.ids)).map(deps.toRecord);
+  return { items, next: page.next === '' ? null : page.next };
+}

@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Keys } from '../store/keys.js';
+import { FINISH_OUTBOX } from '../store/scripts.js';
+import type { Effect } from './effects.js';
+import type { Executors } from './executors.js';
+import { failpoint } from '../failpoints.js';
+
+export interface RelayOptions {
+  redis: Redis;
+  keys: Keys;
+  executors: Executors;
+  logger: Logger;
+  consumer: string;
+  group?: string;
+  /** An entry pending this long with a silent consumer is taken over. */
+  claimIdleMs?: number;
+  /** After this many deliveries an entry is parked in the dead outbox. */
+  maxDeliveries?: number;
+  eventsMaxLen?: number;
+  blockMs?: number;
+  batch?: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+/**
+ * The outbox relay: reads committed effects from the outbox stream through a
+ * consumer group, runs each through its executor, then publishes the stream
+ * events and removes the entry in one atomic step. A relay that dies leaves
+ * its entries pending; another (or itself, restarted) claims them after
+ * `claimIdleMs` and runs them again, which repeats nothing because every
+ * effect is idempotent by its id.
+ */
+export function createOutboxRelay(o: RelayOptions) {
+  const group = o.group ?? 'relay';
+  const claimIdleMs = o.claimIdleMs ?? 15_000;
+  const maxDeliveries = o.maxDeliveries ?? 10;
+  const eventsMaxLen = o.eventsMaxLen ?? 100_000;
+  const blockMs = o.blockMs ?? 1000;
+  const batch = o.batch ?? 100;
+  const { redis, keys, logger } = o;
+  redis.defineCommand('lotseFinishOutbox', { numberOfKeys: 2, lua: FINISH_OUTBOX });
+  const finish = (redis as unknown as { lotseFinishOutbox(...a: (string | number)[]): Promise<number> }).lotseFinishOutbox.bind(redis);
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let lastClaim = 0;
+
+  async function ensureGroup() {
+    try {
+      await redis.xgroup('CREATE', keys.outbox, group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String(err).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  async function process(entryId: string, fields: string[], deliveries: number) {
+    const data = Object.fromEntries(pairs(fields));
+    if (deliveries > maxDeliveries) {
+      logger.error({ entryId, ticketId: data.t, deliveries }, 'outbox entry failed too often; parked in the dead outbox');
+      await redis.multi().xadd(keys.outboxDead, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
+      return;
+    }
+    const effects = JSON.parse(data.fx ?? '[]') as Effect[];
+    for (const effect of effects) {
+      if (effect.kind === 'publish') continue;
+      await (o.executors[effect.kind] as (e: Effect) => Promise<void>)(effect);
+    }
+    failpoint('relay-before-finish');
+    const published = effects.flatMap((e) => (e.kind === 'publish' ? [e.event.id, e.event.subject, JSON.stringify(e.event)] : []));
+    await finish(keys.outbox, keys.events, entryId, group, eventsMaxLen, ...published);
+  }
+
+  async function runEntries(entries: Entry[], deliveries: Map<string, number>) {
+    for (const [entryId, fields] of entries) {
+      if (!fields) continue; // deleted meanwhile
+      try {
+        await process(entryId, fields, deliveries.get(entryId) ?? 1);
+      } catch (err) {
+        logger.warn({ err, entryId }, 'outbox entry failed; it stays pending and is retried');
+      }
+    }
+  }
+
+  /** Entries whose consumer went silent, with how often each was delivered. */
+  async function claimStale(): Promise<void> {
+    const [, claimed] = (await redis.xautoclaim(keys.outbox, group, o.consumer, claimIdleMs, '0-0', 'COUNT', batch)) as [string, Entry[]];
+    if (claimed.length === 0) return;
+    const pending = (await redis.xpending(keys.outbox, group, '-', '+', claimed.length * 2, o.consumer)) as [string, string, number, number][];
+    const deliveries = new Map(pending.map(([id, , , count]) => [id, count]));
+    logger.info({ count: claimed.length }, 'claimed outbox entries of a silent relay');
+    await runEntries(claimed, deliveries);
+  }
+
+  async function run() {
+    await ensureGroup();
+    while (running) {
+      try {
+        if (Date.now() - lastClaim >= Math.min(claimIdleMs, 5000)) {
+          lastClaim = Date.now();
+          await claimStale();
+        }
+        const res = (await redis.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', keys.outbox, '>')) as
+          | [string, Entry[]][]
+          | null;
+        if (res) await runEntries(res[0]![1], new Map());
+      } catch (err) {
+        if (!running) break;
+        logger.error({ err }, 'outbox relay loop failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      await loop;
+    },
+    /** Runs one pass without blocking: for tests and tools. */
+    async drain() {
+      await ensureGroup();
+      await claimStale();
+      const res = (await redis.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'STREAMS', keys.outbox, '>')) as [string, Entry[]][] | null;
+      if (res) await runEntries(res[0]![1], new Map());
+    },
+  };
+}
+
+function pairs(fields: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) out.push([fields[i]!, fields[i + 1]!]);
+  return out;
+}

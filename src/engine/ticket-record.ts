@@ -1,0 +1,72 @@
+import type { TicketContext } from '../../machines/ticket.machine.js';
+import type { ReachFacts } from '../domain/access.js';
+import type { Category, Reporter, Status } from '../domain/ticket.js';
+import type { LandCode } from '../domain/ids.js';
+import type { Level } from '../domain/topology.js';
+
+/** The facts of a ticket that never change after creation (stored once, beside the snapshot). */
+export interface TicketData {
+  externalRef: string;
+  channel: 'phone-115' | 'service-desk' | 'email' | 'web' | 'chat';
+  land: LandCode;
+  ars?: string | undefined;
+  service: string;
+  themeField: string;
+  category: Category;
+  subject: string;
+  description: string;
+  attachments: { name: string; url: string; size: number }[];
+  createdBy: string;
+  receivedAt: number;
+  createdAt: number;
+}
+
+/** The part of a machine snapshot Lotse persists: `resolveState` takes exactly this. */
+export interface PersistedTicket {
+  value: string | Record<string, string>;
+  context: TicketContext;
+}
+
+/** A loaded ticket: stored facts plus its machine state. */
+export interface TicketRecord {
+  id: string;
+  version: number;
+  data: TicketData;
+  reporter: Reporter | null;
+  state: PersistedTicket;
+  updatedAt: number;
+}
+
+export interface StateInfo {
+  /** Dotted path: `level2.handoffPending`. */
+  path: string;
+  status: Status;
+  level: Level | null;
+  active: boolean;
+}
+
+const STATUS_OF: Record<string, Status> = {
+  new: 'new',
+  open: 'open',
+  waiting: 'waiting',
+  handoffPending: 'handoff-pending',
+  resolved: 'resolved',
+  closed: 'closed',
+};
+
+export function stateInfo(value: PersistedTicket['value']): StateInfo {
+  if (typeof value === 'string') {
+    return { path: value, status: STATUS_OF[value] ?? 'new', level: null, active: false };
+  }
+  const [top, leaf] = Object.entries(value)[0] ?? ['level1', 'new'];
+  return { path: `${top}.${leaf}`, status: STATUS_OF[leaf] ?? 'new', level: Number(top.replace('level', '')) as Level, active: true };
+}
+
+export function reachFacts(record: Pick<TicketRecord, 'data' | 'state'>): ReachFacts {
+  return {
+    land: record.data.land,
+    service: record.data.service,
+    createdBy: record.data.createdBy,
+    handledBy: record.state.context.handledBy,
+  };
+}

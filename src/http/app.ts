@@ -1,0 +1,67 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { PrincipalResolver } from '../config/principals.js';
+import type { Engine } from '../engine/engine.js';
+import { makeAuthHook } from './auth.js';
+import { handleError, sendProblem } from './problem.js';
+import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { ticketRoutes } from './routes/tickets.js';
+
+export type App = FastifyInstance;
+
+export interface AppDeps {
+  engine: Engine;
+  principals: PrincipalResolver;
+  logger: Logger;
+  readiness: ReadinessCheck[];
+  version?: string;
+  /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+/** The HTTP API. It never listens by itself: `app.listen` is the caller's, tests use `app.inject`. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
+  app.addHook('onRequest', makeAuthHook(deps.principals));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Lotse',
+        version: deps.version ?? '0.0.0',
+        description: 'Routes and escalates support tickets for shared public online services across first, second and third level support.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: [{ name: 'tickets' }, { name: 'health' }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  // /docs answers the OpenAPI document to API clients and the browsable page to people.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/docs' && !/text\/html/.test(req.headers.accept ?? '')) {
+      return reply.type('application/json').send(app.swagger());
+    }
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes(deps.readiness));
+  await app.register(ticketRoutes(deps.engine));
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return app;
+}

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
+import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
+import type { Engine } from '../../engine/engine.js';
+import { AppError } from '../../errors.js';
+import { principalOf } from '../auth.js';
+import { ProblemSchema } from '../problem.js';
+
+const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
+const Params = z.object({ id: IdSchema.describe('Ticket id') });
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+
+const HistoryEntrySchema = z
+  .object({
+    version: z.number().int(),
+    at: z.string(),
+    type: z.string(),
+    actor: z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]),
+    from: z.string().nullable(),
+    to: z.string(),
+    level: z.number().int().nullable(),
+    assignee: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe('One applied event: who, what, when, from which state to which');
+
+const ListQuery = z.strictObject({
+  level: z.coerce.number().int().min(1).max(3).optional(),
+  status: StatusSchema.optional(),
+  assignee: IdSchema.optional(),
+  land: LandCodeSchema.optional(),
+  service: IdSchema.optional(),
+  sla: z.enum(['at-risk', 'breached']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
+});
+
+/** `If-Match: 3`, `"3"` or `W/"3"`: the version the caller last saw. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(header);
+  if (!m) throw new AppError('VALIDATION_FAILED', 'If-Match must be a ticket version', { errors: [{ path: 'headers.if-match', message: 'expected a version like "3"' }] });
+  return Number(m[1]);
+}
+
+export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/v1/tickets', {
+      config: { roles: ['desk', 'operator'] },
+      schema: {
+        tags: ['tickets'],
+        summary: 'Create a ticket (idempotent per Idempotency-Key, default externalRef)',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'visible ASCII only').optional() }),
+        body: CreateTicketSchema,
+        response: { 201: TicketViewSchema, 200: TicketViewSchema, ...problems(400, 401, 403, 409, 413, 422) },
+      },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      // The draft has the key as a structured-field string: "…"; plain tokens are taken as they are.
+      const idempotencyKey = req.headers['idempotency-key']?.replace(/^"(.*)"$/, '$1');
+      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey });
+      reply.header('etag', `"${record.version}"`).header('location', `/v1/tickets/${record.id}`);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(replayed ? 200 : 201).send(engine.view(principal, record));
+    });
+
+    app.get('/v1/tickets', {
+      config: { roles: ALL },
+      schema: {
+        tags: ['tickets'],
+        summary: 'List tickets in reach, newest first',
+        querystring: ListQuery,
+        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problems(400, 401) },
+      },
+    }, async (req) => {
+      const principal = principalOf(req);
+      const page = await engine.listTickets(principal, req.query);
+      return { items: page.items.map((r) => engine.view(principal, r)), next: page.next };
+    });
+
+    app.get('/v1/tickets/:id', {
+      config: { roles: ALL },
+      schema: { tags: ['tickets'], summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problems(401, 404) } },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      const record = await engine.getTicket(principal, req.params.id);
+      reply.header('etag', `"${record.version}"`);
+      return engine.view(principal, record);
+    });
+
+    app.post('/v1/tickets/:id/events', {
+      config: { roles: ['desk', 'provider', 'operator'] },
+      schema: {
+        tags: ['tickets'],
+        summary: 'Apply one event to a ticket',
+        params: Params,
+        headers: z.object({ 'if-match': z.string().max(40).optional() }),
+        body: TicketEventInputSchema,
+        response: { 200: TicketViewSchema, ...problems(400, 401, 403, 404, 409, 412, 422) },
+      },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      const record = await engine.applyEvent(principal, req.params.id, req.body, { ifMatch: parseIfMatch(req.headers['if-match']) });
+      reply.header('etag', `"${record.version}"`);
+      return engine.view(principal, record);
+    });
+
+    app.get('/v1/tickets/:id/history', {
+      config: { roles: ALL },
+      schema: {
+        tags: ['tickets'],
+        summary: "A ticket's history",
+        params: Params,
+        response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problems(401, 404) },
+      },
+    }, async (req) => ({ items: await engine.history(principalOf(req), req.params.id) }));
+  };
+}

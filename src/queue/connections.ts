@@ -1,0 +1,41 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Redis connections by use. Workers block and must wait out a Redis restart
+ * (`maxRetriesPerRequest: null`); producers and the API fail fast instead of
+ * queueing commands while Redis is away (`enableOfflineQueue: false`), so a
+ * caller gets a clear 503 rather than a hang.
+ */
+export type ConnectionUse = 'worker' | 'producer';
+
+export function createRedis(url: string, use: ConnectionUse, name?: string): Redis {
+  const options: RedisOptions = {
+    maxRetriesPerRequest: use === 'worker' ? null : 1,
+    enableOfflineQueue: use === 'worker',
+    // Reconnect quickly, then back off to 2 s: a restarted Redis is picked up soon.
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    ...(name ? { connectionName: name } : {}),
+  };
+  return new Redis(url, options);
+}
+
+/** Resolves once the connection is ready, or rejects with why it is not. */
+export async function connected(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const onReady = () => done();
+    const onError = (err: Error) => {
+      if (redis.status === 'end') done(err);
+    };
+    function done(err?: Error) {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    }
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
+}

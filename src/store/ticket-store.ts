@@ -1,0 +1,133 @@
+import type { Redis } from 'ioredis';
+import { COMMIT, LIST_PAGE } from './scripts.js';
+import type { Keys } from './keys.js';
+
+/** A ticket as it lies in Redis: the machine snapshot plus the facts that never change. */
+export interface StoredTicket {
+  id: string;
+  version: number;
+  machineVersion: number;
+  snapshot: unknown;
+  data: unknown;
+  reporter: unknown;
+  updatedAt: number;
+}
+
+export interface IndexOp {
+  key: string;
+  /** 'a' adds to a lexical index, 'r' removes, a number adds with that score. */
+  op: 'a' | 'r' | number;
+}
+
+export interface CommitRequest {
+  id: string;
+  expectedVersion: number;
+  version: number;
+  snapshot: unknown;
+  machineVersion: number;
+  updatedAt: number;
+  /** Written only on creation. */
+  data?: unknown;
+  reporter?: unknown;
+  history: unknown;
+  effects: unknown[];
+  indexOps: IndexOp[];
+  counters: Record<string, number>;
+  idempotency?: { key: string; record: string; fingerprint: string };
+}
+
+export type CommitResult =
+  | { status: 'ok' }
+  | { status: 'stale'; currentVersion: number }
+  | { status: 'idempotent'; record: string };
+
+type CommitFn = (...args: (string | number)[]) => Promise<[string, (string | number)?]>;
+type ListFn = (...args: (string | number)[]) => Promise<string[]>;
+
+export interface TicketStore {
+  load(id: string): Promise<StoredTicket | null>;
+  loadMany(ids: string[]): Promise<StoredTicket[]>;
+  commit(request: CommitRequest): Promise<CommitResult>;
+  history(id: string): Promise<unknown[]>;
+  listPage(indexKeys: string[], cursor: string, limit: number, budget?: number): Promise<{ ids: string[]; next: string }>;
+}
+
+const FIELDS = ['v', 'mv', 'snap', 'data', 'rep', 'upd'] as const;
+
+function parseStored(id: string, values: (string | null)[]): StoredTicket | null {
+  const [v, mv, snap, data, rep, upd] = values;
+  if (v == null || snap == null || data == null) return null;
+  return {
+    id,
+    version: Number(v),
+    machineVersion: Number(mv),
+    snapshot: JSON.parse(snap),
+    data: JSON.parse(data),
+    reporter: rep ? JSON.parse(rep) : null,
+    updatedAt: Number(upd),
+  };
+}
+
+export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
+  redis.defineCommand('lotseCommit', { lua: COMMIT });
+  redis.defineCommand('lotseListPage', { lua: LIST_PAGE });
+  const commitFn = (redis as unknown as { lotseCommit: CommitFn }).lotseCommit.bind(redis);
+  const listFn = (redis as unknown as { lotseListPage: ListFn }).lotseListPage.bind(redis);
+
+  return {
+    async load(id) {
+      return parseStored(id, await redis.hmget(keys.ticket(id), ...FIELDS));
+    },
+
+    async loadMany(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hmget(keys.ticket(id), ...FIELDS);
+      const results = (await pipeline.exec()) ?? [];
+      return results.flatMap(([err, values], i) => {
+        if (err) throw err;
+        const stored = parseStored(ids[i]!, values as (string | null)[]);
+        return stored ? [stored] : [];
+      });
+    },
+
+    async commit(r) {
+      const fields: string[] = ['mv', String(r.machineVersion), 'snap', JSON.stringify(r.snapshot), 'upd', String(r.updatedAt)];
+      if (r.data !== undefined) fields.push('data', JSON.stringify(r.data));
+      if (r.reporter !== undefined && r.reporter !== null) fields.push('rep', JSON.stringify(r.reporter));
+      const idem = r.idempotency;
+      const args: (string | number)[] = [
+        5 + r.indexOps.length,
+        keys.ticket(r.id),
+        keys.history(r.id),
+        keys.outbox,
+        idem ? idem.key : keys.ticket(r.id),
+        keys.counters,
+        ...r.indexOps.map((o) => o.key),
+        r.expectedVersion,
+        r.version,
+        r.id,
+        JSON.stringify(fields),
+        JSON.stringify(r.history),
+        r.effects.length > 0 ? JSON.stringify(r.effects) : '',
+        idem ? idem.record : '',
+        idem ? idem.fingerprint : '',
+        JSON.stringify(r.counters),
+        ...r.indexOps.map((o) => String(o.op)),
+      ];
+      const [status, detail] = await commitFn(...args);
+      if (status === 'OK') return { status: 'ok' };
+      if (status === 'STALE') return { status: 'stale', currentVersion: Number(detail) };
+      return { status: 'idempotent', record: String(detail) };
+    },
+
+    async history(id) {
+      return (await redis.lrange(keys.history(id), 0, -1)).map((e) => JSON.parse(e) as unknown);
+    },
+
+    async listPage(indexKeys, cursor, limit, budget = Math.max(1000, limit * 20)) {
+      const [next, ...ids] = await listFn(indexKeys.length, ...indexKeys, cursor, limit, budget);
+      return { ids, next: next ?? '' };
+    },
+  };
+}

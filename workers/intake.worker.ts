@@ -1,0 +1,25 @@
+import { fieldErrors } from '../src/errors.js';
+import type { Engine } from '../src/engine/engine.js';
+import { IntakeJobSchema } from '../src/queue/jobs.js';
+import { QUEUE } from '../src/queue/names.js';
+import type { PrincipalResolver } from '../src/config/principals.js';
+import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+
+/** `intake`: desks enqueue tickets; the job id is the idempotency key, the result `{ ticketId }`. */
+export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principals: PrincipalResolver }, concurrency?: number) {
+  return makeWorker<unknown, { ticketId: string }>(
+    QUEUE.intake,
+    async (job, log) => {
+      const parsed = IntakeJobSchema.safeParse(job.data);
+      if (!parsed.success) throw invalidPayload('intake job', fieldErrors(parsed.error.issues));
+      const { orgId, ...body } = job.data as { orgId: string };
+      const principal = deps.principals.forOrg(orgId, 'desk');
+      if (!principal) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
+      const { record, replayed } = await deps.engine.createTicket(principal, body, { idempotencyKey: job.id });
+      log.info({ ticketId: record.id, replayed }, 'intake job done');
+      return { ticketId: record.id };
+    },
+    deps,
+    concurrency === undefined ? {} : { concurrency },
+  );
+}

@@ -1,0 +1,24 @@
+import { fieldErrors } from '../src/errors.js';
+import type { Engine } from '../src/engine/engine.js';
+import { TimerJobSchema } from '../src/queue/jobs.js';
+import { QUEUE } from '../src/queue/names.js';
+import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+
+/**
+ * `sla`: a ticket's timer fired. It carries the epoch it was armed for; a
+ * ticket that has moved on since ignores it.
+ */
+export function createSlaWorker(deps: WorkerDeps & { engine: Engine }, concurrency?: number) {
+  return makeWorker<unknown, { applied: boolean; event?: string }>(
+    QUEUE.sla,
+    async (job, log) => {
+      const parsed = TimerJobSchema.safeParse(job.data);
+      if (!parsed.success) throw invalidPayload('timer job', fieldErrors(parsed.error.issues));
+      const result = await deps.engine.fireTimer(parsed.data.ticketId, parsed.data.epoch);
+      log.debug({ ...parsed.data, ...result }, result.applied ? 'timer fired' : 'stale timer ignored');
+      return result;
+    },
+    deps,
+    { concurrency: concurrency ?? 16 },
+  );
+}

@@ -1,0 +1,56 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import { AppError } from '../src/errors.js';
+
+export interface WorkerDeps {
+  connection: ConnectionOptions;
+  prefix: string;
+  logger: Logger;
+}
+
+/**
+ * A BullMQ worker with Lotse's rules: errors that retrying cannot fix
+ * (bad payloads, refused transitions) fail the job at once with the reason;
+ * everything else is retried by the job's backoff.
+ */
+export function makeWorker<D, R>(
+  queueName: string,
+  process: (job: Job<D, R>, log: Logger) => Promise<R>,
+  deps: WorkerDeps,
+  options: { concurrency?: number; autorun?: boolean } = {},
+): Worker<D, R> {
+  const processor: Processor<D, R> = async (job) => {
+    const log = deps.logger.child({ queue: queueName, jobId: job.id });
+    try {
+      return await process(job, log);
+    } catch (err) {
+      if (err instanceof AppError && !err.retryable) {
+        log.warn({ code: err.code, errors: err.details.errors }, 'job refused');
+        throw new UnrecoverableError(describe(err));
+      }
+      throw err;
+    }
+  };
+  const worker = new Worker<D, R>(queueName, processor, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: options.concurrency ?? 8,
+    autorun: options.autorun ?? true,
+  });
+  worker.on('error', (err) => deps.logger.error({ err, queue: queueName }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) deps.logger.warn({ queue: queueName, jobId: job.id, reason: err.message }, 'job failed');
+  });
+  return worker;
+}
+
+/** A failed job's reason: the message plus every wrong field. */
+export function describe(err: AppError): string {
+  const fields = err.details.errors?.map((e) => `${e.path || '(body)'}: ${e.message}`) ?? [];
+  return fields.length > 0 ? `${err.code}: ${err.message}; ${fields.join('; ')}` : `${err.code}: ${err.message}`;
+}
+
+/** A job's payload refused before it reaches the engine. */
+export function invalidPayload(what: string, issues: { path: string; message: string }[]): UnrecoverableError {
+  return new UnrecoverableError(`VALIDATION_FAILED: invalid ${what}; ${issues.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')}`);
+}
