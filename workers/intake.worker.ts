@@ -14,7 +14,7 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
       if (!parsed.success) throw invalidPayload('intake job', fieldErrors(parsed.error.issues));
       const { orgId, ...body } = job.data as { orgId: string };
       const principal = deps.principals.forOrg(orgId, 'desk');
-      if (!principal) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
+      if (!principal || (principal.role !== 'desk' && principal.role !== 'operator')) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
       const { record, replayed } = await deps.engine.createTicket(principal, body, { idempotencyKey: job.id });
       log.info({ ticketId: record.id, replayed }, 'intake job done');
       return { ticketId: record.id };

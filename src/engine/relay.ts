@@ -42,6 +42,9 @@ export function createOutboxRelay(o: RelayOptions) {
   const { redis, keys, logger } = o;
   redis.defineCommand('lotseFinishOutbox', { numberOfKeys: 2, lua: FINISH_OUTBOX });
   const finish = (redis as unknown as { lotseFinishOutbox(...a: (string | number)[]): Promise<number> }).lotseFinishOutbox.bind(redis);
+  // Blocking reads get their own connection, so stopping can cut a read short without touching work in progress.
+  const blocking = redis.duplicate();
+  blocking.on('error', (err) => logger.warn({ err: err.message }, 'relay read connection error'));
   let running = false;
   let loop: Promise<void> | undefined;
   let lastClaim = 0;
@@ -100,7 +103,7 @@ export function createOutboxRelay(o: RelayOptions) {
           lastClaim = Date.now();
           await claimStale();
         }
-        const res = (await redis.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', keys.outbox, '>')) as
+        const res = (await blocking.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', keys.outbox, '>')) as
           | [string, Entry[]][]
           | null;
         if (res) await runEntries(res[0]![1], new Map());
@@ -120,6 +123,7 @@ export function createOutboxRelay(o: RelayOptions) {
     },
     async stop() {
       running = false;
+      blocking.disconnect();
       await loop;
     },
     /** Runs one pass without blocking: for tests and tools. */
