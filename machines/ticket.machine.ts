@@ -102,20 +102,41 @@ function emit<K extends MachineEffectType>(enqueue: unknown, type: K, params: Ef
 
 const actorOrg = (actor: Actor) => (actor.type === 'principal' ? actor.orgId : undefined);
 
+const TIMER_EVENTS: Record<Timer['kind'], TicketEventType> = {
+  warning: 'SLA_WARNING',
+  breach: 'SLA_BREACHED',
+  receipt: 'RECEIPT_OVERDUE',
+  autoClose: 'CLOSE',
+};
+
+/**
+ * A timer firing: sent by the system (never by a caller), carrying the epoch
+ * of the timer armed now, as the event that timer stands for. Anything else
+ * is stale or forged; taking it would leave the fired timer as the armed one.
+ */
+function firesArmedTimer(timer: Timer | null, event: TicketEvent): boolean {
+  if (event.actor.type !== 'system' || !timer || !('epoch' in event) || event.epoch !== timer.epoch) return false;
+  return TIMER_EVENTS[timer.kind] === event.type && (!('clock' in event) || event.clock === timer.clock);
+}
+
 /** Where a move takes the ticket. */
 export type MoveTarget = 'first' | 'up' | 'down' | 'operations' | 'assignee' | 'reopen';
 
-/** Everything that follows from a ticket reaching a holder at a level. */
+/**
+ * Everything that follows from a ticket reaching a holder at a level. The
+ * clocks start at `at` (for a new ticket: when the desk took the request);
+ * a handoff's receipt runs from `opts.handedAt`, when it really leaves.
+ */
 function enterLevel(
   ctx: TicketContext,
   policy: TicketPolicy,
   level: Level,
   holder: string,
   at: number,
-  opts: { responded: boolean },
+  opts: { responded: boolean; handedAt: number },
 ): Partial<TicketContext> {
   const handoff = policy.receivesHandoffs(holder) && !opts.responded
-    ? { orgId: holder, requestedAt: at, attempts: 1, receiptDueAt: policy.receiptDueAt(holder, at) }
+    ? { orgId: holder, requestedAt: opts.handedAt, attempts: 1, receiptDueAt: policy.receiptDueAt(holder, opts.handedAt) }
     : null;
   return {
     level,
@@ -178,7 +199,9 @@ export function createTicketMachine(policy: TicketPolicy) {
         if (from && from !== holder && params.withdraw !== false && policy.receivesHandoffs(from)) {
           emit(enqueue, 'withdrawHandoff', { orgId: from, reason: params.reason });
         }
-        enqueue.assign(enterLevel(context, policy, level, holder, params.to === 'first' ? context.receivedAt : event.at, { responded }));
+        const first = params.to === 'first';
+        const handedAt = first ? context.createdAt : event.at;
+        enqueue.assign(enterLevel(context, policy, level, holder, first ? context.receivedAt : handedAt, { responded, handedAt }));
         if (policy.receivesHandoffs(holder)) emit(enqueue, 'handOff', { orgId: holder, attempt: 1, reason: params.reason });
       }),
 
@@ -253,7 +276,7 @@ export function createTicketMachine(policy: TicketPolicy) {
         event.actor.type === 'principal' &&
         event.actor.role === 'desk' &&
         (event.actor.land === (context.facts.land as LandCode) || event.actor.orgId === context.createdBy),
-      isCurrentTimer: ({ context, event }) => 'epoch' in event && event.epoch !== undefined && event.epoch === context.timer?.epoch,
+      isCurrentTimer: ({ context, event }) => firesArmedTimer(context.timer, event),
       nextTakesHandoffs: ({ context }) => context.level < 3 && routeAt(context, (context.level + 1) as Level).handoff,
       firstTakesHandoffs: ({ context }) => routeAt(context, 1).handoff,
       assigneeTakesHandoffs: ({ event }) => event.type === 'ASSIGN' && policy.receivesHandoffs(event.assignee),
@@ -335,7 +358,7 @@ function levelState(level: Level) {
       : [];
   // Events any state of a level takes.
   const any = {
-    ESCALATE: escalate(['isOperator', 'isSystem']),
+    ESCALATE: escalate(['isOperator']),
     ASSIGN: [
       { guard: and(['isOperator', 'isNewAssignee', 'assigneeTakesHandoffs']), target: `${here}.handoffPending`, actions: [move('assignee', 'assigned'), 'syncTimer'] },
       { guard: and(['isOperator', 'isNewAssignee']), target: `${here}.new`, actions: [move('assignee', 'assigned'), 'syncTimer'] },
@@ -356,7 +379,7 @@ function levelState(level: Level) {
   // Events of a holder that has the ticket in hand (not while a handoff awaits its receipt).
   const inHand = {
     ...any,
-    ESCALATE: escalate(['isHolder', 'isOperator', 'isSystem']),
+    ESCALATE: escalate(['isHolder', 'isOperator']),
     ...(level > 1 ? { RETURN: { guard: 'isHolder', target: `${down}.open`, actions: [move('down', 'returned'), 'syncTimer'] } } : {}),
     RESOLVE: { guard: 'isHolder', target: '#ticket.resolved', actions: ['resolve', 'syncTimer'] },
   };

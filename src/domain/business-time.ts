@@ -157,7 +157,7 @@ function formatterFor(tz: string): Intl.DateTimeFormat {
 }
 
 /** The local wall time of an instant (ms precision). */
-function wallAt(tz: string, at: number): number {
+function formatWallAt(tz: string, at: number): number {
   const p: Record<string, number> = {};
   for (const { type, value } of formatterFor(tz).formatToParts(at)) p[type] = Number(value);
   const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = p;
@@ -165,19 +165,28 @@ function wallAt(tz: string, at: number): number {
   return Date.UTC(year, month - 1, day, hour % 24, minute, second) + subSecond;
 }
 
-// Offsets probed at local-midnight-aligned instants repeat across walks and
-// calls, so a small bounded memo saves most Intl calls. Deterministic.
-const offsetMemo = new Map<string, number>();
+// Zone offsets are multiples of 15 minutes and change on such boundaries, so
+// the offset is constant within each 15-minute bucket: one Intl call per
+// bucket, memoised (Intl formatting is the dominant cost otherwise). Bounded
+// and deterministic.
+const BUCKET = 15 * MINUTE;
+const offsetMemo = new Map<string, Map<number, number>>();
 
 function offsetAt(tz: string, at: number): number {
-  const key = `${tz}|${at}`;
-  let off = offsetMemo.get(key);
+  const bucket = Math.floor(at / BUCKET) * BUCKET;
+  let zone = offsetMemo.get(tz);
+  if (!zone) offsetMemo.set(tz, (zone = new Map()));
+  let off = zone.get(bucket);
   if (off === undefined) {
-    off = wallAt(tz, at) - at;
-    if (offsetMemo.size >= 20_000) offsetMemo.clear();
-    offsetMemo.set(key, off);
+    off = formatWallAt(tz, bucket) - bucket;
+    if (zone.size >= 50_000) zone.clear();
+    zone.set(bucket, off);
   }
   return off;
+}
+
+function wallAt(tz: string, at: number): number {
+  return at + offsetAt(tz, at);
 }
 
 /**
@@ -203,8 +212,15 @@ function localDayOf(tz: string, at: number): number {
   return Math.floor(wallAt(tz, at) / DAY) * DAY;
 }
 
+const isoDates = new Map<number, string>();
 function isoDate(dayWall: number): string {
-  return new Date(dayWall).toISOString().slice(0, 10);
+  let date = isoDates.get(dayWall);
+  if (date === undefined) {
+    date = new Date(dayWall).toISOString().slice(0, 10);
+    if (isoDates.size >= 20_000) isoDates.clear();
+    isoDates.set(dayWall, date);
+  }
+  return date;
 }
 
 function weekdayOf(dayWall: number): Weekday {

@@ -52,7 +52,12 @@ const CreateTicketFields = z.strictObject({
 });
 
 const needsPlace = (b: { land?: string; ars?: string }) => b.land !== undefined || b.ars !== undefined;
-const placeIssue = { path: ['land'], message: 'give land or ars' };
+// `when`: also named while other fields are wrong, so one answer lists every problem.
+const placeIssue = {
+  path: ['land'],
+  message: 'give land or ars',
+  when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+};
 
 export const CreateTicketSchema = CreateTicketFields.refine(needsPlace, placeIssue);
 export type CreateTicket = z.infer<typeof CreateTicketSchema>;

@@ -134,12 +134,32 @@ export const TopologySchema = z
       })
       .default({ reopenWindowDays: 14 }),
   })
-  .superRefine(checkReferences);
+  // `when`: the cross checks run even when other fields are wrong, so one answer names every problem.
+  .superRefine(checkReferences, { when: (payload) => isCheckable(payload.value) });
 
 export type TopologyInput = z.input<typeof TopologySchema>;
 export type TopologyConfig = z.infer<typeof TopologySchema>;
 
 type Ctx = z.RefinementCtx;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isListOf = (v: unknown, ok: (item: Record<string, unknown>) => boolean = () => true) =>
+  Array.isArray(v) && v.every((item) => isRecord(item) && ok(item));
+
+/** The lists the cross checks walk have their shape (their fields may still be wrong, and are reported on their own). */
+function isCheckable(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    isListOf(value.lands) &&
+    isListOf(value.organisations) &&
+    isListOf(value.services, (s) => isRecord(s.levels) && Array.isArray(s.shareReporterWith)) &&
+    isListOf(value.principals) &&
+    isRecord(value.tickets)
+  );
+}
+
+/** A value its own schema accepted; references to anything else were reported where they stand. */
+const isId = (v: unknown): v is string => IdSchema.safeParse(v).success;
 
 function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -165,21 +185,22 @@ function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
       const kind = landOrg[ref];
       const missing = t.lands.filter((l) => !t.organisations.some((o) => o.kind === kind && o.land === l.code));
       if (missing.length > 0) issue(path, `${ref} needs an organisation of kind ${kind} in every Land; none in ${missing.map((l) => l.code).join(', ')}`);
-    } else if (!orgs.has(ref)) issue(path, `unknown organisation ${ref}`);
+    } else if (isId(ref) && !orgs.has(ref)) issue(path, `unknown organisation ${ref}`);
   };
   t.services.forEach((s, i) => {
     for (const level of ['1', '2', '3'] as const) checkHolder(s.levels[level], ['services', i, 'levels', level]);
     checkHolder(s.subjectMatter, ['services', i, 'subjectMatter']);
-    if (!orgs.has(s.backlogOwner)) issue(['services', i, 'backlogOwner'], `unknown organisation ${s.backlogOwner}`);
+    if (isId(s.backlogOwner) && !orgs.has(s.backlogOwner)) issue(['services', i, 'backlogOwner'], `unknown organisation ${s.backlogOwner}`);
     s.shareReporterWith.forEach((id, j) => {
-      if (!orgs.has(id)) issue(['services', i, 'shareReporterWith', j], `unknown organisation ${id}`);
+      if (isId(id) && !orgs.has(id)) issue(['services', i, 'shareReporterWith', j], `unknown organisation ${id}`);
     });
   });
 
   t.principals.forEach((p, i) => {
     const org = orgs.get(p.orgId);
-    if (!org) issue(['principals', i, 'orgId'], `unknown organisation ${p.orgId}`);
-    else if (!rolesFor(org.kind).includes(p.role)) {
+    if (!org) {
+      if (isId(p.orgId)) issue(['principals', i, 'orgId'], `unknown organisation ${p.orgId}`);
+    } else if (OrgKindSchema.safeParse(org.kind).success && RoleSchema.safeParse(p.role).success && !rolesFor(org.kind).includes(p.role)) {
       issue(['principals', i, 'role'], `an organisation of kind ${org.kind} may hold the roles ${rolesFor(org.kind).join(', ')}`);
     }
   });

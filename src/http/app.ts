@@ -35,6 +35,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
+  // JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (422 instead of 415).
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
   app.addHook('onRequest', makeAuthHook(deps.principals));
 

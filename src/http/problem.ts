@@ -81,7 +81,8 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendProblem(reply, 400, 'MALFORMED_JSON', 'The body is empty but declared as JSON');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return sendProblem(reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
+      // Fastify reports a refused __proto__ or constructor.prototype key with the same code.
+      return sendProblem(reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON, or holds a forbidden __proto__ or constructor.prototype key');
   }
   if (err instanceof SyntaxError || /prototype property|constructor property/.test(err.message)) {
     const poisoned = /prototype property|constructor property/.test(err.message);

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import type { Engine } from '../../engine/engine.js';
-import { AppError } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
 
@@ -36,12 +35,13 @@ const ListQuery = z.strictObject({
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
 });
 
-/** `If-Match: 3`, `"3"` or `W/"3"`: the version the caller last saw. */
+const IF_MATCH = /^\s*(?:\*|(?:W\/)?"(\d{1,12})"|(\d{1,12}))\s*$/;
+
+/** `If-Match: 3`, `"3"` or `W/"3"`: the version the caller last saw; `*`: any version. */
 function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const m = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(header);
-  if (!m) throw new AppError('VALIDATION_FAILED', 'If-Match must be a ticket version', { errors: [{ path: 'headers.if-match', message: 'expected a version like "3"' }] });
-  return Number(m[1]);
+  const m = header === undefined ? null : IF_MATCH.exec(header);
+  const version = m?.[1] ?? m?.[2];
+  return version === undefined ? undefined : Number(version);
 }
 
 export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
@@ -51,7 +51,15 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
       schema: {
         tags: ['tickets'],
         summary: 'Create a ticket (idempotent per Idempotency-Key, default externalRef)',
-        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'visible ASCII only').optional() }),
+        headers: z.object({
+          'idempotency-key': z
+            .string()
+            .min(1)
+            .max(255)
+            .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
+            .refine((k) => k !== '""', 'must not be empty')
+            .optional(),
+        }),
         body: CreateTicketSchema,
         response: { 201: TicketViewSchema, 200: TicketViewSchema, ...problems(400, 401, 403, 409, 413, 422) },
       },
@@ -95,7 +103,8 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         tags: ['tickets'],
         summary: 'Apply one event to a ticket',
         params: Params,
-        headers: z.object({ 'if-match': z.string().max(40).optional() }),
+        // A malformed header is a bad request (400), like a bad query parameter.
+        headers: z.object({ 'if-match': z.string().max(40).regex(IF_MATCH, 'a ticket version like "3", or *').optional() }),
         body: TicketEventInputSchema,
         response: { 200: TicketViewSchema, ...problems(400, 401, 403, 404, 409, 412, 422) },
       },

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../../src/http/app.js';
+import { createIdempotencyStore, type IdempotencyRecord } from '../../src/store/idempotency.js';
+import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function setup(): Promise<{ app: App; h: Harness }> {
+  const harness = await createHarness();
+  h = harness;
+  return { app: await harness.app(), h: harness };
+}
+
+const post = (app: App, orgId: string, payload: Record<string, unknown>, key?: string) =>
+  app.inject({ method: 'POST', url: '/v1/tickets', headers: { ...bearer(orgId), ...(key !== undefined ? { 'idempotency-key': key } : {}) }, payload });
+
+function expectProblem(res: LightMyRequestResponse, status: number, type: RegExp) {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.json()).toMatchObject({ status, type: expect.stringMatching(type), title: expect.any(String), detail: expect.any(String) });
+  expect(res.headers['idempotent-replayed']).toBeUndefined();
+}
+
+const ticketIds = async (app: App) =>
+  ((await app.inject({ method: 'GET', url: '/v1/tickets', headers: bearer('ops-bremen') })).json().items as { id: string }[]).map((t) => t.id);
+
+/** The key the engine keeps a request's idempotency record under (see engine.createTicket). */
+const recordKey = (harness: Harness, orgId: string, key: string) =>
+  harness.runtime.keys.idempotency(orgId, createHash('sha256').update(key).digest('hex'));
+
+describe('Idempotency-Key', () => {
+  it('the same key and body answer 200 with the same ticket, marked as replayed', async () => {
+    const { app } = await setup();
+    const body = ticketBody();
+    const first = await post(app, 'desk-BY', body, 'req-1');
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(first.headers.location).toBe(`/v1/tickets/${first.json().id}`);
+
+    // The same body with its keys in another order is the same body.
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    for (const payload of [body, reordered]) {
+      const again = await post(app, 'desk-BY', payload, 'req-1');
+      expect(again.statusCode, again.body).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json()).toEqual(first.json());
+      expect(again.headers.location).toBe(first.headers.location);
+    }
+    expect(await ticketIds(app)).toEqual([first.json().id]);
+  });
+
+  it('the same key with another body → 422, and the first ticket stays as it was', async () => {
+    const { app } = await setup();
+    const body = ticketBody();
+    const first = await post(app, 'desk-BY', body, 'req-2');
+    expect(first.statusCode).toBe(201);
+    for (const other of [{ ...body, subject: 'Anderer Betreff' }, { ...body, urgency: 'high' }, { ...body, reporter: { name: 'Neu' } }]) {
+      expectProblem(await post(app, 'desk-BY', other, 'req-2'), 422, /idempotency-key-reused$/);
+    }
+    expect(await ticketIds(app)).toEqual([first.json().id]);
+  });
+
+  it('without the header, externalRef is the key', async () => {
+    const { app } = await setup();
+    const body = ticketBody({ externalRef: 'BY-2026-000123' });
+    const first = await post(app, 'desk-BY', body);
+    expect(first.statusCode).toBe(201);
+    const again = await post(app, 'desk-BY', body);
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expectProblem(await post(app, 'desk-BY', { ...body, subject: 'anders' }), 422, /idempotency-key-reused$/);
+    // A header key of its own makes it a new request, though externalRef repeats.
+    const keyed = await post(app, 'desk-BY', body, 'another-key');
+    expect(keyed.statusCode).toBe(201);
+    expect(keyed.json().id).not.toBe(first.json().id);
+  });
+
+  it('keys are scoped to the organisation: the same key from another desk creates its own ticket', async () => {
+    const { app } = await setup();
+    const body = ticketBody({ land: 'BY' });
+    const fromBY = await post(app, 'desk-BY', body, 'shared-key');
+    const fromHB = await post(app, 'desk-HB', body, 'shared-key');
+    const fromOps = await post(app, 'ops-bremen', body, 'shared-key');
+    for (const res of [fromBY, fromHB, fromOps]) {
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.headers['idempotent-replayed']).toBeUndefined();
+    }
+    expect(new Set([fromBY.json().id, fromHB.json().id, fromOps.json().id]).size).toBe(3);
+    expect(fromHB.json().createdBy).toBe('desk-HB');
+    // And each organisation's replay finds its own.
+    expect((await post(app, 'desk-HB', body, 'shared-key')).json().id).toBe(fromHB.json().id);
+  });
+
+  it('a quoted structured-field key "abc" is the key abc', async () => {
+    const { app } = await setup();
+    const body = ticketBody();
+    const first = await post(app, 'desk-BY', body, '"abc"');
+    expect(first.statusCode).toBe(201);
+    const plain = await post(app, 'desk-BY', body, 'abc');
+    expect(plain.statusCode).toBe(200);
+    expect(plain.json().id).toBe(first.json().id);
+    expect((await post(app, 'desk-BY', body, '"abc"')).json().id).toBe(first.json().id);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['an empty quoted string', '""'],
+    ['longer than 255', 'k'.repeat(256)],
+    ['with a space', 'a b'],
+    ['with non-ASCII', 'schlüssel'],
+  ])('a malformed key (%s) → 400 naming the header, nothing created', async (_label, key) => {
+    const { app } = await setup();
+    const res = await post(app, 'desk-BY', ticketBody(), key);
+    expect(res.statusCode, res.body).toBe(400);
+    expect([...new Set(res.json().errors.map((e: { path: string }) => e.path))]).toEqual([expect.stringMatching(/idempotency-key$/)]);
+    expect(await ticketIds(app)).toEqual([]);
+  });
+});
+
+describe('a request still in flight', () => {
+  it('answers 409 while the first request holds the key, and proceeds once it is free', async () => {
+    const { app, h: harness } = await setup();
+    const body = ticketBody();
+    // Learn the body's fingerprint the honest way: from the record a finished request leaves.
+    const done = await post(app, 'desk-BY', body, 'probe');
+    expect(done.statusCode).toBe(201);
+    const record = JSON.parse((await harness.redis.get(recordKey(harness, 'desk-BY', 'probe')))!) as IdempotencyRecord;
+    expect(record).toEqual({ state: 'done', fp: expect.any(String), ticketId: done.json().id });
+
+    // A first request with key "held" has reserved it, exactly as engine.createTicket does, and not committed yet.
+    const store = createIdempotencyStore(harness.redis, harness.runtime.keys);
+    const heldKey = recordKey(harness, 'desk-BY', 'held');
+    expect(await store.reserve(heldKey, record.fp, 60_000)).toEqual({ reserved: true });
+
+    const retry = await post(app, 'desk-BY', body, 'held');
+    expectProblem(retry, 409, /idempotency-in-flight$/);
+    // Another body under the same key is still a misuse of the key.
+    expectProblem(await post(app, 'desk-BY', { ...body, subject: 'anders' }, 'held'), 422, /idempotency-key-reused$/);
+    // Other organisations are not held up by it.
+    expect((await post(app, 'desk-HB', body, 'held')).statusCode).toBe(201);
+
+    // The first request fails and frees the key: the retry goes through.
+    await store.release(heldKey, record.fp);
+    const after = await post(app, 'desk-BY', body, 'held');
+    expect(after.statusCode, after.body).toBe(201);
+    expect(after.json().id).not.toBe(done.json().id);
+    expect(JSON.parse((await harness.redis.get(heldKey))!)).toEqual({ state: 'done', fp: record.fp, ticketId: after.json().id });
+  });
+
+  it('concurrent requests with one key create exactly one ticket; the others replay it or are told it is in flight', async () => {
+    const { app } = await setup();
+    const body = ticketBody();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(app, 'desk-BY', body, 'race')));
+    const created = answers.filter((r) => r.statusCode === 201);
+    expect(created).toHaveLength(1);
+    const id = created[0]!.json().id as string;
+    for (const res of answers) {
+      expect([200, 201, 409], res.body).toContain(res.statusCode);
+      if (res.statusCode === 200) expect(res.json().id).toBe(id);
+      if (res.statusCode === 409) expect(res.json().type).toMatch(/idempotency-in-flight$/);
+    }
+    expect(await ticketIds(app)).toEqual([id]);
+  });
+});

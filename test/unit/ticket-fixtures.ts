@@ -1,0 +1,190 @@
+/**
+ * Shared by the ticket machine tests: the default topology, a machine built
+ * from it, actors, and small helpers that drive the machine through the pure
+ * `initialTransition` / `transition` functions.
+ */
+import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
+import { devRoleFor } from '../../src/domain/access.js';
+import type { LandCode } from '../../src/domain/ids.js';
+import { createTicketPolicy } from '../../src/domain/ticket-policy.js';
+import type { Category } from '../../src/domain/ticket.js';
+import { compileTopology, TopologySchema, type Grade, type Role, type Topology, type TopologyInput } from '../../src/domain/topology.js';
+import {
+  createTicketMachine,
+  type EffectParams,
+  type MachineEffectType,
+  type TicketEvent,
+  type TicketEventType,
+} from '../../machines/ticket.machine.js';
+import { nextDeadline } from '../../machines/ticket.deadlines.js';
+import type { Actor } from '../../machines/ticket.policy.js';
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** Tuesday 3 March 2026, 09:00 in Berlin: a working day in every Land, every office open. */
+export const T0 = Date.parse('2026-03-03T09:00:00+01:00');
+
+export const EVENT_TYPES: readonly TicketEventType[] = [
+  'ACCEPT', 'REQUEST_INFO', 'INFO_RECEIVED', 'ESCALATE', 'RETURN', 'REJECT_HANDOFF', 'RESOLVE', 'REOPEN', 'CLOSE',
+  'SUGGEST_IMPROVEMENT', 'ASSIGN', 'CHANGE_PRIORITY', 'SLA_WARNING', 'SLA_BREACHED', 'RECEIPT_OVERDUE',
+];
+export const EFFECT_TYPES: readonly MachineEffectType[] = ['handOff', 'withdrawHandoff', 'suggestImprovement', 'notify', 'armTimer', 'cancelTimer'];
+
+export function buildMachine(topology: Topology) {
+  const policy = createTicketPolicy(topology);
+  return { topology, policy, machine: createTicketMachine(policy) };
+}
+
+export const world = buildMachine(compileTopology(TopologySchema.parse(DEFAULT_TOPOLOGY)));
+export const { topology, policy, machine } = world;
+export type TicketMachine = typeof machine;
+export type Snap = SnapshotFrom<TicketMachine>;
+
+/** The default topology with every organisation open around the clock: business time = wall time. */
+export const world24x7 = buildMachine(
+  compileTopology(
+    TopologySchema.parse({
+      ...DEFAULT_TOPOLOGY,
+      organisations: DEFAULT_TOPOLOGY.organisations.map((o) => ({ ...o, calendar: '24x7' })),
+    } satisfies TopologyInput),
+  ),
+);
+
+/** A caller with a key: its role is the one its organisation's development key gets. */
+export function principal(orgId: string, role?: Role): Actor {
+  const org = topology.orgs.get(orgId);
+  if (!org) throw new Error(`no organisation ${orgId} in the default topology`);
+  return { type: 'principal', orgId, role: role ?? devRoleFor(topology, orgId)!, land: org.land };
+}
+export const OPERATOR = principal('ops-bremen');
+export const SYSTEM: Actor = { type: 'system' };
+
+export interface TicketSpec {
+  service: string;
+  land: LandCode;
+  category: Category;
+  createdBy: string;
+  impact: Grade;
+  urgency: Grade;
+  /** When the ticket is entered; default T0. */
+  at?: number;
+  /** When the desk took the request; default `at`. */
+  receivedAt?: number;
+}
+
+export const inputOf = (spec: TicketSpec) => ({
+  id: 'tkt-1',
+  facts: { service: spec.service, land: spec.land, category: spec.category },
+  createdBy: spec.createdBy,
+  impact: spec.impact,
+  urgency: spec.urgency,
+  receivedAt: spec.receivedAt ?? spec.at ?? T0,
+  at: spec.at ?? T0,
+});
+
+export interface Effect<K extends MachineEffectType = MachineEffectType> {
+  type: K;
+  params: EffectParams[K];
+}
+
+/** The machine's effect actions, in order; anything else it returns is a test failure. */
+export function effectsOf(actions: readonly { type: string; params?: unknown }[]): Effect[] {
+  return actions.map((a) => {
+    if (!(EFFECT_TYPES as readonly string[]).includes(a.type)) throw new Error(`unexpected action ${a.type}`);
+    return { type: a.type, params: a.params } as Effect;
+  });
+}
+
+export function only<K extends MachineEffectType>(effects: Effect[], type: K): EffectParams[K][] {
+  return effects.filter((e): e is Effect<K> => e.type === type).map((e) => e.params);
+}
+
+export function create(spec: TicketSpec, m: TicketMachine = machine): { snap: Snap; effects: Effect[] } {
+  const [snap, actions] = initialTransition(m, inputOf(spec));
+  return { snap, effects: effectsOf(actions) };
+}
+
+export interface Step {
+  can: boolean;
+  next: Snap;
+  effects: Effect[];
+}
+
+export function send(snap: Snap, event: TicketEvent, m: TicketMachine = machine): Step {
+  const can = snap.can(event);
+  const [next, actions] = transition(m, snap, event);
+  return { can, next, effects: effectsOf(actions) };
+}
+
+/** Sends an event the machine must take; a refusal fails the test where it happens. */
+export function accept(snap: Snap, event: TicketEvent, m: TicketMachine = machine): Step {
+  const step = send(snap, event, m);
+  if (!step.can) throw new Error(`${event.type} refused in ${stateOf(snap)} held by ${snap.context.assignee}`);
+  return step;
+}
+
+/** The machine's state as the ticket view's dotted path: `level2.handoffPending`, `resolved`. */
+export function stateOf(snap: Snap): string {
+  const v = snap.value as string | Record<string, string>;
+  if (typeof v === 'string') return v;
+  const [level, sub] = Object.entries(v)[0]!;
+  return `${level}.${sub}`;
+}
+
+/** The event the ticket's armed timer stands for, fired at its time. */
+export function fire(snap: Snap, at?: number): TicketEvent {
+  const timer = snap.context.timer;
+  if (!timer) throw new Error(`no timer armed in ${stateOf(snap)}`);
+  const when = at ?? timer.at;
+  switch (timer.kind) {
+    case 'warning':
+      return { type: 'SLA_WARNING', clock: timer.clock!, epoch: timer.epoch, at: when, actor: SYSTEM };
+    case 'breach':
+      return { type: 'SLA_BREACHED', clock: timer.clock!, epoch: timer.epoch, at: when, actor: SYSTEM };
+    case 'receipt':
+      return { type: 'RECEIPT_OVERDUE', epoch: timer.epoch, at: when, actor: SYSTEM };
+    case 'autoClose':
+      return { type: 'CLOSE', epoch: timer.epoch, at: when, actor: SYSTEM };
+  }
+}
+
+/** Fires timers until one of the kind asked for is armed. */
+export function fireUntil(snap: Snap, kind: 'warning' | 'breach' | 'receipt' | 'autoClose', m: TicketMachine = machine): Snap {
+  let s = snap;
+  for (let i = 0; i < 10 && s.context.timer?.kind !== kind; i++) s = accept(s, fire(s), m).next;
+  if (s.context.timer?.kind !== kind) throw new Error(`no ${kind} timer came up`);
+  return s;
+}
+
+/** Checks one step's timer effects: at most one timer armed, each with the next epoch, the old one cancelled. */
+export function timerProblems(before: Snap, event: TicketEvent, step: Step): string[] {
+  const problems: string[] = [];
+  const arms = only(step.effects, 'armTimer');
+  const cancels = only(step.effects, 'cancelTimer');
+  const old = before.context.timer;
+  const now = step.next.context.timer;
+  const fired = old !== null && 'epoch' in event && event.epoch === old.epoch && step.can;
+  if (!step.can && step.effects.length > 0) problems.push('a refused event produced effects');
+  if (arms.length > 1 || cancels.length > 1) problems.push(`armed ${arms.length}, cancelled ${cancels.length} timers in one step`);
+  const arm = arms[0];
+  if (arm) {
+    if (arm.epoch !== before.context.epoch + 1) problems.push(`armed epoch ${arm.epoch} after epoch ${before.context.epoch}`);
+    if (JSON.stringify(now) !== JSON.stringify(arm)) problems.push('the armed timer is not the one in the context');
+    if (old && !fired && cancels[0]?.epoch !== old.epoch) problems.push(`armed ${arm.epoch} without cancelling ${old.epoch}`);
+  } else if (now && JSON.stringify(now) !== JSON.stringify(old)) {
+    problems.push('the context names a timer that was never armed');
+  }
+  const cancel = cancels[0];
+  if (cancel && cancel.epoch !== old?.epoch) problems.push(`cancelled epoch ${cancel.epoch}, armed was ${old?.epoch}`);
+  if (old && !now && !fired && step.can && !cancel) problems.push(`timer ${old.epoch} left armed`);
+  if (fired && cancel) problems.push('cancelled the timer that just fired');
+  if (fired && now?.epoch === old.epoch) problems.push(`timer ${old.epoch} fired and is still the armed one: nothing fires again`);
+  const due = nextDeadline(step.next.context, policy);
+  if (step.can && (due?.at !== now?.at || due?.kind !== now?.kind || due?.clock !== now?.clock)) {
+    problems.push(`armed ${JSON.stringify(now)}, the nearest deadline is ${JSON.stringify(due)}`);
+  }
+  return problems;
+}
