@@ -14,6 +14,8 @@ export function createRedis(url: string, use: ConnectionUse, name?: string): Red
     enableOfflineQueue: use === 'worker',
     // Reconnect quickly, then back off to 2 s: a restarted Redis is picked up soon.
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    // Commands issued in the same tick go out in one write: far fewer syscalls under load.
+    enableAutoPipelining: use === 'producer',
     ...(name ? { connectionName: name } : {}),
   };
   return new Redis(url, options);
