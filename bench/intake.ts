@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { loadTopology } from '../src/config/topology-file.js';
@@ -50,7 +50,7 @@ async function rawRun(url: string, prefix: string, n: number, concurrency: numbe
 /** Lotse: tickets created through the intake queue, with the relay publishing their effects. */
 async function lotseRun(url: string, prefix: string, n: number, concurrency: number): Promise<number> {
   const runtime = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: prefix }),
+    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_WORKER_CONCURRENCY: String(concurrency) }),
     redisUrl: url,
     topology: loadTopology(undefined),
     logger: createLogger('silent'),
@@ -63,7 +63,6 @@ async function lotseRun(url: string, prefix: string, n: number, concurrency: num
   for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
   await drained(queue, n);
   const seconds = (performance.now() - t0) / 1000;
-  void concurrency;
   await queue.close();
   await runtime.close();
   return n / seconds;
@@ -75,7 +74,8 @@ async function waitOutboxEmpty(redis: Redis, prefix: string) {
 
 export async function benchIntake(url: string, opts: { n: number; rounds: number }) {
   const redis = new Redis(url);
-  const concurrency = 8;
+  // The same concurrency for both: Lotse's default.
+  const concurrency = loadConfig({}).concurrency;
   const raw: number[] = [];
   const lotse: number[] = [];
   // Interleaved rounds, so both see the same machine load.
@@ -88,7 +88,7 @@ export async function benchIntake(url: string, opts: { n: number; rounds: number
 
   // Commands per ticket, on a quiet Redis: everything from the add to the published event.
   const m = 500;
-  const runtime = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: 'bench-cmd' }), redisUrl: url, topology: loadTopology(undefined), logger: createLogger('silent'), env: {} });
+  const runtime = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: 'bench-cmd', LOTSE_WORKER_CONCURRENCY: String(concurrency) }), redisUrl: url, topology: loadTopology(undefined), logger: createLogger('silent'), env: {} });
   await runtime.startWorkers(['intake', 'relay']);
   const queue = new Queue('intake', { connection: { url }, prefix: 'bench-cmd' });
   await queue.waitUntilReady();

@@ -17,6 +17,8 @@ import type { Grade, Level, Priority } from '../src/domain/topology.js';
 import { nextDeadline, type Deadline } from './ticket.deadlines.js';
 import type { Actor, TicketPolicy } from './ticket.policy.js';
 
+const NO_INPUT = Object.freeze({ reason: 'the ticket machine needs its input' });
+
 /** Bump when states are renamed or the context changes shape: snapshots carry it. */
 export const TICKET_MACHINE_VERSION = 1;
 
@@ -288,26 +290,32 @@ export function createTicketMachine(policy: TicketPolicy) {
     },
   }).createMachine({
     id: 'ticket',
-    context: ({ input }) => ({
-      id: input.id,
-      facts: input.facts,
-      createdBy: input.createdBy,
-      impact: input.impact,
-      urgency: input.urgency,
-      priority: policy.priorityOf(input.impact, input.urgency),
-      level: 1,
-      assignee: '',
-      holders: {},
-      handledBy: [],
-      handoff: null,
-      receivedAt: input.receivedAt,
-      createdAt: input.at,
-      resolvedAt: null,
-      closedAt: null,
-      sla: EMPTY_SLA,
-      timer: null,
-      epoch: 0,
-    }),
+    context: ({ input }) => {
+      // xstate's pure transition()/initialTransition() first build a throwaway
+      // actor that starts without input; refuse it with a prebuilt value, which
+      // costs no stack trace.
+      if (input === undefined) throw NO_INPUT;
+      return {
+        id: input.id,
+        facts: input.facts,
+        createdBy: input.createdBy,
+        impact: input.impact,
+        urgency: input.urgency,
+        priority: policy.priorityOf(input.impact, input.urgency),
+        level: 1,
+        assignee: '',
+        holders: {},
+        handledBy: [],
+        handoff: null,
+        receivedAt: input.receivedAt,
+        createdAt: input.at,
+        resolvedAt: null,
+        closedAt: null,
+        sla: EMPTY_SLA,
+        timer: null,
+        epoch: 0,
+      };
+    },
     initial: 'routing',
     states: {
       // Transient: decides where a new ticket starts.

@@ -52,12 +52,13 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const { config, topology, logger } = o;
   const now = o.now ?? Date.now;
   const keys = makeKeys(config.prefix);
+  // Before any connection opens: a missing key variable must not leave one behind.
+  const principals = createPrincipalResolver(topology, o.env ?? process.env, { loopback: isLoopback(config.host) });
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
-  const principals = createPrincipalResolver(topology, o.env ?? process.env, { loopback: isLoopback(config.host) });
   const engine = createEngine({
     topology,
     store: createTicketStore(redis, keys),
@@ -83,9 +84,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
   const starters: Record<WorkerRole, () => void> = {
-    intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals })),
-    events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals })),
-    sla: () => workers.push(createSlaWorker({ ...workerDeps, engine })),
+    intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
+    events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
+    sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));

@@ -12,14 +12,19 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
     async (job, log) => {
       const parsed = IntakeJobSchema.safeParse(job.data);
       if (!parsed.success) throw invalidPayload('intake job', fieldErrors(parsed.error.issues));
-      const { orgId, ...body } = job.data as { orgId: string };
+      const { orgId, ...body } = parsed.data;
       const principal = deps.principals.forOrg(orgId, 'desk');
       if (!principal || (principal.role !== 'desk' && principal.role !== 'operator')) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
-      const { record, replayed } = await deps.engine.createTicket(principal, body, { idempotencyKey: job.id });
+      const { record, replayed } = await deps.engine.createParsedTicket(principal, body, { idempotencyKey: idempotencyKeyOf(job.id), reserve: false });
       log.info({ ticketId: record.id, replayed }, 'intake job done');
       return { ticketId: record.id };
     },
     deps,
     concurrency === undefined ? {} : { concurrency },
   );
+}
+
+/** A job id the desk chose is the idempotency key; BullMQ's own numeric ids are not stable, so then externalRef is. */
+export function idempotencyKeyOf(jobId: string | undefined): string | undefined {
+  return jobId === undefined || /^\d+$/.test(jobId) ? undefined : jobId;
 }

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   LOTSE_RELAY_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(15_000),
   LOTSE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOTSE_DATA_DIR: z.string().min(1).default('.lotse'),
+  LOTSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
 });
 
 export type Config = {
@@ -29,6 +30,8 @@ export type Config = {
   relayClaimIdleMs: number;
   shutdownTimeoutMs: number;
   dataDir: string;
+  /** Jobs each worker of this process runs at once. */
+  concurrency: number;
 };
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -55,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     relayClaimIdleMs: e.LOTSE_RELAY_CLAIM_IDLE_MS,
     shutdownTimeoutMs: e.LOTSE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.LOTSE_DATA_DIR,
+    concurrency: e.LOTSE_WORKER_CONCURRENCY,
   });
 }

@@ -28,9 +28,21 @@ function isLandDesk(topology: Topology, orgId: string, land: LandCode): boolean 
  * the desks of its Land, the one that created it, and everyone it was handed to.
  */
 export function reachingOrgs(topology: Topology, t: ReachFacts): string[] {
-  const orgs = new Set<string>([t.createdBy, ...t.handledBy]);
-  for (const org of topology.orgs.values()) if (isLandDesk(topology, org.id, t.land)) orgs.add(org.id);
-  return [...orgs];
+  return [...new Set([t.createdBy, ...t.handledBy, ...landDesks(topology, t.land)])];
+}
+
+const landDeskCache = new WeakMap<Topology, Map<LandCode, string[]>>();
+/** The desks and subject-matter offices of a Land (looked up once per topology). */
+function landDesks(topology: Topology, land: LandCode): string[] {
+  let byLand = landDeskCache.get(topology);
+  if (!byLand) {
+    byLand = new Map();
+    for (const org of topology.orgs.values()) {
+      if (org.land && isLandDesk(topology, org.id, org.land)) byLand.set(org.land, [...(byLand.get(org.land) ?? []), org.id]);
+    }
+    landDeskCache.set(topology, byLand);
+  }
+  return byLand.get(land) ?? [];
 }
 
 export function canReach(topology: Topology, p: Principal, t: ReachFacts): boolean {

@@ -329,8 +329,26 @@ function wallSpans(cal: OfficeCalendar, dayWall: number, regular = false): reado
   return spans.filter(([s]) => s < HALF_DAY_CLOSE).map(([s, e]) => [s, Math.min(e, HALF_DAY_CLOSE)] as const);
 }
 
+// Every clock of every ticket walks the same few days, so each calendar keeps
+// its days' open instants. Keyed by the calendar object (topologies are
+// frozen once parsed); bounded; deterministic.
+const daySpans = new WeakMap<OfficeCalendar, Map<number, Span[]>>();
+
 /** Open instants of a local day, sorted and disjoint. */
 function openSpans(cal: OfficeCalendar, dayWall: number, regular = false): Span[] {
+  let days = daySpans.get(cal);
+  if (!days) daySpans.set(cal, (days = new Map()));
+  const key = regular ? -dayWall - 1 : dayWall;
+  let spans = days.get(key);
+  if (spans === undefined) {
+    spans = computeOpenSpans(cal, dayWall, regular);
+    if (days.size >= 10_000) days.clear();
+    days.set(key, spans);
+  }
+  return spans;
+}
+
+function computeOpenSpans(cal: OfficeCalendar, dayWall: number, regular: boolean): Span[] {
   const spans = wallSpans(cal, dayWall, regular);
   if (spans.length === 0) return [];
   const instants = wallsToInstants(

@@ -77,14 +77,12 @@ function newClock(rules: SlaRules, name: ClockName, level: Level, holder: string
   const cal = rules.calendarOf(holder);
   const policy = rules.policy(priority);
   const target = targetOf(policy, name, level);
-  const targetMs = businessMsBetween(cal, at, addBusinessTime(cal, at, target));
-  return schedule(
-    {
-      name, level, holder, priority, target, startedAt: at, targetMs, warnFraction: policy.warnAt,
-      pausedMs: 0, pauses: [], warnAt: at, dueAt: at, stoppedAt: null, warned: false, breached: false,
-    },
-    cal,
-  );
+  const dueAt = addBusinessTime(cal, at, target);
+  const targetMs = businessMsBetween(cal, at, dueAt);
+  return {
+    name, level, holder, priority, target, startedAt: at, targetMs, warnFraction: policy.warnAt,
+    pausedMs: 0, pauses: [], warnAt: addBusinessMs(cal, at, Math.round(targetMs * policy.warnAt)), dueAt, stoppedAt: null, warned: false, breached: false,
+  };
 }
 
 /** Ends the pause (if any) on running clocks, counting its business time. */

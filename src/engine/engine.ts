@@ -39,6 +39,12 @@ const CLOCK_SKEW_MS = 60_000;
 
 export type TicketMachine = ReturnType<typeof createTicketMachine>;
 
+export interface CreateOptions {
+  idempotencyKey?: string | undefined;
+  /** Mark the key in flight first (HTTP: a concurrent duplicate gets 409). Default true. */
+  reserve?: boolean;
+}
+
 export function actorOf(principal: Principal | 'system'): Actor {
   return principal === 'system' ? { type: 'system' } : { type: 'principal', orgId: principal.orgId, role: principal.role, land: principal.land };
 }
@@ -138,21 +144,32 @@ export function createEngine(deps: EngineDeps) {
     toRecord,
 
     /** Creates a ticket once per idempotency key (default: the body's externalRef) and organisation. */
-    async createTicket(principal: Principal, input: unknown, opts: { idempotencyKey?: string | undefined } = {}) {
+    async createTicket(principal: Principal, input: unknown, opts: CreateOptions = {}) {
+      const parsed = CreateTicketSchema.safeParse(input);
+      if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
+      return this.createParsedTicket(principal, parsed.data, opts);
+    },
+
+    /**
+     * The same for a body already parsed with CreateTicketSchema (the intake
+     * worker parses the job once). Without `reserve`, no pending record marks
+     * the key in flight: the commit still refuses a second ticket for a key,
+     * which is all a queue, where one job id runs at a time, needs.
+     */
+    async createParsedTicket(principal: Principal, body: CreateTicket, opts: CreateOptions = {}) {
       if (principal.role !== 'desk' && principal.role !== 'operator') {
         throw new AppError('FORBIDDEN', 'Only desks and operators create tickets');
       }
-      const parsed = CreateTicketSchema.safeParse(input);
-      if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
-      const body = parsed.data;
       const now = deps.now();
       const { land, service, receivedAt } = checkAgainstTopology(body, now);
 
       const fp = fingerprint(body);
       const keyHash = createHash('sha256').update(opts.idempotencyKey ?? body.externalRef).digest('hex');
       const idemKey = deps.idempotency.key(principal.orgId, keyHash);
-      const reservation = await deps.idempotency.reserve(idemKey, fp, IDEMPOTENCY_PENDING_MS);
-      if (!reservation.reserved) return replay(reservation.record, fp);
+      if (opts.reserve !== false) {
+        const reservation = await deps.idempotency.reserve(idemKey, fp, IDEMPOTENCY_PENDING_MS);
+        if (!reservation.reserved) return replay(reservation.record, fp);
+      }
 
       try {
         const id = deps.newId(now);
@@ -184,7 +201,7 @@ export function createEngine(deps: EngineDeps) {
         deps.logger.info({ ticketId: id, orgId: principal.orgId, assignee: record.state.context.assignee }, 'ticket created');
         return { record, replayed: false as const };
       } catch (err) {
-        await deps.idempotency.release(idemKey, fp).catch(() => undefined);
+        if (opts.reserve !== false) await deps.idempotency.release(idemKey, fp).catch(() => undefined);
         throw err;
       }
     },

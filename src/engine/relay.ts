@@ -57,31 +57,48 @@ export function createOutboxRelay(o: RelayOptions) {
     }
   }
 
-  async function process(entryId: string, fields: string[], deliveries: number) {
+  /** Parks an entry that failed too often, so it stops blocking nothing and is kept for a person to look at. */
+  async function park(entryId: string, fields: string[], deliveries: number) {
     const data = Object.fromEntries(pairs(fields));
-    if (deliveries > maxDeliveries) {
-      logger.error({ entryId, ticketId: data.t, deliveries }, 'outbox entry failed too often; parked in the dead outbox');
-      await redis.multi().xadd(keys.outboxDead, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
-      return;
-    }
-    const effects = JSON.parse(data.fx ?? '[]') as Effect[];
-    for (const effect of effects) {
-      if (effect.kind === 'publish') continue;
-      await (o.executors[effect.kind] as (e: Effect) => Promise<void>)(effect);
-    }
-    failpoint('relay-before-finish');
-    const published = effects.flatMap((e) => (e.kind === 'publish' ? [e.event.id, e.event.subject, JSON.stringify(e.event)] : []));
-    await finish(keys.outbox, keys.events, entryId, group, eventsMaxLen, ...published);
+    logger.error({ entryId, ticketId: data.t, deliveries }, 'outbox entry failed too often; parked in the dead outbox');
+    await redis.multi().xadd(keys.outboxDead, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
   }
 
-  async function runEntries(entries: Entry[], deliveries: Map<string, number>) {
+  /**
+   * One batch: every effect kind runs once over the batch's effects of that
+   * kind (in commit order), then one atomic step publishes and removes them
+   * all. A failure leaves the whole batch pending; running it again repeats
+   * nothing, since every effect is idempotent by its id.
+   */
+  async function runBatch(entries: Entry[], deliveries: Map<string, number>) {
+    const live: { id: string; effects: Effect[] }[] = [];
     for (const [entryId, fields] of entries) {
       if (!fields) continue; // deleted meanwhile
-      try {
-        await process(entryId, fields, deliveries.get(entryId) ?? 1);
-      } catch (err) {
-        logger.warn({ err, entryId }, 'outbox entry failed; it stays pending and is retried');
+      const count = deliveries.get(entryId) ?? 1;
+      if (count > maxDeliveries) await park(entryId, fields, count);
+      else live.push({ id: entryId, effects: JSON.parse(Object.fromEntries(pairs(fields)).fx ?? '[]') as Effect[] });
+    }
+    if (live.length === 0) return;
+    const byKind = new Map<string, Effect[]>();
+    for (const entry of live) {
+      for (const effect of entry.effects) {
+        if (effect.kind !== 'publish') byKind.set(effect.kind, [...(byKind.get(effect.kind) ?? []), effect]);
       }
+    }
+    try {
+      // Kinds run one after the other, cancellations last: a timer armed and
+      // cancelled within one batch must end up cancelled.
+      const kinds = [...byKind.keys()].sort((a, b) => Number(a === 'timer.cancel') - Number(b === 'timer.cancel'));
+      for (const kind of kinds) await (o.executors[kind as keyof Executors] as (e: Effect[]) => Promise<void>)(byKind.get(kind)!);
+      failpoint('relay-before-finish');
+      const args: (string | number)[] = [];
+      for (const entry of live) {
+        const events = entry.effects.flatMap((e) => (e.kind === 'publish' ? [e.event.id, e.event.subject, JSON.stringify(e.event)] : []));
+        args.push(entry.id, events.length / 3, ...events);
+      }
+      await finish(keys.outbox, keys.events, group, eventsMaxLen, ...args);
+    } catch (err) {
+      logger.warn({ err, entries: live.length }, 'outbox batch failed; it stays pending and is retried');
     }
   }
 
@@ -92,7 +109,7 @@ export function createOutboxRelay(o: RelayOptions) {
     const pending = (await redis.xpending(keys.outbox, group, '-', '+', claimed.length * 2, o.consumer)) as [string, string, number, number][];
     const deliveries = new Map(pending.map(([id, , , count]) => [id, count]));
     logger.info({ count: claimed.length }, 'claimed outbox entries of a silent relay');
-    await runEntries(claimed, deliveries);
+    await runBatch(claimed, deliveries);
   }
 
   async function run() {
@@ -106,7 +123,7 @@ export function createOutboxRelay(o: RelayOptions) {
         const res = (await blocking.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', keys.outbox, '>')) as
           | [string, Entry[]][]
           | null;
-        if (res) await runEntries(res[0]![1], new Map());
+        if (res) await runBatch(res[0]![1], new Map());
       } catch (err) {
         if (!running) break;
         logger.error({ err }, 'outbox relay loop failed; retrying');
@@ -131,7 +148,7 @@ export function createOutboxRelay(o: RelayOptions) {
       await ensureGroup();
       await claimStale();
       const res = (await redis.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'STREAMS', keys.outbox, '>')) as [string, Entry[]][] | null;
-      if (res) await runEntries(res[0]![1], new Map());
+      if (res) await runBatch(res[0]![1], new Map());
     },
   };
 }

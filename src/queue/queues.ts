@@ -30,32 +30,46 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
 
   return {
     queue,
-    /** A ticket's timer: a delayed job whose id names the ticket and the arming. */
-    async armTimer(jobId: string, data: TimerJob, fireAt: number, now: number) {
-      await queue(QUEUE.sla).add('timer', data, {
-        jobId,
-        delay: Math.max(0, fireAt - now),
-        attempts: 10,
-        backoff: { type: 'exponential', delay: 1000 },
-        // A fired timer's id is never reused (epochs only grow), so it need not be kept.
-        removeOnComplete: true,
-        removeOnFail: { age: 30 * DAY_S },
-      });
+    /** Tickets' timers: delayed jobs whose ids name the ticket and the arming. */
+    async armTimers(timers: { jobId: string; data: TimerJob; fireAt: number }[], now: number) {
+      if (timers.length === 0) return;
+      await queue(QUEUE.sla).addBulk(
+        timers.map((t) => ({
+          name: 'timer',
+          data: t.data,
+          opts: {
+            jobId: t.jobId,
+            delay: Math.max(0, t.fireAt - now),
+            attempts: 10,
+            backoff: { type: 'exponential', delay: 1000 },
+            // A fired timer's id is never reused (epochs only grow), so it need not be kept.
+            removeOnComplete: true,
+            removeOnFail: { age: 30 * DAY_S },
+          },
+        })),
+      );
     },
-    async cancelTimer(jobId: string) {
-      // 0 when the job already runs or is gone: either way it will change nothing.
-      await queue(QUEUE.sla).remove(jobId);
+    async cancelTimers(jobIds: string[]) {
+      // remove answers 0 when the job already runs or is gone: either way it will change nothing.
+      await Promise.all(jobIds.map((id) => queue(QUEUE.sla).remove(id)));
     },
-    async handOff(orgId: string, event: CloudEvent) {
-      await queue(handoffQueueName(orgId)).add(event.type, event, {
-        jobId: event.id,
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 2000 },
-        ...KEEP,
-      });
+    /** Handoff events, each on its provider's queue, in order; the job id is the event id. */
+    async handOff(handoffs: { orgId: string; event: CloudEvent }[]) {
+      const byQueue = new Map<string, CloudEvent[]>();
+      for (const h of handoffs) byQueue.set(h.orgId, [...(byQueue.get(h.orgId) ?? []), h.event]);
+      await Promise.all(
+        [...byQueue].map(([orgId, events]) =>
+          queue(handoffQueueName(orgId)).addBulk(
+            events.map((event) => ({ name: event.type, data: event, opts: { jobId: event.id, attempts: 8, backoff: { type: 'exponential', delay: 2000 }, ...KEEP } })),
+          ),
+        ),
+      );
     },
-    async suggest(jobId: string, data: BacklogSuggestionJob) {
-      await queue(QUEUE.backlog).add('suggest', data, { jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP });
+    async suggest(suggestions: { jobId: string; data: BacklogSuggestionJob }[]) {
+      if (suggestions.length === 0) return;
+      await queue(QUEUE.backlog).addBulk(
+        suggestions.map((s) => ({ name: 'suggest', data: s.data, opts: { jobId: s.jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP } })),
+      );
     },
     async close() {
       await Promise.all([...open.values()].map((q) => q.close()));

@@ -6,66 +6,79 @@
 /**
  * The one commit of a ticket change: version check, snapshot, history entry,
  * index and counter updates, outbox entry and (on creation) the idempotency
- * record, all or nothing.
+ * record, all or nothing. Arguments are flat (no JSON to decode): Lua's
+ * cjson would cost more than all the writes together.
  *
  * KEYS: 1 ticket hash, 2 history list, 3 outbox stream, 4 idempotency key
  *       (or the ticket hash again when there is none), 5 counters hash,
  *       6.. index sorted sets
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 ticket id,
- *       4 hash field/value pairs as JSON, 5 history entry, 6 outbox effects
- *       ('' for none), 7 idempotency record ('' for none), 8 idempotency
- *       fingerprint, 9 counter increments as JSON, 10.. per index key: 'a'
- *       (add to a lexical index), 'r' (remove) or a number (add with it as score)
+ *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
+ *       ('' for none), 7 idempotency fingerprint, 8 number F of hash
+ *       field/value arguments, F of them, a number C of counter
+ *       field/increment arguments, C of them, then per index key: 'a' (add to
+ *       a lexical index), 'r' (remove) or a number (add with it as score)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return {'STALE', current} end
-if ARGV[7] ~= '' then
+if ARGV[6] ~= '' then
   local existing = redis.call('GET', KEYS[4])
-  if existing then
-    local rec = cjson.decode(existing)
-    if rec.state ~= 'pending' or rec.fp ~= ARGV[8] then return {'IDEM', existing} end
+  if existing and (string.find(existing, '"state":"pending"', 1, true) == nil or string.find(existing, ARGV[7], 1, true) == nil) then
+    return {'IDEM', existing}
   end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(cjson.decode(ARGV[4])))
-redis.call('RPUSH', KEYS[2], ARGV[5])
-if ARGV[6] ~= '' then
-  redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[6])
+local f = tonumber(ARGV[8])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, 9, 8 + f))
+redis.call('RPUSH', KEYS[2], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
 end
-for field, by in pairs(cjson.decode(ARGV[9])) do
-  redis.call('HINCRBY', KEYS[5], field, by)
+local c = tonumber(ARGV[9 + f])
+for i = 10 + f, 9 + f + c, 2 do
+  redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
 end
-for i = 6, #KEYS do
-  local op = ARGV[i + 4]
-  if op == 'a' then redis.call('ZADD', KEYS[i], 0, ARGV[3])
-  elseif op == 'r' then redis.call('ZREM', KEYS[i], ARGV[3])
-  else redis.call('ZADD', KEYS[i], tonumber(op), ARGV[3]) end
+local ops = 9 + f + c
+for k = 6, #KEYS do
+  local op = ARGV[ops + k - 5]
+  if op == 'a' then redis.call('ZADD', KEYS[k], 0, ARGV[3])
+  elseif op == 'r' then redis.call('ZREM', KEYS[k], ARGV[3])
+  else redis.call('ZADD', KEYS[k], tonumber(op), ARGV[3]) end
 end
-if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[7]) end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[4], ARGV[6]) end
 return {'OK'}
 `;
 
 /**
- * The relay's last step for one outbox entry: publish its stream events and
- * remove the entry, atomically and only once. When the entry is already gone
- * (another relay finished it), nothing is published again.
+ * The relay's last step for a batch of outbox entries: publish their stream
+ * events and remove the entries, atomically and only once. An entry that is
+ * already gone (another relay finished it) publishes nothing again.
  *
  * KEYS: 1 outbox stream, 2 events stream
- * ARGV: 1 outbox entry id, 2 consumer group, 3 events max length,
- *       4.. CloudEvent JSON per event to publish (with its id and subject first)
+ * ARGV: 1 consumer group, 2 events max length, then per entry: its id, the
+ *       number n of events, and n triples (event id, subject, CloudEvent JSON)
  * Returns the number of events published.
  */
 export const FINISH_OUTBOX = `
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return -1 end
-local n = 0
-for i = 4, #ARGV, 3 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[i], 'subject', ARGV[i + 1], 'event', ARGV[i + 2])
-  n = n + 1
+local published, i = 0, 3
+while i <= #ARGV do
+  local entry, n = ARGV[i], tonumber(ARGV[i + 1])
+  local alive = #redis.call('XRANGE', KEYS[1], entry, entry) > 0
+  for j = 0, n - 1 do
+    local k = i + 2 + j * 3
+    if alive then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
+      published = published + 1
+    end
+  end
+  if alive then
+    redis.call('XACK', KEYS[1], ARGV[1], entry)
+    redis.call('XDEL', KEYS[1], entry)
+  end
+  i = i + 2 + n * 3
 end
-redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
-redis.call('XDEL', KEYS[1], ARGV[1])
-return n
+return published
 `;
 
 /**

@@ -96,6 +96,7 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
       if (r.data !== undefined) fields.push('data', JSON.stringify(r.data));
       if (r.reporter !== undefined && r.reporter !== null) fields.push('rep', JSON.stringify(r.reporter));
       const idem = r.idempotency;
+      const counters = Object.entries(r.counters).flatMap(([field, by]) => [field, String(by)]);
       const args: (string | number)[] = [
         5 + r.indexOps.length,
         keys.ticket(r.id),
@@ -107,12 +108,14 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
         r.expectedVersion,
         r.version,
         r.id,
-        JSON.stringify(fields),
         JSON.stringify(r.history),
         r.effects.length > 0 ? JSON.stringify(r.effects) : '',
         idem ? idem.record : '',
         idem ? idem.fingerprint : '',
-        JSON.stringify(r.counters),
+        fields.length,
+        ...fields,
+        counters.length,
+        ...counters,
         ...r.indexOps.map((o) => String(o.op)),
       ];
       const [status, detail] = await commitFn(...args);
