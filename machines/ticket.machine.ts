@@ -249,7 +249,7 @@ export function createTicketMachine(policy: TicketPolicy) {
       }),
 
       recordFirstResponse: assign(({ context, event }) => ({
-        sla: stopClocks(context.sla, policy, event.at, ['firstResponse']),
+        sla: stopClocks(context.sla, policy, event.at, ['firstResponse'], 'responded'),
         handoff: null,
       })),
       pause: assign(({ context, event }) => ({ sla: pauseClocks(context.sla, event.at) })),

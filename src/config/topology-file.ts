@@ -42,7 +42,22 @@ export function loadTopology(file: string | undefined): Topology {
   } catch (err) {
     throw new TopologyError(file, [`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
-  return parseTopology(raw, file);
+  return parseTopology(withBase(raw, file), file);
+}
+
+/**
+ * `extends: builtin` at the top of a file: start from the built-in default,
+ * and let each other top-level key of the file replace the default's key of
+ * that name (a file with only `principals:` keeps everything else). Keys are
+ * replaced whole, never merged deeper, so what a file says is what runs.
+ */
+function withBase(raw: unknown, file: string): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !('extends' in raw)) return raw;
+  const { extends: base, ...own } = raw as Record<string, unknown>;
+  if (base !== 'builtin') {
+    throw new TopologyError(file, [`extends: ${JSON.stringify(base)} is not a base Lotse knows; the only one is builtin (the built-in topology), or leave extends out`]);
+  }
+  return { ...DEFAULT_TOPOLOGY, ...own };
 }
 
 /** The default as users start from it: every default filled in. */

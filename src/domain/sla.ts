@@ -33,9 +33,13 @@ export interface Clock {
   warnAt: number;
   dueAt: number;
   stoppedAt: number | null;
+  /** Why it stopped: the holder answered or resolved, or the ticket moved to another holder. */
+  stopReason?: StopReason;
   warned: boolean;
   breached: boolean;
 }
+
+export type StopReason = 'responded' | 'resolved' | 'handed-on';
 
 export interface Mark {
   clock: ClockName;
@@ -99,13 +103,19 @@ function settlePause(state: SlaState, rules: SlaRules, at: number): SlaState {
 }
 
 /** Stops running clocks (all, or those named), keeping them for the timeline. */
-export function stopClocks(state: SlaState, rules: SlaRules, at: number, names: readonly ClockName[] = CLOCK_NAMES): SlaState {
+export function stopClocks(
+  state: SlaState,
+  rules: SlaRules,
+  at: number,
+  names: readonly ClockName[] = CLOCK_NAMES,
+  reason: StopReason = 'resolved',
+): SlaState {
   const settled = settlePause(state, rules, at);
   const pausedSince = names.length === CLOCK_NAMES.length ? null : state.pausedSince;
   return {
     ...settled,
     pausedSince,
-    clocks: settled.clocks.map((c) => (isRunning(c) && names.includes(c.name) ? { ...c, stoppedAt: at } : c)),
+    clocks: settled.clocks.map((c) => (isRunning(c) && names.includes(c.name) ? { ...c, stoppedAt: at, stopReason: reason } : c)),
   };
 }
 
@@ -115,7 +125,7 @@ export function startClocks(
   rules: SlaRules,
   opts: { level: Level; holder: string; priority: Priority; at: number; names: readonly ClockName[] },
 ): SlaState {
-  const stopped = stopClocks(state, rules, opts.at);
+  const stopped = stopClocks(state, rules, opts.at, CLOCK_NAMES, 'handed-on');
   const started = opts.names.map((n) => newClock(rules, n, opts.level, opts.holder, opts.priority, opts.at));
   return { ...stopped, clocks: [...stopped.clocks, ...started] };
 }
@@ -192,4 +202,14 @@ export function isAtRisk(state: SlaState): boolean {
 
 export function hasBreached(state: SlaState): boolean {
   return state.breaches.length > 0;
+}
+
+export type ClockOutcome = 'running' | 'paused' | 'met' | 'late' | 'breached' | 'handed-on';
+
+/** How a clock stands: running or paused, else how it ended. */
+export function clockOutcome(state: SlaState, c: Clock): ClockOutcome {
+  if (c.breached) return 'breached';
+  if (isRunning(c)) return state.pausedSince !== null ? 'paused' : 'running';
+  if (c.stopReason === 'handed-on') return 'handed-on';
+  return c.stoppedAt! <= c.dueAt ? 'met' : 'late';
 }

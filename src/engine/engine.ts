@@ -16,6 +16,7 @@ import { counterChanges, indexOps } from './commit-plan.js';
 import { actorView, deriveEffects, type HistoryEntry } from './effects.js';
 import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
 import { toTicketView } from './view.js';
+import { toSlaTimeline } from './sla-view.js';
 import { explainRefusal, sampleEvent } from './refusal.js';
 import { listTickets, type ListQuery } from './list.js';
 import { failpoint } from '../failpoints.js';
@@ -278,6 +279,10 @@ export function createEngine(deps: EngineDeps) {
 
     async listTickets(principal: Principal, query: ListQuery) {
       return listTickets({ store, keys, toRecord }, principal, query);
+    },
+
+    slaTimeline(record: TicketRecord) {
+      return toSlaTimeline(topology, record);
     },
 
     view(principal: Principal | 'system', record: TicketRecord): TicketView {

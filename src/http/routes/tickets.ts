@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import type { Engine } from '../../engine/engine.js';
+import { SlaTimelineSchema } from '../../engine/sla-view.js';
 import { principalOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
 
@@ -124,5 +125,15 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problems(401, 404) },
       },
     }, async (req) => ({ items: await engine.history(principalOf(req), req.params.id) }));
+
+    app.get('/v1/tickets/:id/sla', {
+      config: { roles: ALL },
+      schema: {
+        tags: ['tickets'],
+        summary: "A ticket's SLA clocks explained: calendars, pauses, closed days, due times, warnings, breaches",
+        params: Params,
+        response: { 200: SlaTimelineSchema, ...problems(401, 404) },
+      },
+    }, async (req) => engine.slaTimeline(await engine.getTicket(principalOf(req), req.params.id)));
   };
 }

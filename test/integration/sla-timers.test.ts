@@ -1,0 +1,132 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { fastSlaTopology } from '../helpers/topologies.js';
+
+const topology = fastSlaTopology();
+let h: Harness;
+const desk = dev('desk-BY', topology);
+const operator = dev('ops-bremen', topology);
+
+beforeEach(async () => {
+  h = await createHarness({ topology, roles: ['relay', 'sla'] });
+});
+afterEach(async () => h.close());
+
+const ticket = (id: string) => h.runtime.engine.getTicket(operator, id);
+const types = async (id: string) => (await h.runtime.engine.history(operator, id)).map((e) => e.type);
+async function streamTypes(id: string): Promise<string[]> {
+  const entries = await h.redis.xrange(`${h.prefix}:events`, '-', '+');
+  return entries.filter(([, f]) => f[3] === id).map(([, f]) => (JSON.parse(f[5]!) as { type: string }).type);
+}
+
+it('warns at the configured fraction, then records the breach and notifies (P3: notify)', async () => {
+  const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
+  expect(record.state.context.priority).toBe('P3');
+  await waitFor(async () => (await ticket(record.id)).state.context.sla.breaches.length > 0, { what: 'the first-response breach' });
+  const t = await ticket(record.id);
+  const clock = t.state.context.sla.clocks[0]!;
+  // The resolution clock (PT4S) warns at 2 s too, as the first response breaches: look at one clock.
+  const first = <T extends { clock: string }>(marks: T[]) => marks.filter((m) => m.clock === 'firstResponse');
+  expect(first(t.state.context.sla.warnings)).toEqual([expect.objectContaining({ level: 1, holder: 'desk-BY', dueAt: clock.dueAt })]);
+  expect(first(t.state.context.sla.breaches)).toEqual([expect.objectContaining({ level: 1, dueAt: clock.dueAt })]);
+  // The warning came at half the target, the breach at the due time; neither early.
+  expect(t.state.context.sla.warnings[0]!.at).toBeGreaterThanOrEqual(clock.warnAt);
+  expect(t.state.context.sla.breaches[0]!.at).toBeGreaterThanOrEqual(clock.dueAt);
+  expect(t.state.value).toEqual({ level1: 'new' });
+  expect((await types(record.id)).slice(0, 3)).toEqual(['CREATED', 'SLA_WARNING', 'SLA_BREACHED']);
+  expect(await h.redis.zscore(`${h.prefix}:ix:sla:breached`, record.id)).not.toBeNull();
+  await waitFor(async () => (await streamTypes(record.id)).includes('lotse.ticket.sla-breached'), { what: 'the stream' });
+  expect((await streamTypes(record.id)).slice(0, 5)).toEqual([
+    'lotse.ticket.created',
+    'lotse.ticket.sla-warning',
+    'lotse.notification',
+    'lotse.ticket.sla-breached',
+    'lotse.notification',
+  ]);
+  const view = h.runtime.engine.view(operator, t);
+  expect(first(view.sla.breaches)).toHaveLength(1);
+});
+
+it('escalates one level on a breach when the policy says so (P1: escalate)', async () => {
+  const { record } = await h.runtime.engine.createTicket(desk, ticketBody({ impact: 'high', urgency: 'high' }));
+  expect(record.state.context.priority).toBe('P1');
+  await waitFor(async () => (await ticket(record.id)).state.context.level === 2, { what: 'the escalation' });
+  const t = await ticket(record.id);
+  expect(t.state.value).toEqual({ level2: 'handoffPending' });
+  expect(t.state.context.assignee).toBe('dataport');
+  const history = await h.runtime.engine.history(operator, record.id);
+  const breach = history.find((e) => e.type === 'SLA_BREACHED')!;
+  expect(breach).toMatchObject({ from: 'level1.new', to: 'level2.handoffPending', actor: { system: true } });
+  // The new holder's clocks start on its calendar at the escalation.
+  const running = t.state.context.sla.clocks.filter((c) => c.stoppedAt === null);
+  expect(running.map((c) => [c.name, c.level, c.holder])).toEqual([
+    ['firstResponse', 2, 'dataport'],
+    ['resolution', 2, 'dataport'],
+  ]);
+});
+
+it('does not breach while paused, and moves the due time by the pause when resumed', async () => {
+  const paused = (await h.runtime.engine.createTicket(desk, ticketBody())).record;
+  const twin = (await h.runtime.engine.createTicket(desk, ticketBody())).record;
+  for (const id of [paused.id, twin.id]) await h.runtime.engine.applyEvent(desk, id, { type: 'ACCEPT' });
+  const waiting = await h.runtime.engine.applyEvent(desk, paused.id, { type: 'REQUEST_INFO', question: 'Welche Browserversion?' });
+  const dueBefore = waiting.state.context.sla.clocks.find((c) => c.name === 'resolution' && c.stoppedAt === null)!.dueAt;
+  expect(waiting.state.context.timer).toBeNull();
+
+  // The twin, accepted at the same time and never paused, breaches its resolution clock.
+  await waitFor(async () => (await ticket(twin.id)).state.context.sla.breaches.some((b) => b.clock === 'resolution'), { what: 'the twin to breach', timeoutMs: 15_000 });
+  expect((await ticket(paused.id)).state.context.sla.breaches).toEqual([]);
+  expect(await types(paused.id)).toEqual(['CREATED', 'ACCEPT', 'REQUEST_INFO']);
+
+  const resumed = await h.runtime.engine.applyEvent(desk, paused.id, { type: 'INFO_RECEIVED', info: 'Firefox 140' });
+  const clock = resumed.state.context.sla.clocks.find((c) => c.name === 'resolution' && c.stoppedAt === null)!;
+  const pause = clock.pauses[0]!;
+  expect(pause.businessMs).toBe(pause.to - pause.from); // 24x7: all of it counts
+  expect(clock.dueAt).toBe(dueBefore + pause.businessMs);
+  expect(resumed.state.context.timer).toMatchObject({ kind: 'warning', clock: 'resolution' });
+});
+
+it('ignores a timer for an epoch the ticket has left', async () => {
+  const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
+  const armed = record.state.context.timer!;
+  const accepted = await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+  expect(accepted.state.context.timer!.epoch).toBe(armed.epoch + 1);
+
+  // Deliver the old timer through the sla queue, as a worker would see it.
+  const connection = { url: redisUrl() };
+  const sla = new Queue('sla', { connection, prefix: h.prefix });
+  const events = new QueueEvents('sla', { connection, prefix: h.prefix });
+  await events.waitUntilReady();
+  try {
+    const job = await sla.add('timer', { ticketId: record.id, epoch: armed.epoch }, { jobId: `stale-${record.id}` });
+    expect(await job.waitUntilFinished(events, 10_000)).toEqual({ applied: false });
+  } finally {
+    await Promise.all([sla.close(), events.close()]);
+  }
+  const after = await ticket(record.id);
+  expect(after.version).toBe(accepted.version);
+  expect(await h.runtime.engine.fireTimer(record.id, armed.epoch)).toEqual({ applied: false });
+});
+
+it('explains the clocks: calendar, pauses, due times, warnings and breaches', async () => {
+  const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
+  await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+  await h.runtime.engine.applyEvent(desk, record.id, { type: 'REQUEST_INFO' });
+  await h.runtime.engine.applyEvent(desk, record.id, { type: 'INFO_RECEIVED' });
+  await waitFor(async () => (await ticket(record.id)).state.context.sla.breaches.length > 0, { what: 'the resolution breach' });
+  const app = await h.app();
+  const res = await app.inject({ method: 'GET', url: `/v1/tickets/${record.id}/sla`, headers: { authorization: 'Bearer dev-ops-bremen' } });
+  expect(res.statusCode).toBe(200);
+  const body = res.json();
+  expect(body.policy).toEqual({ firstResponse: 'PT2S', resolution: 'PT4S', warnAt: 0.5, onBreach: 'notify' });
+  expect(body.clocks.map((c: { name: string; outcome: string }) => [c.name, c.outcome])).toEqual([
+    ['firstResponse', 'met'],
+    ['resolution', 'breached'],
+  ]);
+  expect(body.clocks[1]).toMatchObject({ calendar: '24x7', target: 'PT4S', targetBusinessTime: 'PT4S', holder: 'desk-BY', closedDays: [] });
+  expect(body.clocks[1].pauses).toHaveLength(1);
+  expect(body.breaches).toEqual([expect.objectContaining({ clock: 'resolution', level: 1 })]);
+  const other = await app.inject({ method: 'GET', url: `/v1/tickets/${record.id}/sla`, headers: { authorization: 'Bearer dev-desk-HB' } });
+  expect(other.statusCode).toBe(404);
+});
