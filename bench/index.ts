@@ -1,4 +1,5 @@
 import { benchIntake } from './intake.js';
+import { benchSla } from './sla.js';
 import { benchRedis } from './redis.js';
 
 /**
@@ -17,6 +18,14 @@ async function main() {
     console.log(`ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`);
     console.log(`Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`);
     console.log(`  most called per ticket: ${intake.top}\n`);
+
+    const background = Number(process.env.BENCH_TIMERS ?? 100_000);
+    const sla = await benchSla(redis.url, { background, measured: Number(process.env.BENCH_MEASURED ?? 300) });
+    console.log('## SLA timers');
+    console.log(`open tickets with armed timers ${sla.armed} (created in ${sla.fillSeconds.toFixed(0)} s)`);
+    console.log(`breach lateness p50 / p99 / max  Lotse ${sla.lotse.p50} / ${sla.lotse.p99} / ${sla.lotse.max} ms, raw BullMQ ${sla.raw.p50} / ${sla.raw.p99} / ${sla.raw.max} ms`);
+    console.log(`p99 within raw p99 + 20 ms     ${sla.lotse.p99 <= sla.raw.p99 + 20 ? 'yes' : 'no'}`);
+    console.log(`Redis memory per open ticket   ${(sla.bytesPerTicket / 1024).toFixed(2)} KiB (target <= 4 KiB)\n`);
   } finally {
     await redis.stop();
   }

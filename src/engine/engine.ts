@@ -9,7 +9,7 @@ import { CreateTicketSchema, TicketEventInputSchema, USER_EVENT_TYPES, type Crea
 import { createTicketPolicy } from '../domain/ticket-policy.js';
 import type { Topology } from '../domain/topology.js';
 import { AppError, fieldErrors, ticketNotFound, validationFailed } from '../errors.js';
-import { doneRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
+import { doneRecord, parseRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
 import type { Keys } from '../store/keys.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
 import { counterChanges, indexOps } from './commit-plan.js';
@@ -50,7 +50,9 @@ export function actorOf(principal: Principal | 'system'): Actor {
   return principal === 'system' ? { type: 'system' } : { type: 'principal', orgId: principal.orgId, role: principal.role, land: principal.land };
 }
 
-const fingerprint = (body: unknown) => createHash('sha256').update(canonicalJson(body)).digest('hex');
+/** 128 bits of SHA-256, base64url: collisions are out of reach, records stay short. */
+export const idempotencyDigest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+const fingerprint = (body: unknown) => idempotencyDigest(canonicalJson(body));
 
 /** JSON with sorted keys, so the same body always has the same fingerprint. */
 function canonicalJson(value: unknown): string {
@@ -104,7 +106,8 @@ export function createEngine(deps: EngineDeps) {
       snapshot: after.state,
       machineVersion: TICKET_MACHINE_VERSION,
       updatedAt: after.updatedAt,
-      ...(before ? {} : { data: after.data, reporter: after.reporter }),
+      data: after.data,
+      ...(before ? {} : { reporter: after.reporter }),
       history: entry,
       effects,
       indexOps: indexOps(keys, topology, before, after),
@@ -165,7 +168,7 @@ export function createEngine(deps: EngineDeps) {
       const { land, service, receivedAt } = checkAgainstTopology(body, now);
 
       const fp = fingerprint(body);
-      const keyHash = createHash('sha256').update(opts.idempotencyKey ?? body.externalRef).digest('hex');
+      const keyHash = idempotencyDigest(opts.idempotencyKey ?? body.externalRef);
       const idemKey = deps.idempotency.key(principal.orgId, keyHash);
       if (opts.reserve !== false) {
         const reservation = await deps.idempotency.reserve(idemKey, fp, IDEMPOTENCY_PENDING_MS);
@@ -196,7 +199,7 @@ export function createEngine(deps: EngineDeps) {
           details: { priority: snapshot.context.priority, category: body.category, channel: body.channel },
         };
         const result = await commitChange(null, record, entry, actions, actorOf(principal), { key: idemKey, fp });
-        if (result.status === 'idempotent') return replay(JSON.parse(result.record) as IdempotencyRecord, fp);
+        if (result.status === 'idempotent') return replay(parseRecord(result.record), fp);
         if (result.status === 'stale') throw new Error(`ticket id ${id} already taken`);
         failpoint('engine-after-commit');
         deps.logger.info({ ticketId: id, orgId: principal.orgId, assignee: record.state.context.assignee }, 'ticket created');

@@ -37,15 +37,9 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         timers.map((t) => ({
           name: 'timer',
           data: t.data,
-          opts: {
-            jobId: t.jobId,
-            delay: Math.max(0, t.fireAt - now),
-            attempts: 10,
-            backoff: { type: 'exponential', delay: 1000 },
-            // A fired timer's id is never reused (epochs only grow), so it need not be kept.
-            removeOnComplete: true,
-            removeOnFail: { age: 30 * DAY_S },
-          },
+          // Lean options: one of these waits per open ticket. A fired timer's id
+          // is never reused (epochs only grow), so it need not be kept.
+          opts: { jobId: t.jobId, delay: Math.max(0, t.fireAt - now), attempts: 8, backoff: 1000, removeOnComplete: true, removeOnFail: 1000 },
         })),
       );
     },

@@ -24,8 +24,14 @@ export interface IdempotencyStore {
   release(key: string, fingerprint: string): Promise<void>;
 }
 
-export const pendingRecord = (fp: string) => JSON.stringify({ state: 'pending', fp } satisfies IdempotencyRecord);
-export const doneRecord = (fp: string, ticketId: string) => JSON.stringify({ state: 'done', fp, ticketId } satisfies IdempotencyRecord);
+/** Compact on purpose: one record stays per ticket. `p:<fp>` in flight, `d:<fp>:<ticketId>` done. */
+export const pendingRecord = (fp: string) => `p:${fp}`;
+export const doneRecord = (fp: string, ticketId: string) => `d:${fp}:${ticketId}`;
+
+export function parseRecord(stored: string): IdempotencyRecord {
+  const [state, fp = '', ticketId = ''] = stored.split(':');
+  return state === 'p' ? { state: 'pending', fp } : { state: 'done', fp, ticketId };
+}
 
 export function createIdempotencyStore(redis: Redis, keys: Keys): IdempotencyStore {
   redis.defineCommand('lotseReleaseIdem', { numberOfKeys: 1, lua: RELEASE });
@@ -37,7 +43,7 @@ export function createIdempotencyStore(redis: Redis, keys: Keys): IdempotencySto
         if ((await redis.set(key, pendingRecord(fingerprint), 'PX', ttlMs, 'NX')) === 'OK') return { reserved: true };
         const existing = await redis.get(key);
         // It expired between the two calls: try again.
-        if (existing !== null) return { reserved: false, record: JSON.parse(existing) as IdempotencyRecord };
+        if (existing !== null) return { reserved: false, record: parseRecord(existing) };
       }
     },
     async release(key, fingerprint) {

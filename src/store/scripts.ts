@@ -25,9 +25,7 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return {'STALE', current} end
 if ARGV[6] ~= '' then
   local existing = redis.call('GET', KEYS[4])
-  if existing and (string.find(existing, '"state":"pending"', 1, true) == nil or string.find(existing, ARGV[7], 1, true) == nil) then
-    return {'IDEM', existing}
-  end
+  if existing and existing ~= 'p:' .. ARGV[7] then return {'IDEM', existing} end
 end
 local f = tonumber(ARGV[8])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, 9, 8 + f))

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { COMMIT, LIST_PAGE } from './scripts.js';
 import type { Keys } from './keys.js';
+import { decodeTicketDoc, encodeTicketDoc } from './ticket-codec.js';
 
 /** A ticket as it lies in Redis: the machine snapshot plus the facts that never change. */
 export interface StoredTicket {
@@ -26,8 +27,9 @@ export interface CommitRequest {
   snapshot: unknown;
   machineVersion: number;
   updatedAt: number;
+  /** The facts that never change (rewritten with every commit: they are small). */
+  data: unknown;
   /** Written only on creation. */
-  data?: unknown;
   reporter?: unknown;
   history: unknown;
   effects: unknown[];
@@ -41,7 +43,7 @@ export type CommitResult =
   | { status: 'stale'; currentVersion: number }
   | { status: 'idempotent'; record: string };
 
-type CommitFn = (...args: (string | number)[]) => Promise<[string, (string | number)?]>;
+type CommitFn = (...args: (string | number | Buffer)[]) => Promise<[string, (string | number)?]>;
 type ListFn = (...args: (string | number)[]) => Promise<string[]>;
 
 export interface TicketStore {
@@ -52,19 +54,28 @@ export interface TicketStore {
   listPage(indexKeys: string[], cursor: string, limit: number, budget?: number): Promise<{ ids: string[]; next: string }>;
 }
 
-const FIELDS = ['v', 'mv', 'snap', 'data', 'rep', 'upd'] as const;
+/** A ticket's hash: `v` its version, `d` its document (see ticket-codec), `r` the reporter's personal data. */
+const FIELDS = ['v', 'd', 'r'] as const;
 
-function parseStored(id: string, values: (string | null)[]): StoredTicket | null {
-  const [v, mv, snap, data, rep, upd] = values;
-  if (v == null || snap == null || data == null) return null;
+interface TicketDoc {
+  mv: number;
+  upd: number;
+  data: unknown;
+  snap: unknown;
+}
+
+function parseStored(id: string, values: (Buffer | null)[]): StoredTicket | null {
+  const [v, d, r] = values;
+  if (v == null || d == null) return null;
+  const doc = decodeTicketDoc(d) as TicketDoc;
   return {
     id,
-    version: Number(v),
-    machineVersion: Number(mv),
-    snapshot: JSON.parse(snap),
-    data: JSON.parse(data),
-    reporter: rep ? JSON.parse(rep) : null,
-    updatedAt: Number(upd),
+    version: Number(v.toString()),
+    machineVersion: doc.mv,
+    snapshot: doc.snap,
+    data: doc.data,
+    reporter: r ? JSON.parse(r.toString('utf8')) : null,
+    updatedAt: doc.upd,
   };
 }
 
@@ -76,28 +87,28 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
 
   return {
     async load(id) {
-      return parseStored(id, await redis.hmget(keys.ticket(id), ...FIELDS));
+      return parseStored(id, await redis.hmgetBuffer(keys.ticket(id), ...FIELDS));
     },
 
     async loadMany(ids) {
       if (ids.length === 0) return [];
       const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.hmget(keys.ticket(id), ...FIELDS);
+      for (const id of ids) pipeline.hmgetBuffer(keys.ticket(id), ...FIELDS);
       const results = (await pipeline.exec()) ?? [];
       return results.flatMap(([err, values], i) => {
         if (err) throw err;
-        const stored = parseStored(ids[i]!, values as (string | null)[]);
+        const stored = parseStored(ids[i]!, values as (Buffer | null)[]);
         return stored ? [stored] : [];
       });
     },
 
     async commit(r) {
-      const fields: string[] = ['mv', String(r.machineVersion), 'snap', JSON.stringify(r.snapshot), 'upd', String(r.updatedAt)];
-      if (r.data !== undefined) fields.push('data', JSON.stringify(r.data));
-      if (r.reporter !== undefined && r.reporter !== null) fields.push('rep', JSON.stringify(r.reporter));
+      const doc: TicketDoc = { mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.snapshot };
+      const fields: (string | Buffer)[] = ['d', encodeTicketDoc(doc)];
+      if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
       const idem = r.idempotency;
       const counters = Object.entries(r.counters).flatMap(([field, by]) => [field, String(by)]);
-      const args: (string | number)[] = [
+      const args: (string | number | Buffer)[] = [
         5 + r.indexOps.length,
         keys.ticket(r.id),
         keys.history(r.id),

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/http/app.js';
-import { createIdempotencyStore, type IdempotencyRecord } from '../../src/store/idempotency.js';
+import { idempotencyDigest } from '../../src/engine/engine.js';
+import { createIdempotencyStore, parseRecord } from '../../src/store/idempotency.js';
 import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
 
 let h: Harness | undefined;
@@ -32,7 +32,7 @@ const ticketIds = async (app: App) =>
 
 /** The key the engine keeps a request's idempotency record under (see engine.createTicket). */
 const recordKey = (harness: Harness, orgId: string, key: string) =>
-  harness.runtime.keys.idempotency(orgId, createHash('sha256').update(key).digest('hex'));
+  harness.runtime.keys.idempotency(orgId, idempotencyDigest(key));
 
 describe('Idempotency-Key', () => {
   it('the same key and body answer 200 with the same ticket, marked as replayed', async () => {
@@ -131,7 +131,7 @@ describe('a request still in flight', () => {
     // Learn the body's fingerprint the honest way: from the record a finished request leaves.
     const done = await post(app, 'desk-BY', body, 'probe');
     expect(done.statusCode).toBe(201);
-    const record = JSON.parse((await harness.redis.get(recordKey(harness, 'desk-BY', 'probe')))!) as IdempotencyRecord;
+    const record = parseRecord((await harness.redis.get(recordKey(harness, 'desk-BY', 'probe')))!);
     expect(record).toEqual({ state: 'done', fp: expect.any(String), ticketId: done.json().id });
 
     // A first request with key "held" has reserved it, exactly as engine.createTicket does, and not committed yet.
@@ -151,7 +151,7 @@ describe('a request still in flight', () => {
     const after = await post(app, 'desk-BY', body, 'held');
     expect(after.statusCode, after.body).toBe(201);
     expect(after.json().id).not.toBe(done.json().id);
-    expect(JSON.parse((await harness.redis.get(heldKey))!)).toEqual({ state: 'done', fp: record.fp, ticketId: after.json().id });
+    expect(parseRecord((await harness.redis.get(heldKey))!)).toEqual({ state: 'done', fp: record.fp, ticketId: after.json().id });
   });
 
   it('concurrent requests with one key create exactly one ticket; the others replay it or are told it is in flight', async () => {

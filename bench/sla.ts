@@ -1,0 +1,136 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { DEFAULT_TOPOLOGY } from '../src/config/default-topology.js';
+import { loadConfig } from '../src/config/env.js';
+import { parseTopology } from '../src/config/topology-file.js';
+import type { TopologyInput } from '../src/domain/topology.js';
+import type { HistoryEntry } from '../src/engine/effects.js';
+import { createLogger } from '../src/logger.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import { percentile } from './redis.js';
+
+/**
+ * The built-in topology, every organisation 24x7 so timers are predictable:
+ * P1 (high × high) breaches its first response after 3 s; every other
+ * priority has targets of hours and days, like real tickets waiting.
+ */
+function benchTopology() {
+  const t = structuredClone(DEFAULT_TOPOLOGY) as TopologyInput;
+  t.organisations = t.organisations.map((o) => ({ ...o, calendar: '24x7' }));
+  t.sla = { ...t.sla, P1: { firstResponse: 'PT3S', resolution: 'PT1H', warnAt: 0.5, onBreach: 'notify' } };
+  return parseTopology(t, 'bench topology');
+}
+
+const body = (i: number, urgent: boolean) => ({
+  externalRef: `sla-${urgent ? 'u' : 'b'}-${i}`,
+  channel: 'phone-115' as const,
+  land: 'BY' as const,
+  service: 'uvo',
+  category: 'technical' as const,
+  impact: urgent ? ('high' as const) : ('medium' as const),
+  urgency: urgent ? ('high' as const) : ('low' as const),
+  subject: 'Antrag lässt sich nicht absenden',
+  description: 'Beim Absenden erscheint ein Fehler.',
+  attachments: [],
+});
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 600_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function createMany(runtime: Runtime, n: number, urgent: boolean, offset = 0, parallel = 32) {
+  const desk = { orgId: 'desk-BY', role: 'desk' as const, land: 'BY' as const };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let i = next++; i < n; i = next++) await runtime.engine.createParsedTicket(desk, body(offset + i, urgent), { reserve: false });
+    }),
+  );
+}
+
+/** Lateness of raw BullMQ delayed jobs with `background` others waiting in the same queue. */
+async function rawLateness(url: string, background: number, k: number): Promise<number[]> {
+  const connection = { url };
+  const prefix = 'bench-raw-sla';
+  const queue = new Queue('timers', { connection, prefix });
+  const far = Array.from({ length: background }, (_, i) => ({ name: 't', data: { ticketId: `bg-${i}`, epoch: 1 }, opts: { jobId: `bg-${i}`, delay: 86_400_000 + i } }));
+  for (let i = 0; i < far.length; i += 1000) await queue.addBulk(far.slice(i, i + 1000));
+  const lateness: number[] = [];
+  const worker = new Worker('timers', async (job) => void lateness.push(Date.now() - (job.timestamp + (job.opts.delay ?? 0))), { connection, prefix, concurrency: 16 });
+  await worker.waitUntilReady();
+  for (let i = 0; i < k; i++) {
+    await queue.add('t', { ticketId: `m-${i}`, epoch: 1 }, { jobId: `m-${i}`, delay: 3000 });
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  await until(async () => lateness.length >= k, 'raw timers');
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return lateness.sort((a, b) => a - b);
+}
+
+export async function benchSla(url: string, opts: { background: number; measured: number }) {
+  const redis = new Redis(url);
+  await redis.flushdb();
+  const prefix = 'bench-sla';
+  const runtime = await createRuntime({
+    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_EVENTS_MAXLEN: '1000' }),
+    redisUrl: url,
+    topology: benchTopology(),
+    logger: createLogger('silent'),
+    env: {},
+  });
+  await runtime.startWorkers(['relay', 'sla']);
+  const memoryBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+
+  // Background: open tickets, each with its timer armed days ahead.
+  const t0 = performance.now();
+  await createMany(runtime, opts.background, false);
+  await until(async () => (await redis.xlen(`${prefix}:outbox`)) === 0, 'relay to arm every timer');
+  const fillSeconds = (performance.now() - t0) / 1000;
+  const armed = await redis.zcard(`${prefix}:sla:delayed`);
+  // Memory per open ticket: its hash, history, indexes, idempotency record and timer job.
+  await redis.xtrim(`${prefix}:events`, 'MAXLEN', 0);
+  const memoryAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const bytesPerTicket = (memoryAfter - memoryBefore) / opts.background;
+
+  // Measured: P1 tickets created over a second or two, breaching 3 s later.
+  const desk = { orgId: 'desk-BY', role: 'desk' as const, land: 'BY' as const };
+  const ids: string[] = [];
+  for (let i = 0; i < opts.measured; i++) {
+    ids.push((await runtime.engine.createParsedTicket(desk, body(i, true), { reserve: false })).record.id);
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  const operator = { orgId: 'ops-bremen', role: 'operator' as const };
+  const lateness: number[] = [];
+  await until(async () => {
+    lateness.length = 0;
+    for (const id of ids) {
+      const t = await runtime.engine.getTicket(operator, id);
+      const breach = t.state.context.sla.breaches.find((b) => b.clock === 'firstResponse');
+      if (!breach) return false;
+      const history = (await runtime.engine.history(operator, id)) as HistoryEntry[];
+      const committed = Date.parse(history.find((e) => e.type === 'SLA_BREACHED')!.at);
+      lateness.push(committed - breach.dueAt);
+    }
+    return true;
+  }, 'every measured breach');
+  await runtime.close();
+  await redis.flushdb();
+
+  const raw = await rawLateness(url, opts.background, opts.measured);
+  await redis.flushdb();
+  redis.disconnect();
+  lateness.sort((a, b) => a - b);
+  return {
+    armed,
+    fillSeconds,
+    bytesPerTicket,
+    lotse: { p50: percentile(lateness, 50), p99: percentile(lateness, 99), max: lateness.at(-1)! },
+    raw: { p50: percentile(raw, 50), p99: percentile(raw, 99), max: raw.at(-1)! },
+  };
+}
