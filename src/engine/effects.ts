@@ -84,6 +84,8 @@ export function deriveEffects(input: DeriveInput): Effect[] {
           ...providerPayload(topology, after, p.orgId, input.history),
           attempt: p.attempt,
           reason: p.reason,
+          // A ticket handed back to a provider that had already taken it needs no new receipt.
+          receiptRequired: after.state.context.handoff?.orgId === p.orgId,
         }));
         break;
       }
