@@ -30,21 +30,28 @@ export class NoRedisError extends Error {}
  * 127.0.0.1:6379; else a redis-server of our own with its append-only file
  * under `dataDir`; else one line saying what to do.
  */
-export async function resolveRedis(redisUrl: string | undefined, dataDir: string, log: (msg: string) => void): Promise<ResolvedRedis> {
+export async function resolveRedis(
+  redisUrl: string | undefined,
+  dataDir: string,
+  log: (msg: string) => void,
+  // Tests point these elsewhere; users get 127.0.0.1:6379 and their PATH.
+  local: { port: number; binary: string } = { port: 6379, binary: 'redis-server' },
+): Promise<ResolvedRedis> {
   if (redisUrl) return { url: redisUrl };
-  if (await answers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
+  const url = local.port === 6379 ? DEFAULT_REDIS_URL : `redis://127.0.0.1:${local.port}`;
+  if (await answers(url)) return { url };
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   let child: ChildProcess;
   try {
-    child = await startServer(dir);
+    child = await startServer(dir, local.port, local.binary, url);
   } catch {
     throw new NoRedisError('No Redis: run `docker compose up -d redis`, or set REDIS_URL to a Redis 6.2+ with maxmemory-policy noeviction.');
   }
-  log(`started redis-server on 127.0.0.1:6379 with its append-only file in ${dir}`);
+  log(`started redis-server on 127.0.0.1:${local.port} with its append-only file in ${dir}`);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    url: DEFAULT_REDIS_URL,
+    url,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -52,10 +59,10 @@ export async function resolveRedis(redisUrl: string | undefined, dataDir: string
   };
 }
 
-async function startServer(dir: string): Promise<ChildProcess> {
+async function startServer(dir: string, port: number, binary: string, url: string): Promise<ChildProcess> {
   const child = spawn(
-    'redis-server',
-    ['--port', '6379', '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', dir, '--maxmemory-policy', 'noeviction', '--save', ''],
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', dir, '--maxmemory-policy', 'noeviction', '--save', ''],
     { stdio: 'ignore' },
   );
   const failed = new Promise<never>((_, reject) => {
@@ -63,7 +70,7 @@ async function startServer(dir: string): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
   });
   for (let i = 0; i < 100; i++) {
-    const up = await Promise.race([answers(DEFAULT_REDIS_URL), failed]);
+    const up = await Promise.race([answers(url), failed]);
     if (up) return child;
     await new Promise((r) => setTimeout(r, 50));
   }
