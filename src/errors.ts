@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'VALIDATION_FAILED'
+  | 'BAD_REQUEST'
   | 'TICKET_NOT_FOUND'
   | 'NOT_FOUND'
   | 'INVALID_TRANSITION'
@@ -23,6 +24,7 @@ export interface FieldError {
 
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 422,
+  BAD_REQUEST: 400,
   TICKET_NOT_FOUND: 404,
   NOT_FOUND: 404,
   INVALID_TRANSITION: 409,

@@ -11,7 +11,7 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
     QUEUE.intake,
     async (job, log) => {
       const parsed = IntakeJobSchema.safeParse(job.data);
-      if (!parsed.success) throw invalidPayload('intake job', fieldErrors(parsed.error.issues));
+      if (!parsed.success) throw invalidPayload('intake job', deps.engine.explainCreateInput(job.data, fieldErrors(parsed.error.issues)));
       const { orgId, ...body } = parsed.data;
       const principal = deps.principals.forOrg(orgId, 'desk');
       if (!principal || (principal.role !== 'desk' && principal.role !== 'operator')) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);

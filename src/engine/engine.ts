@@ -8,7 +8,7 @@ import { handsOffTo, landOf } from '../domain/routing.js';
 import { CreateTicketSchema, TicketEventInputSchema, USER_EVENT_TYPES, type CreateTicket, type TicketView } from '../domain/ticket.js';
 import { createTicketPolicy } from '../domain/ticket-policy.js';
 import type { Topology } from '../domain/topology.js';
-import { AppError, fieldErrors, ticketNotFound, validationFailed } from '../errors.js';
+import { AppError, fieldErrors, ticketNotFound, validationFailed, type FieldError } from '../errors.js';
 import { doneRecord, parseRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
 import type { Keys } from '../store/keys.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
@@ -116,20 +116,44 @@ export function createEngine(deps: EngineDeps) {
     });
   }
 
-  function checkAgainstTopology(body: CreateTicket, now: number) {
-    const errors = [];
-    const place = landOf(topology, body);
-    if ('error' in place) errors.push(place.error);
-    const service = topology.services.get(body.service);
-    if (!service) errors.push({ path: 'service', message: `unknown service; known: ${[...topology.services.keys()].join(', ')}` });
-    let receivedAt = now;
-    if (body.receivedAt !== undefined) {
-      receivedAt = Date.parse(body.receivedAt);
-      if (receivedAt > now + CLOCK_SKEW_MS) errors.push({ path: 'receivedAt', message: 'must not be in the future' });
-      else if (receivedAt < now - RECEIVED_AT_MAX_AGE_MS) errors.push({ path: 'receivedAt', message: 'must not be older than 7 days' });
-      receivedAt = Math.min(receivedAt, now);
+  /**
+   * What the schema cannot know: the Land of an ARS, the services of this
+   * topology, the age of `receivedAt`. Reads raw input too, so one answer can
+   * name every wrong field even when others are malformed.
+   */
+  function topologyErrors(input: unknown, now: number): FieldError[] {
+    if (!input || typeof input !== 'object') return [];
+    const raw = input as Record<string, unknown>;
+    const errors: FieldError[] = [];
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const land = str(raw.land) as CreateTicket['land'];
+    const ars = str(raw.ars);
+    if (land !== undefined || ars !== undefined) {
+      const place = landOf(topology, { land, ars });
+      if ('error' in place) errors.push(place.error);
     }
+    const service = str(raw.service);
+    if (service !== undefined && !topology.services.has(service)) {
+      errors.push({ path: 'service', message: `unknown service; known: ${[...topology.services.keys()].join(', ')}` });
+    }
+    const receivedAt = str(raw.receivedAt) === undefined ? NaN : Date.parse(str(raw.receivedAt)!);
+    if (receivedAt > now + CLOCK_SKEW_MS) errors.push({ path: 'receivedAt', message: 'must not be in the future' });
+    else if (receivedAt < now - RECEIVED_AT_MAX_AGE_MS) errors.push({ path: 'receivedAt', message: 'must not be older than 7 days' });
+    return errors;
+  }
+
+  /** Every wrong field of a create body: its shape and its fit with the topology. */
+  function createErrors(input: unknown, issues: FieldError[], now: number): FieldError[] {
+    const seen = new Set(issues.map((e) => e.path));
+    return [...issues, ...topologyErrors(input, now).filter((e) => !seen.has(e.path))];
+  }
+
+  function checkAgainstTopology(body: CreateTicket, now: number) {
+    const errors = topologyErrors(body, now);
+    const place = landOf(topology, body);
+    const service = topology.services.get(body.service);
     if (errors.length > 0 || 'error' in place || !service) throw validationFailed(errors);
+    const receivedAt = body.receivedAt === undefined ? now : Math.min(Date.parse(body.receivedAt), now);
     return { land: place.land, service, receivedAt };
   }
 
@@ -150,7 +174,7 @@ export function createEngine(deps: EngineDeps) {
     /** Creates a ticket once per idempotency key (default: the body's externalRef) and organisation. */
     async createTicket(principal: Principal, input: unknown, opts: CreateOptions = {}) {
       const parsed = CreateTicketSchema.safeParse(input);
-      if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
+      if (!parsed.success) throw validationFailed(createErrors(input, fieldErrors(parsed.error.issues), deps.now()));
       return this.createParsedTicket(principal, parsed.data, opts);
     },
 
@@ -282,6 +306,11 @@ export function createEngine(deps: EngineDeps) {
 
     async listTickets(principal: Principal, query: ListQuery) {
       return listTickets({ store, keys, toRecord }, principal, query);
+    },
+
+    /** Every wrong field of a create body whose shape failed, with the topology's checks added. */
+    explainCreateInput(input: unknown, issues: FieldError[]): FieldError[] {
+      return createErrors(input, issues, deps.now());
     },
 
     slaTimeline(record: TicketRecord) {

@@ -4,6 +4,7 @@ import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import type { Engine } from '../../engine/engine.js';
 import { SlaTimelineSchema } from '../../engine/sla-view.js';
+import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
 
@@ -24,6 +25,16 @@ const HistoryEntrySchema = z
     details: z.record(z.string(), z.unknown()).optional(),
   })
   .describe('One applied event: who, what, when, from which state to which');
+
+const CreateHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
+    .refine((k) => k !== '""', 'must not be empty')
+    .optional(),
+});
 
 const ListQuery = z.strictObject({
   level: z.coerce.number().int().min(1).max(3).optional(),
@@ -49,23 +60,23 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/v1/tickets', {
       config: { roles: ['desk', 'operator'] },
+      // The engine checks the body itself, shape and topology together, so one answer names every wrong field.
+      attachValidation: true,
       schema: {
         tags: ['tickets'],
         summary: 'Create a ticket (idempotent per Idempotency-Key, default externalRef)',
-        headers: z.object({
-          'idempotency-key': z
-            .string()
-            .min(1)
-            .max(255)
-            .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
-            .refine((k) => k !== '""', 'must not be empty')
-            .optional(),
-        }),
+        headers: CreateHeaders,
         body: CreateTicketSchema,
         response: { 201: TicketViewSchema, 200: TicketViewSchema, ...problems(400, 401, 403, 409, 413, 422) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
+      // Fastify stops at the first part that fails; headers are checked here whatever the body did.
+      if (req.validationError) {
+        const headers = CreateHeaders.safeParse(req.headers);
+        if (!headers.success) throw new AppError('BAD_REQUEST', 'The request headers are not valid', { errors: fieldErrors(headers.error.issues).map((e) => ({ ...e, path: `headers.${e.path}` })) });
+        if (req.validationError.validationContext !== 'body') throw req.validationError;
+      }
       // The draft has the key as a structured-field string: "…"; plain tokens are taken as they are.
       const idempotencyKey = req.headers['idempotency-key']?.replace(/^"(.*)"$/, '$1');
       const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey });
