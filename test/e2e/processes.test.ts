@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+import { afterAll, expect, it } from 'vitest';
+import { dropPrefix, newPrefix, redisUrl, ticketBody, waitFor } from '../helpers/harness.js';
+import { spawnLotse, type LotseProcess } from '../helpers/process.js';
+
+const prefix = newPrefix('proc');
+const running: LotseProcess[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.kill()));
+  const redis = new Redis(redisUrl());
+  await dropPrefix(redis, prefix);
+  redis.disconnect();
+});
+
+function spawn(args: string[]) {
+  const p = spawnLotse(args, { REDIS_URL: redisUrl(), LOTSE_PREFIX: prefix });
+  running.push(p);
+  return p;
+}
+
+it('runs the API and the workers as separate processes, ready only once workers are up, each closing on SIGTERM', async () => {
+  const api = spawn(['api']);
+  const url = await api.url();
+  const ready = async () => (await fetch(`${url}/readyz`)).status;
+  expect(await ready()).toBe(503);
+
+  const workers = [spawn(['worker', '--roles', 'intake,events,relay']), spawn(['worker', '--roles', 'sla'])];
+  await waitFor(async () => (await ready()) === 200, { what: 'readiness once every role runs' });
+
+  // A ticket created through the API process is committed there and its effects run in a worker process.
+  const res = await fetch(`${url}/v1/tickets`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer dev-desk-SN', 'content-type': 'application/json' },
+    body: JSON.stringify(ticketBody({ land: 'SN' })),
+  });
+  expect(res.status).toBe(201);
+  const redis = new Redis(redisUrl());
+  try {
+    await waitFor(async () => (await redis.xlen(`${prefix}:events`)) === 1, { what: 'the relay in the worker process' });
+  } finally {
+    redis.disconnect();
+  }
+
+  for (const p of [...workers, api]) expect((await p.stop()).code).toBe(0);
+  expect(workers.every((w) => w.logs.some((l) => l.msg === 'shutting down'))).toBe(true);
+});
+
+it('refuses unknown worker roles with exit code 2', async () => {
+  const p = spawn(['worker', '--roles', 'intake,teleport']);
+  expect((await p.exited).code).toBe(2);
+  expect(p.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/unknown worker role teleport/);
+});
