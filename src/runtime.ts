@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
+import { createWebhookWorker } from '../workers/webhook.worker.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import type { Topology } from './domain/topology.js';
@@ -13,14 +14,17 @@ import { createExecutors } from './engine/executors.js';
 import { newTicketId } from './engine/ids.js';
 import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
+import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { connected, createRedis } from './queue/connections.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createTicketStore } from './store/ticket-store.js';
+import { createDeadLetters } from './webhooks/dead-letters.js';
+import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
@@ -54,6 +58,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const keys = makeKeys(config.prefix);
   // Before any connection opens: a missing key variable must not leave one behind.
   const principals = createPrincipalResolver(topology, o.env ?? process.env, { loopback: isLoopback(config.host) });
+  const webhookTargets = resolveWebhookTargets(topology, o.env ?? process.env);
+  const webhookSettings = loadWebhookSettings(o.env ?? process.env);
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
@@ -70,6 +76,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     logger,
   });
   const queues = createQueues(redis, config.prefix, logger);
+  const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const roles = new Set<WorkerRole>();
@@ -87,13 +94,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
+    webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
       const relay = createOutboxRelay({
         redis: relayRedis,
         keys,
-        executors: createExecutors(queues, now),
+        executors: createExecutors(queues, now, {}, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
         logger: logger.child({ role: 'relay' }),
         consumer: instance,
         claimIdleMs: config.relayClaimIdleMs,
@@ -114,7 +122,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       check: async () => {
         const live = await redis.zrangebyscore(keys.heartbeat, Date.now() - HEARTBEAT_STALE_MS, '+inf');
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
-        return WORKER_ROLES.every((r) => liveRoles.has(r));
+        // Webhook workers are needed only where some organisation has a webhook.
+        return WORKER_ROLES.every((r) => liveRoles.has(r) || (r === 'webhook' && webhookTargets.size === 0));
       },
     },
   ];
@@ -135,7 +144,18 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await beat();
       heartbeat ??= setInterval(() => void beat(), HEARTBEAT_MS).unref();
     },
-    buildApp: () => buildApp({ engine, principals, logger, readiness }),
+    buildApp: () =>
+      buildApp({
+        engine,
+        principals,
+        logger,
+        readiness,
+        plugins: [
+          async (app) => {
+            await app.register(deadLetterRoutes(deadLetters));
+          },
+        ],
+      }),
     async close() {
       if (heartbeat) clearInterval(heartbeat);
       await redis.zrem(keys.heartbeat, ...[...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);

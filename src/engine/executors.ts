@@ -1,4 +1,5 @@
 import type { Queues } from '../queue/queues.js';
+import { webhookJobId } from '../webhooks/delivery.js';
 import type { Effect, EffectKind } from './effects.js';
 
 /**
@@ -14,11 +15,24 @@ export type Executor<K extends EffectKind> = (effects: Extract<Effect, { kind: K
  */
 export type Executors = { [K in Exclude<EffectKind, 'publish'>]: Executor<K> };
 
-export function createExecutors(queues: Queues, now: () => number, extra: Partial<Executors> = {}): Executors {
+/** Which organisations get handoff events by webhook too, and how many attempts a delivery has. */
+export interface WebhookRouting {
+  has(orgId: string): boolean;
+  attempts: number;
+}
+
+export function createExecutors(queues: Queues, now: () => number, extra: Partial<Executors> = {}, webhooks?: WebhookRouting): Executors {
   return {
     'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.cancel': (effects) => queues.cancelTimers(effects.map((e) => e.id)),
-    handoff: (effects) => queues.handOff(effects.map((e) => ({ orgId: e.orgId, event: e.event }))),
+    handoff: async (effects) => {
+      await queues.handOff(effects.map((e) => ({ orgId: e.orgId, event: e.event })));
+      // The same event by webhook; `wh-<event id>` makes a re-run add nothing.
+      const hooked = webhooks ? effects.filter((e) => webhooks.has(e.orgId)) : [];
+      if (webhooks && hooked.length > 0) {
+        await queues.deliverWebhooks(hooked.map((e) => ({ jobId: webhookJobId(e.event.id), data: { orgId: e.orgId, event: e.event } })), webhooks.attempts);
+      }
+    },
     'backlog.suggest': (effects) =>
       queues.suggest(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, service: e.service, land: e.land, title: e.title, description: e.description, at: e.at } }))),
     ...extra,

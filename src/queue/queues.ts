@@ -59,6 +59,17 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         ),
       );
     },
+    /**
+     * Webhook deliveries. The job id (`wh-<event id>`, `wh-<event id>-r<n>` for
+     * a replay) makes adding one twice a no-op; the `webhook` backoff is the
+     * webhook worker's own strategy.
+     */
+    async deliverWebhooks(deliveries: { jobId: string; data: { orgId: string; event: CloudEvent } }[], attempts: number) {
+      if (deliveries.length === 0) return;
+      await queue(QUEUE.webhook).addBulk(
+        deliveries.map((d) => ({ name: d.data.event.type, data: d.data, opts: { jobId: d.jobId, attempts, backoff: { type: 'webhook' }, ...KEEP } })),
+      );
+    },
     async suggest(suggestions: { jobId: string; data: BacklogSuggestionJob }[]) {
       if (suggestions.length === 0) return;
       await queue(QUEUE.backlog).addBulk(

@@ -14,6 +14,13 @@ export interface Keys {
   index(name: IndexName): string;
   heartbeat: string;
   counters: string;
+  /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
+  deadLetters: string;
+  deadLetterIndex(orgId?: string): string;
+  /** Set while an organisation's endpoint is disabled (it answered 410). */
+  webhookDisabled(orgId: string): string;
+  /** Hash event id → replays so far, for replay job ids that are never reused. */
+  webhookReplays: string;
   prefix: string;
 }
 
@@ -41,5 +48,9 @@ export function makeKeys(prefix: string): Keys {
     index: (name) => `${prefix}:ix:${name}`,
     heartbeat: `${prefix}:hb`,
     counters: `${prefix}:stats`,
+    deadLetters: `${prefix}:wh:dead`,
+    deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
+    webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,
+    webhookReplays: `${prefix}:wh:replays`,
   };
 }
