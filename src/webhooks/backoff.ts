@@ -1,6 +1,9 @@
 /**
- * Retry delays of webhook deliveries: exponential with full jitter (a random
- * delay between 0 and the step's ceiling), each step capped. Pure: the random
+ * Retry delays of webhook deliveries: exponential with "equal" jitter (a
+ * random delay between half the step's ceiling and the ceiling), each step
+ * capped. Half of every wait is certain, so the retries are guaranteed to
+ * span at least the sum of the half ceilings, and still spread out so a
+ * recovering receiver is not hit by every sender at once. Pure: the random
  * source comes in, so the schedule can be tested.
  */
 export interface BackoffPolicy {
@@ -20,10 +23,11 @@ export function backoffCeiling(retry: number, policy: BackoffPolicy): number {
   return Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(retry - 1, 60));
 }
 
-/** The jittered wait before retry number `retry`: uniform in [0, ceiling). */
+/** The jittered wait before retry number `retry`: uniform in [ceiling / 2, ceiling). */
 export function backoffDelay(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const r = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
-  return Math.floor(r * backoffCeiling(retry, policy));
+  const ceiling = backoffCeiling(retry, policy);
+  return Math.floor(ceiling / 2 + (r * ceiling) / 2);
 }
 
 /** The ceilings of every retry when a delivery may be attempted `attempts` times. */
@@ -32,9 +36,9 @@ export function maximumSchedule(attempts: number, policy: BackoffPolicy): number
 }
 
 /**
- * How many attempts it takes for the retries to span `spanMs` on average.
- * Full jitter waits half the ceiling on average, so the ceilings add up to
- * twice the span: a receiver that is down for a day is still retried after it.
+ * How many attempts it takes for the retries to span at least `spanMs`
+ * whatever the jitter draws: the half ceilings (every wait's certain part)
+ * add up to the span. A receiver that is down for a day is still retried after it.
  */
 export function attemptsToSpan(spanMs: number, policy: BackoffPolicy): number {
   let attempts = 1;

@@ -24,31 +24,33 @@ describe('webhook backoff', () => {
     expect(backoffCeiling(500, policy)).toBe(10_000);
   });
 
-  it('draws each delay uniformly between 0 and the ceiling (full jitter)', () => {
+  it('draws each delay uniformly between half the ceiling and the ceiling (equal jitter)', () => {
     const policy = DEFAULT_BACKOFF;
-    expect(backoffDelay(3, policy, () => 0)).toBe(0);
-    expect(backoffDelay(3, policy, () => 0.5)).toBe(backoffCeiling(3, policy) / 2);
+    expect(backoffDelay(3, policy, () => 0)).toBe(backoffCeiling(3, policy) / 2);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe((backoffCeiling(3, policy) * 3) / 4);
     // A source that answers 1 (outside [0, 1)) still stays below the ceiling.
     expect(backoffDelay(3, policy, () => 1)).toBeLessThan(backoffCeiling(3, policy));
     const random = seeded(42);
     for (let retry = 1; retry <= 60; retry++) {
       for (let i = 0; i < 50; i++) {
         const d = backoffDelay(retry, policy, random);
-        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeGreaterThanOrEqual(backoffCeiling(retry, policy) / 2);
         expect(d).toBeLessThan(backoffCeiling(retry, policy));
         expect(d).toBeLessThanOrEqual(HOUR_MS);
       }
     }
   });
 
-  it('by default retries long enough: the maximum schedule spans over 24 h, the mean one too, no step over 1 h', () => {
+  it('by default retries long enough: even the shortest draws span 24 h, no step over 1 h', () => {
     const { attempts, backoff } = loadWebhookSettings({});
     expect(backoff).toEqual(DEFAULT_BACKOFF);
     const schedule = maximumSchedule(attempts, backoff);
     expect(schedule).toHaveLength(attempts - 1);
     expect(sum(schedule)).toBeGreaterThanOrEqual(DAY_MS);
-    // Full jitter waits half the ceiling on average: the mean schedule still spans a day.
+    // Every wait is at least half its ceiling: the shortest possible schedule still spans a day.
     expect(sum(schedule) / 2).toBeGreaterThanOrEqual(DAY_MS);
+    const shortest = schedule.map((_, i) => backoffDelay(i + 1, backoff, () => 0));
+    expect(sum(shortest)).toBeGreaterThanOrEqual(DAY_MS);
     expect(Math.max(...schedule)).toBe(HOUR_MS);
     // …and not by far more: one attempt fewer would fall short.
     expect(sum(maximumSchedule(attempts - 1, backoff)) / 2).toBeLessThan(DAY_MS);
@@ -56,7 +58,7 @@ describe('webhook backoff', () => {
 
   it('counts the attempts for a span from the policy', () => {
     const policy = { baseMs: 1000, capMs: 4000 };
-    // mean waits: 500, 1000, 2000, 2000, … → 5500 ms after 4 retries, i.e. 5 attempts
+    // certain waits: 500, 1000, 2000, 2000, … → 5500 ms after 4 retries, i.e. 5 attempts
     expect(attemptsToSpan(5500, policy)).toBe(5);
     expect(attemptsToSpan(5501, policy)).toBe(6);
     expect(attemptsToSpan(0, policy)).toBe(1);
