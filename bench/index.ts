@@ -1,3 +1,4 @@
+import { benchHandoff } from './handoff.js';
 import { benchIntake } from './intake.js';
 import { benchSla } from './sla.js';
 import { benchRedis } from './redis.js';
@@ -26,6 +27,16 @@ async function main() {
     console.log(`breach lateness p50 / p99 / max  Lotse ${sla.lotse.p50} / ${sla.lotse.p99} / ${sla.lotse.max} ms, raw BullMQ ${sla.raw.p50} / ${sla.raw.p99} / ${sla.raw.max} ms`);
     console.log(`p99 within raw p99 + 20 ms     ${sla.lotse.p99 <= sla.raw.p99 + 20 ? 'yes' : 'no'}`);
     console.log(`Redis memory per open ticket   ${(sla.bytesPerTicket / 1024).toFixed(2)} KiB (target <= 4 KiB)\n`);
+
+    const kitConcurrency = process.env.BENCH_KIT_CONCURRENCY ? Number(process.env.BENCH_KIT_CONCURRENCY) : undefined;
+    const handoff = await benchHandoff(redis.url, { n: Math.min(n, 1000), rounds: Number(process.env.BENCH_ROUNDS ?? 3), lifecycles: 200, ...(kitConcurrency ? { kitConcurrency } : {}) });
+    console.log('## Handoffs to a provider (the provider kit)');
+    console.log(`raw BullMQ round trips/s (A adds B)  ${handoff.rawRoundTripsPerSecond.toFixed(0)}`);
+    console.log(`handoffs/s, ESCALATE to receipt     ${handoff.handoffsPerSecond.toFixed(0)}`);
+    console.log(`ratio                               ${handoff.ratio.toFixed(2)}`);
+    console.log(`Redis commands per lifecycle        ${handoff.commandsPerLifecycle.toFixed(1)} (raw BullMQ job: ${handoff.commandsPerRawJob.toFixed(1)})`);
+    console.log(`lifecycle / raw job (target <= 4)   ${handoff.lifecycleRatio.toFixed(1)}`);
+    console.log(`  most called per lifecycle: ${handoff.top}\n`);
   } finally {
     await redis.stop();
   }

@@ -5,7 +5,9 @@ import { ConfigError, DEFAULT_REDIS_URL, loadConfig, type Config } from './confi
 import { PrincipalConfigError } from './config/principals.js';
 import { defaultTopologyDocument, loadTopology, TopologyError } from './config/topology-file.js';
 import { NoRedisError, resolveRedis, type ResolvedRedis } from './embedded-redis.js';
+import { handsOffTo } from './domain/routing.js';
 import { createLogger } from './logger.js';
+import { runProviderSim } from './provider/sim.js';
 import { createRedis, connected } from './queue/connections.js';
 import { checkRedis } from './redis-check.js';
 import { createRuntime, WORKER_ROLES, type WorkerRole } from './runtime.js';
@@ -17,6 +19,9 @@ const USAGE = `lotse <command>
   worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
   config default             print the built-in topology as JSON
   config check FILE          validate a topology file; lists every wrong field
+  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1]
+                             an IT provider built on the provider kit: takes ORG's
+                             handoffs, sends receipts, answers after about MS ms
 
 Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL (see README).`;
 
@@ -43,6 +48,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'config':
       return configCommand(rest);
+    case 'provider-sim':
+      return providerSim(rest);
     case undefined:
     case '--help':
     case 'help':
@@ -65,6 +72,49 @@ function configCommand(args: string[]): void {
     return;
   }
   throw new Exit(2, 'usage: lotse config default | lotse config check FILE');
+}
+
+async function providerSim(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' } } });
+  const number = (name: string, value: string | undefined, ok: (n: number) => boolean) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || !ok(n)) throw new Exit(2, `--${name}: not a valid value: ${value}`);
+    return n;
+  };
+  const config = loadConfig(process.env);
+  const topology = loadTopology(config.topologyPath);
+  if (!values.org) throw new Exit(2, 'usage: lotse provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1]');
+  if (!handsOffTo(topology, values.org)) throw new Exit(2, `--org: ${values.org} is not an IT provider or vendor desk of the topology`);
+  const logger = createLogger(config.logLevel);
+  const seed = number('seed', values.seed, Number.isInteger) ?? Date.now();
+  const sim = runProviderSim({
+    orgId: values.org,
+    redisUrl: config.redisUrl ?? DEFAULT_REDIS_URL,
+    prefix: config.prefix,
+    logger,
+    seed,
+    delayMs: number('delay', values.delay, (n) => n >= 0),
+    infoChance: number('info-chance', values['info-chance'], (n) => n >= 0 && n <= 1),
+  });
+  await sim.kit.worker.waitUntilReady();
+  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL) }, 'provider-sim running');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000).unref();
+    await sim.close();
+    clearTimeout(force);
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolean }): Promise<void> {

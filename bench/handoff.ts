@@ -1,0 +1,192 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/env.js';
+import { loadTopology } from '../src/config/topology-file.js';
+import type { Principal } from '../src/domain/access.js';
+import { createLogger } from '../src/logger.js';
+import { createProviderWorker, type ProviderWorker } from '../src/index.js';
+import { createRuntime, type Runtime, type WorkerRole } from '../src/runtime.js';
+import { commandStats, total } from './redis.js';
+
+const desk: Principal = { orgId: 'desk-BY', role: 'desk', land: 'BY' };
+const body = (i: number) => ({
+  externalRef: `bench-h-${i}`,
+  channel: 'phone-115',
+  land: 'BY',
+  service: 'uvo',
+  category: 'technical',
+  impact: 'medium',
+  urgency: 'medium',
+  subject: 'Antrag lässt sich nicht absenden',
+  description: 'Beim Absenden erscheint ein Fehler.',
+});
+
+async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** Runs `fn` over 0..n-1, `width` at a time. */
+async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+
+async function startRuntime(url: string, prefix: string, concurrency: number, roles: WorkerRole[]): Promise<Runtime> {
+  const runtime = await createRuntime({
+    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_WORKER_CONCURRENCY: String(concurrency) }),
+    redisUrl: url,
+    topology: loadTopology(undefined),
+    logger: createLogger('silent'),
+    env: {},
+  });
+  await runtime.startWorkers(roles);
+  return runtime;
+}
+
+/** Raw BullMQ round trips: job A on queue 1, whose worker adds job B on queue 2, whose worker completes it. */
+async function rawRoundTrips(url: string, prefix: string, n: number, concurrency: number): Promise<number> {
+  const connection = { url };
+  const q1 = new Queue('rt1', { connection, prefix });
+  const q2 = new Queue('rt2', { connection, prefix });
+  for (let i = 0; i < n; i += 500) await q1.addBulk(Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ name: 'a', data: body(i + k), opts: { jobId: `a-${i + k}` } })));
+  let done = 0;
+  const t0 = performance.now();
+  const w1 = new Worker('rt1', async (job) => void (await q2.add('b', { ticketId: job.id, orgId: 'dataport', event: { type: 'ACCEPT' } }, { jobId: `b-${job.id}` })), { connection, prefix, concurrency });
+  const w2 = new Worker('rt2', async () => void done++, { connection, prefix, concurrency });
+  await until(() => done >= n);
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all([w1.close(), w2.close()]);
+  await Promise.all([q1.obliterate({ force: true }), q2.obliterate({ force: true })]);
+  await Promise.all([q1.close(), q2.close()]);
+  return n / seconds;
+}
+
+/**
+ * Lotse: n tickets escalated to dataport with no relay running, so every
+ * ESCALATE is committed first; then the relay and the kit start, and the clock
+ * runs until every receipt is committed (the kit calls the handler after that).
+ */
+async function lotseHandoffs(url: string, prefix: string, n: number, concurrency: number, kitConcurrency: number): Promise<number> {
+  const runtime = await startRuntime(url, prefix, concurrency, ['events']);
+  const { engine } = runtime;
+  await pool(n, 32, async (i) => {
+    const { record } = await engine.createTicket(desk, body(i));
+    await engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+    await engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'bench' });
+  });
+  let received = 0;
+  const t0 = performance.now();
+  await runtime.startWorkers(['relay']);
+  const kit = createProviderWorker({ orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency: kitConcurrency, onHandoff: () => void received++ });
+  await until(() => received >= n);
+  const seconds = (performance.now() - t0) / 1000;
+  await kit.close();
+  await runtime.close();
+  return n / seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Redis commands of m full lifecycles: create → ACCEPT → ESCALATE → receipt → RESOLVE (by the kit) → CLOSE, all drained. */
+async function lifecycleCommands(url: string, redis: Redis, m: number, concurrency: number) {
+  const prefix = 'bench-hcmd';
+  const runtime = await startRuntime(url, prefix, concurrency, ['events', 'relay']);
+  let resolved = 0;
+  const kit: ProviderWorker = createProviderWorker({
+    orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency,
+    async onHandoff(_event, ctx) {
+      await ctx.resolve('bench');
+      resolved++;
+    },
+  });
+  await kit.worker.waitUntilReady();
+  // The kit's answer listener opens on its first answer: open it before counting.
+  const warm = await runtime.engine.createTicket(desk, body(-1));
+  await runtime.engine.applyEvent(desk, warm.record.id, { type: 'ACCEPT' });
+  await runtime.engine.applyEvent(desk, warm.record.id, { type: 'ESCALATE', reason: 'warm-up' });
+  await until(() => resolved >= 1);
+  const handoffs = new Queue('handoff-dataport', { connection: { url }, prefix });
+  const events = new Queue('events', { connection: { url }, prefix });
+  // Drained: every handoff and answer job done, and the outbox empty.
+  const drained = (tickets: number) => async () => {
+    const [h, e, outbox] = await Promise.all([handoffs.getJobCounts('completed'), events.getJobCounts('completed'), redis.xlen(`${prefix}:outbox`)]);
+    return h.completed! >= tickets && e.completed! >= 2 * tickets && outbox === 0;
+  };
+  await until(drained(1));
+
+  await redis.config('RESETSTAT');
+  const t0 = performance.now();
+  const ids: string[] = [];
+  await pool(m, 16, async (i) => {
+    const { record } = await runtime.engine.createTicket(desk, body(i));
+    ids.push(record.id);
+    await runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+    await runtime.engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'bench' });
+  });
+  await until(() => resolved >= m + 1);
+  await pool(m, 16, (i) => runtime.engine.applyEvent(desk, ids[i]!, { type: 'CLOSE' }));
+  const busyMs = performance.now() - t0;
+  // Everything drained: the relay's last effects, the kit's and the events worker's jobs.
+  await until(drained(m + 1));
+  const checkMs = performance.now() - t0 - busyMs;
+  const afterDrain = await commandStats(redis);
+  // Idle workers poll: count an idle stretch as long as the run and subtract it.
+  await redis.config('RESETSTAT');
+  await new Promise((r) => setTimeout(r, busyMs + checkMs));
+  const idle = total(await commandStats(redis));
+  await Promise.all([handoffs.close(), events.close()]);
+  await kit.close();
+  await runtime.close();
+
+  // The drain check's own getJobCounts/XLEN calls are few next to the work; they are counted, which errs against Lotse.
+  const perLifecycle = (total(afterDrain) - idle) / m;
+  const top = [...afterDrain].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, n]) => `${c} ${(n / m).toFixed(1)}`).join(', ');
+  return { perLifecycle, top };
+}
+
+async function rawJobCommands(url: string, redis: Redis, m: number, concurrency: number): Promise<number> {
+  const prefix = 'bench-hraw';
+  const queue = new Queue('rawcmd', { connection: { url }, prefix });
+  let done = 0;
+  const worker = new Worker('rawcmd', async () => void done++, { connection: { url }, prefix, concurrency });
+  await worker.waitUntilReady();
+  await redis.config('RESETSTAT');
+  for (let i = 0; i < m; i++) await queue.add('noop', body(i), { jobId: `raw-${i}` });
+  await until(() => done >= m);
+  const n = total(await commandStats(redis));
+  await worker.close();
+  await queue.close();
+  return n / m;
+}
+
+/**
+ * `kitConcurrency`: the kit's handlers wait until Lotse applied the receipt, a
+ * whole round trip, where the raw worker only adds its job; by default it gets
+ * the same concurrency as every other worker.
+ */
+export async function benchHandoff(url: string, opts: { n: number; rounds: number; lifecycles: number; kitConcurrency?: number }) {
+  const redis = new Redis(url);
+  const concurrency = loadConfig({}).concurrency;
+  const raw: number[] = [];
+  const lotse: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    raw.push(await rawRoundTrips(url, `bench-rt-${r}`, opts.n, concurrency));
+    lotse.push(await lotseHandoffs(url, `bench-ho-${r}`, opts.n, concurrency, opts.kitConcurrency ?? concurrency));
+    await redis.flushdb();
+  }
+  const lifecycle = await lifecycleCommands(url, redis, opts.lifecycles, concurrency);
+  const rawJob = await rawJobCommands(url, redis, opts.lifecycles, concurrency);
+  await redis.flushdb();
+  redis.disconnect();
+  return {
+    rawRoundTripsPerSecond: median(raw),
+    handoffsPerSecond: median(lotse),
+    ratio: median(lotse) / median(raw),
+    commandsPerLifecycle: lifecycle.perLifecycle,
+    commandsPerRawJob: rawJob,
+    lifecycleRatio: lifecycle.perLifecycle / rawJob,
+    top: lifecycle.top,
+  };
+}

@@ -1,0 +1,108 @@
+import type { Queue, QueueEvents } from 'bullmq';
+import type { EventsJob } from '../queue/jobs.js';
+
+/** What the `events` worker returns for an applied answer. */
+export interface AnswerResult {
+  jobId: string;
+  ticketId: string;
+  version: number;
+  state: string;
+}
+
+/** Failure codes that mean Lotse refused the answer for good (it will never apply). */
+const REFUSALS = ['INVALID_TRANSITION', 'FORBIDDEN', 'TICKET_NOT_FOUND', 'VALIDATION_FAILED', 'PRECONDITION_FAILED'] as const;
+
+/** An answer Lotse did not apply: `refused` when it never will (the ticket is not, or no longer, the provider's to move). */
+export class AnswerError extends Error {
+  readonly code: string;
+  readonly refused: boolean;
+  constructor(readonly jobId: string, readonly reason: string) {
+    super(`answer ${jobId} was not applied: ${reason}`);
+    this.name = 'AnswerError';
+    this.code = /^([A-Z_]+):/.exec(reason)?.[1] ?? 'FAILED';
+    this.refused = (REFUSALS as readonly string[]).includes(this.code);
+  }
+}
+
+/**
+ * Answers to one event, each on the `events` queue with a job id made of the
+ * action and the event id, so a handler that runs again adds nothing twice.
+ * Each resolves once Lotse applied the answer and rejects with an
+ * `AnswerError` when it did not; awaiting one before sending the next keeps
+ * them in order (the `events` worker runs jobs concurrently).
+ */
+export interface Answers {
+  /** The receipt: ACCEPT. Shares its job id with the automatic receipt, so the two never both apply. */
+  accept(note?: string): Promise<AnswerResult>;
+  /** REJECT_HANDOFF: the ticket goes back to operations. */
+  reject(reason: string): Promise<AnswerResult>;
+  requestInfo(question?: string, opts?: SendOptions): Promise<AnswerResult>;
+  resolve(resolution: string): Promise<AnswerResult>;
+  escalate(reason: string): Promise<AnswerResult>;
+  /** RETURN: down one level, with the answer. */
+  returnAnswer(answer: string): Promise<AnswerResult>;
+  /** Any other event (`SUGGEST_IMPROVEMENT`, `CHANGE_PRIORITY`, …); `key` tells apart repeats of one type. */
+  send(event: { type: string } & Record<string, unknown>, opts?: SendOptions): Promise<AnswerResult>;
+}
+
+export interface SendOptions {
+  /** Added to the job id, for a second answer of the same kind to the same event (a second question). */
+  key?: string;
+}
+
+export interface AnswerDeps {
+  orgId: string;
+  events: Queue;
+  queueEvents: () => Promise<QueueEvents>;
+  timeoutMs: number;
+}
+
+const DAY_S = 86_400;
+/** Kept after completion so a repeated answer with the same job id stays a no-op, as Lotse keeps its own jobs. */
+const JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * DAY_S },
+  removeOnFail: { age: 30 * DAY_S },
+} as const;
+
+const ACTIONS: Record<string, string> = {
+  ACCEPT: 'receipt',
+  REJECT_HANDOFF: 'reject',
+  REQUEST_INFO: 'info',
+  RESOLVE: 'resolve',
+  ESCALATE: 'escalate',
+  RETURN: 'return',
+};
+
+/** The job id of an answer: `<action>-<eventId>[-<key>]`; event ids hold no `:`, and a leading word keeps it from being all digits. */
+export function answerJobId(eventId: string, type: string, key?: string): string {
+  const action = ACTIONS[type] ?? type.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  return `${action}-${eventId}${key ? `-${key.replace(/:/g, '-')}` : ''}`;
+}
+
+export function createAnswers(deps: AnswerDeps, ticketId: string, eventId: string): Answers {
+  async function send(event: { type: string } & Record<string, unknown>, opts: SendOptions = {}): Promise<AnswerResult> {
+    const jobId = answerJobId(eventId, event.type, opts.key);
+    const data: EventsJob = { ticketId, orgId: deps.orgId, event };
+    // An existing job with this id (a repeated handler) makes add a no-op that returns it.
+    const listener = await deps.queueEvents();
+    const job = await deps.events.add(event.type, data, { jobId, ...JOB_OPTIONS });
+    try {
+      const result = (await job.waitUntilFinished(listener, deps.timeoutMs)) as Omit<AnswerResult, 'jobId'>;
+      return { jobId, ...result };
+    } catch (err) {
+      throw new AnswerError(jobId, err instanceof Error ? err.message : String(err));
+    }
+  }
+  const text = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    accept: (note) => send({ type: 'ACCEPT', ...text('note', note) }),
+    reject: (reason) => send({ type: 'REJECT_HANDOFF', reason }),
+    requestInfo: (question, opts) => send({ type: 'REQUEST_INFO', ...text('question', question) }, opts),
+    resolve: (resolution) => send({ type: 'RESOLVE', resolution }),
+    escalate: (reason) => send({ type: 'ESCALATE', reason }),
+    returnAnswer: (answer) => send({ type: 'RETURN', answer }),
+    send,
+  };
+}

@@ -1,0 +1,15 @@
+export { createProviderWorker, type HandlerContext, type Handler, type ProviderJobResult, type ProviderWorker, type ProviderWorkerOptions } from './worker.js';
+export { AnswerError, answerJobId, type AnswerResult, type Answers, type SendOptions } from './answers.js';
+export {
+  HANDOFF_EVENT_TYPES,
+  parseProviderEvent,
+  type HandoffEventType,
+  type HandoffRequestedData,
+  type HandoffRequestedEvent,
+  type ProviderEvent,
+  type TicketUpdatedData,
+  type TicketUpdatedEvent,
+  type TicketWithdrawnData,
+  type TicketWithdrawnEvent,
+} from './events.js';
+export { runProviderSim, type ProviderSimOptions } from './sim.js';
