@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { ConfigError, DEFAULT_REDIS_URL, loadConfig, type Config } from './config/env.js';
 import { PrincipalConfigError } from './config/principals.js';
 import { defaultTopologyDocument, loadTopology, TopologyError } from './config/topology-file.js';
@@ -99,22 +100,7 @@ async function providerSim(args: string[]): Promise<void> {
   });
   await sim.kit.worker.waitUntilReady();
   logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL) }, 'provider-sim running');
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5000).unref();
-    await sim.close();
-    clearTimeout(force);
-    logger.flush?.();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  closeOnSignals(logger, config.shutdownTimeoutMs, () => sim.close());
 }
 
 async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolean }): Promise<void> {
@@ -122,7 +108,6 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
   const topology = loadTopology(config.topologyPath);
   const logger = createLogger(config.logLevel);
   const redis = await findRedis(config, mode.embedded, (msg) => logger.info(msg));
-  let stopping = false;
   try {
     const probe = createRedis(redis.url, 'producer', `${config.prefix}-probe`);
     probe.on('error', () => undefined);
@@ -147,23 +132,11 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
     if (app) await app.listen({ port: config.port, host: config.host });
     logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
 
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      const force = setTimeout(() => {
-        logger.error('shutdown took too long; exiting');
-        process.exit(1);
-      }, config.shutdownTimeoutMs + 5000).unref();
+    closeOnSignals(logger, config.shutdownTimeoutMs, async () => {
       await app?.close();
       await runtime.close();
       await redis.stop?.();
-      clearTimeout(force);
-      logger.flush?.();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    });
   } catch (err) {
     await redis.stop?.();
     throw err;
@@ -178,6 +151,26 @@ async function findRedis(config: Config, embedded: boolean, log: (m: string) => 
     if (err instanceof NoRedisError) throw new Exit(1, err.message);
     throw err;
   }
+}
+
+/** SIGTERM and SIGINT close everything once, within the deadline, then exit 0; past it, exit 1. */
+function closeOnSignals(logger: Logger, timeoutMs: number, close: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, timeoutMs + 5000).unref();
+    await close();
+    clearTimeout(force);
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');

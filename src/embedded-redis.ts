@@ -4,8 +4,9 @@ import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { DEFAULT_REDIS_URL } from './config/env.js';
 
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+/** Whether a Redis answers PING at `url` within the timeout. */
+export async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -14,7 +14,8 @@ export interface CloudEvent<T = unknown> {
   ticketversion?: number;
 }
 
-export const CloudEventSchema = z.object({
+/** CloudEvents 1.0 attributes as Lotse fills them; loose, so extensions a newer Lotse adds pass. */
+export const CloudEventSchema = z.looseObject({
   specversion: z.literal('1.0'),
   id: z.string().min(1),
   source: z.string().min(1),

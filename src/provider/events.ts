@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CloudEventSchema } from '../domain/cloudevent.js';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import type { TicketView } from '../domain/ticket.js';
 import type { HistoryEntry } from '../engine/effects.js';
@@ -45,17 +46,7 @@ const ticket = z.looseObject({ id: z.string().min(1), version: z.number().int().
 const history = z.array(z.looseObject({ version: z.number().int().positive(), type: z.string() }));
 
 /** CloudEvents 1.0 attributes as Lotse fills them (structured JSON mode). */
-export const CloudEventEnvelopeSchema = z.looseObject({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1),
-  source: z.string().min(1),
-  type: z.string().min(1),
-  subject: z.string().min(1),
-  time: z.iso.datetime({ offset: true }),
-  datacontenttype: z.literal('application/json'),
-  data: z.unknown(),
-  ticketversion: z.number().int().optional(),
-});
+export const CloudEventEnvelopeSchema = CloudEventSchema;
 
 /** The data of each known type; an unknown type is only checked as a CloudEvent. */
 export const HANDOFF_DATA_SCHEMAS = {

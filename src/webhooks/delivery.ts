@@ -6,7 +6,7 @@ import type { SignedRequest } from './sign.js';
 /** `webhook` queue: one CloudEvent for one organisation's endpoint. */
 export const WebhookJobSchema = z.strictObject({
   orgId: IdSchema,
-  event: CloudEventSchema.loose(),
+  event: CloudEventSchema,
   /** How often this delivery was put off by a Retry-After so far. */
   deferrals: z.number().int().nonnegative().optional(),
 });

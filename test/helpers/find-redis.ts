@@ -3,32 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { answers } from '../../src/embedded-redis.js';
+
+export { answers };
 
 /** A Redis the tests may use, and how to let it go again. */
 export interface FoundRedis {
   url: string;
   source: 'REDIS_URL' | 'local' | 'testcontainers' | 'redis-server';
   stop(): Promise<void>;
-}
-
-export async function answers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
 }
 
 export async function freePort(): Promise<number> {
