@@ -15,8 +15,8 @@ import { createRuntime, WORKER_ROLES, type WorkerRole } from './runtime.js';
 
 const USAGE = `lotse <command>
 
-  start                      API, dashboard and every worker in one process
-  api                        HTTP API and dashboard only
+  start                      the HTTP API and every worker in one process
+  api                        the HTTP API only
   worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
   config default             print the built-in topology as JSON
   config check FILE          validate a topology file; lists every wrong field
