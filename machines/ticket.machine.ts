@@ -93,6 +93,7 @@ export interface EffectParams {
   suggestImprovement: { title: string; description: string };
   notify: { reason: 'sla-warning' | 'sla-breach' | 'receipt-overdue' | 'handoff-returned'; clock?: ClockName; holder: string; audience: string[] };
   armTimer: Timer;
+  moveTimer: Timer;
   cancelTimer: { epoch: number };
 }
 export type MachineEffectType = keyof EffectParams;
@@ -189,6 +190,7 @@ export function createTicketMachine(policy: TicketPolicy) {
       suggestImprovement: (_, _p: EffectParams['suggestImprovement']) => undefined,
       notify: (_, _p: EffectParams['notify']) => undefined,
       armTimer: (_, _p: EffectParams['armTimer']) => undefined,
+      moveTimer: (_, _p: EffectParams['moveTimer']) => undefined,
       cancelTimer: (_, _p: EffectParams['cancelTimer']) => undefined,
 
       /**
@@ -207,15 +209,26 @@ export function createTicketMachine(policy: TicketPolicy) {
         if (policy.receivesHandoffs(holder)) emit(enqueue, 'handOff', { orgId: holder, attempt: 1, reason: params.reason });
       }),
 
-      /** One timer per ticket, for its nearest deadline; re-armed only when that deadline moves. */
+      /**
+       * One timer per ticket, for its nearest deadline. When the deadline
+       * changes, the armed timer is moved (same epoch: its job is rescheduled);
+       * a new epoch is armed only when none is armed or the armed one is the
+       * one firing now (its job is finishing). No deadline left: cancelled.
+       */
       syncTimer: enqueueActions(({ context, event, enqueue }) => {
         const next = nextDeadline(context, policy);
         const current = context.timer;
         if (current && next && current.at === next.at && current.kind === next.kind && current.clock === next.clock) return;
         const fired = 'epoch' in event && event.epoch === current?.epoch;
-        if (current && !fired) emit(enqueue, 'cancelTimer', { epoch: current.epoch });
         if (!next) {
+          if (current && !fired) emit(enqueue, 'cancelTimer', { epoch: current.epoch });
           if (current) enqueue.assign({ timer: null });
+          return;
+        }
+        if (current && !fired) {
+          const moved: Timer = { ...next, epoch: current.epoch };
+          enqueue.assign({ timer: moved });
+          emit(enqueue, 'moveTimer', moved);
           return;
         }
         const timer: Timer = { ...next, epoch: context.epoch + 1 };

@@ -2,6 +2,7 @@ import { fieldErrors } from '../src/errors.js';
 import type { Engine } from '../src/engine/engine.js';
 import { TimerJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
+import { DelayedError } from 'bullmq';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 /**
@@ -9,12 +10,17 @@ import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
  * ticket that has moved on since ignores it.
  */
 export function createSlaWorker(deps: WorkerDeps & { engine: Engine }, concurrency?: number) {
-  return makeWorker<unknown, { applied: boolean; event?: string }>(
+  return makeWorker<unknown, { applied: boolean; event?: string; rescheduleAt?: number }>(
     QUEUE.sla,
-    async (job, log) => {
+    async (job, log, token) => {
       const parsed = TimerJobSchema.safeParse(job.data);
       if (!parsed.success) throw invalidPayload('timer job', fieldErrors(parsed.error.issues));
       const result = await deps.engine.fireTimer(parsed.data.ticketId, parsed.data.epoch);
+      if (result.rescheduleAt !== undefined && token) {
+        // Moved later while this job was already due: wait again, same job, same epoch.
+        await job.moveToDelayed(result.rescheduleAt, token);
+        throw new DelayedError();
+      }
       log.debug({ ...parsed.data, ...result }, result.applied ? 'timer fired' : 'stale timer ignored');
       return result;
     },

@@ -15,14 +15,14 @@ export interface WorkerDeps {
  */
 export function makeWorker<D, R>(
   queueName: string,
-  process: (job: Job<D, R>, log: Logger) => Promise<R>,
+  process: (job: Job<D, R>, log: Logger, token?: string) => Promise<R>,
   deps: WorkerDeps,
   options: { concurrency?: number; autorun?: boolean } = {},
 ): Worker<D, R> {
-  const processor: Processor<D, R> = async (job) => {
+  const processor: Processor<D, R> = async (job, token) => {
     const log = deps.logger.child({ queue: queueName, jobId: job.id });
     try {
-      return await process(job, log);
+      return await process(job, log, token);
     } catch (err) {
       if (err instanceof AppError && !err.retryable) {
         log.warn({ code: err.code, errors: err.details.errors }, 'job refused');

@@ -15,6 +15,7 @@ import { toTicketView } from './view.js';
 export type Effect =
   | { kind: 'publish'; id: string; event: CloudEvent }
   | { kind: 'timer.arm'; id: string; ticketId: string; epoch: number; fireAt: number }
+  | { kind: 'timer.move'; id: string; ticketId: string; epoch: number; fireAt: number }
   | { kind: 'timer.cancel'; id: string; ticketId: string; epoch: number }
   | { kind: 'handoff'; id: string; orgId: string; event: CloudEvent }
   | { kind: 'backlog.suggest'; id: string; ticketId: string; service: string; land: string; title: string; description: string; at: number };
@@ -111,6 +112,11 @@ export function deriveEffects(input: DeriveInput): Effect[] {
       case 'armTimer': {
         const p = action.params as EffectParams['armTimer'];
         effects.push({ kind: 'timer.arm', id: timerJobId(id, p.epoch), ticketId: id, epoch: p.epoch, fireAt: p.at });
+        break;
+      }
+      case 'moveTimer': {
+        const p = action.params as EffectParams['moveTimer'];
+        effects.push({ kind: 'timer.move', id: timerJobId(id, p.epoch), ticketId: id, epoch: p.epoch, fireAt: p.at });
         break;
       }
       case 'cancelTimer': {

@@ -274,25 +274,33 @@ export function createEngine(deps: EngineDeps) {
       throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; try again');
     },
 
-    /** A timer fired: the event it stands for, if the ticket still waits for it. */
-    async fireTimer(ticketId: string, epoch: number): Promise<{ applied: boolean; event?: string }> {
-      const stored = await store.load(ticketId);
-      if (!stored) return { applied: false };
-      const timer = toRecord(stored).state.context.timer;
-      if (!timer || timer.epoch !== epoch) return { applied: false };
-      const event =
-        timer.kind === 'warning' ? { type: 'SLA_WARNING', clock: timer.clock, epoch }
-          : timer.kind === 'breach' ? { type: 'SLA_BREACHED', clock: timer.clock, epoch }
-            : timer.kind === 'receipt' ? { type: 'RECEIPT_OVERDUE', epoch }
-              : { type: 'CLOSE', epoch };
-      try {
-        await this.applyEvent('system', ticketId, event);
-        return { applied: true, event: event.type };
-      } catch (err) {
-        // The ticket moved on between load and commit: the timer is stale.
-        if (err instanceof AppError && err.code === 'INVALID_TRANSITION') return { applied: false };
-        throw err;
+    /**
+     * A timer fired: the event it stands for, if the ticket still waits for
+     * it. An epoch the ticket has left changes nothing; a timer that was moved
+     * later while its job was already due answers when to fire again.
+     */
+    async fireTimer(ticketId: string, epoch: number): Promise<{ applied: boolean; event?: string; rescheduleAt?: number }> {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const stored = await store.load(ticketId);
+        if (!stored) return { applied: false };
+        const timer = toRecord(stored).state.context.timer;
+        if (!timer || timer.epoch !== epoch) return { applied: false };
+        if (timer.at > deps.now()) return { applied: false, rescheduleAt: timer.at };
+        const event =
+          timer.kind === 'warning' ? { type: 'SLA_WARNING', clock: timer.clock, epoch }
+            : timer.kind === 'breach' ? { type: 'SLA_BREACHED', clock: timer.clock, epoch }
+              : timer.kind === 'receipt' ? { type: 'RECEIPT_OVERDUE', epoch }
+                : { type: 'CLOSE', epoch };
+        try {
+          await this.applyEvent('system', ticketId, event);
+          return { applied: true, event: event.type };
+        } catch (err) {
+          // The ticket changed between load and commit, and with it perhaps the
+          // timer (moved, same epoch): look again.
+          if (!(err instanceof AppError && (err.code === 'INVALID_TRANSITION' || err.code === 'FORBIDDEN'))) throw err;
+        }
       }
+      throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; the timer will be retried');
     },
 
     async getTicket(principal: Principal, id: string) {

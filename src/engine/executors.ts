@@ -24,6 +24,7 @@ export interface WebhookRouting {
 export function createExecutors(queues: Queues, now: () => number, extra: Partial<Executors> = {}, webhooks?: WebhookRouting): Executors {
   return {
     'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
+    'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.cancel': (effects) => queues.cancelTimers(effects.map((e) => e.id)),
     handoff: async (effects) => {
       await queues.handOff(effects.map((e) => ({ orgId: e.orgId, event: e.event })));

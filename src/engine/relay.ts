@@ -86,9 +86,10 @@ export function createOutboxRelay(o: RelayOptions) {
       }
     }
     try {
-      // Kinds run one after the other, cancellations last: a timer armed and
-      // cancelled within one batch must end up cancelled.
-      const kinds = [...byKind.keys()].sort((a, b) => Number(a === 'timer.cancel') - Number(b === 'timer.cancel'));
+      // Kinds run one after the other: a timer is armed before it is moved, and
+      // cancelled last, so one armed, moved and cancelled within a batch ends cancelled.
+      const rank = (kind: string) => (kind === 'timer.arm' ? 0 : kind === 'timer.move' ? 1 : kind === 'timer.cancel' ? 3 : 2);
+      const kinds = [...byKind.keys()].sort((a, b) => rank(a) - rank(b));
       for (const kind of kinds) await (o.executors[kind as keyof Executors] as (e: Effect[]) => Promise<void>)(byKind.get(kind)!);
       failpoint('relay-before-finish');
       const args: (string | number)[] = [];

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { handoffQueueName, QUEUE } from './names.js';
@@ -28,19 +28,46 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
     return q;
   };
 
+  /** Tickets' timers: delayed jobs whose ids name the ticket and the arming. */
+  async function armTimers(timers: { jobId: string; data: TimerJob; fireAt: number }[], now: number) {
+    if (timers.length === 0) return;
+    await queue(QUEUE.sla).addBulk(
+      timers.map((t) => ({
+        name: 'timer',
+        data: t.data,
+        // Lean options: one of these waits per open ticket. A timer that fired
+        // is followed by one of a new epoch, so its job need not be kept.
+        opts: { jobId: t.jobId, delay: Math.max(0, t.fireAt - now), attempts: 8, backoff: 1000, removeOnComplete: true, removeOnFail: 1000 },
+      })),
+    );
+  }
+
   return {
     queue,
-    /** Tickets' timers: delayed jobs whose ids name the ticket and the arming. */
-    async armTimers(timers: { jobId: string; data: TimerJob; fireAt: number }[], now: number) {
-      if (timers.length === 0) return;
-      await queue(QUEUE.sla).addBulk(
-        timers.map((t) => ({
-          name: 'timer',
-          data: t.data,
-          // Lean options: one of these waits per open ticket. A fired timer's id
-          // is never reused (epochs only grow), so it need not be kept.
-          opts: { jobId: t.jobId, delay: Math.max(0, t.fireAt - now), attempts: 8, backoff: 1000, removeOnComplete: true, removeOnFail: 1000 },
-        })),
+    armTimers,
+    /**
+     * Reschedules armed timers. A delayed job gets its new delay; a job that is
+     * gone is armed again under its id; a job that is running or about to run
+     * is left alone: the sla worker finds its deadline not yet due and puts it
+     * back until then.
+     */
+    async moveTimers(timers: { jobId: string; data: TimerJob; fireAt: number }[], now: number) {
+      const sla = queue(QUEUE.sla);
+      await Promise.all(
+        timers.map(async (t) => {
+          const delay = Math.max(0, t.fireAt - now);
+          const job = await Job.fromId(sla, t.jobId);
+          if (!job) return armTimers([t], now);
+          try {
+            await job.changeDelay(delay);
+          } catch {
+            const state = await job.getState();
+            if (state === 'completed' || state === 'failed') {
+              await job.remove();
+              await armTimers([t], now);
+            }
+          }
+        }),
       );
     },
     async cancelTimers(jobIds: string[]) {

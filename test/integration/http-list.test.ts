@@ -18,8 +18,12 @@ afterEach(async () => {
 /** A clock that moves one second per reading, so creation order is also id and time order. */
 function steppingClock() {
   let t = Date.now();
-  return () => (t += 1000);
+  const now = () => (t += 1000);
+  /** Time passes up to `at` (never backwards). */
+  now.jumpTo = (at: number) => void (t = Math.max(t, at));
+  return now;
 }
+const clock = steppingClock();
 
 async function create(orgId: string, overrides: Record<string, unknown>): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/v1/tickets', headers: bearer(orgId), payload: ticketBody(overrides) });
@@ -38,6 +42,7 @@ async function fireTimer(id: string, expected: string) {
   const record = await h!.runtime.engine.getTicket(dev('ops-bremen'), id);
   const timer = record.state.context.timer;
   expect(timer).not.toBeNull();
+  clock.jumpTo(timer!.at);
   expect(await h!.runtime.engine.fireTimer(id, timer!.epoch)).toEqual({ applied: true, event: expected });
 }
 
@@ -47,7 +52,7 @@ async function fireTimer(id: string, expected: string) {
  * operator, 4 ehe from desk-NW (one at risk, one breached).
  */
 beforeEach(async () => {
-  h = await createHarness({ now: steppingClock() });
+  h = await createHarness({ now: clock });
   app = await h.app();
   created = [];
   const byUvo: string[] = [];

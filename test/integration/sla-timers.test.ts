@@ -90,24 +90,57 @@ it('does not breach while paused, and moves the due time by the pause when resum
 it('ignores a timer for an epoch the ticket has left', async () => {
   const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
   const armed = record.state.context.timer!;
-  const accepted = await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
-  expect(accepted.state.context.timer!.epoch).toBe(armed.epoch + 1);
+  await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+  // A pause cancels the timer; resuming arms one of a new epoch.
+  await h.runtime.engine.applyEvent(desk, record.id, { type: 'REQUEST_INFO' });
+  const resumed = await h.runtime.engine.applyEvent(desk, record.id, { type: 'INFO_RECEIVED' });
+  expect(resumed.state.context.timer!.epoch).toBe(armed.epoch + 1);
 
   // Deliver the old timer through the sla queue, as a worker would see it.
-  const connection = { url: redisUrl() };
-  const sla = new Queue('sla', { connection, prefix: h.prefix });
-  const events = new QueueEvents('sla', { connection, prefix: h.prefix });
-  await events.waitUntilReady();
+  const { sla, events, close } = await slaQueue();
   try {
     const job = await sla.add('timer', { ticketId: record.id, epoch: armed.epoch }, { jobId: `stale-${record.id}` });
     expect(await job.waitUntilFinished(events, 10_000)).toEqual({ applied: false });
   } finally {
-    await Promise.all([sla.close(), events.close()]);
+    await close();
   }
   const after = await ticket(record.id);
-  expect(after.version).toBe(accepted.version);
+  expect(after.version).toBe(resumed.version);
   expect(await h.runtime.engine.fireTimer(record.id, armed.epoch)).toEqual({ applied: false });
 });
+
+it('moves the armed timer when its deadline changes, and a job that comes too early waits again', async () => {
+  const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
+  const armed = record.state.context.timer!;
+  const accepted = await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+  // Same epoch, later deadline: the resolution clock's warning.
+  expect(accepted.state.context.timer).toMatchObject({ epoch: armed.epoch, kind: 'warning', clock: 'resolution' });
+  expect(accepted.state.context.timer!.at).toBeGreaterThan(armed.at);
+
+  // A job for the current epoch that runs before the deadline puts itself back until then.
+  const { sla, close } = await slaQueue();
+  try {
+    const early = await sla.add('timer', { ticketId: record.id, epoch: armed.epoch }, { jobId: `early-${record.id}` });
+    await waitFor(async () => (await early.getState()) === 'delayed' && (await sla.getJob(early.id!))!.attemptsStarted > 0, { what: 'the early job to wait again' });
+    expect((await ticket(record.id)).version).toBe(accepted.version);
+    // When the deadline comes the warning is recorded once, whichever of the two jobs gets there first.
+    await waitFor(async () => (await ticket(record.id)).state.context.sla.warnings.some((w) => w.clock === 'resolution'), { what: 'the resolution warning' });
+    await waitFor(async () => ['completed', 'unknown'].includes(await early.getState()), { what: 'the early job to finish' });
+    const t = await ticket(record.id);
+    expect(t.state.context.sla.warnings.filter((w) => w.clock === 'resolution')).toHaveLength(1);
+    expect((await types(record.id)).filter((x) => x === 'SLA_WARNING')).toHaveLength(1); // accepted before the first-response warning
+  } finally {
+    await close();
+  }
+});
+
+async function slaQueue() {
+  const connection = { url: redisUrl() };
+  const sla = new Queue('sla', { connection, prefix: h.prefix });
+  const events = new QueueEvents('sla', { connection, prefix: h.prefix });
+  await events.waitUntilReady();
+  return { sla, events, close: () => Promise.all([sla.close(), events.close()]) };
+}
 
 it('explains the clocks: calendar, pauses, due times, warnings and breaches', async () => {
   const { record } = await h.runtime.engine.createTicket(desk, ticketBody());

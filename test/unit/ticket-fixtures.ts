@@ -31,7 +31,7 @@ export const EVENT_TYPES: readonly TicketEventType[] = [
   'ACCEPT', 'REQUEST_INFO', 'INFO_RECEIVED', 'ESCALATE', 'RETURN', 'REJECT_HANDOFF', 'RESOLVE', 'REOPEN', 'CLOSE',
   'SUGGEST_IMPROVEMENT', 'ASSIGN', 'CHANGE_PRIORITY', 'SLA_WARNING', 'SLA_BREACHED', 'RECEIPT_OVERDUE',
 ];
-export const EFFECT_TYPES: readonly MachineEffectType[] = ['handOff', 'withdrawHandoff', 'suggestImprovement', 'notify', 'armTimer', 'cancelTimer'];
+export const EFFECT_TYPES: readonly MachineEffectType[] = ['handOff', 'withdrawHandoff', 'suggestImprovement', 'notify', 'armTimer', 'moveTimer', 'cancelTimer'];
 
 export function buildMachine(topology: Topology) {
   const policy = createTicketPolicy(topology);
@@ -163,22 +163,30 @@ export function fireUntil(snap: Snap, kind: 'warning' | 'breach' | 'receipt' | '
 export function timerProblems(before: Snap, event: TicketEvent, step: Step): string[] {
   const problems: string[] = [];
   const arms = only(step.effects, 'armTimer');
+  const moves = only(step.effects, 'moveTimer');
   const cancels = only(step.effects, 'cancelTimer');
   const old = before.context.timer;
   const now = step.next.context.timer;
   const fired = old !== null && 'epoch' in event && event.epoch === old.epoch && step.can;
   if (!step.can && step.effects.length > 0) problems.push('a refused event produced effects');
-  if (arms.length > 1 || cancels.length > 1) problems.push(`armed ${arms.length}, cancelled ${cancels.length} timers in one step`);
+  if (arms.length + moves.length + cancels.length > 1) problems.push(`armed ${arms.length}, moved ${moves.length}, cancelled ${cancels.length} timers in one step`);
   const arm = arms[0];
+  const move = moves[0];
+  const cancel = cancels[0];
   if (arm) {
     if (arm.epoch !== before.context.epoch + 1) problems.push(`armed epoch ${arm.epoch} after epoch ${before.context.epoch}`);
     if (JSON.stringify(now) !== JSON.stringify(arm)) problems.push('the armed timer is not the one in the context');
-    if (old && !fired && cancels[0]?.epoch !== old.epoch) problems.push(`armed ${arm.epoch} without cancelling ${old.epoch}`);
+    // A new epoch only when none was armed or the armed one is firing now; otherwise it is moved.
+    if (old && !fired) problems.push(`armed ${arm.epoch} while ${old.epoch} was armed and not firing`);
+  } else if (move) {
+    if (!old || move.epoch !== old.epoch) problems.push(`moved epoch ${move.epoch}, armed was ${old?.epoch}`);
+    if (fired) problems.push('moved the timer that just fired: its job is finishing, nothing would fire again');
+    if (JSON.stringify(now) !== JSON.stringify(move)) problems.push('the moved timer is not the one in the context');
   } else if (now && JSON.stringify(now) !== JSON.stringify(old)) {
-    problems.push('the context names a timer that was never armed');
+    problems.push('the context names a timer that was never armed or moved');
   }
-  const cancel = cancels[0];
   if (cancel && cancel.epoch !== old?.epoch) problems.push(`cancelled epoch ${cancel.epoch}, armed was ${old?.epoch}`);
+  if (cancel && now) problems.push('cancelled the timer but the context still names one');
   if (old && !now && !fired && step.can && !cancel) problems.push(`timer ${old.epoch} left armed`);
   if (fired && cancel) problems.push('cancelled the timer that just fired');
   if (fired && now?.epoch === old.epoch) problems.push(`timer ${old.epoch} fired and is still the armed one: nothing fires again`);

@@ -17,7 +17,7 @@ const IT_BY = principal('it-BY');
 const UVO_BY: TicketSpec = { service: 'uvo', land: 'BY', category: 'technical', createdBy: 'desk-BY', impact: 'low', urgency: 'low' };
 
 /** The effects other than timers, which the timer checks look at. */
-const moves = (effects: Effect[]) => effects.filter((e) => e.type !== 'armTimer' && e.type !== 'cancelTimer');
+const moves = (effects: Effect[]) => effects.filter((e) => e.type !== 'armTimer' && e.type !== 'moveTimer' && e.type !== 'cancelTimer');
 
 type Row = [what: string, event: (s: Snap) => TicketEvent, state: string, assignee: string, effects: Effect[]];
 
