@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AnswerError, type Answers } from './answers.js';
 import type { HandoffRequestedEvent } from './events.js';
 import { createProviderWorker } from './worker.js';
+import { seededRandom } from '../seeded-random.js';
 
 export interface ProviderSimOptions {
   orgId: string;
@@ -18,17 +19,6 @@ export interface ProviderSimOptions {
 
 type Outcome = 'resolve' | 'escalate' | 'return';
 
-/** mulberry32: a small seeded generator, enough for a simulator's choices. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * An IT provider as the kit lets one be written: it takes each handoff (the
@@ -38,7 +28,7 @@ function seeded(seed: number): () => number {
  * Lotse's receipt and SLA clocks carry on as they would with a real provider.
  */
 export function runProviderSim(o: ProviderSimOptions) {
-  const random = seeded(o.seed ?? Date.now());
+  const random = seededRandom(o.seed ?? Date.now());
   const delayMs = o.delayMs ?? 3000;
   const infoChance = o.infoChance ?? 0.3;
   const log = o.logger.child({ sim: o.orgId });

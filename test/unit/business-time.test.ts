@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { CalendarSchema, type Calendar } from '../../src/domain/calendar.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import {
   addBusinessMs,
   addBusinessTime,
@@ -241,17 +242,6 @@ describe('businessMsBetween', () => {
   });
 });
 
-/** mulberry32: a tiny seeded PRNG so the generated cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('properties over generated instants (fixed seed)', () => {
   const calendars: [string, Calendar][] = [
@@ -266,7 +256,7 @@ describe('properties over generated instants (fixed seed)', () => {
   const span = at('2028-01-01T00:00:00Z') - start;
 
   it.each(calendars)('%s: addBusinessMs is the earliest inverse of businessMsBetween', (_name, cal) => {
-    const rand = prng(20260329);
+    const rand = seededRandom(20260329);
     for (let i = 0; i < 300; i++) {
       const from = start + Math.floor(rand() * span);
       const ms = rand() < 0.1 ? 0 : Math.floor(rand() * 80 * H);
@@ -278,7 +268,7 @@ describe('properties over generated instants (fixed seed)', () => {
   });
 
   it.each(calendars)('%s: nextOpening and isOpenAt agree with businessMsBetween', (_name, cal) => {
-    const rand = prng(20261025);
+    const rand = seededRandom(20261025);
     for (let i = 0; i < 300; i++) {
       const from = start + Math.floor(rand() * span);
       const open = nextOpening(cal, from);
@@ -290,7 +280,7 @@ describe('properties over generated instants (fixed seed)', () => {
   });
 
   it.each(calendars)('%s: adding business days never loses open time', (_name, cal) => {
-    const rand = prng(31);
+    const rand = seededRandom(31);
     for (let i = 0; i < 200; i++) {
       const from = start + Math.floor(rand() * span);
       const days = 1 + Math.floor(rand() * 10);

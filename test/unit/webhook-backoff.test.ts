@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { attemptsToSpan, backoffCeiling, backoffDelay, DEFAULT_BACKOFF, HOUR_MS, maximumSchedule } from '../../src/webhooks/backoff.js';
 import { loadWebhookSettings } from '../../src/webhooks/settings.js';
+import { seededRandom } from '../../src/seeded-random.js';
 
 const DAY_MS = 24 * HOUR_MS;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** A seeded random source (mulberry32), so the jitter is checked over many draws reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('webhook backoff', () => {
   it('doubles the ceiling per retry from the base up to the cap', () => {
@@ -30,7 +20,7 @@ describe('webhook backoff', () => {
     expect(backoffDelay(3, policy, () => 0.5)).toBe((backoffCeiling(3, policy) * 3) / 4);
     // A source that answers 1 (outside [0, 1)) still stays below the ceiling.
     expect(backoffDelay(3, policy, () => 1)).toBeLessThan(backoffCeiling(3, policy));
-    const random = seeded(42);
+    const random = seededRandom(42);
     for (let retry = 1; retry <= 60; retry++) {
       for (let i = 0; i < 50; i++) {
         const d = backoffDelay(retry, policy, random);
