@@ -173,8 +173,10 @@ describe('the provider kit', () => {
     const { record: other } = await h.runtime.engine.createTicket(desk, ticketBody({ service: 'ehe' }));
     await h.runtime.engine.applyEvent(desk, other.id, { type: 'ACCEPT' });
     await h.runtime.engine.applyEvent(desk, other.id, { type: 'ESCALATE', reason: 'Termin-Buchung defekt' });
-    const job = await eventsQueue.add('event', { ticketId: other.id, orgId: 'dataport', event: { type: 'ACCEPT' } }, { attempts: 3, jobId: 'foreign-accept' });
+    // Listen before adding: a job that fails before the listener is ready would be missed.
     const eventsEvents = new QueueEvents('events', { connection: { url: redisUrl() }, prefix: h.prefix });
+    await eventsEvents.waitUntilReady();
+    const job = await eventsQueue.add('event', { ticketId: other.id, orgId: 'dataport', event: { type: 'ACCEPT' } }, { attempts: 3, jobId: 'foreign-accept' });
     try {
       await expect(job.waitUntilFinished(eventsEvents, 10_000)).rejects.toThrow(/TICKET_NOT_FOUND/);
     } finally {
