@@ -7,19 +7,10 @@ import { createLogger } from '../src/logger.js';
 import { createProviderWorker, type ProviderWorker } from '../src/index.js';
 import { createRuntime, type Runtime, type WorkerRole } from '../src/runtime.js';
 import { commandStats, total } from './redis.js';
+import { benchBody } from './body.js';
 
 const desk: Principal = { orgId: 'desk-BY', role: 'desk', land: 'BY' };
-const body = (i: number) => ({
-  externalRef: `bench-h-${i}`,
-  channel: 'phone-115',
-  land: 'BY',
-  service: 'uvo',
-  category: 'technical',
-  impact: 'medium',
-  urgency: 'medium',
-  subject: 'Antrag lässt sich nicht absenden',
-  description: 'Beim Absenden erscheint ein Fehler.',
-});
+const body = (i: number) => benchBody(`bench-h-${i}`);
 
 async function until(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 5));

@@ -5,19 +5,11 @@ import { loadTopology } from '../src/config/topology-file.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
 import { commandStats, total } from './redis.js';
+import { benchBody } from './body.js';
 
-const body = (i: number) => ({
-  externalRef: `bench-${i}`,
-  channel: 'phone-115',
-  land: (['BY', 'HB', 'NW', 'SN'] as const)[i % 4],
-  service: 'uvo',
-  category: 'technical',
-  impact: 'medium',
-  urgency: 'medium',
-  subject: 'Antrag lässt sich nicht absenden',
-  description: 'Beim Absenden erscheint ein Fehler.',
-  orgId: `desk-${(['BY', 'HB', 'NW', 'SN'] as const)[i % 4]}`,
-});
+const LANDS = ['BY', 'HB', 'NW', 'SN'] as const;
+/** Desks of four Länder take turns, each job carrying its desk as `orgId`. */
+const body = (i: number) => ({ ...benchBody(`bench-${i}`, { land: LANDS[i % 4] }), orgId: `desk-${LANDS[i % 4]}` });
 
 async function drained(queue: Queue, n: number): Promise<void> {
   for (;;) {

@@ -8,6 +8,7 @@ import type { HistoryEntry } from '../src/engine/effects.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { percentile } from './redis.js';
+import { benchBody } from './body.js';
 
 /**
  * The built-in topology, every organisation 24x7 so timers are predictable:
@@ -21,18 +22,9 @@ function benchTopology() {
   return parseTopology(t, 'bench topology');
 }
 
-const body = (i: number, urgent: boolean) => ({
-  externalRef: `sla-${urgent ? 'u' : 'b'}-${i}`,
-  channel: 'phone-115' as const,
-  land: 'BY' as const,
-  service: 'uvo',
-  category: 'technical' as const,
-  impact: urgent ? ('high' as const) : ('medium' as const),
-  urgency: urgent ? ('high' as const) : ('low' as const),
-  subject: 'Antrag lässt sich nicht absenden',
-  description: 'Beim Absenden erscheint ein Fehler.',
-  attachments: [],
-});
+// P1 (high × high) for the measured tickets; P4 (medium × low) for the ones waiting.
+const body = (i: number, urgent: boolean) =>
+  benchBody(`sla-${urgent ? 'u' : 'b'}-${i}`, urgent ? { impact: 'high', urgency: 'high' } : { urgency: 'low' });
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 600_000) {
   const deadline = Date.now() + timeoutMs;

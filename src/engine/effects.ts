@@ -130,12 +130,17 @@ export function deriveEffects(input: DeriveInput): Effect[] {
     }
   }
 
-  // A provider that keeps the ticket learns of every change it did not make itself.
-  const holder = after.state.context.assignee;
-  const stillHeld = input.before?.state.context.assignee === holder && stateInfo(after.state.value).active;
-  const byHolder = input.actor.type === 'principal' && input.actor.orgId === holder;
-  if (stillHeld && !byHolder && !handedTo.has(holder) && handsOffTo(topology, holder)) {
+  const holder = providerToUpdate(topology, input.before, after, input.actor);
+  if (holder && !handedTo.has(holder)) {
     effects.push(handoffEvent(holder, 'lotse.ticket.updated', 'updated', { ...providerPayload(topology, after, holder, input.history), change: entry.type }));
   }
   return effects;
+}
+
+/** The provider that keeps the ticket through a change it did not make itself, and so gets an update; else null. */
+export function providerToUpdate(topology: Topology, before: TicketRecord | null, after: TicketRecord, actor: Actor): string | null {
+  const holder = after.state.context.assignee;
+  const stillHeld = before?.state.context.assignee === holder && stateInfo(after.state.value).active;
+  const byHolder = actor.type === 'principal' && actor.orgId === holder;
+  return stillHeld && !byHolder && handsOffTo(topology, holder) ? holder : null;
 }

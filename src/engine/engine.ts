@@ -4,7 +4,7 @@ import { transition, initialTransition, type SnapshotFrom } from 'xstate';
 import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent } from '../../machines/ticket.machine.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 import { canReach, canSeeReporter, type Principal } from '../domain/access.js';
-import { handsOffTo, landOf } from '../domain/routing.js';
+import { landOf } from '../domain/routing.js';
 import { CreateTicketSchema, TicketEventInputSchema, USER_EVENT_TYPES, type CreateTicket, type TicketView } from '../domain/ticket.js';
 import { createTicketPolicy } from '../domain/ticket-policy.js';
 import type { Topology } from '../domain/topology.js';
@@ -13,7 +13,7 @@ import { doneRecord, parseRecord, type IdempotencyRecord, type IdempotencyStore 
 import type { Keys } from '../store/keys.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
 import { counterChanges, indexOps } from './commit-plan.js';
-import { actorView, deriveEffects, type HistoryEntry } from './effects.js';
+import { actorView, deriveEffects, providerToUpdate, type HistoryEntry } from './effects.js';
 import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
 import { toTicketView } from './view.js';
 import { toSlaTimeline } from './sla-view.js';
@@ -95,8 +95,8 @@ export function createEngine(deps: EngineDeps) {
 
   /** Everything one change writes, committed at once; effects follow through the outbox. */
   async function commitChange(before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry, actions: readonly { type: string; params?: unknown }[], actor: Actor, idempotency?: { key: string; fp: string }) {
-    // Providers get the ticket's history with a handoff or an update.
-    const needsHistory = actions.some((a) => a.type === 'handOff') || handsOffTo(topology, after.state.context.assignee);
+    // Providers get the ticket's history with a handoff or an update; only then is it read.
+    const needsHistory = actions.some((a) => a.type === 'handOff') || providerToUpdate(topology, before, after, actor) !== null;
     const history = needsHistory && before ? [...((await store.history(after.id)) as HistoryEntry[]), entry] : [entry];
     const effects = deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history });
     return store.commit({

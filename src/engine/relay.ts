@@ -82,7 +82,10 @@ export function createOutboxRelay(o: RelayOptions) {
     const byKind = new Map<string, Effect[]>();
     for (const entry of live) {
       for (const effect of entry.effects) {
-        if (effect.kind !== 'publish') byKind.set(effect.kind, [...(byKind.get(effect.kind) ?? []), effect]);
+        if (effect.kind === 'publish') continue;
+        const list = byKind.get(effect.kind);
+        if (list) list.push(effect);
+        else byKind.set(effect.kind, [effect]);
       }
     }
     try {

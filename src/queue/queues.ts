@@ -77,7 +77,11 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
     /** Handoff events, each on its provider's queue, in order; the job id is the event id. */
     async handOff(handoffs: { orgId: string; event: CloudEvent }[]) {
       const byQueue = new Map<string, CloudEvent[]>();
-      for (const h of handoffs) byQueue.set(h.orgId, [...(byQueue.get(h.orgId) ?? []), h.event]);
+      for (const h of handoffs) {
+        const list = byQueue.get(h.orgId);
+        if (list) list.push(h.event);
+        else byQueue.set(h.orgId, [h.event]);
+      }
       await Promise.all(
         [...byQueue].map(([orgId, events]) =>
           queue(handoffQueueName(orgId)).addBulk(

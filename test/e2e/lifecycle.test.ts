@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dropPrefix, newPrefix, redisUrl, ticketBody, waitFor } from '../helpers/harness.js';
-import { spawnLotse, type LotseProcess } from '../helpers/process.js';
+import { callAs, spawnLotse, type LotseProcess } from '../helpers/process.js';
 
 let lotse: LotseProcess;
 let url: string;
@@ -20,14 +20,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function call(orgId: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer dev-${orgId}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (orgId: string, method: string, path: string, body?: unknown) => callAs(url, orgId, method, path, body);
 
 it('drives a ticket from a Land desk through all three levels and back over HTTP', async () => {
   const created = await call('desk-BY', 'POST', '/v1/tickets', ticketBody({ ars: '091620000000', land: undefined, service: 'uvo', reporter: { name: 'Erika Mustermann' } }));

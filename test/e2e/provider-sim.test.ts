@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dropPrefix, newPrefix, redisUrl, ticketBody, waitFor } from '../helpers/harness.js';
-import { spawnLotse, type LotseProcess } from '../helpers/process.js';
+import { callAs, spawnLotse, type LotseProcess } from '../helpers/process.js';
 
 let lotse: LotseProcess;
 let sim: LotseProcess;
@@ -24,14 +24,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function call(orgId: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer dev-${orgId}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (orgId: string, method: string, path: string, body?: unknown) => callAs(url, orgId, method, path, body);
 
 type Entry = { type: string; actor: { orgId?: string }; from: string; to: string };
 const historyOf = async (id: string) => (await call('ops-bremen', 'GET', `/v1/tickets/${id}/history`)).body.items as Entry[];

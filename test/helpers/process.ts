@@ -80,3 +80,13 @@ export function spawnLotse(args: string[], env: Record<string, string>): LotsePr
     },
   };
 }
+
+/** One HTTP call to a running Lotse with an organisation's development key; the JSON answer and its status. */
+export async function callAs(url: string, orgId: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer dev-${orgId}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
