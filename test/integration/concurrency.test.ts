@@ -57,8 +57,10 @@ it('lets one of two different concurrent events win and re-checks the loser agai
       expect(history).toEqual(['CREATED', 'ACCEPT', 'RESOLVE']);
       expect(after.state.value).toBe('resolved');
     } else if (results[1]!.status === 'fulfilled' && results[0]!.status === 'rejected') {
-      // The escalation won; the desk no longer holds the ticket, so it may not resolve it.
-      expect(codeOf(results[0]!)).toBe('FORBIDDEN');
+      // The escalation won: uvo's level 2 is dataport, so the ticket waits for
+      // the handoff's receipt, and nobody may resolve it in that state.
+      expect(codeOf(results[0]!)).toBe('INVALID_TRANSITION');
+      expect(after.state.value).toEqual({ level2: 'handoffPending' });
       expect(history).toEqual(['CREATED', 'ACCEPT', 'ESCALATE']);
     } else {
       // Both may succeed in sequence only when neither excludes the other; these two do.
