@@ -12,6 +12,9 @@ async function main() {
   console.log(`# Lotse benchmarks (${new Date().toISOString()}, node ${process.version}, redis ${redis.private ? 'private ' : ''}${redis.url})\n`);
   try {
     const n = Number(process.env.BENCH_N ?? 2000);
+    const only = process.env.BENCH_ONLY?.split(',');
+    const runs = (part: string) => !only || only.includes(part);
+    if (runs('intake')) {
     const intake = await benchIntake(redis.url, { n, rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
     console.log('## Intake');
     console.log(`raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`);
@@ -19,6 +22,8 @@ async function main() {
     console.log(`ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`);
     console.log(`Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`);
     console.log(`  most called per ticket: ${intake.top}\n`);
+    }
+    if (runs('sla')) {
 
     const background = Number(process.env.BENCH_TIMERS ?? 100_000);
     const sla = await benchSla(redis.url, { background, measured: Number(process.env.BENCH_MEASURED ?? 300) });
@@ -27,6 +32,8 @@ async function main() {
     console.log(`breach lateness p50 / p99 / max  Lotse ${sla.lotse.p50} / ${sla.lotse.p99} / ${sla.lotse.max} ms, raw BullMQ ${sla.raw.p50} / ${sla.raw.p99} / ${sla.raw.max} ms`);
     console.log(`p99 within raw p99 + 20 ms     ${sla.lotse.p99 <= sla.raw.p99 + 20 ? 'yes' : 'no'}`);
     console.log(`Redis memory per open ticket   ${(sla.bytesPerTicket / 1024).toFixed(2)} KiB (target <= 4 KiB)\n`);
+    }
+    if (runs('handoff')) {
 
     const kitConcurrency = process.env.BENCH_KIT_CONCURRENCY ? Number(process.env.BENCH_KIT_CONCURRENCY) : undefined;
     const handoff = await benchHandoff(redis.url, { n: Math.min(n, 1000), rounds: Number(process.env.BENCH_ROUNDS ?? 3), lifecycles: 200, ...(kitConcurrency ? { kitConcurrency } : {}) });
@@ -37,6 +44,7 @@ async function main() {
     console.log(`Redis commands per lifecycle        ${handoff.commandsPerLifecycle.toFixed(1)} (raw BullMQ job: ${handoff.commandsPerRawJob.toFixed(1)})`);
     console.log(`lifecycle / raw job (target <= 4)   ${handoff.lifecycleRatio.toFixed(1)}`);
     console.log(`  most called per lifecycle: ${handoff.top}\n`);
+    }
   } finally {
     await redis.stop();
   }

@@ -304,8 +304,8 @@ export function createTicketMachine(policy: TicketPolicy) {
   }).createMachine({
     id: 'ticket',
     context: ({ input }) => {
-      // xstate's pure transition()/initialTransition() first build a throwaway
-      // actor that starts without input; refuse it with a prebuilt value, which
+      // xstate's pure transition()/initialTransition() (and machines/pure.ts, once) build a
+      // throwaway actor that starts without input; refuse it with a prebuilt value, which
       // costs no stack trace.
       if (input === undefined) throw NO_INPUT;
       return {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { transition, initialTransition, type SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { createPureStepper } from '../../machines/pure.js';
 import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent } from '../../machines/ticket.machine.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 import { canReach, canSeeReporter, type Principal } from '../domain/access.js';
@@ -67,6 +68,8 @@ function canonicalJson(value: unknown): string {
 export function createEngine(deps: EngineDeps) {
   const { topology, store, keys } = deps;
   const machine = createTicketMachine(createTicketPolicy(topology));
+  // xstate's pure initialTransition/transition, with their inert actor scope built once.
+  const stepper = createPureStepper(machine);
 
   function toRecord(stored: StoredTicket): TicketRecord {
     if (stored.machineVersion !== TICKET_MACHINE_VERSION) {
@@ -201,7 +204,7 @@ export function createEngine(deps: EngineDeps) {
 
       try {
         const id = deps.newId(now);
-        const [snapshot, actions] = initialTransition(machine, {
+        const [snapshot, actions] = stepper.initialTransition({
           id,
           facts: { service: service.id, land, category: body.category },
           createdBy: principal.orgId,
@@ -252,7 +255,7 @@ export function createEngine(deps: EngineDeps) {
         const event = { ...payload, at: now, actor } as TicketEvent;
         const snapshot = restore(before);
         if (!snapshot.can(event)) throw explainRefusal(machine, snapshot, event, before);
-        const [next, actions] = transition(machine, snapshot, event);
+        const [next, actions] = stepper.transition(snapshot, event);
         const after: TicketRecord = { ...before, version: before.version + 1, state: persist(next), updatedAt: now };
         const from = stateInfo(before.state.value);
         const to = stateInfo(after.state.value);
