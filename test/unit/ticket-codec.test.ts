@@ -1,0 +1,94 @@
+/**
+ * The ticket document codec: what it writes reads back exactly as the JSON it
+ * stands for, for documents from every state the machine reaches, for shapes
+ * its table does not know, and across codec instances (another process); the
+ * formats written by earlier versions still read.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { createPureStepper } from '../../machines/pure.js';
+import type { TicketEvent } from '../../machines/ticket.machine.js';
+import { sampleEvent } from '../../src/engine/refusal.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { decodeTicketDoc, encodeTicketDoc } from '../../src/store/ticket-codec.js';
+import { EVENT_TYPES, MINUTE, OPERATOR, T0, fire, inputOf, machine, principal, stateOf, type TicketSpec } from './ticket-fixtures.js';
+
+const stepper = createPureStepper(machine);
+/** What JSON keeps of a value: the codec must give back at least this, and nothing else. */
+const asJson = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+
+const data = (extra: Record<string, unknown> = {}) => ({
+  externalRef: 'ext-1', channel: 'phone-115', land: 'BY', ars: undefined, service: 'uvo', themeField: 'familie-kind', category: 'technical',
+  subject: 'Antrag lässt sich nicht absenden ✓', description: 'Zeile 1\nZeile 2 — "zitiert"', attachments: [], createdBy: 'desk-BY',
+  receivedAt: T0 - 5 * MINUTE, createdAt: T0, ...extra,
+});
+
+function documents(): { state: string; doc: unknown }[] {
+  const specs: TicketSpec[] = [
+    { service: 'uvo', land: 'BY', category: 'technical', createdBy: 'desk-BY', impact: 'high', urgency: 'high' },
+    { service: 'elfe', land: 'HB', category: 'subject-matter', createdBy: 'desk-HB', impact: 'low', urgency: 'medium' },
+  ];
+  const docs: { state: string; doc: unknown }[] = [];
+  for (let walk = 0; walk < 40; walk++) {
+    const random = seededRandom(1000 + walk);
+    let snap = stepper.initialTransition(inputOf(specs[walk % 2]!))[0];
+    let at = T0;
+    for (let step = 0; step < 20 && snap.status === 'active'; step++) {
+      docs.push({ state: stateOf(snap), doc: { mv: 1, upd: at, data: data(), snap: { value: snap.value, context: snap.context } } });
+      at += Math.floor(random() * 120) * MINUTE;
+      const senders = [principal(snap.context.assignee), principal(`desk-${snap.context.facts.land}`), OPERATOR];
+      const events: TicketEvent[] = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE').flatMap((type) => senders.map((a) => sampleEvent(type, a, at)));
+      if (snap.context.timer) events.push({ ...fire(snap), at: Math.max(at, snap.context.timer.at) });
+      const possible = events.map((e) => (e.type === 'ASSIGN' ? ({ ...e, assignee: 'dataport' } as TicketEvent) : e)).filter((e) => snap.can(e));
+      if (possible.length === 0) break;
+      const chosen = possible[Math.floor(random() * possible.length)]!;
+      snap = stepper.transition(snap, chosen)[0];
+      at = Math.max(at, chosen.at);
+    }
+    docs.push({ state: stateOf(snap), doc: { mv: 1, upd: at, data: data(), snap: { value: snap.value, context: snap.context } } });
+  }
+  return docs;
+}
+
+describe('ticket document codec', () => {
+  const docs = documents();
+
+  it('reads back every document of every state reached as the JSON it stands for', () => {
+    const states = new Set(docs.map((d) => d.state));
+    for (const s of ['level1.new', 'level2.handoffPending', 'level3.open', 'level1.waiting', 'resolved', 'closed']) expect(states).toContain(s);
+    for (const { doc } of docs) expect(asJson(decodeTicketDoc(encodeTicketDoc(doc)))).toEqual(asJson(doc));
+  });
+
+  it('writes the current format, smaller than half the JSON for a ticket', () => {
+    const packed = encodeTicketDoc(docs[0]!.doc);
+    expect(packed[0]).toBe(0x02);
+    expect(packed.length).toBeLessThan(JSON.stringify(docs[0]!.doc).length / 2);
+  });
+
+  it('keeps shapes the table does not know, and reads them in a fresh instance of the codec (another process)', async () => {
+    const odd = { mv: 1, upd: T0, data: data({ attachments: [{ name: 'a.pdf', url: 'https://x.example/a.pdf', size: 12 }], extra: { nested: [1, 'zwei', null, true] } }), snap: { value: 'closed', context: { unusual: { a: 1 } } } };
+    const bytes = encodeTicketDoc(odd);
+    // The same module loaded anew: nothing learned from the first encoder carries over.
+    vi.resetModules();
+    const fresh = await import('../../src/store/ticket-codec.js');
+    expect(fresh.decodeTicketDoc).not.toBe(decodeTicketDoc);
+    expect(asJson(fresh.decodeTicketDoc(bytes))).toEqual(asJson(odd));
+    // And the first encoder did not start sharing the new shapes: its output for a known document is unchanged.
+    expect(encodeTicketDoc(docs[0]!.doc).equals(fresh.encodeTicketDoc(docs[0]!.doc))).toBe(true);
+  });
+
+  it('hands out a buffer of its own, not one a later write overwrites', () => {
+    const first = encodeTicketDoc(docs[0]!.doc);
+    const copy = Buffer.from(first);
+    for (const { doc } of docs.slice(1, 50)) encodeTicketDoc(doc);
+    expect(first.equals(copy)).toBe(true);
+  });
+
+  it('still reads the formats written before: deflated JSON with the preset dictionary (0x01) and plain JSON', () => {
+    const doc = asJson(docs[3]!.doc);
+    expect(decodeTicketDoc(Buffer.from(JSON.stringify(doc)))).toEqual(doc);
+    // A 0x01 document exactly as the earlier version wrote it (raw deflate with its dictionary).
+    const v1 = Buffer.from('AUPPAAYIoKOUl18C8k5BTmJmnlItAA==', 'base64');
+    expect(decodeTicketDoc(v1)).toEqual({ mv: 1, upd: 1700000000000, note: 'plain' });
+    expect(() => decodeTicketDoc(Buffer.of(0x07, 1, 2))).toThrow(/unknown ticket document format 7/);
+  });
+});
