@@ -211,9 +211,13 @@ export function createTicketMachine(policy: TicketPolicy) {
 
       /**
        * One timer per ticket, for its nearest deadline. When the deadline
-       * changes, the armed timer is moved (same epoch: its job is rescheduled);
-       * a new epoch is armed only when none is armed or the armed one is the
-       * one firing now (its job is finishing). No deadline left: cancelled.
+       * changes, the armed timer keeps its epoch: an earlier deadline moves
+       * its job now; a later one only changes the context, and the job, due
+       * too early, waits again when it comes (the engine reschedules it), so
+       * the job is never later than the deadline and most changes cost no
+       * queue operation. A new epoch is armed only when none is armed or the
+       * armed one is the one firing now (its job is finishing). No deadline
+       * left: cancelled.
        */
       syncTimer: enqueueActions(({ context, event, enqueue }) => {
         const next = nextDeadline(context, policy);
@@ -228,7 +232,7 @@ export function createTicketMachine(policy: TicketPolicy) {
         if (current && !fired) {
           const moved: Timer = { ...next, epoch: current.epoch };
           enqueue.assign({ timer: moved });
-          emit(enqueue, 'moveTimer', moved);
+          if (next.at < current.at) emit(enqueue, 'moveTimer', moved);
           return;
         }
         const timer: Timer = { ...next, epoch: context.epoch + 1 };

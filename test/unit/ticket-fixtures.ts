@@ -182,8 +182,11 @@ export function timerProblems(before: Snap, event: TicketEvent, step: Step): str
     if (!old || move.epoch !== old.epoch) problems.push(`moved epoch ${move.epoch}, armed was ${old?.epoch}`);
     if (fired) problems.push('moved the timer that just fired: its job is finishing, nothing would fire again');
     if (JSON.stringify(now) !== JSON.stringify(move)) problems.push('the moved timer is not the one in the context');
+    if (old && move.at >= old.at) problems.push(`moved the job later (${old.at} → ${move.at}): it should wait where it is and be rescheduled when it comes`);
   } else if (now && JSON.stringify(now) !== JSON.stringify(old)) {
-    problems.push('the context names a timer that was never armed or moved');
+    // A later deadline keeps the job where it is (earlier): same epoch, never earlier than before.
+    if (!old || now.epoch !== old.epoch) problems.push('the context names a timer that was never armed or moved');
+    else if (now.at < old.at) problems.push(`the deadline came earlier (${old.at} → ${now.at}) but the job was not moved`);
   }
   if (cancel && cancel.epoch !== old?.epoch) problems.push(`cancelled epoch ${cancel.epoch}, armed was ${old?.epoch}`);
   if (cancel && now) problems.push('cancelled the timer but the context still names one');
