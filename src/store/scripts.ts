@@ -59,23 +59,21 @@ return {'OK'}
  * Returns the number of events published.
  */
 export const FINISH_OUTBOX = `
-local published, i = 0, 3
+local published, i, done = 0, 3, {}
 while i <= #ARGV do
   local entry, n = ARGV[i], tonumber(ARGV[i + 1])
-  local alive = #redis.call('XRANGE', KEYS[1], entry, entry) > 0
-  for j = 0, n - 1 do
-    local k = i + 2 + j * 3
-    if alive then
+  -- XDEL says whether the entry was still there: only then publish its events.
+  if redis.call('XDEL', KEYS[1], entry) == 1 then
+    done[#done + 1] = entry
+    for j = 0, n - 1 do
+      local k = i + 2 + j * 3
       redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
       published = published + 1
     end
   end
-  if alive then
-    redis.call('XACK', KEYS[1], ARGV[1], entry)
-    redis.call('XDEL', KEYS[1], entry)
-  end
   i = i + 2 + n * 3
 end
+if #done > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(done)) end
 return published
 `;
 
