@@ -8,11 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { createPureStepper } from '../../machines/pure.js';
-import type { TicketEvent } from '../../machines/ticket.machine.js';
-import type { Actor } from '../../machines/ticket.policy.js';
-import { sampleEvent } from '../../src/engine/refusal.js';
 import { seededRandom } from '../../src/seeded-random.js';
-import { EVENT_TYPES, MINUTE, OPERATOR, T0, fire, inputOf, machine, principal, stateOf, type Snap, type TicketSpec } from './ticket-fixtures.js';
+import { MINUTE, T0, candidateEvents, inputOf, machine, stateOf, type Snap, type TicketSpec } from './ticket-fixtures.js';
 
 const stepper = createPureStepper(machine);
 
@@ -23,13 +20,6 @@ const outcome = ([snap, actions]: [Snap, readonly { type: string; params?: unkno
   context: snap.context,
   actions: actions.map((a) => ({ type: a.type, params: a.params })),
 });
-
-function candidates(snap: Snap, at: number): TicketEvent[] {
-  const senders: Actor[] = [principal(snap.context.assignee), principal(`desk-${snap.context.facts.land}`), OPERATOR];
-  const events = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE').flatMap((type) => senders.map((actor) => sampleEvent(type, actor, at)));
-  if (snap.context.timer) events.push({ ...fire(snap), at: Math.max(at, snap.context.timer.at) });
-  return events.map((e) => (e.type === 'ASSIGN' ? ({ ...e, assignee: 'dataport' } as TicketEvent) : e));
-}
 
 const SPECS: TicketSpec[] = [
   { service: 'uvo', land: 'BY', category: 'technical', createdBy: 'desk-BY', impact: 'high', urgency: 'high' },
@@ -53,7 +43,7 @@ describe('the pure stepper against xstate', () => {
       let at = T0;
       for (let step = 0; step < 25 && snap.status === 'active'; step++) {
         at += Math.floor(random() * 90) * MINUTE;
-        const events = candidates(snap, at);
+        const events = candidateEvents(snap, at);
         for (const event of events) {
           const ours = stepper.transition(snap, event);
           expect(outcome(ours), `${event.type} by ${JSON.stringify(event.actor)}`).toEqual(outcome(transition(machine, snap, event)));

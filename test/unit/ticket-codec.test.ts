@@ -6,11 +6,9 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { createPureStepper } from '../../machines/pure.js';
-import type { TicketEvent } from '../../machines/ticket.machine.js';
-import { sampleEvent } from '../../src/engine/refusal.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { decodeTicketDoc, encodeTicketDoc } from '../../src/store/ticket-codec.js';
-import { EVENT_TYPES, MINUTE, OPERATOR, T0, fire, inputOf, machine, principal, stateOf, type TicketSpec } from './ticket-fixtures.js';
+import { MINUTE, T0, candidateEvents, inputOf, machine, stateOf, type TicketSpec } from './ticket-fixtures.js';
 
 const stepper = createPureStepper(machine);
 /** What JSON keeps of a value: the codec must give back at least this, and nothing else. */
@@ -35,10 +33,7 @@ function documents(): { state: string; doc: unknown }[] {
     for (let step = 0; step < 20 && snap.status === 'active'; step++) {
       docs.push({ state: stateOf(snap), doc: { mv: 1, upd: at, data: data(), snap: { value: snap.value, context: snap.context } } });
       at += Math.floor(random() * 120) * MINUTE;
-      const senders = [principal(snap.context.assignee), principal(`desk-${snap.context.facts.land}`), OPERATOR];
-      const events: TicketEvent[] = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE').flatMap((type) => senders.map((a) => sampleEvent(type, a, at)));
-      if (snap.context.timer) events.push({ ...fire(snap), at: Math.max(at, snap.context.timer.at) });
-      const possible = events.map((e) => (e.type === 'ASSIGN' ? ({ ...e, assignee: 'dataport' } as TicketEvent) : e)).filter((e) => snap.can(e));
+      const possible = candidateEvents(snap, at).filter((e) => snap.can(e));
       if (possible.length === 0) break;
       const chosen = possible[Math.floor(random() * possible.length)]!;
       snap = stepper.transition(snap, chosen)[0];

@@ -18,6 +18,7 @@ import {
   type TicketEventType,
 } from '../../machines/ticket.machine.js';
 import { nextDeadline } from '../../machines/ticket.deadlines.js';
+import { sampleEvent } from '../../src/engine/refusal.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 
 export const MINUTE = 60_000;
@@ -198,4 +199,16 @@ export function timerProblems(before: Snap, event: TicketEvent, step: Step): str
     problems.push(`armed ${JSON.stringify(now)}, the nearest deadline is ${JSON.stringify(due)}`);
   }
   return problems;
+}
+
+/**
+ * Events to try on a snapshot in a random walk: every user event from the
+ * holder, the ticket's Land desk and operations (an ASSIGN goes to
+ * dataport), and the armed timer firing at its time.
+ */
+export function candidateEvents(snap: Snap, at: number): TicketEvent[] {
+  const senders: Actor[] = [principal(snap.context.assignee), principal(`desk-${snap.context.facts.land}`), OPERATOR];
+  const events = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE').flatMap((type) => senders.map((actor) => sampleEvent(type, actor, at)));
+  if (snap.context.timer) events.push({ ...fire(snap), at: Math.max(at, snap.context.timer.at) });
+  return events.map((e) => (e.type === 'ASSIGN' ? ({ ...e, assignee: 'dataport' } as TicketEvent) : e));
 }
