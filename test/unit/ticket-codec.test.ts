@@ -78,6 +78,27 @@ describe('ticket document codec', () => {
     expect(first.equals(copy)).toBe(true);
   });
 
+  it('reads a document written with format 0x02 byte for byte as it was written (the table of shapes must never change)', () => {
+    // A P1 uvo ticket from BY as created at T0, written by this format's first version.
+    const v2 = Buffer.from(
+      'AkMBy0J5yytggAAARKVleHQtMalwaG9uZS0xMTWiQlnUAACjdXZvrGZhbWlsaWUta2luZKl0ZWNobmljYWyhU6FEkKdkZXNrLUJZ' +
+        'y0J5yytggAAAy0J5yytggAAARUujbmV3RqV0a3QtMUejdXZvokJZqXRlY2huaWNhbKdkZXNrLUJZpGhpZ2ikaGlnaKJQMQGnZGVz' +
+        'ay1CWU6nZGVzay1CWZGnZGVzay1CWcDLQnnLK2CAAADLQnnLK2CAAADAwEiSQa1maXJzdFJlc3BvbnNlAadkZXNrLUJZolAxpVBU' +
+        'MzBNy0J5yytggAAAzgAbd0DLP+mZmZmZmZoAkMtCecsswBAAAMtCecstF/QAAMDCwkGqcmVzb2x1dGlvbgGnZGVzay1CWaJQMaRQ' +
+        'VDRIy0J5yytggAAAzgDbugDLP+mZmZmZmZoAkMtCecs2XQAAAMtCecs5HCAAAMDCwsCQkEmnd2FybmluZ8tCecsswBAAAK1maXJzdFJlc3BvbnNlAQE=',
+      'base64',
+    );
+    const doc = decodeTicketDoc(v2) as { upd: number; data: { land: string; subject: string }; snap: { value: unknown; context: { priority: string; sla: { clocks: { name: string; dueAt: number }[] }; timer: unknown } } };
+    expect(doc.upd).toBe(T0);
+    expect(doc.data).toMatchObject({ land: 'BY', service: 'uvo', subject: 'S', description: 'D', attachments: [], createdBy: 'desk-BY' });
+    expect(doc.snap.value).toEqual({ level1: 'new' });
+    expect(doc.snap.context.priority).toBe('P1');
+    expect(doc.snap.context.sla.clocks.map((c) => [c.name, c.dueAt - T0])).toEqual([['firstResponse', 30 * MINUTE], ['resolution', 240 * MINUTE]]);
+    expect(doc.snap.context.timer).toEqual({ kind: 'warning', at: T0 + 24 * MINUTE, clock: 'firstResponse', epoch: 1 });
+    // And the same document is still written the same way.
+    expect(encodeTicketDoc(doc).equals(v2)).toBe(true);
+  });
+
   it('still reads the formats written before: deflated JSON with the preset dictionary (0x01) and plain JSON', () => {
     const doc = asJson(docs[3]!.doc);
     expect(decodeTicketDoc(Buffer.from(JSON.stringify(doc)))).toEqual(doc);
