@@ -105,12 +105,23 @@ function emit<K extends MachineEffectType>(enqueue: unknown, type: K, params: Ef
 
 const actorOrg = (actor: Actor) => (actor.type === 'principal' ? actor.orgId : undefined);
 
-const TIMER_EVENTS: Record<Timer['kind'], TicketEventType> = {
-  warning: 'SLA_WARNING',
-  breach: 'SLA_BREACHED',
-  receipt: 'RECEIPT_OVERDUE',
-  autoClose: 'CLOSE',
-};
+type WithoutMeta<E> = E extends unknown ? Omit<E, keyof Meta> : never;
+/** An event as its sender names it, before the engine stamps its time and actor. */
+export type TicketEventPayload = WithoutMeta<TicketEvent>;
+
+/** The system event a timer stands for when it fires. */
+export function timerEvent(timer: Timer): TicketEventPayload {
+  switch (timer.kind) {
+    case 'warning':
+      return { type: 'SLA_WARNING', clock: timer.clock!, epoch: timer.epoch };
+    case 'breach':
+      return { type: 'SLA_BREACHED', clock: timer.clock!, epoch: timer.epoch };
+    case 'receipt':
+      return { type: 'RECEIPT_OVERDUE', epoch: timer.epoch };
+    case 'autoClose':
+      return { type: 'CLOSE', epoch: timer.epoch };
+  }
+}
 
 /**
  * A timer firing: sent by the system (never by a caller), carrying the epoch
@@ -119,7 +130,7 @@ const TIMER_EVENTS: Record<Timer['kind'], TicketEventType> = {
  */
 function firesArmedTimer(timer: Timer | null, event: TicketEvent): boolean {
   if (event.actor.type !== 'system' || !timer || !('epoch' in event) || event.epoch !== timer.epoch) return false;
-  return TIMER_EVENTS[timer.kind] === event.type && (!('clock' in event) || event.clock === timer.clock);
+  return timerEvent(timer).type === event.type && (!('clock' in event) || event.clock === timer.clock);
 }
 
 /** Where a move takes the ticket. */

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SnapshotFrom } from 'xstate';
 import { createPureStepper } from '../../machines/pure.js';
-import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent } from '../../machines/ticket.machine.js';
+import { createTicketMachine, TICKET_MACHINE_VERSION, timerEvent, type TicketEvent, type TicketEventPayload } from '../../machines/ticket.machine.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 import { canReach, canSeeReporter, type Principal } from '../domain/access.js';
 import { landOf } from '../domain/routing.js';
-import { CreateTicketSchema, TicketEventInputSchema, USER_EVENT_TYPES, type CreateTicket, type TicketView } from '../domain/ticket.js';
+import { CreateTicketSchema, TicketEventInputSchema, type CreateTicket, type TicketView } from '../domain/ticket.js';
 import { createTicketPolicy } from '../domain/ticket-policy.js';
 import type { Topology } from '../domain/topology.js';
 import { AppError, fieldErrors, ticketNotFound, validationFailed, type FieldError } from '../errors.js';
@@ -18,7 +18,7 @@ import { actorView, deriveEffects, providerToUpdate, type HistoryEntry } from '.
 import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
 import { toTicketView } from './view.js';
 import { toSlaTimeline } from './sla-view.js';
-import { explainRefusal, sampleEvent } from './refusal.js';
+import { allowedEventTypes, explainRefusal } from './refusal.js';
 import { listTickets, type ListQuery } from './list.js';
 import { failpoint } from '../failpoints.js';
 
@@ -160,6 +160,52 @@ export function createEngine(deps: EngineDeps) {
     return { land: place.land, service, receivedAt };
   }
 
+  /**
+   * The one path of change for an existing ticket: load, decide the event on
+   * what was loaded, run the machine, commit. A concurrent change makes it
+   * load and decide again, unless the caller pinned a version. `decide`
+   * answering null means nothing to do (null is returned).
+   */
+  async function change(
+    principal: Principal | 'system',
+    ticketId: string,
+    decide: (before: TicketRecord) => TicketEventPayload | null,
+    opts: { ifMatch?: number | undefined } = {},
+  ): Promise<TicketRecord | null> {
+    const actor = actorOf(principal);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const before = await loadInReach(principal, ticketId);
+      if (opts.ifMatch !== undefined && opts.ifMatch !== before.version) {
+        throw new AppError('PRECONDITION_FAILED', `The ticket is at version ${before.version}, not ${opts.ifMatch}`, { version: before.version });
+      }
+      const payload = decide(before);
+      if (!payload) return null;
+      const now = deps.now();
+      const event = { ...payload, at: now, actor } as TicketEvent;
+      const snapshot = restore(before);
+      if (!snapshot.can(event)) throw explainRefusal(snapshot, event, before);
+      const [next, actions] = stepper.transition(snapshot, event);
+      const after: TicketRecord = { ...before, version: before.version + 1, state: persist(next), updatedAt: now };
+      const from = stateInfo(before.state.value);
+      const to = stateInfo(after.state.value);
+      const { type, at: _at, actor: _actor, ...details } = event as TicketEvent & Record<string, unknown>;
+      const entry: HistoryEntry = {
+        version: after.version, at: new Date(now).toISOString(), type, actor: actorView(actor),
+        from: from.path, to: to.path, level: to.level, assignee: to.active ? next.context.assignee : null,
+        ...(Object.keys(details).length > 0 ? { details } : {}),
+      };
+      const result = await commitChange(before, after, entry, actions, actor);
+      if (result.status === 'ok') {
+        failpoint('engine-after-commit');
+        return after;
+      }
+      if (opts.ifMatch !== undefined) {
+        throw new AppError('PRECONDITION_FAILED', 'The ticket changed meanwhile', { version: result.status === 'stale' ? result.currentVersion : before.version });
+      }
+    }
+    throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; try again');
+  }
+
   async function replay(record: IdempotencyRecord, fp: string): Promise<{ record: TicketRecord; replayed: true }> {
     if (record.fp !== fp) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used with a different body');
@@ -239,71 +285,37 @@ export function createEngine(deps: EngineDeps) {
 
     /** Applies one event through the machine; retried on a concurrent change unless the caller pinned a version. */
     async applyEvent(principal: Principal | 'system', ticketId: string, input: unknown, opts: { ifMatch?: number | undefined } = {}) {
-      const parsed = principal === 'system' ? { success: true as const, data: input as TicketEvent } : TicketEventInputSchema.safeParse(input);
+      const parsed = principal === 'system' ? { success: true as const, data: input as TicketEventPayload } : TicketEventInputSchema.safeParse(input);
       if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
       const payload = parsed.data;
       if (payload.type === 'ASSIGN' && !topology.orgs.has(payload.assignee)) {
         throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
       }
-      const actor = actorOf(principal);
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const before = await loadInReach(principal, ticketId);
-        if (opts.ifMatch !== undefined && opts.ifMatch !== before.version) {
-          throw new AppError('PRECONDITION_FAILED', `The ticket is at version ${before.version}, not ${opts.ifMatch}`, { version: before.version });
-        }
-        const now = deps.now();
-        const event = { ...payload, at: now, actor } as TicketEvent;
-        const snapshot = restore(before);
-        if (!snapshot.can(event)) throw explainRefusal(machine, snapshot, event, before);
-        const [next, actions] = stepper.transition(snapshot, event);
-        const after: TicketRecord = { ...before, version: before.version + 1, state: persist(next), updatedAt: now };
-        const from = stateInfo(before.state.value);
-        const to = stateInfo(after.state.value);
-        const { type, at: _at, actor: _actor, ...details } = event as TicketEvent & Record<string, unknown>;
-        const entry: HistoryEntry = {
-          version: after.version, at: new Date(now).toISOString(), type, actor: actorView(actor),
-          from: from.path, to: to.path, level: to.level, assignee: to.active ? next.context.assignee : null,
-          ...(Object.keys(details).length > 0 ? { details } : {}),
-        };
-        const result = await commitChange(before, after, entry, actions, actor);
-        if (result.status === 'ok') {
-          failpoint('engine-after-commit');
-          return after;
-        }
-        if (opts.ifMatch !== undefined) {
-          throw new AppError('PRECONDITION_FAILED', 'The ticket changed meanwhile', { version: result.status === 'stale' ? result.currentVersion : before.version });
-        }
-      }
-      throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; try again');
+      return (await change(principal, ticketId, () => payload as TicketEventPayload, opts))!;
     },
 
     /**
      * A timer fired: the event it stands for, if the ticket still waits for
-     * it. An epoch the ticket has left changes nothing; a timer that was moved
-     * later while its job was already due answers when to fire again.
+     * it. An epoch the ticket has left changes nothing; a timer whose deadline
+     * is later than its job (moved later, the job left where it was) answers
+     * when to fire again. Decided on the same load as the commit, so a
+     * concurrent change makes it decide again.
      */
     async fireTimer(ticketId: string, epoch: number): Promise<{ applied: boolean; event?: string; rescheduleAt?: number }> {
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const stored = await store.load(ticketId);
-        if (!stored) return { applied: false };
-        const timer = toRecord(stored).state.context.timer;
-        if (!timer || timer.epoch !== epoch) return { applied: false };
-        if (timer.at > deps.now()) return { applied: false, rescheduleAt: timer.at };
-        const event =
-          timer.kind === 'warning' ? { type: 'SLA_WARNING', clock: timer.clock, epoch }
-            : timer.kind === 'breach' ? { type: 'SLA_BREACHED', clock: timer.clock, epoch }
-              : timer.kind === 'receipt' ? { type: 'RECEIPT_OVERDUE', epoch }
-                : { type: 'CLOSE', epoch };
-        try {
-          await this.applyEvent('system', ticketId, event);
-          return { applied: true, event: event.type };
-        } catch (err) {
-          // The ticket changed between load and commit, and with it perhaps the
-          // timer (moved, same epoch): look again.
-          if (!(err instanceof AppError && (err.code === 'INVALID_TRANSITION' || err.code === 'FORBIDDEN'))) throw err;
-        }
+      let rescheduleAt: number | undefined;
+      let event: TicketEventPayload | null = null;
+      const decide = (before: TicketRecord) => {
+        const timer = before.state.context.timer;
+        rescheduleAt = timer && timer.epoch === epoch && timer.at > deps.now() ? timer.at : undefined;
+        event = timer && timer.epoch === epoch && rescheduleAt === undefined ? timerEvent(timer) : null;
+        return event;
+      };
+      try {
+        if (await change('system', ticketId, decide)) return { applied: true, event: event!.type };
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
       }
-      throw new AppError('VERSION_CONFLICT', 'The ticket kept changing; the timer will be retried');
+      return { applied: false, ...(rescheduleAt !== undefined ? { rescheduleAt } : {}) };
     },
 
     async getTicket(principal: Principal, id: string) {
@@ -334,9 +346,7 @@ export function createEngine(deps: EngineDeps) {
     },
 
     allowedEvents(principal: Principal, record: TicketRecord): string[] {
-      const snapshot = restore(record);
-      const actor = actorOf(principal);
-      return USER_EVENT_TYPES.filter((type) => snapshot.can(sampleEvent(type, actor, deps.now())));
+      return allowedEventTypes(restore(record), actorOf(principal), deps.now());
     },
   };
 }

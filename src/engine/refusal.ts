@@ -10,7 +10,7 @@ import { stateInfo, type TicketRecord } from './ticket-record.js';
  * Why the machine refused an event: 403 when someone else (the holder, an
  * operator) may send it now, else 409 naming the events the caller may send.
  */
-export function explainRefusal(_machine: TicketMachine, snapshot: SnapshotFrom<TicketMachine>, event: TicketEvent, record: TicketRecord): AppError {
+export function explainRefusal(snapshot: SnapshotFrom<TicketMachine>, event: TicketEvent, record: TicketRecord): AppError {
   const ctx = snapshot.context;
   const state = stateInfo(record.state.value);
   const others: { who: string; actor: Actor }[] = [
@@ -18,7 +18,7 @@ export function explainRefusal(_machine: TicketMachine, snapshot: SnapshotFrom<T
     { who: `a desk of ${ctx.facts.land}`, actor: { type: 'principal', orgId: ctx.createdBy, role: 'desk', land: ctx.facts.land } },
     { who: 'an operator', actor: { type: 'principal', orgId: '-', role: 'operator' } },
   ];
-  const allowed = USER_EVENT_TYPES.filter((type) => snapshot.can(sampleEvent(type, event.actor, event.at)));
+  const allowed = allowedEventTypes(snapshot, event.actor, event.at);
   const could = others.filter((o) => snapshot.can({ ...event, actor: o.actor } as TicketEvent)).map((o) => o.who);
   if (could.length > 0 && event.actor.type === 'principal') {
     return new AppError('FORBIDDEN', `In state ${state.path} only ${could.join(' or ')} may send ${event.type}`, { allowedEvents: allowed });
@@ -27,6 +27,11 @@ export function explainRefusal(_machine: TicketMachine, snapshot: SnapshotFrom<T
     state: state.path,
     allowedEvents: allowed,
   });
+}
+
+/** The event types a caller may send now. */
+export function allowedEventTypes(snapshot: SnapshotFrom<TicketMachine>, actor: Actor, at: number): string[] {
+  return USER_EVENT_TYPES.filter((type) => snapshot.can(sampleEvent(type, actor, at)));
 }
 
 /** A well-formed event of a type, to ask the machine whether it would take it. */

@@ -12,6 +12,7 @@ import type { Category } from '../../src/domain/ticket.js';
 import { compileTopology, TopologySchema, type Grade, type Role, type Topology, type TopologyInput } from '../../src/domain/topology.js';
 import {
   createTicketMachine,
+  timerEvent,
   type EffectParams,
   type MachineEffectType,
   type TicketEvent,
@@ -139,17 +140,7 @@ export function stateOf(snap: Snap): string {
 export function fire(snap: Snap, at?: number): TicketEvent {
   const timer = snap.context.timer;
   if (!timer) throw new Error(`no timer armed in ${stateOf(snap)}`);
-  const when = at ?? timer.at;
-  switch (timer.kind) {
-    case 'warning':
-      return { type: 'SLA_WARNING', clock: timer.clock!, epoch: timer.epoch, at: when, actor: SYSTEM };
-    case 'breach':
-      return { type: 'SLA_BREACHED', clock: timer.clock!, epoch: timer.epoch, at: when, actor: SYSTEM };
-    case 'receipt':
-      return { type: 'RECEIPT_OVERDUE', epoch: timer.epoch, at: when, actor: SYSTEM };
-    case 'autoClose':
-      return { type: 'CLOSE', epoch: timer.epoch, at: when, actor: SYSTEM };
-  }
+  return { ...timerEvent(timer), at: at ?? timer.at, actor: SYSTEM } as TicketEvent;
 }
 
 /** Fires timers until one of the kind asked for is armed. */
