@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError, DEFAULT_REDIS_URL, loadConfig, type Config } from './config/env.js';
@@ -175,14 +174,6 @@ function closeOnSignals(logger: Logger, timeoutMs: number, close: () => Promise<
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof Exit) {
     console.error(err.message);
@@ -196,4 +187,3 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   process.exit(1);
 });
 
-export { version };

@@ -101,7 +101,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       const relay = createOutboxRelay({
         redis: relayRedis,
         keys,
-        executors: createExecutors(queues, now, {}, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
+        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
         logger: logger.child({ role: 'relay' }),
         consumer: instance,
         claimIdleMs: config.relayClaimIdleMs,

@@ -1,4 +1,5 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import type { Logger } from 'pino';
 import { fieldErrors } from '../src/errors.js';
 import { QUEUE } from '../src/queue/names.js';
 import { backoffDelay } from '../src/webhooks/backoff.js';
@@ -6,7 +7,7 @@ import { DEAD_LETTER_REASON_DISABLED, type DeadLetters } from '../src/webhooks/d
 import { classifyAttempt, postWebhook, WebhookJobSchema, type WebhookJob } from '../src/webhooks/delivery.js';
 import type { WebhookSettings, WebhookTarget } from '../src/webhooks/settings.js';
 import { signedRequest } from '../src/webhooks/sign.js';
-import { invalidPayload, type WorkerDeps } from './worker-kit.js';
+import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 export interface WebhookWorkerDeps extends WorkerDeps {
   targets: ReadonlyMap<string, WebhookTarget>;
@@ -19,7 +20,7 @@ export type WebhookResult = { outcome: 'delivered' | 'dead-lettered'; status: nu
 
 /**
  * `webhook`: POSTs a provider's CloudEvent to its endpoint, signed per
- * Standard Webhooks. Retries use the worker's own backoff (exponential, full
+ * Standard Webhooks. Retries use the worker's own backoff (exponential, equal
  * jitter, capped); a Retry-After is waited out without using an attempt;
  * what fails for good goes to the provider's dead letters and the job
  * completes. Logs carry ids, organisation, status and attempt, never the
@@ -29,14 +30,14 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, concurrency?: numbe
   const now = deps.now ?? Date.now;
   const { settings, deadLetters } = deps;
 
-  async function process(job: Job<unknown, WebhookResult>, token: string | undefined): Promise<WebhookResult> {
+  async function process(job: Job<unknown, WebhookResult>, jobLog: Logger, token: string | undefined): Promise<WebhookResult> {
     const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw invalidPayload('webhook job', fieldErrors(parsed.error.issues));
     // The body is the event as it was added, not as the schema reshaped it.
     const data = job.data as WebhookJob;
     const { orgId, event } = data;
     const attempt = job.attemptsMade + 1;
-    const log = deps.logger.child({ queue: QUEUE.webhook, jobId: job.id, orgId, eventId: event.id, attempt });
+    const log = jobLog.child({ orgId, eventId: event.id, attempt });
 
     const deadLetter = async (reason: string, lastStatus: number | null, attempts: number): Promise<WebhookResult> => {
       await deadLetters.add({ id: event.id, orgId, event, reason, attempts, lastStatus, failedAt: new Date(now()).toISOString(), jobId: job.id! });
@@ -78,15 +79,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, concurrency?: numbe
     }
   }
 
-  const worker = new Worker<unknown, WebhookResult>(QUEUE.webhook, process, {
-    connection: deps.connection,
-    prefix: deps.prefix,
+  return makeWorker(QUEUE.webhook, process, deps, {
     concurrency: concurrency ?? 16,
     settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, settings.backoff) },
   });
-  worker.on('error', (err) => deps.logger.error({ err, queue: QUEUE.webhook }, 'worker error'));
-  worker.on('failed', (job, err) => {
-    if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError')) deps.logger.warn({ queue: QUEUE.webhook, jobId: job.id, reason: err.message }, 'job failed');
-  });
-  return worker;
 }

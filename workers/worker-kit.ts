@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError } from '../src/errors.js';
 
@@ -17,7 +17,7 @@ export function makeWorker<D, R>(
   queueName: string,
   process: (job: Job<D, R>, log: Logger, token?: string) => Promise<R>,
   deps: WorkerDeps,
-  options: { concurrency?: number; autorun?: boolean } = {},
+  options: { concurrency?: number; autorun?: boolean; settings?: WorkerOptions['settings'] } = {},
 ): Worker<D, R> {
   const processor: Processor<D, R> = async (job, token) => {
     const log = deps.logger.child({ queue: queueName, jobId: job.id });
@@ -36,10 +36,11 @@ export function makeWorker<D, R>(
     prefix: deps.prefix,
     concurrency: options.concurrency ?? 8,
     autorun: options.autorun ?? true,
+    ...(options.settings ? { settings: options.settings } : {}),
   });
   worker.on('error', (err) => deps.logger.error({ err, queue: queueName }, 'worker error'));
   worker.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) deps.logger.warn({ queue: queueName, jobId: job.id, reason: err.message }, 'job failed');
+    if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError')) deps.logger.warn({ queue: queueName, jobId: job.id, reason: err.message }, 'job failed');
   });
   return worker;
 }

@@ -41,6 +41,14 @@ export function cloudEvent<T>(fields: { id: string; source: string; type: string
   };
 }
 
+/** The CloudEvent types Lotse puts on a provider's `handoff-<orgId>` queue. */
+export const HANDOFF_EVENT_TYPES = {
+  requested: 'lotse.ticket.handoff.requested',
+  updated: 'lotse.ticket.updated',
+  withdrawn: 'lotse.ticket.withdrawn',
+} as const;
+export type HandoffEventType = (typeof HANDOFF_EVENT_TYPES)[keyof typeof HANDOFF_EVENT_TYPES];
+
 /** Past-tense names of ticket events on the stream: `lotse.ticket.escalated`. */
 export const EVENT_TYPE_NAMES: Record<string, string> = {
   CREATED: 'created',

@@ -88,7 +88,8 @@ export type TicketEventInput = z.infer<typeof TicketEventInputSchema>;
 export type TicketEventType = TicketEventInput['type'];
 export const USER_EVENT_TYPES = TicketEventInputSchema.options.map((o) => o.shape.type.value);
 
-const SlaMarkSchema = z.object({
+/** A warning or breach as callers see it. */
+export const SlaMarkSchema = z.object({
   clock: z.enum(['firstResponse', 'resolution']),
   level: z.number().int(),
   holder: z.string(),

@@ -1,7 +1,7 @@
 import type { EffectParams, MachineEffectType } from '../../machines/ticket.machine.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 import { canSeeReporter } from '../domain/access.js';
-import { cloudEvent, ticketEventType, type CloudEvent } from '../domain/cloudevent.js';
+import { cloudEvent, HANDOFF_EVENT_TYPES, ticketEventType, type CloudEvent } from '../domain/cloudevent.js';
 import { handsOffTo } from '../domain/routing.js';
 import type { Topology } from '../domain/topology.js';
 import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
@@ -81,7 +81,7 @@ export function deriveEffects(input: DeriveInput): Effect[] {
       case 'handOff': {
         const p = action.params as EffectParams['handOff'];
         handedTo.add(p.orgId);
-        effects.push(handoffEvent(p.orgId, 'lotse.ticket.handoff.requested', 'handoff', {
+        effects.push(handoffEvent(p.orgId, HANDOFF_EVENT_TYPES.requested, 'handoff', {
           ...providerPayload(topology, after, p.orgId, input.history),
           attempt: p.attempt,
           reason: p.reason,
@@ -92,7 +92,7 @@ export function deriveEffects(input: DeriveInput): Effect[] {
       }
       case 'withdrawHandoff': {
         const p = action.params as EffectParams['withdrawHandoff'];
-        effects.push(handoffEvent(p.orgId, 'lotse.ticket.withdrawn', 'withdrawn', { ticketId: id, version: v, reason: p.reason, state: stateInfo(after.state.value).path }));
+        effects.push(handoffEvent(p.orgId, HANDOFF_EVENT_TYPES.withdrawn, 'withdrawn', { ticketId: id, version: v, reason: p.reason, state: stateInfo(after.state.value).path }));
         break;
       }
       case 'notify': {
@@ -132,7 +132,7 @@ export function deriveEffects(input: DeriveInput): Effect[] {
 
   const holder = providerToUpdate(topology, input.before, after, input.actor);
   if (holder && !handedTo.has(holder)) {
-    effects.push(handoffEvent(holder, 'lotse.ticket.updated', 'updated', { ...providerPayload(topology, after, holder, input.history), change: entry.type }));
+    effects.push(handoffEvent(holder, HANDOFF_EVENT_TYPES.updated, 'updated', { ...providerPayload(topology, after, holder, input.history), change: entry.type }));
   }
   return effects;
 }

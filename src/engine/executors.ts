@@ -21,7 +21,7 @@ export interface WebhookRouting {
   attempts: number;
 }
 
-export function createExecutors(queues: Queues, now: () => number, extra: Partial<Executors> = {}, webhooks?: WebhookRouting): Executors {
+export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting): Executors {
   return {
     'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
@@ -36,6 +36,5 @@ export function createExecutors(queues: Queues, now: () => number, extra: Partia
     },
     'backlog.suggest': (effects) =>
       queues.suggest(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, service: e.service, land: e.land, title: e.title, description: e.description, at: e.at } }))),
-    ...extra,
   };
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { closedDaysBetween, describeCalendar } from '../domain/business-time.js';
-import { clockOutcome, type Clock, type Mark } from '../domain/sla.js';
+import { clockOutcome, type Clock } from '../domain/sla.js';
+import { SlaMarkSchema } from '../domain/ticket.js';
 import type { Topology } from '../domain/topology.js';
 import type { TicketRecord } from './ticket-record.js';
+import { markView } from './view.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -14,8 +16,6 @@ export function formatBusinessMs(ms: number): string {
   const s = total % 60;
   return `PT${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s || (!h && !m) ? `${s}S` : ''}`;
 }
-
-const MarkSchema = z.object({ clock: z.string(), level: z.number().int(), holder: z.string(), at: z.string(), dueAt: z.string() });
 
 export const SlaTimelineSchema = z
   .object({
@@ -45,14 +45,12 @@ export const SlaTimelineSchema = z
           .describe('Days between the start and the due (or stop) time on which the calendar was closed or closed early'),
       }),
     ),
-    warnings: z.array(MarkSchema),
-    breaches: z.array(MarkSchema),
+    warnings: z.array(SlaMarkSchema),
+    breaches: z.array(SlaMarkSchema),
     nextTimer: z.object({ kind: z.string(), at: z.string(), clock: z.string().optional(), epoch: z.number().int() }).nullable(),
   })
   .describe("A ticket's SLA clocks: why each is due when it is");
 export type SlaTimeline = z.infer<typeof SlaTimelineSchema>;
-
-const markView = (m: Mark) => ({ clock: m.clock, level: m.level, holder: m.holder, at: iso(m.at), dueAt: iso(m.dueAt) });
 
 /** The explainable clock: every clock with its calendar, pauses, closed days, due time and outcome. */
 export function toSlaTimeline(topology: Topology, record: TicketRecord): SlaTimeline {

@@ -3,7 +3,8 @@ import type { TicketView } from '../domain/ticket.js';
 import { stateInfo, type TicketRecord } from './ticket-record.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-const markView = (m: Mark) => ({ clock: m.clock, level: m.level, holder: m.holder, at: iso(m.at)!, dueAt: iso(m.dueAt)! });
+/** A warning or breach as callers see it (SlaMarkSchema). */
+export const markView = (m: Mark) => ({ clock: m.clock, level: m.level, holder: m.holder, at: iso(m.at)!, dueAt: iso(m.dueAt)! });
 
 /** The ticket as callers see it; the reporter only when `withReporter`. */
 export function toTicketView(record: TicketRecord, withReporter: boolean): TicketView {

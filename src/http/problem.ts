@@ -17,6 +17,9 @@ export const ProblemSchema = z
   .loose()
   .describe('RFC 9457 problem details');
 
+/** The problem responses of a route's schema, one per status code. */
+export const problemResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',

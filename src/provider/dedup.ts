@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { COMPARE_AND_DELETE } from '../store/scripts.js';
 
 /**
  * Deduplication of handoff events by CloudEvent id, crash-safe:
@@ -22,12 +23,10 @@ export type Claim = { status: 'claimed'; token: string } | { status: 'done' } | 
 
 const DONE = 'done';
 
-// Compare-and-delete / compare-and-extend: never touch a claim another delivery took after ours lapsed.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Compare-and-extend (and compare-and-delete to release): never touch a claim another delivery took after ours lapsed.
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 export interface Dedup {
-  key(eventId: string): string;
   claim(eventId: string, token: string): Promise<Claim>;
   /** Keeps a claim alive while a long handler runs; returns a stop function. */
   hold(eventId: string, token: string): () => void;
@@ -38,7 +37,6 @@ export interface Dedup {
 export function createDedup(redis: Redis, opts: { prefix: string; orgId: string; leaseMs: number; ttlSeconds: number; onError: (err: unknown) => void }): Dedup {
   const key = (eventId: string) => `${opts.prefix}:provider:${opts.orgId}:seen:${eventId}`;
   return {
-    key,
     async claim(eventId, token) {
       const k = key(eventId);
       if ((await redis.set(k, token, 'PX', opts.leaseMs, 'NX')) === 'OK') return { status: 'claimed', token };
@@ -57,7 +55,7 @@ export function createDedup(redis: Redis, opts: { prefix: string; orgId: string;
       await redis.set(key(eventId), DONE, 'EX', opts.ttlSeconds);
     },
     async release(eventId, token) {
-      await redis.eval(RELEASE, 1, key(eventId), token);
+      await redis.eval(COMPARE_AND_DELETE, 1, key(eventId), token);
     },
   };
 }

@@ -1,16 +1,9 @@
 import { z } from 'zod';
-import { CloudEventSchema } from '../domain/cloudevent.js';
-import type { CloudEvent } from '../domain/cloudevent.js';
+import { CloudEventSchema, HANDOFF_EVENT_TYPES, type CloudEvent } from '../domain/cloudevent.js';
 import type { TicketView } from '../domain/ticket.js';
 import type { HistoryEntry } from '../engine/effects.js';
 
-/** The CloudEvent types Lotse puts on a provider's `handoff-<orgId>` queue. */
-export const HANDOFF_EVENT_TYPES = {
-  requested: 'lotse.ticket.handoff.requested',
-  updated: 'lotse.ticket.updated',
-  withdrawn: 'lotse.ticket.withdrawn',
-} as const;
-export type HandoffEventType = (typeof HANDOFF_EVENT_TYPES)[keyof typeof HANDOFF_EVENT_TYPES];
+export { HANDOFF_EVENT_TYPES, type HandoffEventType } from '../domain/cloudevent.js';
 
 export interface HandoffRequestedData {
   /** The ticket view; `reporter` only where the service shares it with this provider. */
@@ -45,9 +38,6 @@ export type ProviderEvent = HandoffRequestedEvent | TicketUpdatedEvent | TicketW
 const ticket = z.looseObject({ id: z.string().min(1), version: z.number().int().positive() });
 const history = z.array(z.looseObject({ version: z.number().int().positive(), type: z.string() }));
 
-/** CloudEvents 1.0 attributes as Lotse fills them (structured JSON mode). */
-export const CloudEventEnvelopeSchema = CloudEventSchema;
-
 /** The data of each known type; an unknown type is only checked as a CloudEvent. */
 export const HANDOFF_DATA_SCHEMAS = {
   [HANDOFF_EVENT_TYPES.requested]: z.looseObject({
@@ -68,7 +58,7 @@ export type ParsedEvent =
 
 /** Validates a job's data as one of Lotse's handoff CloudEvents. */
 export function parseProviderEvent(input: unknown): ParsedEvent {
-  const envelope = CloudEventEnvelopeSchema.safeParse(input);
+  const envelope = CloudEventSchema.safeParse(input);
   if (!envelope.success) return { ok: false, problems: envelope.error.issues.map(describeIssue) };
   const event = envelope.data as CloudEvent;
   const schema = (HANDOFF_DATA_SCHEMAS as Record<string, z.ZodType | undefined>)[event.type];

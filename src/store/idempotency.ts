@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { COMPARE_AND_DELETE } from './scripts.js';
 
 /**
  * Idempotency records for ticket creation, scoped to the caller's
@@ -10,11 +11,6 @@ import type { Keys } from './keys.js';
 export type IdempotencyRecord =
   | { state: 'pending'; fp: string }
   | { state: 'done'; fp: string; ticketId: string };
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 export interface IdempotencyStore {
   key(orgId: string, keyHash: string): string;
@@ -34,7 +30,7 @@ export function parseRecord(stored: string): IdempotencyRecord {
 }
 
 export function createIdempotencyStore(redis: Redis, keys: Keys): IdempotencyStore {
-  redis.defineCommand('lotseReleaseIdem', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('lotseReleaseIdem', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
   const release = (redis as unknown as { lotseReleaseIdem(key: string, value: string): Promise<number> }).lotseReleaseIdem.bind(redis);
   return {
     key: (orgId, keyHash) => keys.idempotency(orgId, keyHash),

@@ -3,6 +3,9 @@
  * KEYS, so all of it works on Redis Cluster with a hash-tagged prefix.
  */
 
+/** Deletes KEYS[1] only while it still holds ARGV[1]: never a value someone else wrote since. Returns 1 or 0. */
+export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 /**
  * The one commit of a ticket change: version check, snapshot, history entry,
  * index and counter updates, outbox entry and (on creation) the idempotency

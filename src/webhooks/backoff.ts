@@ -42,9 +42,9 @@ export function maximumSchedule(attempts: number, policy: BackoffPolicy): number
  */
 export function attemptsToSpan(spanMs: number, policy: BackoffPolicy): number {
   let attempts = 1;
-  let meanTotal = 0;
-  while (meanTotal < spanMs) {
-    meanTotal += backoffCeiling(attempts, policy) / 2;
+  let certainTotal = 0;
+  while (certainTotal < spanMs) {
+    certainTotal += backoffCeiling(attempts, policy) / 2;
     attempts += 1;
   }
   return attempts;

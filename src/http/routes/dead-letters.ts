@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { IdSchema } from '../../domain/ids.js';
 import { AppError } from '../../errors.js';
 import { DeadLetterIdSchema, type DeadLetter, type DeadLetters } from '../../webhooks/dead-letters.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 const Params = z.object({ id: DeadLetterIdSchema.describe('Dead letter id: the CloudEvent id') });
 
 const DeadLetterSchema = z
@@ -51,7 +50,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
         tags: ['dead-letters'],
         summary: 'Webhook deliveries that failed for good, newest first',
         querystring: ListQuery,
-        response: { 200: z.object({ items: z.array(DeadLetterSchema), next: z.string().nullable() }), ...problems(400, 401, 403) },
+        response: { 200: z.object({ items: z.array(DeadLetterSchema), next: z.string().nullable() }), ...problemResponses(400, 401, 403) },
       },
     }, async (req) => {
       const page = await deadLetters.list(req.query);
@@ -60,7 +59,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
 
     app.get('/v1/dead-letters/:id', {
       config: { roles: ['operator'] },
-      schema: { tags: ['dead-letters'], summary: 'One dead letter', params: Params, response: { 200: DeadLetterSchema, ...problems(400, 401, 403, 404) } },
+      schema: { tags: ['dead-letters'], summary: 'One dead letter', params: Params, response: { 200: DeadLetterSchema, ...problemResponses(400, 401, 403, 404) } },
     }, async (req) => {
       const entry = await deadLetters.get(req.params.id);
       if (!entry) throw notFound(req.params.id);
@@ -75,7 +74,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
         params: Params,
         response: {
           202: z.object({ id: z.string(), orgId: z.string(), jobId: z.string().describe('The new delivery job') }),
-          ...problems(400, 401, 403, 404),
+          ...problemResponses(400, 401, 403, 404),
         },
       },
     }, async (req, reply) => {

@@ -6,11 +6,10 @@ import type { Engine } from '../../engine/engine.js';
 import { SlaTimelineSchema } from '../../engine/sla-view.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 
 const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
 const Params = z.object({ id: IdSchema.describe('Ticket id') });
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 const HistoryEntrySchema = z
   .object({
@@ -67,7 +66,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         summary: 'Create a ticket (idempotent per Idempotency-Key, default externalRef)',
         headers: CreateHeaders,
         body: CreateTicketSchema,
-        response: { 201: TicketViewSchema, 200: TicketViewSchema, ...problems(400, 401, 403, 409, 413, 422) },
+        response: { 201: TicketViewSchema, 200: TicketViewSchema, ...problemResponses(400, 401, 403, 409, 413, 422) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
@@ -91,7 +90,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         tags: ['tickets'],
         summary: 'List tickets in reach, newest first',
         querystring: ListQuery,
-        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problems(400, 401) },
+        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
       },
     }, async (req) => {
       const principal = principalOf(req);
@@ -101,7 +100,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
 
     app.get('/v1/tickets/:id', {
       config: { roles: ALL },
-      schema: { tags: ['tickets'], summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problems(401, 404) } },
+      schema: { tags: ['tickets'], summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problemResponses(401, 404) } },
     }, async (req, reply) => {
       const principal = principalOf(req);
       const record = await engine.getTicket(principal, req.params.id);
@@ -118,7 +117,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         // A malformed header is a bad request (400), like a bad query parameter.
         headers: z.object({ 'if-match': z.string().max(40).regex(IF_MATCH, 'a ticket version like "3", or *').optional() }),
         body: TicketEventInputSchema,
-        response: { 200: TicketViewSchema, ...problems(400, 401, 403, 404, 409, 412, 422) },
+        response: { 200: TicketViewSchema, ...problemResponses(400, 401, 403, 404, 409, 412, 422) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
@@ -133,7 +132,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         tags: ['tickets'],
         summary: "A ticket's history",
         params: Params,
-        response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problems(401, 404) },
+        response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problemResponses(401, 404) },
       },
     }, async (req) => ({ items: await engine.history(principalOf(req), req.params.id) }));
 
@@ -143,7 +142,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         tags: ['tickets'],
         summary: "A ticket's SLA clocks explained: calendars, pauses, closed days, due times, warnings, breaches",
         params: Params,
-        response: { 200: SlaTimelineSchema, ...problems(401, 404) },
+        response: { 200: SlaTimelineSchema, ...problemResponses(401, 404) },
       },
     }, async (req) => engine.slaTimeline(await engine.getTicket(principalOf(req), req.params.id)));
   };
