@@ -1,40 +1,13 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
-import { loadTopology } from '../src/config/topology-file.js';
-import type { Principal } from '../src/domain/access.js';
 import { createLogger } from '../src/logger.js';
 import { createProviderWorker, type ProviderWorker } from '../src/index.js';
-import { createRuntime, type Runtime, type WorkerRole } from '../src/runtime.js';
-import { commandStats, total } from './redis.js';
+import { commandsOf, topCommands } from './redis.js';
 import { benchBody } from './body.js';
+import { DESK as desk, median, pool, rawJobCommands, startRuntime, until } from './support.js';
 
-const desk: Principal = { orgId: 'desk-BY', role: 'desk', land: 'BY' };
 const body = (i: number) => benchBody(`bench-h-${i}`);
-
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
-}
-
-/** Runs `fn` over 0..n-1, `width` at a time. */
-async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await fn(next++);
-  }));
-}
-
-async function startRuntime(url: string, prefix: string, concurrency: number, roles: WorkerRole[]): Promise<Runtime> {
-  const runtime = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_WORKER_CONCURRENCY: String(concurrency) }),
-    redisUrl: url,
-    topology: loadTopology(undefined),
-    logger: createLogger('silent'),
-    env: {},
-  });
-  await runtime.startWorkers(roles);
-  return runtime;
-}
 
 /** Raw BullMQ round trips: job A on queue 1, whose worker adds job B on queue 2, whose worker completes it. */
 async function rawRoundTrips(url: string, prefix: string, n: number, concurrency: number): Promise<number> {
@@ -60,7 +33,7 @@ async function rawRoundTrips(url: string, prefix: string, n: number, concurrency
  * runs until every receipt is committed (the kit calls the handler after that).
  */
 async function lotseHandoffs(url: string, prefix: string, n: number, concurrency: number, kitConcurrency: number): Promise<number> {
-  const runtime = await startRuntime(url, prefix, concurrency, ['events']);
+  const runtime = await startRuntime(url, prefix, ['events'], { concurrency });
   const { engine } = runtime;
   await pool(n, 32, async (i) => {
     const { record } = await engine.createTicket(desk, body(i));
@@ -78,12 +51,10 @@ async function lotseHandoffs(url: string, prefix: string, n: number, concurrency
   return n / seconds;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** Redis commands of m full lifecycles: create → ACCEPT → ESCALATE → receipt → RESOLVE (by the kit) → CLOSE, all drained. */
 async function lifecycleCommands(url: string, redis: Redis, m: number, concurrency: number) {
   const prefix = 'bench-hcmd';
-  const runtime = await startRuntime(url, prefix, concurrency, ['events', 'relay']);
+  const runtime = await startRuntime(url, prefix, ['events', 'relay'], { concurrency });
   let resolved = 0;
   const kit: ProviderWorker = createProviderWorker({
     orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency,
@@ -107,49 +78,24 @@ async function lifecycleCommands(url: string, redis: Redis, m: number, concurren
   };
   await until(drained(1));
 
-  await redis.config('RESETSTAT');
-  const t0 = performance.now();
   const ids: string[] = [];
-  await pool(m, 16, async (i) => {
-    const { record } = await runtime.engine.createTicket(desk, body(i));
-    ids.push(record.id);
-    await runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
-    await runtime.engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'bench' });
+  // The drain check's own getJobCounts/XLEN calls are few next to the work; they are counted, which errs against Lotse.
+  const counted = await commandsOf(redis, async () => {
+    await pool(m, 16, async (i) => {
+      const { record } = await runtime.engine.createTicket(desk, body(i));
+      ids.push(record.id);
+      await runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
+      await runtime.engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'bench' });
+    });
+    await until(() => resolved >= m + 1);
+    await pool(m, 16, (i) => runtime.engine.applyEvent(desk, ids[i]!, { type: 'CLOSE' }));
+    // Everything drained: the relay's last effects, the kit's and the events worker's jobs.
+    await until(drained(m + 1));
   });
-  await until(() => resolved >= m + 1);
-  await pool(m, 16, (i) => runtime.engine.applyEvent(desk, ids[i]!, { type: 'CLOSE' }));
-  const busyMs = performance.now() - t0;
-  // Everything drained: the relay's last effects, the kit's and the events worker's jobs.
-  await until(drained(m + 1));
-  const checkMs = performance.now() - t0 - busyMs;
-  const afterDrain = await commandStats(redis);
-  // Idle workers poll: count an idle stretch as long as the run and subtract it.
-  await redis.config('RESETSTAT');
-  await new Promise((r) => setTimeout(r, busyMs + checkMs));
-  const idle = total(await commandStats(redis));
   await Promise.all([handoffs.close(), events.close()]);
   await kit.close();
   await runtime.close();
-
-  // The drain check's own getJobCounts/XLEN calls are few next to the work; they are counted, which errs against Lotse.
-  const perLifecycle = (total(afterDrain) - idle) / m;
-  const top = [...afterDrain].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, n]) => `${c} ${(n / m).toFixed(1)}`).join(', ');
-  return { perLifecycle, top };
-}
-
-async function rawJobCommands(url: string, redis: Redis, m: number, concurrency: number): Promise<number> {
-  const prefix = 'bench-hraw';
-  const queue = new Queue('rawcmd', { connection: { url }, prefix });
-  let done = 0;
-  const worker = new Worker('rawcmd', async () => void done++, { connection: { url }, prefix, concurrency });
-  await worker.waitUntilReady();
-  await redis.config('RESETSTAT');
-  for (let i = 0; i < m; i++) await queue.add('noop', body(i), { jobId: `raw-${i}` });
-  await until(() => done >= m);
-  const n = total(await commandStats(redis));
-  await worker.close();
-  await queue.close();
-  return n / m;
+  return { perLifecycle: counted.total / m, top: topCommands(counted.stats, m) };
 }
 
 /**

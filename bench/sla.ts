@@ -1,14 +1,13 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DEFAULT_TOPOLOGY } from '../src/config/default-topology.js';
-import { loadConfig } from '../src/config/env.js';
 import { parseTopology } from '../src/config/topology-file.js';
 import type { TopologyInput } from '../src/domain/topology.js';
 import type { HistoryEntry } from '../src/engine/effects.js';
-import { createLogger } from '../src/logger.js';
-import { createRuntime, type Runtime } from '../src/runtime.js';
+import type { Runtime } from '../src/runtime.js';
 import { percentile } from './redis.js';
 import { benchBody } from './body.js';
+import { DESK, pool, startRuntime, until } from './support.js';
 
 /**
  * The built-in topology, every organisation 24x7 so timers are predictable:
@@ -26,22 +25,8 @@ function benchTopology() {
 const body = (i: number, urgent: boolean) =>
   benchBody(`sla-${urgent ? 'u' : 'b'}-${i}`, urgent ? { impact: 'high', urgency: 'high' } : { urgency: 'low' });
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 600_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function createMany(runtime: Runtime, n: number, urgent: boolean, offset = 0, parallel = 32) {
-  const desk = { orgId: 'desk-BY', role: 'desk' as const, land: 'BY' as const };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      for (let i = next++; i < n; i = next++) await runtime.engine.createParsedTicket(desk, body(offset + i, urgent), { reserve: false });
-    }),
-  );
+async function createMany(runtime: Runtime, n: number, urgent: boolean) {
+  await pool(n, 32, (i) => runtime.engine.createParsedTicket(DESK, body(i, urgent), { reserve: false }));
 }
 
 /** Lateness of raw BullMQ delayed jobs with `background` others waiting in the same queue. */
@@ -58,7 +43,7 @@ async function rawLateness(url: string, background: number, k: number): Promise<
     await queue.add('t', { ticketId: `m-${i}`, epoch: 1 }, { jobId: `m-${i}`, delay: 3000 });
     await new Promise((r) => setTimeout(r, 4));
   }
-  await until(async () => lateness.length >= k, 'raw timers');
+  await until(() => lateness.length >= k, 'raw timers', 20);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
@@ -69,20 +54,13 @@ export async function benchSla(url: string, opts: { background: number; measured
   const redis = new Redis(url);
   await redis.flushdb();
   const prefix = 'bench-sla';
-  const runtime = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_EVENTS_MAXLEN: '1000' }),
-    redisUrl: url,
-    topology: benchTopology(),
-    logger: createLogger('silent'),
-    env: {},
-  });
-  await runtime.startWorkers(['relay', 'sla']);
+  const runtime = await startRuntime(url, prefix, ['relay', 'sla'], { topology: benchTopology(), env: { LOTSE_EVENTS_MAXLEN: '1000' } });
   const memoryBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 
   // Background: open tickets, each with its timer armed days ahead.
   const t0 = performance.now();
   await createMany(runtime, opts.background, false);
-  await until(async () => (await redis.xlen(`${prefix}:outbox`)) === 0, 'relay to arm every timer');
+  await until(async () => (await redis.xlen(`${prefix}:outbox`)) === 0, 'relay to arm every timer', 20);
   const fillSeconds = (performance.now() - t0) / 1000;
   const armed = await redis.zcard(`${prefix}:sla:delayed`);
   // Memory per open ticket: its hash, history, indexes, idempotency record and timer job.
@@ -91,10 +69,9 @@ export async function benchSla(url: string, opts: { background: number; measured
   const bytesPerTicket = (memoryAfter - memoryBefore) / opts.background;
 
   // Measured: P1 tickets created over a second or two, breaching 3 s later.
-  const desk = { orgId: 'desk-BY', role: 'desk' as const, land: 'BY' as const };
   const ids: string[] = [];
   for (let i = 0; i < opts.measured; i++) {
-    ids.push((await runtime.engine.createParsedTicket(desk, body(i, true), { reserve: false })).record.id);
+    ids.push((await runtime.engine.createParsedTicket(DESK, body(i, true), { reserve: false })).record.id);
     await new Promise((r) => setTimeout(r, 4));
   }
   const operator = { orgId: 'ops-bremen', role: 'operator' as const };
@@ -110,7 +87,7 @@ export async function benchSla(url: string, opts: { background: number; measured
       lateness.push(committed - breach.dueAt);
     }
     return true;
-  }, 'every measured breach');
+  }, 'every measured breach', 20);
   await runtime.close();
   await redis.flushdb();
 
