@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { benchBody } from '../../bench/body.js';
+import { afterEach, inject } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { loadTopology } from '../../src/config/topology-file.js';
 import { devRoleFor, type Principal } from '../../src/domain/access.js';
@@ -48,11 +49,19 @@ export async function openConnections(redis: Redis, prefix: string): Promise<str
   return list.split('\n').filter((line) => new RegExp(`name=${prefix}[-:]`).test(line));
 }
 
+export interface HarnessOptions {
+  topology?: Topology;
+  roles?: WorkerRole[];
+  env?: Record<string, string>;
+  principalEnv?: Record<string, string>;
+  now?: () => number;
+}
+
 /**
  * A Lotse runtime on its own prefix, with the workers asked for, and a check
  * on close that nothing was left open.
  */
-export async function createHarness(opts: { topology?: Topology; roles?: WorkerRole[]; env?: Record<string, string>; principalEnv?: Record<string, string>; now?: () => number } = {}): Promise<Harness> {
+export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const prefix = newPrefix();
   const config = loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOG_LEVEL: 'silent', ...opts.env });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -78,6 +87,19 @@ export async function createHarness(opts: { topology?: Topology; roles?: WorkerR
   };
 }
 
+/**
+ * For a test file whose tests each start their own harness: the returned
+ * function starts one, and it is closed after the test that started it.
+ */
+export function harnessPerTest(): (opts?: HarnessOptions) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (opts = {}) => (current = await createHarness(opts));
+}
+
 /** Polls a condition until it holds; never a fixed sleep. */
 export async function waitFor<T>(
   condition: () => Promise<T | false | null | undefined> | T | false | null | undefined,
@@ -97,18 +119,8 @@ export async function waitFor<T>(
   }
 }
 
-/** A valid create body; override what a test is about. */
+/** A valid create body (the benchmarks' typical one, with a fresh externalRef); override what a test is about. */
 export function ticketBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    externalRef: `ext-${randomBytes(4).toString('hex')}`,
-    channel: 'phone-115',
-    land: 'BY',
-    service: 'uvo',
-    category: 'technical',
-    impact: 'medium',
-    urgency: 'medium',
-    subject: 'Antrag lässt sich nicht absenden',
-    description: 'Beim Absenden erscheint ein Fehler.',
-    ...overrides,
-  };
+  const { attachments: _none, ...body } = benchBody(`ext-${randomBytes(4).toString('hex')}`);
+  return { ...body, ...overrides };
 }

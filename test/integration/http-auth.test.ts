@@ -1,32 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { createPrincipalResolver } from '../../src/config/principals.js';
 import { parseTopology } from '../../src/config/topology-file.js';
 import { newTicketId } from '../../src/engine/ids.js';
 import type { App } from '../../src/http/app.js';
-import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
+import { bearer, harnessPerTest, ticketBody, type HarnessOptions } from '../helpers/harness.js';
+import { expectProblem } from '../helpers/http.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function setup(opts: Parameters<typeof createHarness>[0] = {}): Promise<App> {
-  h = await createHarness(opts);
-  return h.app();
-}
-
-function expectProblem(res: LightMyRequestResponse, status: number) {
-  expect(res.statusCode).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json();
-  expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  expect(res.body).not.toMatch(/\bat .+\.(ts|js):\d+/); // never a stack trace
-  return body;
-}
+const harness = harnessPerTest();
+const setup = async (opts: HarnessOptions = {}): Promise<App> => (await harness(opts)).app();
 
 async function create(app: App, orgId: string, overrides: Record<string, unknown> = {}): Promise<{ id: string } & Record<string, unknown>> {
   const res = await app.inject({ method: 'POST', url: '/v1/tickets', headers: bearer(orgId), payload: ticketBody(overrides) });

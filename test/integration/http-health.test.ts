@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/http/app.js';
 import type { WorkerRole } from '../../src/runtime.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { harnessPerTest } from '../helpers/harness.js';
+import { expectProblem } from '../helpers/http.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function setup(roles: WorkerRole[] = []): Promise<App> {
-  h = await createHarness({ roles });
-  return h.app();
-}
+const harness = harnessPerTest();
+const setup = async (roles: WorkerRole[] = []): Promise<App> => (await harness({ roles })).app();
 
 describe('health', () => {
   it('GET /healthz answers 200 without a key', async () => {
@@ -35,18 +28,17 @@ describe('health', () => {
   ])('GET /readyz answers a 503 problem naming workers with %s', async (_label, roles) => {
     const app = await setup(roles);
     const res = await app.inject({ method: 'GET', url: '/readyz' });
-    expect(res.statusCode).toBe(503);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const body = res.json();
-    expect(body).toMatchObject({ status: 503, type: expect.any(String), title: expect.any(String), checks: { redis: 'ok', workers: 'failing' } });
+    const body = expectProblem(res, 503);
+    expect(body).toMatchObject({ checks: { redis: 'ok', workers: 'failing' } });
     expect(body.detail).toContain('workers');
     expect(body.detail).not.toContain('redis');
   });
 
   it('readiness follows the workers: ready once they run, not ready once they stop', async () => {
-    const app = await setup();
+    const h = await harness();
+    const app = await h.app();
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
-    await h!.runtime.startWorkers(['intake', 'events', 'sla', 'relay']);
+    await h.runtime.startWorkers(['intake', 'events', 'sla', 'relay']);
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 });

@@ -1,29 +1,23 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/http/app.js';
 import { idempotencyDigest } from '../../src/engine/engine.js';
 import { createIdempotencyStore, parseRecord } from '../../src/store/idempotency.js';
-import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
+import { bearer, harnessPerTest, ticketBody, type Harness } from '../helpers/harness.js';
+import { expectProblem as expectAnyProblem } from '../helpers/http.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
+const startHarness = harnessPerTest();
 async function setup(): Promise<{ app: App; h: Harness }> {
-  const harness = await createHarness();
-  h = harness;
-  return { app: await harness.app(), h: harness };
+  const h = await startHarness();
+  return { app: await h.app(), h };
 }
 
 const post = (app: App, orgId: string, payload: Record<string, unknown>, key?: string) =>
   app.inject({ method: 'POST', url: '/v1/tickets', headers: { ...bearer(orgId), ...(key !== undefined ? { 'idempotency-key': key } : {}) }, payload });
 
+/** A problem of this type, never marked as a replay. */
 function expectProblem(res: LightMyRequestResponse, status: number, type: RegExp) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.json()).toMatchObject({ status, type: expect.stringMatching(type), title: expect.any(String), detail: expect.any(String) });
+  expectAnyProblem(res, status, type);
   expect(res.headers['idempotent-replayed']).toBeUndefined();
 }
 

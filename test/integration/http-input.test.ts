@@ -1,30 +1,15 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/http/app.js';
-import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
+import { bearer, harnessPerTest, ticketBody } from '../helpers/harness.js';
+import { expectProblem } from '../helpers/http.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function setup(): Promise<App> {
-  h = await createHarness();
-  return h.app();
-}
+const harness = harnessPerTest();
+const setup = async (): Promise<App> => (await harness()).app();
 
 const DAY = 86_400_000;
 const desk = bearer('desk-BY');
 const json = { ...desk, 'content-type': 'application/json' };
-
-function expectProblem(res: LightMyRequestResponse, status: number) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json();
-  expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  return body as { type: string; detail: string; errors?: { path: string; message: string }[] };
-}
 
 /** The paths a 422 names, each once, sorted. */
 function namedFields(res: LightMyRequestResponse): string[] {

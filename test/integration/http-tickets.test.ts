@@ -1,30 +1,11 @@
-import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { USER_EVENT_TYPES } from '../../src/domain/ticket.js';
 import type { App } from '../../src/http/app.js';
-import { bearer, createHarness, ticketBody, type Harness } from '../helpers/harness.js';
+import { bearer, harnessPerTest, ticketBody } from '../helpers/harness.js';
+import { expectProblem } from '../helpers/http.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function setup(): Promise<App> {
-  h = await createHarness();
-  return h.app();
-}
-
-type Problem = { type: string; detail: string; allowedEvents?: string[]; errors?: { path: string }[] };
-
-function expectProblem(res: LightMyRequestResponse, status: number, type?: RegExp): Problem {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json() as Problem;
-  expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  if (type) expect(body.type).toMatch(type);
-  return body;
-}
+const harness = harnessPerTest();
+const setup = async (): Promise<App> => (await harness()).app();
 
 async function create(app: App, overrides: Record<string, unknown> = {}, orgId = 'desk-BY'): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/v1/tickets', headers: bearer(orgId), payload: ticketBody(overrides) });

@@ -6,6 +6,7 @@ import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/topology-file.js';
 import type { Topology, TopologyInput } from '../../src/domain/topology.js';
 import { bearer, createHarness, dev, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { expectProblem } from '../helpers/http.js';
 
 const SECRET = `whsec_${Buffer.from('lotse-webhook-test-secret-32byte').toString('base64')}`;
 const REPORTER = { name: 'Erika Mustermann', email: 'erika@example.org', phone: '+49 421 1234567' };
@@ -238,8 +239,7 @@ describe('dead letters over HTTP', () => {
     expect((await app.inject({ method: 'GET', url: `/v1/dead-letters/${eventId}`, headers: ops })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/v1/dead-letters', headers: ops })).json()).toEqual({ items: [], next: null });
     const again = await app.inject({ method: 'POST', url: `/v1/dead-letters/${eventId}/replay`, headers: ops });
-    expect(again.statusCode).toBe(404);
-    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expectProblem(again, 404);
   });
 
   it('a replay that fails again lands again, under its new job', async () => {
