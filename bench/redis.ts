@@ -1,50 +1,20 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { startRedisServer } from '../src/embedded-redis.js';
 
 /**
  * Benchmarks count Redis commands, so they want a Redis nobody else talks
- * to: a private redis-server when the binary exists, else REDIS_URL.
+ * to: a private redis-server (no append-only file) when the binary exists,
+ * else REDIS_URL.
  */
 export async function benchRedis(): Promise<{ url: string; private: boolean; stop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'lotse-bench-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-  const failed = await new Promise<boolean>((resolve) => {
-    child.once('error', () => resolve(true));
-    setTimeout(() => resolve(false), 300);
-  });
-  if (failed) {
-    rmSync(dir, { recursive: true, force: true });
+  try {
+    const server = await startRedisServer();
+    return { url: server.url, private: true, stop: server.stop };
+  } catch {
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     console.warn(`no redis-server binary: benchmarking against ${url}; command counts include other clients`);
     return { url, private: false, stop: async () => undefined };
   }
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 50 });
-  probe.on('error', () => undefined);
-  await probe.connect();
-  probe.disconnect();
-  return {
-    url,
-    private: true,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Total calls per command since the last CONFIG RESETSTAT. */
