@@ -36,10 +36,19 @@ export interface EngineDeps {
 
 const MAX_ATTEMPTS = 8;
 const IDEMPOTENCY_PENDING_MS = 30_000;
+/** How long the record of an event sent with an idempotency key is kept: longer than any sender retries. */
+export const EVENT_IDEMPOTENCY_TTL_S = 7 * 86_400;
 const RECEIVED_AT_MAX_AGE_MS = 7 * 86_400_000;
 const CLOCK_SKEW_MS = 60_000;
 
 export type TicketMachine = ReturnType<typeof createTicketMachine>;
+
+export interface EventOptions {
+  /** The version the caller last saw: a stale one fails with PRECONDITION_FAILED. */
+  ifMatch?: number | undefined;
+  /** The same key with the same event answers with the ticket as it is, applying nothing again; with another event 422. */
+  idempotencyKey?: string | undefined;
+}
 
 export interface CreateOptions {
   idempotencyKey?: string | undefined;
@@ -97,7 +106,14 @@ export function createEngine(deps: EngineDeps) {
   }
 
   /** Everything one change writes, committed at once; effects follow through the outbox. */
-  async function commitChange(before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry, actions: readonly { type: string; params?: unknown }[], actor: Actor, idempotency?: { key: string; fp: string }) {
+  async function commitChange(
+    before: TicketRecord | null,
+    after: TicketRecord,
+    entry: HistoryEntry,
+    actions: readonly { type: string; params?: unknown }[],
+    actor: Actor,
+    idempotency?: { key: string; fp: string; ttlSeconds?: number },
+  ) {
     // Providers get the ticket's history with a handoff or an update; only then is it read.
     const needsHistory = actions.some((a) => a.type === 'handOff') || providerToUpdate(topology, before, after, actor) !== null;
     const history = needsHistory && before ? [...((await store.history(after.id)) as HistoryEntry[]), entry] : [entry];
@@ -115,7 +131,7 @@ export function createEngine(deps: EngineDeps) {
       effects,
       indexOps: indexOps(keys, topology, before, after),
       counters: counterChanges(before, after),
-      ...(idempotency ? { idempotency: { key: idempotency.key, record: doneRecord(idempotency.fp, after.id), fingerprint: idempotency.fp } } : {}),
+      ...(idempotency ? { idempotency: { key: idempotency.key, record: doneRecord(idempotency.fp, after.id), fingerprint: idempotency.fp, ...(idempotency.ttlSeconds ? { ttlSeconds: idempotency.ttlSeconds } : {}) } } : {}),
     });
   }
 
@@ -164,17 +180,24 @@ export function createEngine(deps: EngineDeps) {
    * The one path of change for an existing ticket: load, decide the event on
    * what was loaded, run the machine, commit. A concurrent change makes it
    * load and decide again, unless the caller pinned a version. `decide`
-   * answering null means nothing to do (null is returned).
+   * answering null means nothing to do (null is returned). With an
+   * idempotency key, its record is read with every load: a key already used
+   * for this event answers with the ticket as it is (`replayed`).
    */
   async function change(
     principal: Principal | 'system',
     ticketId: string,
     decide: (before: TicketRecord) => TicketEventPayload | null,
-    opts: { ifMatch?: number | undefined } = {},
-  ): Promise<TicketRecord | null> {
+    opts: { ifMatch?: number | undefined; idempotency?: { key: string; fp: string } } = {},
+  ): Promise<{ record: TicketRecord; replayed: boolean } | null> {
     const actor = actorOf(principal);
+    const idem = opts.idempotency;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const before = await loadInReach(principal, ticketId);
+      const [before, used] = await Promise.all([loadInReach(principal, ticketId), idem ? deps.idempotency.get(idem.key) : null]);
+      if (used) {
+        if (used.fp !== idem!.fp) throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used with a different event');
+        return { record: before, replayed: true };
+      }
       if (opts.ifMatch !== undefined && opts.ifMatch !== before.version) {
         throw new AppError('PRECONDITION_FAILED', `The ticket is at version ${before.version}, not ${opts.ifMatch}`, { version: before.version });
       }
@@ -194,10 +217,10 @@ export function createEngine(deps: EngineDeps) {
         from: from.path, to: to.path, level: to.level, assignee: to.active ? next.context.assignee : null,
         ...(Object.keys(details).length > 0 ? { details } : {}),
       };
-      const result = await commitChange(before, after, entry, actions, actor);
+      const result = await commitChange(before, after, entry, actions, actor, idem && { ...idem, ttlSeconds: EVENT_IDEMPOTENCY_TTL_S });
       if (result.status === 'ok') {
         failpoint('engine-after-commit');
-        return after;
+        return { record: after, replayed: false };
       }
       if (opts.ifMatch !== undefined) {
         throw new AppError('PRECONDITION_FAILED', 'The ticket changed meanwhile', { version: result.status === 'stale' ? result.currentVersion : before.version });
@@ -284,14 +307,23 @@ export function createEngine(deps: EngineDeps) {
     },
 
     /** Applies one event through the machine; retried on a concurrent change unless the caller pinned a version. */
-    async applyEvent(principal: Principal | 'system', ticketId: string, input: unknown, opts: { ifMatch?: number | undefined } = {}) {
+    async applyEvent(principal: Principal | 'system', ticketId: string, input: unknown, opts: EventOptions = {}): Promise<TicketRecord> {
+      return (await this.applyEventOnce(principal, ticketId, input, opts)).record;
+    },
+
+    /** The same, telling whether an idempotency key made it a replay of an event applied before. */
+    async applyEventOnce(principal: Principal | 'system', ticketId: string, input: unknown, opts: EventOptions = {}) {
       const parsed = principal === 'system' ? { success: true as const, data: input as TicketEventPayload } : TicketEventInputSchema.safeParse(input);
       if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
       const payload = parsed.data;
       if (payload.type === 'ASSIGN' && !topology.orgs.has(payload.assignee)) {
         throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
       }
-      return (await change(principal, ticketId, () => payload as TicketEventPayload, opts))!;
+      // Scoped to the caller's organisation and the ticket: the same key on another ticket is another request.
+      const idempotency = opts.idempotencyKey !== undefined && principal !== 'system'
+        ? { key: deps.idempotency.key(principal.orgId, idempotencyDigest(`event\n${ticketId}\n${opts.idempotencyKey}`)), fp: fingerprint(payload) }
+        : undefined;
+      return (await change(principal, ticketId, () => payload as TicketEventPayload, { ifMatch: opts.ifMatch, ...(idempotency ? { idempotency } : {}) }))!;
     },
 
     /**
@@ -311,7 +343,7 @@ export function createEngine(deps: EngineDeps) {
         return event;
       };
       try {
-        if (await change('system', ticketId, decide)) return { applied: true, event: event!.type };
+        if (await change('system', ticketId, decide)) return { applied: true, event: (event as TicketEventPayload | null)!.type };
       } catch (err) {
         if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
       }

@@ -3,10 +3,13 @@ import type { Keys } from './keys.js';
 import { COMPARE_AND_DELETE } from './scripts.js';
 
 /**
- * Idempotency records for ticket creation, scoped to the caller's
- * organisation. A request first reserves its key with a pending record that
- * expires (so a crashed request frees it); the creating commit replaces it
- * with the done record atomically (see COMMIT).
+ * Idempotency records, scoped to the caller's organisation. A creation first
+ * reserves its key with a pending record that expires (so a crashed request
+ * frees it); the creating commit replaces it with the done record atomically
+ * (see COMMIT). An event on a ticket needs no reservation: the engine looks
+ * its key up with every load, and the commit that writes the done record
+ * also moves the ticket's version, so a concurrent duplicate fails its
+ * version check, loads again and finds the record.
  */
 export type IdempotencyRecord =
   | { state: 'pending'; fp: string }
@@ -16,6 +19,8 @@ export interface IdempotencyStore {
   key(orgId: string, keyHash: string): string;
   /** Reserves the key, or returns the record that holds it. */
   reserve(key: string, fingerprint: string, ttlMs: number): Promise<{ reserved: true } | { reserved: false; record: IdempotencyRecord }>;
+  /** The record under a key, if any. */
+  get(key: string): Promise<IdempotencyRecord | null>;
   /** Frees a pending reservation this request made, after a failure. */
   release(key: string, fingerprint: string): Promise<void>;
 }
@@ -41,6 +46,10 @@ export function createIdempotencyStore(redis: Redis, keys: Keys): IdempotencySto
         // It expired between the two calls: try again.
         if (existing !== null) return { reserved: false, record: parseRecord(existing) };
       }
+    },
+    async get(key) {
+      const stored = await redis.get(key);
+      return stored === null ? null : parseRecord(stored);
     },
     async release(key, fingerprint) {
       await release(key, pendingRecord(fingerprint));

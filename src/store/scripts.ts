@@ -17,8 +17,12 @@ export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
  *       6.. index sorted sets
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 ticket id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
- *       ('' for none), 7 idempotency fingerprint, 8 number F of hash
- *       field/value arguments, F of them, a number C of counter
+ *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
+ *       lives ('' for as long as the ticket: a creation's record, checked
+ *       here against a concurrent creation; an event's record is not checked
+ *       here, since the version check already serialises changes of one
+ *       ticket and the engine looks the key up with every load), 9 number F
+ *       of hash field/value arguments, F of them, a number C of counter
  *       field/increment arguments, C of them, then per index key: 'a' (add to
  *       a lexical index), 'r' (remove) or a number (add with it as score)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
@@ -26,28 +30,30 @@ export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 export const COMMIT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then return {'STALE', current} end
-if ARGV[6] ~= '' then
+if ARGV[6] ~= '' and ARGV[8] == '' then
   local existing = redis.call('GET', KEYS[4])
   if existing and existing ~= 'p:' .. ARGV[7] then return {'IDEM', existing} end
 end
-local f = tonumber(ARGV[8])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, 9, 8 + f))
+local f = tonumber(ARGV[9])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, 10, 9 + f))
 redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
 end
-local c = tonumber(ARGV[9 + f])
-for i = 10 + f, 9 + f + c, 2 do
+local c = tonumber(ARGV[10 + f])
+for i = 11 + f, 10 + f + c, 2 do
   redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
 end
-local ops = 9 + f + c
+local ops = 10 + f + c
 for k = 6, #KEYS do
   local op = ARGV[ops + k - 5]
   if op == 'a' then redis.call('ZADD', KEYS[k], 0, ARGV[3])
   elseif op == 'r' then redis.call('ZREM', KEYS[k], ARGV[3])
   else redis.call('ZADD', KEYS[k], tonumber(op), ARGV[3]) end
 end
-if ARGV[6] ~= '' then redis.call('SET', KEYS[4], ARGV[6]) end
+if ARGV[6] ~= '' then
+  if ARGV[8] == '' then redis.call('SET', KEYS[4], ARGV[6]) else redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[8]) end
+end
 return {'OK'}
 `;
 

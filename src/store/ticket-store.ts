@@ -35,7 +35,8 @@ export interface CommitRequest {
   effects: unknown[];
   indexOps: IndexOp[];
   counters: Record<string, number>;
-  idempotency?: { key: string; record: string; fingerprint: string };
+  /** A creation's record lives as long as the ticket; an event's for `ttlSeconds`. */
+  idempotency?: { key: string; record: string; fingerprint: string; ttlSeconds?: number };
 }
 
 export type CommitResult =
@@ -123,6 +124,7 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
         r.effects.length > 0 ? JSON.stringify(r.effects) : '',
         idem ? idem.record : '',
         idem ? idem.fingerprint : '',
+        idem?.ttlSeconds ?? '',
         fields.length,
         ...fields,
         counters.length,

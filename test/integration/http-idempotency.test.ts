@@ -163,3 +163,103 @@ describe('a request still in flight', () => {
     expect(await ticketIds(app)).toEqual([id]);
   });
 });
+
+describe('Idempotency-Key on POST /v1/tickets/{id}/events', () => {
+  const send = (app: App, orgId: string, id: string, payload: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: `/v1/tickets/${id}/events`, headers: { ...bearer(orgId), ...headers }, payload });
+  const historyTypes = async (app: App, id: string) =>
+    ((await app.inject({ method: 'GET', url: `/v1/tickets/${id}/history`, headers: bearer('ops-bremen') })).json().items as { type: string }[]).map((e) => e.type);
+  /** A uvo ticket escalated to dataport, waiting for its receipt. */
+  async function handedToDataport(app: App): Promise<string> {
+    const id = (await post(app, 'desk-BY', ticketBody())).json().id as string;
+    expect((await send(app, 'desk-BY', id, { type: 'ACCEPT' })).statusCode).toBe(200);
+    expect((await send(app, 'desk-BY', id, { type: 'ESCALATE', reason: 'Fehler im Verfahren' })).statusCode).toBe(200);
+    return id;
+  }
+
+  it('a repeated event with its key applies once and answers 200 with the ticket as it is, marked as replayed', async () => {
+    const { app } = await setup();
+    const id = await handedToDataport(app);
+    const first = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'receipt-1' });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(first.json()).toMatchObject({ status: 'open', version: 4 });
+
+    // Without the key the same ACCEPT is refused: the ticket no longer waits for a receipt.
+    expectProblem(await send(app, 'dataport', id, { type: 'ACCEPT' }), 409, /invalid-transition$/);
+    // With it, the repeat is answered as the first was, and nothing is applied again.
+    const again = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'receipt-1' });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers.etag).toBe('"4"');
+    expect(await historyTypes(app, id)).toEqual(['CREATED', 'ACCEPT', 'ESCALATE', 'ACCEPT']);
+
+    // Later changes show in a replay: it answers with the ticket as it is now.
+    expect((await send(app, 'dataport', id, { type: 'RESOLVE', resolution: 'behoben' }, { 'idempotency-key': 'resolve-1' })).statusCode).toBe(200);
+    const late = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'receipt-1' });
+    expect(late.statusCode).toBe(200);
+    expect(late.json()).toMatchObject({ status: 'resolved', version: 5 });
+    expect(await historyTypes(app, id)).toEqual(['CREATED', 'ACCEPT', 'ESCALATE', 'ACCEPT', 'RESOLVE']);
+  });
+
+  it('the same key with another event → 422, nothing applied', async () => {
+    const { app } = await setup();
+    const id = await handedToDataport(app);
+    expect((await send(app, 'dataport', id, { type: 'ACCEPT', note: 'übernommen' }, { 'idempotency-key': 'k' })).statusCode).toBe(200);
+    expectProblem(await send(app, 'dataport', id, { type: 'ACCEPT', note: 'anders' }, { 'idempotency-key': 'k' }), 422, /idempotency-key-reused$/);
+    expectProblem(await send(app, 'dataport', id, { type: 'RESOLVE', resolution: 'x' }, { 'idempotency-key': 'k' }), 422, /idempotency-key-reused$/);
+    expect(await historyTypes(app, id)).toEqual(['CREATED', 'ACCEPT', 'ESCALATE', 'ACCEPT']);
+  });
+
+  it('keys are scoped to the caller and the ticket; the record expires after a week', async () => {
+    const { app, h } = await setup();
+    const a = await handedToDataport(app);
+    const b = await handedToDataport(app);
+    for (const id of [a, b]) {
+      const res = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'same' });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['idempotent-replayed']).toBeUndefined();
+    }
+    // The operator's key of the same name is its own: its event applies.
+    const byOps = await send(app, 'ops-bremen', a, { type: 'ASSIGN', assignee: 'it-BY', reason: 'Zuständigkeit' }, { 'idempotency-key': 'same' });
+    expect(byOps.statusCode, byOps.body).toBe(200);
+    expect(byOps.headers['idempotent-replayed']).toBeUndefined();
+
+    const key = h.runtime.keys.idempotency('dataport', idempotencyDigest(`event\n${a}\nsame`));
+    const ttl = await h.redis.ttl(key);
+    expect(ttl).toBeGreaterThan(6 * 86_400);
+    expect(ttl).toBeLessThanOrEqual(7 * 86_400);
+  });
+
+  it('a replay still answers 404 outside the caller\'s reach, and a key is checked before If-Match', async () => {
+    const { app } = await setup();
+    const id = await handedToDataport(app);
+    expect((await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'r', 'if-match': '3' })).statusCode).toBe(200);
+    // The same request again: its If-Match is stale now, yet it is a replay of what was applied.
+    const again = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'r', 'if-match': '3' });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    // Another provider, whose key of the same name was never used, never learns of the ticket.
+    expectProblem(await send(app, 'it-HB', id, { type: 'ACCEPT' }, { 'idempotency-key': 'r' }), 404, /ticket-not-found$/);
+  });
+
+  it('concurrent repeats of one keyed event apply it exactly once', async () => {
+    const { app } = await setup();
+    const id = await handedToDataport(app);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'race' })));
+    for (const res of answers) expect(res.statusCode, res.body).toBe(200);
+    expect(answers.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
+    expect(new Set(answers.map((r) => r.json().version))).toEqual(new Set([4]));
+    expect(await historyTypes(app, id)).toEqual(['CREATED', 'ACCEPT', 'ESCALATE', 'ACCEPT']);
+  });
+
+  it('a malformed key → 400 naming the header', async () => {
+    const { app } = await setup();
+    const id = await handedToDataport(app);
+    const res = await send(app, 'dataport', id, { type: 'ACCEPT' }, { 'idempotency-key': 'a b' });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual([expect.stringMatching(/idempotency-key$/)]);
+    expect(await historyTypes(app, id)).toEqual(['CREATED', 'ACCEPT', 'ESCALATE']);
+  });
+});

@@ -25,15 +25,18 @@ const HistoryEntrySchema = z
   })
   .describe('One applied event: who, what, when, from which state to which');
 
-const CreateHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
-    .refine((k) => k !== '""', 'must not be empty')
-    .optional(),
-});
+const IdempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
+  .refine((k) => k !== '""', 'must not be empty')
+  .optional();
+
+const CreateHeaders = z.object({ 'idempotency-key': IdempotencyKeyHeader });
+
+/** The draft has the key as a structured-field string: "…"; plain tokens are taken as they are. */
+const idempotencyKeyOf = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
 
 const ListQuery = z.strictObject({
   level: z.coerce.number().int().min(1).max(3).optional(),
@@ -76,9 +79,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         if (!headers.success) throw new AppError('BAD_REQUEST', 'The request headers are not valid', { errors: fieldErrors(headers.error.issues).map((e) => ({ ...e, path: `headers.${e.path}` })) });
         if (req.validationError.validationContext !== 'body') throw req.validationError;
       }
-      // The draft has the key as a structured-field string: "…"; plain tokens are taken as they are.
-      const idempotencyKey = req.headers['idempotency-key']?.replace(/^"(.*)"$/, '$1');
-      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey });
+      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']) });
       reply.header('etag', `"${record.version}"`).header('location', `/v1/tickets/${record.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(engine.view(principal, record));
@@ -112,17 +113,24 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
       config: { roles: ['desk', 'provider', 'operator'] },
       schema: {
         tags: ['tickets'],
-        summary: 'Apply one event to a ticket',
+        summary: 'Apply one event to a ticket (once per Idempotency-Key, when one is sent)',
         params: Params,
         // A malformed header is a bad request (400), like a bad query parameter.
-        headers: z.object({ 'if-match': z.string().max(40).regex(IF_MATCH, 'a ticket version like "3", or *').optional() }),
+        headers: z.object({
+          'if-match': z.string().max(40).regex(IF_MATCH, 'a ticket version like "3", or *').optional(),
+          'idempotency-key': IdempotencyKeyHeader.describe('Optional; scoped to the caller and the ticket. The same key with the same event answers 200 with the ticket as it is now and applies nothing again; with another event 422.'),
+        }),
         body: TicketEventInputSchema,
         response: { 200: TicketViewSchema, ...problemResponses(400, 401, 403, 404, 409, 412, 422) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
-      const record = await engine.applyEvent(principal, req.params.id, req.body, { ifMatch: parseIfMatch(req.headers['if-match']) });
+      const { record, replayed } = await engine.applyEventOnce(principal, req.params.id, req.body, {
+        ifMatch: parseIfMatch(req.headers['if-match']),
+        idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']),
+      });
       reply.header('etag', `"${record.version}"`);
+      if (replayed) reply.header('idempotent-replayed', 'true');
       return engine.view(principal, record);
     });
 
