@@ -25,8 +25,9 @@ export class AnswerError extends Error {
 }
 
 /**
- * Answers to one event, each on the `events` queue with a job id made of the
- * action and the event id, so a handler that runs again adds nothing twice.
+ * Answers to one event, each with a key made of the action and the event id
+ * (`answerJobId`), so a handler that runs again applies nothing twice: on the
+ * `events` queue the key is the job id; over HTTP it is the Idempotency-Key.
  * Each resolves once Lotse applied the answer and rejects with an
  * `AnswerError` when it did not; awaiting one before sending the next keeps
  * them in order (the `events` worker runs jobs concurrently).
@@ -50,12 +51,11 @@ export interface SendOptions {
   key?: string;
 }
 
-export interface AnswerDeps {
-  orgId: string;
-  events: Queue;
-  queueEvents: () => Promise<QueueEvents>;
-  timeoutMs: number;
-}
+/**
+ * How an answer reaches Lotse: sends the event under its key and resolves
+ * with what Lotse answered, or rejects with an `AnswerError`.
+ */
+export type AnswerTransport = (key: string, data: EventsJob) => Promise<Omit<AnswerResult, 'jobId'>>;
 
 const DAY_S = 86_400;
 /** Kept after completion so a repeated answer with the same job id stays a no-op, as Lotse keeps its own jobs. */
@@ -81,19 +81,68 @@ export function answerJobId(eventId: string, type: string, key?: string): string
   return `${action}-${eventId}${key ? `-${key.replace(/:/g, '-')}` : ''}`;
 }
 
-export function createAnswers(deps: AnswerDeps, ticketId: string, eventId: string): Answers {
-  async function send(event: { type: string } & Record<string, unknown>, opts: SendOptions = {}): Promise<AnswerResult> {
-    const jobId = answerJobId(eventId, event.type, opts.key);
-    const data: EventsJob = { ticketId, orgId: deps.orgId, event };
+/** Answers as jobs on the `events` queue, awaited through the queue's events. */
+export function queueTransport(deps: { events: Queue; queueEvents: () => Promise<QueueEvents>; timeoutMs: number }): AnswerTransport {
+  return async (jobId, data) => {
     // An existing job with this id (a repeated handler) makes add a no-op that returns it.
     const listener = await deps.queueEvents();
-    const job = await deps.events.add(event.type, data, { jobId, ...JOB_OPTIONS });
+    const job = await deps.events.add(data.event.type, data, { jobId, ...JOB_OPTIONS });
     try {
-      const result = (await job.waitUntilFinished(listener, deps.timeoutMs)) as Omit<AnswerResult, 'jobId'>;
-      return { jobId, ...result };
+      return (await job.waitUntilFinished(listener, deps.timeoutMs)) as Omit<AnswerResult, 'jobId'>;
     } catch (err) {
       throw new AnswerError(jobId, err instanceof Error ? err.message : String(err));
     }
+  };
+}
+
+/** Where Lotse's HTTP API answers and the provider's key for it. */
+export interface HttpAnswerOptions {
+  /** Lotse's base URL: `https://lotse.example.org`. */
+  url: string;
+  /** The provider's API key (`Authorization: Bearer <key>`). */
+  key: string;
+}
+
+/**
+ * Answers over Lotse's HTTP API: `POST /v1/tickets/{id}/events` with the
+ * provider's key and the answer's key as `Idempotency-Key`, so a repeat is
+ * answered with the ticket instead of being applied again. No job and no
+ * listener per answer. A problem answer becomes an `AnswerError` with its
+ * code; a network failure or a timeout one that is not a refusal, so the
+ * handler fails and its job is retried. A repeated answer resolves with the
+ * ticket's version and state as they are now (on the queue: as the answer
+ * left them).
+ */
+export function httpTransport(o: HttpAnswerOptions & { timeoutMs: number }): AnswerTransport {
+  const base = o.url.replace(/\/+$/, '');
+  return async (key, data) => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/v1/tickets/${encodeURIComponent(data.ticketId)}/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${o.key}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(data.event),
+        signal: AbortSignal.timeout(o.timeoutMs),
+      });
+    } catch (err) {
+      throw new AnswerError(key, `UNAVAILABLE: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+    if (res.ok && body && typeof body.version === 'number' && typeof body.state === 'string') {
+      return { ticketId: data.ticketId, version: body.version, state: body.state };
+    }
+    // A problem's type ends in its code in kebab case: /problems/invalid-transition.
+    const type = typeof body?.type === 'string' ? body.type : '';
+    const code = /\/([a-z-]+)$/.exec(type)?.[1]?.toUpperCase().replace(/-/g, '_') ?? `HTTP_${res.status}`;
+    const errors = Array.isArray(body?.errors) ? (body.errors as { path?: string; message?: string }[]).map((e) => `${e.path || '(body)'}: ${e.message}`) : [];
+    throw new AnswerError(key, `${code}: ${String(body?.detail ?? res.statusText)}${errors.length > 0 ? `; ${errors.join('; ')}` : ''}`);
+  };
+}
+
+export function createAnswers(transport: AnswerTransport, orgId: string, ticketId: string, eventId: string): Answers {
+  async function send(event: { type: string } & Record<string, unknown>, opts: SendOptions = {}): Promise<AnswerResult> {
+    const jobId = answerJobId(eventId, event.type, opts.key);
+    return { jobId, ...(await transport(jobId, { ticketId, orgId, event })) };
   }
   const text = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : { [key]: value });
   return {

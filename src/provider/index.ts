@@ -1,5 +1,5 @@
 export { createProviderWorker, type HandlerContext, type Handler, type ProviderJobResult, type ProviderWorker, type ProviderWorkerOptions } from './worker.js';
-export { AnswerError, answerJobId, type AnswerResult, type Answers, type SendOptions } from './answers.js';
+export { AnswerError, answerJobId, type AnswerResult, type Answers, type HttpAnswerOptions, type SendOptions } from './answers.js';
 export {
   HANDOFF_EVENT_TYPES,
   parseProviderEvent,

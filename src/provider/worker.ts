@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { createLogger } from '../logger.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
-import { AnswerError, createAnswers, type AnswerDeps, type AnswerResult, type Answers } from './answers.js';
+import { AnswerError, createAnswers, httpTransport, queueTransport, type AnswerResult, type AnswerTransport, type Answers, type HttpAnswerOptions } from './answers.js';
 import { createDedup } from './dedup.js';
 import { HANDOFF_EVENT_TYPES, parseProviderEvent, type HandoffRequestedEvent, type ProviderEvent, type TicketUpdatedEvent, type TicketWithdrawnEvent } from './events.js';
 
@@ -30,6 +30,12 @@ export interface ProviderWorkerOptions {
   onUpdate?: Handler<TicketUpdatedEvent>;
   onWithdrawn?: Handler<TicketWithdrawnEvent>;
   logger?: Logger;
+  /**
+   * Send answers over Lotse's HTTP API with this key instead of as jobs on
+   * the `events` queue: no BullMQ job per answer, and Lotse's answer comes
+   * back on the same request.
+   */
+  api?: HttpAnswerOptions;
   /** Events handled at once. */
   concurrency?: number;
   /** Send the receipt (ACCEPT) before `onHandoff` runs, when the handoff needs one. Off: the handler calls `accept` or `reject`. */
@@ -84,28 +90,32 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
     ttlSeconds: opts.dedupTtlSeconds ?? 30 * DAY_S,
     onError: (err) => logger.warn({ err }, 'could not renew a claim'),
   });
-  const events = new Queue(QUEUE.events, { connection, prefix });
-  events.on('error', (err) => logger.error({ err }, 'events queue error'));
-  // Every answer awaited adds a listener to this queue until it settles: as many as handlers and later answers in flight.
-  events.setMaxListeners(0);
+  const timeoutMs = opts.answerTimeoutMs ?? 30_000;
+  let events: Queue | undefined;
   let queueEvents: Promise<QueueEvents> | undefined;
-  const answerDeps: AnswerDeps = {
-    orgId: opts.orgId,
-    events,
-    timeoutMs: opts.answerTimeoutMs ?? 30_000,
-    // Opened on the first answer: a provider that never answers holds no extra connection.
-    queueEvents: () =>
-      (queueEvents ??= (async () => {
-        // Read from the stream's current end, not '$' at the first blocking read: an answer that
-        // finishes between this listener's start and that read would otherwise be missed.
-        const last = await redis.xrevrange(`${prefix}:${QUEUE.events}:events`, '+', '-', 'COUNT', 1);
-        const qe = new QueueEvents(QUEUE.events, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
-        qe.on('error', (err) => logger.error({ err }, 'events queue listener error'));
-        await qe.waitUntilReady();
-        return qe;
-      })()),
-  };
-  const answersFor = (event: Pick<CloudEvent, 'id' | 'subject'>) => createAnswers(answerDeps, event.subject, event.id);
+  function overQueue(): AnswerTransport {
+    const queue = (events = new Queue(QUEUE.events, { connection, prefix }));
+    queue.on('error', (err) => logger.error({ err }, 'events queue error'));
+    // Every answer awaited adds a listener to this queue until it settles: as many as handlers and later answers in flight.
+    queue.setMaxListeners(0);
+    return queueTransport({
+      events: queue,
+      timeoutMs,
+      // Opened on the first answer: a provider that never answers holds no extra connection.
+      queueEvents: () =>
+        (queueEvents ??= (async () => {
+          // Read from the stream's current end, not '$' at the first blocking read: an answer that
+          // finishes between this listener's start and that read would otherwise be missed.
+          const last = await redis.xrevrange(`${prefix}:${QUEUE.events}:events`, '+', '-', 'COUNT', 1);
+          const qe = new QueueEvents(QUEUE.events, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+          qe.on('error', (err) => logger.error({ err }, 'events queue listener error'));
+          await qe.waitUntilReady();
+          return qe;
+        })()),
+    });
+  }
+  const transport = opts.api ? httpTransport({ ...opts.api, timeoutMs }) : overQueue();
+  const answersFor = (event: Pick<CloudEvent, 'id' | 'subject'>) => createAnswers(transport, opts.orgId, event.subject, event.id);
 
   async function dispatch(event: ProviderEvent, job: Job, log: Logger): Promise<ProviderJobResult> {
     const answers = answersFor(event);
@@ -199,7 +209,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
           await worker.close(true);
         }
         clearTimeout(timer);
-        await Promise.all([events.close(), queueEvents?.then((qe) => qe.close())]);
+        await Promise.all([events?.close(), queueEvents?.then((qe) => qe.close())]);
         await redis.quit().catch(() => redis.disconnect());
       })()),
   };
