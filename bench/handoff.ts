@@ -5,7 +5,10 @@ import { createLogger } from '../src/logger.js';
 import { createProviderWorker, type ProviderWorker } from '../src/index.js';
 import { commandsOf, topCommands } from './redis.js';
 import { benchBody } from './body.js';
-import { DESK as desk, median, pool, rawJobCommands, startRuntime, until } from './support.js';
+import { DESK as desk, listen, median, pool, rawJobCommands, startRuntime, until } from './support.js';
+
+/** How the kit sends its answers: jobs on the `events` queue, or Lotse's HTTP API with the provider's key. */
+export type AnswerRoute = 'queue' | 'http';
 
 const body = (i: number) => benchBody(`bench-h-${i}`);
 
@@ -32,8 +35,9 @@ async function rawRoundTrips(url: string, prefix: string, n: number, concurrency
  * ESCALATE is committed first; then the relay and the kit start, and the clock
  * runs until every receipt is committed (the kit calls the handler after that).
  */
-async function lotseHandoffs(url: string, prefix: string, n: number, concurrency: number, kitConcurrency: number): Promise<number> {
-  const runtime = await startRuntime(url, prefix, ['events'], { concurrency });
+async function lotseHandoffs(url: string, prefix: string, n: number, concurrency: number, kitConcurrency: number, route: AnswerRoute): Promise<number> {
+  const runtime = await startRuntime(url, prefix, route === 'queue' ? ['events'] : [], { concurrency });
+  const api = route === 'http' ? await listen(runtime) : undefined;
   const { engine } = runtime;
   await pool(n, 32, async (i) => {
     const { record } = await engine.createTicket(desk, body(i));
@@ -43,21 +47,28 @@ async function lotseHandoffs(url: string, prefix: string, n: number, concurrency
   let received = 0;
   const t0 = performance.now();
   await runtime.startWorkers(['relay']);
-  const kit = createProviderWorker({ orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency: kitConcurrency, onHandoff: () => void received++ });
+  const kit = createProviderWorker({
+    orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency: kitConcurrency,
+    ...(api ? { api: { url: api.url, key: 'dev-dataport' } } : {}),
+    onHandoff: () => void received++,
+  });
   await until(() => received >= n);
   const seconds = (performance.now() - t0) / 1000;
   await kit.close();
+  await api?.close();
   await runtime.close();
   return n / seconds;
 }
 
 /** Redis commands of m full lifecycles: create → ACCEPT → ESCALATE → receipt → RESOLVE (by the kit) → CLOSE, all drained. */
-async function lifecycleCommands(url: string, redis: Redis, m: number, concurrency: number) {
-  const prefix = 'bench-hcmd';
-  const runtime = await startRuntime(url, prefix, ['events', 'relay'], { concurrency });
+async function lifecycleCommands(url: string, redis: Redis, m: number, concurrency: number, route: AnswerRoute) {
+  const prefix = `bench-hcmd-${route}`;
+  const runtime = await startRuntime(url, prefix, route === 'queue' ? ['events', 'relay'] : ['relay'], { concurrency });
+  const api = route === 'http' ? await listen(runtime) : undefined;
   let resolved = 0;
   const kit: ProviderWorker = createProviderWorker({
     orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency,
+    ...(api ? { api: { url: api.url, key: 'dev-dataport' } } : {}),
     async onHandoff(_event, ctx) {
       await ctx.resolve('bench');
       resolved++;
@@ -74,7 +85,7 @@ async function lifecycleCommands(url: string, redis: Redis, m: number, concurren
   // Drained: every handoff and answer job done, and the outbox empty.
   const drained = (tickets: number) => async () => {
     const [h, e, outbox] = await Promise.all([handoffs.getJobCounts('completed'), events.getJobCounts('completed'), redis.xlen(`${prefix}:outbox`)]);
-    return h.completed! >= tickets && e.completed! >= 2 * tickets && outbox === 0;
+    return h.completed! >= tickets && e.completed! >= (route === 'queue' ? 2 * tickets : 0) && outbox === 0;
   };
   await until(drained(1));
 
@@ -94,11 +105,13 @@ async function lifecycleCommands(url: string, redis: Redis, m: number, concurren
   });
   await Promise.all([handoffs.close(), events.close()]);
   await kit.close();
+  await api?.close();
   await runtime.close();
   return { perLifecycle: counted.total / m, top: topCommands(counted.stats, m) };
 }
 
 /**
+ * Both answer routes of the kit, each against the same raw figures.
  * `kitConcurrency`: the kit's handlers wait until Lotse applied the receipt, a
  * whole round trip, where the raw worker only adds its job; by default it gets
  * the same concurrency as every other worker.
@@ -106,24 +119,28 @@ async function lifecycleCommands(url: string, redis: Redis, m: number, concurren
 export async function benchHandoff(url: string, opts: { n: number; rounds: number; lifecycles: number; kitConcurrency?: number }) {
   const redis = new Redis(url);
   const concurrency = loadConfig({}).concurrency;
+  const routes: AnswerRoute[] = ['http', 'queue'];
   const raw: number[] = [];
-  const lotse: number[] = [];
+  const lotse = new Map<AnswerRoute, number[]>(routes.map((r) => [r, []]));
   for (let r = 0; r < opts.rounds; r++) {
     raw.push(await rawRoundTrips(url, `bench-rt-${r}`, opts.n, concurrency));
-    lotse.push(await lotseHandoffs(url, `bench-ho-${r}`, opts.n, concurrency, opts.kitConcurrency ?? concurrency));
+    for (const route of routes) lotse.get(route)!.push(await lotseHandoffs(url, `bench-ho-${route}-${r}`, opts.n, concurrency, opts.kitConcurrency ?? concurrency, route));
     await redis.flushdb();
   }
-  const lifecycle = await lifecycleCommands(url, redis, opts.lifecycles, concurrency);
   const rawJob = await rawJobCommands(url, redis, opts.lifecycles, concurrency);
-  await redis.flushdb();
+  const byRoute = [];
+  for (const route of routes) {
+    const lifecycle = await lifecycleCommands(url, redis, opts.lifecycles, concurrency, route);
+    byRoute.push({
+      route,
+      handoffsPerSecond: median(lotse.get(route)!),
+      ratio: median(lotse.get(route)!) / median(raw),
+      commandsPerLifecycle: lifecycle.perLifecycle,
+      lifecycleRatio: lifecycle.perLifecycle / rawJob,
+      top: lifecycle.top,
+    });
+    await redis.flushdb();
+  }
   redis.disconnect();
-  return {
-    rawRoundTripsPerSecond: median(raw),
-    handoffsPerSecond: median(lotse),
-    ratio: median(lotse) / median(raw),
-    commandsPerLifecycle: lifecycle.perLifecycle,
-    commandsPerRawJob: rawJob,
-    lifecycleRatio: lifecycle.perLifecycle / rawJob,
-    top: lifecycle.top,
-  };
+  return { rawRoundTripsPerSecond: median(raw), commandsPerRawJob: rawJob, routes: byRoute };
 }

@@ -39,11 +39,15 @@ async function main() {
     const handoff = await benchHandoff(redis.url, { n: Math.min(n, 1000), rounds: Number(process.env.BENCH_ROUNDS ?? 3), lifecycles: 200, ...(kitConcurrency ? { kitConcurrency } : {}) });
     console.log('## Handoffs to a provider (the provider kit)');
     console.log(`raw BullMQ round trips/s (A adds B)  ${handoff.rawRoundTripsPerSecond.toFixed(0)}`);
-    console.log(`handoffs/s, ESCALATE to receipt     ${handoff.handoffsPerSecond.toFixed(0)}`);
-    console.log(`ratio                               ${handoff.ratio.toFixed(2)}`);
-    console.log(`Redis commands per lifecycle        ${handoff.commandsPerLifecycle.toFixed(1)} (raw BullMQ job: ${handoff.commandsPerRawJob.toFixed(1)})`);
-    console.log(`lifecycle / raw job (target <= 4)   ${handoff.lifecycleRatio.toFixed(1)}`);
-    console.log(`  most called per lifecycle: ${handoff.top}\n`);
+    console.log(`raw BullMQ job: Redis commands       ${handoff.commandsPerRawJob.toFixed(1)}`);
+    for (const r of handoff.routes) {
+      console.log(`kit answering ${r.route === 'http' ? 'over HTTP         ' : 'on the events queue'}`);
+      console.log(`  handoffs/s, ESCALATE to receipt   ${r.handoffsPerSecond.toFixed(0)} (ratio ${r.ratio.toFixed(2)})`);
+      console.log(`  Redis commands per lifecycle      ${r.commandsPerLifecycle.toFixed(1)}`);
+      console.log(`  lifecycle / raw job (target <= 4) ${r.lifecycleRatio.toFixed(2)}`);
+      console.log(`  most called per lifecycle: ${r.top}`);
+    }
+    console.log('');
     }
   } finally {
     await redis.stop();

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
@@ -47,6 +48,14 @@ export async function startRuntime(
   });
   await runtime.startWorkers(roles);
   return runtime;
+}
+
+/** The runtime's HTTP API on a free loopback port; the development keys (`dev-<orgId>`) work there. */
+export async function listen(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }> {
+  const app = await runtime.buildApp();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
 
 /** Redis commands of one raw BullMQ job (added, processed by a no-op worker, completed), averaged over m. */

@@ -38,17 +38,3 @@ export function indexOps(keys: Keys, topology: Topology, before: TicketRecord | 
   for (const name of was.keys()) if (!is.has(name)) ops.push({ key: keys.index(name), op: 'r' });
   return ops;
 }
-
-/** Counters of tickets not yet closed, by Land and service; Redis keeps them beside the indexes. */
-export function counterChanges(before: TicketRecord | null, after: TicketRecord): Record<string, number> {
-  const wasOpen = before !== null && stateInfo(before.state.value).status !== 'closed';
-  const isOpen = stateInfo(after.state.value).status !== 'closed';
-  if (wasOpen === isOpen) return before ? {} : { created: 1 };
-  const by = isOpen ? 1 : -1;
-  return {
-    ...(before ? {} : { created: 1 }),
-    'open:total': by,
-    [`open:land:${after.data.land}`]: by,
-    [`open:service:${after.data.service}`]: by,
-  };
-}

@@ -13,7 +13,7 @@ import { AppError, fieldErrors, ticketNotFound, validationFailed, type FieldErro
 import { doneRecord, parseRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
 import type { Keys } from '../store/keys.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
-import { counterChanges, indexOps } from './commit-plan.js';
+import { indexOps } from './commit-plan.js';
 import { actorView, deriveEffects, providerToUpdate, type HistoryEntry } from './effects.js';
 import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
 import { toTicketView } from './view.js';
@@ -130,7 +130,6 @@ export function createEngine(deps: EngineDeps) {
       history: entry,
       effects,
       indexOps: indexOps(keys, topology, before, after),
-      counters: counterChanges(before, after),
       ...(idempotency ? { idempotency: { key: idempotency.key, record: doneRecord(idempotency.fp, after.id), fingerprint: idempotency.fp, ...(idempotency.ttlSeconds ? { ttlSeconds: idempotency.ttlSeconds } : {}) } } : {}),
     });
   }

@@ -13,7 +13,6 @@ export interface Keys {
   idempotency(orgId: string, keyHash: string): string;
   index(name: IndexName): string;
   heartbeat: string;
-  counters: string;
   /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
   deadLetters: string;
   deadLetterIndex(orgId?: string): string;
@@ -47,7 +46,6 @@ export function makeKeys(prefix: string): Keys {
     idempotency: (orgId, keyHash) => `${prefix}:idem:${orgId}:${keyHash}`,
     index: (name) => `${prefix}:ix:${name}`,
     heartbeat: `${prefix}:hb`,
-    counters: `${prefix}:stats`,
     deadLetters: `${prefix}:wh:dead`,
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,

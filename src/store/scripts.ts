@@ -8,13 +8,12 @@ export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 
 /**
  * The one commit of a ticket change: version check, snapshot, history entry,
- * index and counter updates, outbox entry and (on creation) the idempotency
- * record, all or nothing. Arguments are flat (no JSON to decode): Lua's
+ * index updates, outbox entry and the idempotency record if any, all or
+ * nothing. Arguments are flat (no JSON to decode): Lua's
  * cjson would cost more than all the writes together.
  *
  * KEYS: 1 ticket hash, 2 history list, 3 outbox stream, 4 idempotency key
- *       (or the ticket hash again when there is none), 5 counters hash,
- *       6.. index sorted sets
+ *       (or the ticket hash again when there is none), 5.. index sorted sets
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 ticket id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
  *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
@@ -22,9 +21,9 @@ export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
  *       here against a concurrent creation; an event's record is not checked
  *       here, since the version check already serialises changes of one
  *       ticket and the engine looks the key up with every load), 9 number F
- *       of hash field/value arguments, F of them, a number C of counter
- *       field/increment arguments, C of them, then per index key: 'a' (add to
- *       a lexical index), 'r' (remove) or a number (add with it as score)
+ *       of hash field/value arguments, F of them, then per index key: 'a'
+ *       (add to a lexical index), 'r' (remove) or a number (add with it as
+ *       score)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -40,13 +39,9 @@ redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
 end
-local c = tonumber(ARGV[10 + f])
-for i = 11 + f, 10 + f + c, 2 do
-  redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
-end
-local ops = 10 + f + c
-for k = 6, #KEYS do
-  local op = ARGV[ops + k - 5]
+local ops = 9 + f
+for k = 5, #KEYS do
+  local op = ARGV[ops + k - 4]
   if op == 'a' then redis.call('ZADD', KEYS[k], 0, ARGV[3])
   elseif op == 'r' then redis.call('ZREM', KEYS[k], ARGV[3])
   else redis.call('ZADD', KEYS[k], tonumber(op), ARGV[3]) end

@@ -34,7 +34,6 @@ export interface CommitRequest {
   history: unknown;
   effects: unknown[];
   indexOps: IndexOp[];
-  counters: Record<string, number>;
   /** A creation's record lives as long as the ticket; an event's for `ttlSeconds`. */
   idempotency?: { key: string; record: string; fingerprint: string; ttlSeconds?: number };
 }
@@ -108,14 +107,12 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
       const fields: (string | Buffer)[] = ['d', encodeTicketDoc(doc)];
       if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
       const idem = r.idempotency;
-      const counters = Object.entries(r.counters).flatMap(([field, by]) => [field, String(by)]);
       const args: (string | number | Buffer)[] = [
-        5 + r.indexOps.length,
+        4 + r.indexOps.length,
         keys.ticket(r.id),
         keys.history(r.id),
         keys.outbox,
         idem ? idem.key : keys.ticket(r.id),
-        keys.counters,
         ...r.indexOps.map((o) => o.key),
         r.expectedVersion,
         r.version,
@@ -127,8 +124,6 @@ export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
         idem?.ttlSeconds ?? '',
         fields.length,
         ...fields,
-        counters.length,
-        ...counters,
         ...r.indexOps.map((o) => String(o.op)),
       ];
       const [status, detail] = await commitFn(...args);
