@@ -19,7 +19,7 @@ const USAGE = `lotse <command>
   worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
   config default             print the built-in topology as JSON
   config check FILE          validate a topology file; lists every wrong field
-  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1]
+  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL]
                              an IT provider built on the provider kit: takes ORG's
                              handoffs, sends receipts, answers after about MS ms
 
@@ -74,8 +74,27 @@ function configCommand(args: string[]): void {
   throw new Exit(2, 'usage: lotse config default | lotse config check FILE');
 }
 
+/**
+ * The key provider-sim answers with over HTTP: LOTSE_PROVIDER_KEY (never an
+ * argument: arguments show in the process list), else on a loopback address
+ * the development key `dev-<org>`.
+ */
+function providerKey(api: string, org: string): string {
+  let url: URL;
+  try {
+    url = new URL(api);
+  } catch {
+    throw new Exit(2, `--api: not a URL: ${api}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Exit(2, `--api: not an http(s) URL: ${api}`);
+  const key = process.env.LOTSE_PROVIDER_KEY;
+  if (key) return key;
+  if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return `dev-${org}`;
+  throw new Exit(2, '--api: set LOTSE_PROVIDER_KEY to the provider\'s API key (dev keys work on loopback only)');
+}
+
 async function providerSim(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' }, api: { type: 'string' } } });
   const number = (name: string, value: string | undefined, ok: (n: number) => boolean) => {
     if (value === undefined) return undefined;
     const n = Number(value);
@@ -84,8 +103,9 @@ async function providerSim(args: string[]): Promise<void> {
   };
   const config = loadConfig(process.env);
   const topology = loadTopology(config.topologyPath);
-  if (!values.org) throw new Exit(2, 'usage: lotse provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1]');
+  if (!values.org) throw new Exit(2, 'usage: lotse provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL]');
   if (!handsOffTo(topology, values.org)) throw new Exit(2, `--org: ${values.org} is not an IT provider or vendor desk of the topology`);
+  const api = values.api === undefined ? undefined : { url: values.api, key: providerKey(values.api, values.org) };
   const logger = createLogger(config.logLevel);
   const seed = number('seed', values.seed, Number.isInteger) ?? Date.now();
   const sim = runProviderSim({
@@ -96,9 +116,10 @@ async function providerSim(args: string[]): Promise<void> {
     seed,
     delayMs: number('delay', values.delay, (n) => n >= 0),
     infoChance: number('info-chance', values['info-chance'], (n) => n >= 0 && n <= 1),
+    ...(api ? { api } : {}),
   });
   await sim.kit.worker.waitUntilReady();
-  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL) }, 'provider-sim running');
+  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL), answers: api ? `http ${api.url}` : 'events queue' }, 'provider-sim running');
   closeOnSignals(logger, config.shutdownTimeoutMs, () => sim.close());
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AnswerError, type Answers } from './answers.js';
+import { AnswerError, type Answers, type HttpAnswerOptions } from './answers.js';
 import type { HandoffRequestedEvent } from './events.js';
 import { createProviderWorker } from './worker.js';
 import { seededRandom } from '../seeded-random.js';
@@ -15,6 +15,8 @@ export interface ProviderSimOptions {
   delayMs?: number;
   /** The share of handoffs on which it first asks the desk for information. */
   infoChance?: number;
+  /** Answer over Lotse's HTTP API instead of the `events` queue. */
+  api?: HttpAnswerOptions;
 }
 
 type Outcome = 'resolve' | 'escalate' | 'return';
@@ -62,6 +64,7 @@ export function runProviderSim(o: ProviderSimOptions) {
     connection: o.redisUrl,
     prefix: o.prefix,
     logger: o.logger,
+    ...(o.api ? { api: o.api } : {}),
     async onHandoff(event: HandoffRequestedEvent, ctx) {
       const ticketId = event.subject;
       ctx.log.info({ attempt: event.data.attempt, level: event.data.ticket.level }, 'handoff taken');
