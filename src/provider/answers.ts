@@ -19,7 +19,7 @@ export class AnswerError extends Error {
   constructor(readonly jobId: string, readonly reason: string) {
     super(`answer ${jobId} was not applied: ${reason}`);
     this.name = 'AnswerError';
-    this.code = /^([A-Z_]+):/.exec(reason)?.[1] ?? 'FAILED';
+    this.code = /^([A-Z][A-Z0-9_]*):/.exec(reason)?.[1] ?? 'FAILED';
     this.refused = (REFUSALS as readonly string[]).includes(this.code);
   }
 }

@@ -153,6 +153,17 @@ describe('the provider kit answering over HTTP', () => {
     } finally {
       await unreachable.close();
     }
+
+    // A proxy in front of Lotse that answers 502 with a page of its own.
+    const proxy = createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const behindProxy = createProviderWorker({ orgId: 'dataport', connection: redisUrl(), prefix: h.prefix, logger: createLogger('silent'), api: { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`, key: 'dev-dataport' }, onHandoff: () => undefined });
+    try {
+      expect(await behindProxy.answersFor(event).accept().catch((err: unknown) => err)).toMatchObject({ code: 'HTTP_502', refused: false });
+    } finally {
+      await behindProxy.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
     expect((await ticket(id)).state.value).toEqual({ level2: 'handoffPending' });
   });
 });
