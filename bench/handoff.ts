@@ -2,7 +2,8 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { createLogger } from '../src/logger.js';
-import { createProviderWorker, type ProviderWorker } from '../src/index.js';
+import { createProviderWorker, type ProviderWorker, type ProviderWorkerOptions } from '../src/index.js';
+import type { WorkerRole } from '../src/runtime.js';
 import { commandsOf, topCommands } from './redis.js';
 import { benchBody } from './body.js';
 import { DESK as desk, listen, median, pool, rawJobCommands, startRuntime, until } from './support.js';
@@ -31,13 +32,32 @@ async function rawRoundTrips(url: string, prefix: string, n: number, concurrency
 }
 
 /**
+ * A Lotse runtime for one answer route: the `events` worker for answers as
+ * jobs, the HTTP API on a loopback port for answers over HTTP; `kit` starts
+ * dataport's provider kit answering on that route.
+ */
+async function lotseFor(url: string, prefix: string, route: AnswerRoute, roles: WorkerRole[], concurrency: number) {
+  const runtime = await startRuntime(url, prefix, route === 'queue' ? ['events', ...roles] : roles, { concurrency });
+  const api = route === 'http' ? await listen(runtime) : undefined;
+  return {
+    runtime,
+    kit: (o: Pick<ProviderWorkerOptions, 'concurrency' | 'onHandoff'>): ProviderWorker =>
+      createProviderWorker({ orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), ...(api ? { api: { url: api.url, key: 'dev-dataport' } } : {}), ...o }),
+    async close() {
+      await api?.close();
+      await runtime.close();
+    },
+  };
+}
+
+/**
  * Lotse: n tickets escalated to dataport with no relay running, so every
  * ESCALATE is committed first; then the relay and the kit start, and the clock
  * runs until every receipt is committed (the kit calls the handler after that).
  */
 async function lotseHandoffs(url: string, prefix: string, n: number, concurrency: number, kitConcurrency: number, route: AnswerRoute): Promise<number> {
-  const runtime = await startRuntime(url, prefix, route === 'queue' ? ['events'] : [], { concurrency });
-  const api = route === 'http' ? await listen(runtime) : undefined;
+  const lotse = await lotseFor(url, prefix, route, [], concurrency);
+  const { runtime } = lotse;
   const { engine } = runtime;
   await pool(n, 32, async (i) => {
     const { record } = await engine.createTicket(desk, body(i));
@@ -47,28 +67,22 @@ async function lotseHandoffs(url: string, prefix: string, n: number, concurrency
   let received = 0;
   const t0 = performance.now();
   await runtime.startWorkers(['relay']);
-  const kit = createProviderWorker({
-    orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency: kitConcurrency,
-    ...(api ? { api: { url: api.url, key: 'dev-dataport' } } : {}),
-    onHandoff: () => void received++,
-  });
+  const kit = lotse.kit({ concurrency: kitConcurrency, onHandoff: () => void received++ });
   await until(() => received >= n);
   const seconds = (performance.now() - t0) / 1000;
   await kit.close();
-  await api?.close();
-  await runtime.close();
+  await lotse.close();
   return n / seconds;
 }
 
 /** Redis commands of m full lifecycles: create → ACCEPT → ESCALATE → receipt → RESOLVE (by the kit) → CLOSE, all drained. */
 async function lifecycleCommands(url: string, redis: Redis, m: number, concurrency: number, route: AnswerRoute) {
   const prefix = `bench-hcmd-${route}`;
-  const runtime = await startRuntime(url, prefix, route === 'queue' ? ['events', 'relay'] : ['relay'], { concurrency });
-  const api = route === 'http' ? await listen(runtime) : undefined;
+  const lotse = await lotseFor(url, prefix, route, ['relay'], concurrency);
+  const { runtime } = lotse;
   let resolved = 0;
-  const kit: ProviderWorker = createProviderWorker({
-    orgId: 'dataport', connection: url, prefix, logger: createLogger('silent'), concurrency,
-    ...(api ? { api: { url: api.url, key: 'dev-dataport' } } : {}),
+  const kit = lotse.kit({
+    concurrency,
     async onHandoff(_event, ctx) {
       await ctx.resolve('bench');
       resolved++;
@@ -105,8 +119,7 @@ async function lifecycleCommands(url: string, redis: Redis, m: number, concurren
   });
   await Promise.all([handoffs.close(), events.close()]);
   await kit.close();
-  await api?.close();
-  await runtime.close();
+  await lotse.close();
   return { perLifecycle: counted.total / m, top: topCommands(counted.stats, m) };
 }
 

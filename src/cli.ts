@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError, DEFAULT_REDIS_URL, loadConfig, type Config } from './config/env.js';
-import { PrincipalConfigError } from './config/principals.js';
+import { isLoopback, PrincipalConfigError } from './config/principals.js';
 import { defaultTopologyDocument, loadTopology, TopologyError } from './config/topology-file.js';
 import { NoRedisError, resolveRedis, type ResolvedRedis } from './embedded-redis.js';
 import { handsOffTo } from './domain/routing.js';
@@ -89,7 +89,8 @@ function providerKey(api: string, org: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Exit(2, `--api: not an http(s) URL: ${api}`);
   const key = process.env.LOTSE_PROVIDER_KEY;
   if (key) return key;
-  if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return `dev-${org}`;
+  // URL keeps an IPv6 host in brackets: [::1].
+  if (isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1'))) return `dev-${org}`;
   throw new Exit(2, '--api: set LOTSE_PROVIDER_KEY to the provider\'s API key (dev keys work on loopback only)');
 }
 

@@ -342,7 +342,7 @@ export function createEngine(deps: EngineDeps) {
         return event;
       };
       try {
-        if (await change('system', ticketId, decide)) return { applied: true, event: (event as TicketEventPayload | null)!.type };
+        if (await change('system', ticketId, decide)) return { applied: true, event: event!.type };
       } catch (err) {
         if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
       }

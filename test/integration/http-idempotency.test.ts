@@ -226,7 +226,8 @@ describe('Idempotency-Key on POST /v1/tickets/{id}/events', () => {
     expect(byOps.statusCode, byOps.body).toBe(200);
     expect(byOps.headers['idempotent-replayed']).toBeUndefined();
 
-    const key = h.runtime.keys.idempotency('dataport', idempotencyDigest(`event\n${a}\nsame`));
+    // The engine keys an event's record by caller, ticket and key (see engine.applyEventOnce).
+    const key = recordKey(h, 'dataport', `event\n${a}\nsame`);
     const ttl = await h.redis.ttl(key);
     expect(ttl).toBeGreaterThan(6 * 86_400);
     expect(ttl).toBeLessThanOrEqual(7 * 86_400);

@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
-import { Queue, QueueEvents } from 'bullmq';
+import type { Queue, QueueEvents } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AnswerError, createProviderWorker, type HandlerContext, type HandoffRequestedEvent, type ProviderWorker, type ProviderWorkerOptions } from '../../src/index.js';
+import { AnswerError, createProviderWorker, type ProviderWorker } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { handedToDataport as handedOver, openProviderQueues, startDataportKit, type DataportKitOptions, type ProviderQueues } from '../helpers/provider.js';
 
 /**
  * The provider kit answering over Lotse's HTTP API (`api` option) instead of
@@ -14,6 +15,7 @@ import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from 
 let h: Harness;
 let kit: ProviderWorker | undefined;
 let url: string;
+let queues: ProviderQueues;
 let handoffQueue: Queue;
 let handoffEvents: QueueEvents;
 let eventsQueue: Queue;
@@ -25,44 +27,25 @@ beforeEach(async () => {
   const app = await h.app();
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const connection = { url: redisUrl() };
-  handoffQueue = new Queue('handoff-dataport', { connection, prefix: h.prefix });
-  handoffEvents = new QueueEvents('handoff-dataport', { connection, prefix: h.prefix });
-  eventsQueue = new Queue('events', { connection, prefix: h.prefix });
-  await handoffEvents.waitUntilReady();
+  queues = await openProviderQueues(h.prefix);
+  ({ handoff: handoffQueue, handoffEvents, events: eventsQueue } = queues);
 });
 
 afterEach(async () => {
   await kit?.close();
   kit = undefined;
-  await Promise.all([handoffQueue.close(), handoffEvents.close(), eventsQueue.close()]);
+  await queues.close();
   await h.close();
 });
 
-function startProvider(over: Partial<ProviderWorkerOptions> & { then?: (e: HandoffRequestedEvent, ctx: HandlerContext) => Promise<unknown> } = {}) {
-  const seen: HandoffRequestedEvent[] = [];
-  kit = createProviderWorker({
-    orgId: 'dataport',
-    connection: redisUrl(),
-    prefix: h.prefix,
-    logger: createLogger('silent'),
-    api: { url, key: 'dev-dataport' },
-    async onHandoff(event, ctx) {
-      seen.push(event);
-      await over.then?.(event, ctx);
-    },
-    ...over,
-  });
-  return seen;
+/** dataport's kit answering over HTTP with its development key; the handoffs it saw. */
+function startProvider(over: DataportKitOptions = {}) {
+  const started = startDataportKit(h.prefix, { api: { url, key: 'dev-dataport' }, ...over });
+  kit = started.kit;
+  return started.seen.handoffs;
 }
 
-async function handedToDataport(): Promise<string> {
-  const { record } = await h.runtime.engine.createTicket(desk, ticketBody({ service: 'uvo' }));
-  await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
-  await h.runtime.engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'Fehler 500 beim Absenden' });
-  return record.id;
-}
-
+const handedToDataport = () => handedOver(h.runtime.engine);
 const ticket = (id: string) => h.runtime.engine.getTicket(operator, id);
 const historyTypes = async (id: string) => (await h.runtime.engine.history(operator, id)).map((e) => e.type);
 const eventsJobs = () => eventsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');

@@ -1,21 +1,13 @@
-import { Queue, QueueEvents } from 'bullmq';
+import type { Queue} from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AnswerError,
-  createProviderWorker,
-  HANDOFF_EVENT_TYPES,
-  type HandlerContext,
-  type HandoffRequestedEvent,
-  type ProviderWorker,
-  type ProviderWorkerOptions,
-  type TicketUpdatedEvent,
-  type TicketWithdrawnEvent,
-} from '../../src/index.js';
-import { createLogger } from '../../src/logger.js';
+import { AnswerError, HANDOFF_EVENT_TYPES, type ProviderWorker } from '../../src/index.js';
 import { bearer, createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { handedToDataport as handedOver, openProviderQueues, startDataportKit, type DataportKitOptions, type ProviderQueues } from '../helpers/provider.js';
 
 let h: Harness;
 let kit: ProviderWorker | undefined;
+let queues: ProviderQueues;
 let handoffQueue: Queue;
 let handoffEvents: QueueEvents;
 let eventsQueue: Queue;
@@ -24,47 +16,24 @@ const operator = dev('ops-bremen');
 
 beforeEach(async () => {
   h = await createHarness({ roles: ['intake', 'events', 'relay', 'sla'] });
-  const connection = { url: redisUrl() };
-  handoffQueue = new Queue('handoff-dataport', { connection, prefix: h.prefix });
-  handoffEvents = new QueueEvents('handoff-dataport', { connection, prefix: h.prefix });
-  eventsQueue = new Queue('events', { connection, prefix: h.prefix });
-  await handoffEvents.waitUntilReady();
+  queues = await openProviderQueues(h.prefix);
+  ({ handoff: handoffQueue, handoffEvents, events: eventsQueue } = queues);
 });
 
 afterEach(async () => {
   await kit?.close();
   kit = undefined;
-  await Promise.all([handoffQueue.close(), handoffEvents.close(), eventsQueue.close()]);
+  await queues.close();
   await h.close();
 });
 
-/** A provider that records what reaches it; `then` lets a test answer inside the handler. */
-function startProvider(over: Partial<ProviderWorkerOptions> & { then?: (e: HandoffRequestedEvent, ctx: HandlerContext) => Promise<unknown> } = {}) {
-  const seen = { handoffs: [] as HandoffRequestedEvent[], updates: [] as TicketUpdatedEvent[], withdrawals: [] as TicketWithdrawnEvent[] };
-  kit = createProviderWorker({
-    orgId: 'dataport',
-    connection: redisUrl(),
-    prefix: h.prefix,
-    logger: createLogger('silent'),
-    async onHandoff(event, ctx) {
-      seen.handoffs.push(event);
-      await over.then?.(event, ctx);
-    },
-    onUpdate: (event) => void seen.updates.push(event),
-    onWithdrawn: (event) => void seen.withdrawals.push(event),
-    ...over,
-  });
-  return seen;
+function startProvider(over: DataportKitOptions = {}) {
+  const started = startDataportKit(h.prefix, over);
+  kit = started.kit;
+  return started.seen;
 }
 
-/** A uvo ticket of desk-BY, accepted and escalated: it waits for dataport's receipt. */
-async function handedToDataport(body: Record<string, unknown> = {}): Promise<string> {
-  const { record } = await h.runtime.engine.createTicket(desk, ticketBody({ service: 'uvo', ...body }));
-  await h.runtime.engine.applyEvent(desk, record.id, { type: 'ACCEPT' });
-  const escalated = await h.runtime.engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'Fehler 500 beim Absenden' });
-  expect(escalated.state.value).toEqual({ level2: 'handoffPending' });
-  return record.id;
-}
+const handedToDataport = (body: Record<string, unknown> = {}) => handedOver(h.runtime.engine, body);
 
 const ticket = (id: string) => h.runtime.engine.getTicket(operator, id);
 const stateOf = async (id: string) => (await ticket(id)).state.value;
