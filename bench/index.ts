@@ -20,6 +20,9 @@ async function main() {
     console.log(`raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`);
     console.log(`tickets created/s via intake   ${intake.ticketsPerSecond.toFixed(0)}`);
     console.log(`ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`);
+    console.log(`the floor of a creation (bench/intake-floor.ts), jobs/s and ratio to raw:`);
+    const floorName = { machine: 'BullMQ job + initialTransition', commit: '  + one Lua write of the ticket', timer: '  + its SLA timer job (in bulk)' } as const;
+    for (const f of intake.floor) console.log(`  ${floorName[f.stage].padEnd(32)} ${f.perSecond.toFixed(0).padStart(6)}  ${f.ratio.toFixed(2)}`);
     console.log(`Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`);
     console.log(`  most called per ticket: ${intake.top}\n`);
     }

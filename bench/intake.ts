@@ -4,6 +4,8 @@ import { loadConfig } from '../src/config/env.js';
 import { commandsOf, topCommands } from './redis.js';
 import { benchBody } from './body.js';
 import { median, rawJobCommands, startRuntime, until } from './support.js';
+import { FLOOR_STAGES, floorWorker, type FloorStage } from './intake-floor.js';
+import { loadTopology } from '../src/config/topology-file.js';
 
 const LANDS = ['BY', 'HB', 'NW', 'SN'] as const;
 /** Desks of four Länder take turns, each job carrying its desk as `orgId`. */
@@ -49,16 +51,30 @@ async function lotseRun(url: string, prefix: string, n: number, concurrency: num
   return perSecond;
 }
 
+/** The floor of a ticket creation up to `stage` (see intake-floor.ts), through a queue of its own. */
+async function floorRun(url: string, prefix: string, n: number, concurrency: number, stage: FloorStage): Promise<number> {
+  const floor = floorWorker(loadTopology(undefined), stage, { url, prefix, queue: 'floor', concurrency });
+  await floor.worker.waitUntilReady();
+  const queue = new Queue('floor', { connection: { url }, prefix });
+  const perSecond = await throughput(queue, n, `floor-${stage}`);
+  await floor.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return perSecond;
+}
+
 export async function benchIntake(url: string, opts: { n: number; rounds: number }) {
   const redis = new Redis(url);
   // The same concurrency for both: Lotse's default.
   const concurrency = loadConfig({}).concurrency;
   const raw: number[] = [];
   const lotse: number[] = [];
-  // Interleaved rounds, so both see the same machine load.
+  const floors = new Map<FloorStage, number[]>(FLOOR_STAGES.map((s) => [s, []]));
+  // Interleaved rounds, so all see the same machine load.
   for (let r = 0; r < opts.rounds; r++) {
     raw.push(await rawRun(url, `bench-raw-${r}`, opts.n, concurrency));
     lotse.push(await lotseRun(url, `bench-lotse-${r}`, opts.n, concurrency));
+    for (const stage of FLOOR_STAGES) floors.get(stage)!.push(await floorRun(url, `bench-floor-${stage}-${r}`, opts.n, concurrency, stage));
     await redis.flushdb();
   }
 
@@ -83,6 +99,8 @@ export async function benchIntake(url: string, opts: { n: number; rounds: number
     rawJobsPerSecond: median(raw),
     ticketsPerSecond: median(lotse),
     ratio: median(lotse) / median(raw),
+    concurrency,
+    floor: FLOOR_STAGES.map((stage) => ({ stage, perSecond: median(floors.get(stage)!), ratio: median(floors.get(stage)!) / median(raw) })),
     commandsPerTicket: perTicket.total / m,
     commandsPerRawJob: rawJob,
     top: topCommands(perTicket.stats, m),
