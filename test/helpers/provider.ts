@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import { expect } from 'vitest';
 import {
@@ -11,7 +12,8 @@ import {
 } from '../../src/index.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/logger.js';
-import { dev, redisUrl, ticketBody } from './harness.js';
+import type { WorkerRole } from '../../src/runtime.js';
+import { createHarness, dev, redisUrl, ticketBody, type Harness } from './harness.js';
 
 /** What the provider tests watch: dataport's handoff queue with its events, and the `events` queue answers go to. */
 export interface ProviderQueues {
@@ -21,7 +23,7 @@ export interface ProviderQueues {
   close(): Promise<void>;
 }
 
-export async function openProviderQueues(prefix: string): Promise<ProviderQueues> {
+async function openProviderQueues(prefix: string): Promise<ProviderQueues> {
   const connection = { url: redisUrl() };
   const handoff = new Queue('handoff-dataport', { connection, prefix });
   const handoffEvents = new QueueEvents('handoff-dataport', { connection, prefix });
@@ -44,7 +46,7 @@ export interface SeenByProvider {
 export type DataportKitOptions = Partial<ProviderWorkerOptions> & { then?: (e: HandoffRequestedEvent, ctx: HandlerContext) => Promise<unknown> };
 
 /** The kit as dataport, recording what reaches it; `then` lets a test answer inside the handler. */
-export function startDataportKit(prefix: string, over: DataportKitOptions = {}): { kit: ProviderWorker; seen: SeenByProvider } {
+function startDataportKit(prefix: string, over: DataportKitOptions = {}): { kit: ProviderWorker; seen: SeenByProvider } {
   const seen: SeenByProvider = { handoffs: [], updates: [], withdrawals: [] };
   const kit = createProviderWorker({
     orgId: 'dataport',
@@ -70,4 +72,44 @@ export async function handedToDataport(engine: Engine, body: Record<string, unkn
   const escalated = await engine.applyEvent(desk, record.id, { type: 'ESCALATE', reason: 'Fehler 500 beim Absenden' });
   expect(escalated.state.value).toEqual({ level2: 'handoffPending' });
   return record.id;
+}
+
+/** One provider test: a harness running `roles`, dataport's queues, and the kit once a test starts it. */
+export interface DataportTest {
+  h: Harness;
+  queues: ProviderQueues;
+  /** The harness's API on a loopback port, when opened with `listen`. */
+  url: string;
+  kit: ProviderWorker | undefined;
+  /** Starts dataport's kit (closed with the test); what reaches it. */
+  start(over?: DataportKitOptions): SeenByProvider;
+  close(): Promise<void>;
+}
+
+export async function openDataportTest(roles: WorkerRole[], o: { listen?: boolean } = {}): Promise<DataportTest> {
+  const h = await createHarness({ roles });
+  let url = '';
+  if (o.listen) {
+    const app = await h.app();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  }
+  const queues = await openProviderQueues(h.prefix);
+  const t: DataportTest = {
+    h,
+    queues,
+    url,
+    kit: undefined,
+    start(over = {}) {
+      const started = startDataportKit(h.prefix, over);
+      t.kit = started.kit;
+      return started.seen;
+    },
+    async close() {
+      await t.kit?.close();
+      await queues.close();
+      await h.close();
+    },
+  };
+  return t;
 }
