@@ -22,6 +22,10 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
   if (info.active) {
     m.set(`level:${info.level}`, 'a');
     m.set(`assignee:${ctx.assignee}`, 'a');
+    m.set('active', 'a');
+    m.set(`active:land:${record.data.land}`, 'a');
+    m.set(`active:service:${record.data.service}`, 'a');
+    m.set(`priority:${ctx.priority}`, 'a');
     if (isAtRisk(ctx.sla)) m.set('sla:at-risk', 'a');
   }
   if (info.status !== 'closed' && hasBreached(ctx.sla)) m.set('sla:breached', 'a');

@@ -10,6 +10,9 @@ export interface ListQuery {
   land?: string | undefined;
   service?: string | undefined;
   sla?: 'at-risk' | 'breached' | undefined;
+  priority?: string | undefined;
+  /** Only tickets at a level (neither resolved nor closed). */
+  active?: boolean | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -20,8 +23,11 @@ export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
   if (q.level !== undefined) names.push(`level:${q.level}`);
   if (q.status !== undefined) names.push(`status:${q.status}`);
   if (q.assignee !== undefined) names.push(`assignee:${q.assignee}`);
-  if (q.land !== undefined) names.push(`land:${q.land}`);
-  if (q.service !== undefined) names.push(`service:${q.service}`);
+  // The active sets by Land and service are the very sets the dashboard counts.
+  if (q.land !== undefined) names.push(q.active ? `active:land:${q.land}` : `land:${q.land}`);
+  if (q.service !== undefined) names.push(q.active ? `active:service:${q.service}` : `service:${q.service}`);
+  if (q.active && q.land === undefined && q.service === undefined) names.push('active');
+  if (q.priority !== undefined) names.push(`priority:${q.priority}`);
   if (q.sla !== undefined) names.push(`sla:${q.sla}`);
   return names;
 }

@@ -33,7 +33,12 @@ export type IndexName =
   | `land:${string}`
   | `service:${string}`
   | 'sla:at-risk'
-  | 'sla:breached';
+  | 'sla:breached'
+  /** Tickets at a level (neither resolved nor closed), overall and by Land, service and priority: the dashboard's counts are their sizes. */
+  | 'active'
+  | `active:land:${string}`
+  | `active:service:${string}`
+  | `priority:${string}`;
 
 export function makeKeys(prefix: string): Keys {
   return {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
+import { PrioritySchema } from '../../domain/topology.js';
 import type { Engine } from '../../engine/engine.js';
 import { SlaTimelineSchema } from '../../engine/sla-view.js';
 import { AppError, fieldErrors } from '../../errors.js';
@@ -45,6 +46,8 @@ const ListQuery = z.strictObject({
   land: LandCodeSchema.optional(),
   service: IdSchema.optional(),
   sla: z.enum(['at-risk', 'breached']).optional(),
+  priority: PrioritySchema.optional(),
+  active: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
 });

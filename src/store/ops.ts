@@ -1,0 +1,12 @@
+/**
+ * The writes a commit can carry besides the record itself: a small closed
+ * list, applied in order inside the commit's one Lua script. Index sets,
+ * read-model counters and the backlog's text index are all made of these.
+ */
+export type StoreOp =
+  /** Add (or re-score) a member of a sorted set. Score 0 keeps a lexical listing index. */
+  | { op: 'zadd'; key: string; member: string; score: number }
+  | { op: 'zrem'; key: string; member: string }
+  /** Keep a sorted set bounded: remove ranks start..stop (ZREMRANGEBYRANK), e.g. 0..-(cap+1) keeps the `cap` highest. */
+  | { op: 'ztrim'; key: string; keep: number }
+  | { op: 'hincrby'; key: string; field: string; by: number };
