@@ -22,6 +22,7 @@ import {
   type BacklogEffectParams,
   type BacklogEffectType,
   type BacklogEvent,
+  type BacklogEventPayload,
   type BacklogEventType,
   type BacklogInput,
 } from '../../machines/backlog.machine.js';
@@ -70,7 +71,7 @@ function effectsOf(actions: readonly { type: string; params?: unknown }[]): Effe
 }
 
 let clock = T0;
-const ev = (e: Omit<BacklogEvent, 'at' | 'actor'>, who: Who): BacklogEvent => ({ ...e, at: (clock += 60_000), actor: ACTORS[who] }) as BacklogEvent;
+const ev = (e: BacklogEventPayload, who: Who): BacklogEvent => ({ ...e, at: (clock += 60_000), actor: ACTORS[who] }) as BacklogEvent;
 
 function send(snap: Snap, event: BacklogEvent) {
   const can = snap.can(event);
@@ -86,7 +87,7 @@ function accept(snap: Snap, event: BacklogEvent) {
 const created = (input: BacklogInput = INPUT): Snap => initialTransition(machine, input)[0];
 
 /** One snapshot per state, reached by the shortest legal path. */
-const PATHS: Record<string, [Omit<BacklogEvent, 'at' | 'actor'>, Who][]> = {
+const PATHS: Record<string, [BacklogEventPayload, Who][]> = {
   proposed: [],
   prioritized: [[{ type: 'PRIORITIZE', rank: 3 }, 'owner']],
   accepted: [[{ type: 'PRIORITIZE', rank: 3 }, 'owner'], [{ type: 'ACCEPT' }, 'steering']],
@@ -100,7 +101,7 @@ const reach = (state: string, input: BacklogInput = INPUT): Snap =>
   PATHS[state]!.reduce((snap, [e, who]) => accept(snap, ev(e, who)).next, created(input));
 
 /** A well-formed event of each type, so only the state and the sender decide. */
-const SAMPLE: Record<BacklogEventType, Omit<BacklogEvent, 'at' | 'actor'>> = {
+const SAMPLE: Record<BacklogEventType, BacklogEventPayload> = {
   PRIORITIZE: { type: 'PRIORITIZE', rank: 1 },
   ACCEPT: { type: 'ACCEPT' },
   REJECT: { type: 'REJECT', reason: 'zu teuer' },
