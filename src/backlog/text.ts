@@ -19,7 +19,10 @@
  *    are matched on stems and replaced by the group's first entry, so
  *    "Upload", "hochgeladen" and "lade hoch" become one term ("lade hoch",
  *    the verb written apart, is derived from "hochladen" too).
- * 4. Stop words (stop-words.ts and settings.stopWords) are dropped.
+ * 4. Stop words (stop-words.ts and settings.stopWords) are dropped, and so
+ *    are words with five digits or more (postcodes, phone, case and ticket
+ *    numbers): they say who or which case, not what, and would fill the
+ *    index with terms no other text has.
  * 5. Character 4-grams of every stem, padded with "_" at both ends. Stems
  *    alone miss German compounds: "Wohngeldantrag" and "Antrag auf
  *    Wohngeld" share no stem, but "wohngeldantrag" and "wohngeld"+"antrag"
@@ -184,8 +187,11 @@ function compileSettings(settings: TextSettings): CompiledSettings {
   return result;
 }
 
+const MAX_DIGITS = 4;
+const hasTooManyDigits = (word: string) => (word.match(/\p{N}/gu)?.length ?? 0) > MAX_DIGITS;
+
 function isStopWord(word: string, stem: string, s: CompiledSettings): boolean {
-  return PACKAGE_STOP.has(word) || SUPPORT_STOP_WORDS.has(word) || SUPPORT_STOP_STEMS.has(stem) || s.stopWords.has(word) || s.stopStems.has(stem);
+  return hasTooManyDigits(word) || PACKAGE_STOP.has(word) || SUPPORT_STOP_WORDS.has(word) || SUPPORT_STOP_STEMS.has(stem) || s.stopWords.has(word) || s.stopStems.has(stem);
 }
 
 function matchPhrase(stemAt: (i: number) => string | undefined, at: number, s: CompiledSettings): Phrase | undefined {

@@ -202,3 +202,9 @@ describe('hostile input', () => {
     expect(AnalysedSchema.parse(a)).toEqual(a);
   });
 });
+
+describe('numbers', () => {
+  it('keeps short numbers (an error code, an age) and drops five digits or more (postcodes, phone, case and ticket numbers)', () => {
+    expect(analyseText('Fehler 500 bei Kindern ab 12, PLZ 28195, Tel. 0421 3612345, Vorgang T01M8SS4A9CRA5ZVV6V63, Az 2024').stems).toEqual(['500', 'kind', '12', 'plz', '0421', 'vorgang', 'az', '2024']);
+  });
+});
