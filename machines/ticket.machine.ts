@@ -84,7 +84,7 @@ export type TicketEvent = Meta &
     | { type: 'SLA_BREACHED'; clock: ClockName; epoch: number }
     | { type: 'RECEIPT_OVERDUE'; epoch: number }
     // Sent by Lotse when a backlog item the ticket is linked to was decided for good: recorded, state unchanged.
-    | { type: 'BACKLOG_DECIDED'; item: string; outcome: 'done' | 'rejected'; release?: string; reason?: string }
+    | { type: 'BACKLOG_DECIDED'; item: string; outcome: 'done' | 'rejected'; release?: string; reason?: string; note?: string }
   );
 export type TicketEventType = TicketEvent['type'];
 

@@ -107,7 +107,7 @@ export const DEFAULT_TOPOLOGY: TopologyInput = {
   // Every service shares these unless it names its own under services[].backlog.
   backlog: {
     recurring: { minTickets: 5, minLands: 2, windowDays: 7 },
-    similarityThreshold: 0.45,
+    similarityThreshold: 0.55,
     synonyms: SYNONYMS,
     maxSuggestionsPerTicket: 3,
     maxLinksPerItem: 500,

@@ -67,6 +67,14 @@ export const EVENT_TYPE_NAMES: Record<string, string> = {
   SLA_WARNING: 'sla-warning',
   SLA_BREACHED: 'sla-breached',
   RECEIPT_OVERDUE: 'receipt-overdue',
+  BACKLOG_DECIDED: 'backlog-decided',
 };
 
 export const ticketEventType = (eventType: string) => `lotse.ticket.${EVENT_TYPE_NAMES[eventType] ?? eventType.toLowerCase()}`;
+
+/** Past-tense names of backlog item events on the stream: `lotse.backlog.prioritized`. */
+const BACKLOG_EVENT_NAMES: Record<string, string> = {
+  CREATED: 'created', PRIORITIZE: 'prioritized', ACCEPT: 'accepted', REJECT: 'rejected', SCHEDULE: 'scheduled',
+  COMPLETE: 'completed', MERGE: 'merged', UNMERGE: 'unmerged', LINK: 'linked', ABSORB: 'absorbed',
+};
+export const backlogEventType = (eventType: string) => `lotse.backlog.${BACKLOG_EVENT_NAMES[eventType] ?? eventType.toLowerCase()}`;

@@ -60,7 +60,7 @@ const BacklogFields = {
 
 export const DEFAULT_BACKLOG_SETTINGS = {
   recurring: { minTickets: 5, minLands: 2, windowDays: 7 },
-  similarityThreshold: 0.45,
+  similarityThreshold: 0.55,
   synonyms: [['hochladen', 'upload'], ['anmeldung', 'login']],
   maxSuggestionsPerTicket: 3,
   maxLinksPerItem: 500,

@@ -5,6 +5,7 @@ import { cloudEvent, HANDOFF_EVENT_TYPES, ticketEventType, type CloudEvent } fro
 import { handsOffTo } from '../domain/routing.js';
 import type { Topology } from '../domain/topology.js';
 import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
+import type { BacklogJob } from '../queue/jobs.js';
 import { toTicketView } from './view.js';
 
 /**
@@ -18,7 +19,7 @@ export type Effect =
   | { kind: 'timer.move'; id: string; ticketId: string; epoch: number; fireAt: number }
   | { kind: 'timer.cancel'; id: string; ticketId: string; epoch: number }
   | { kind: 'handoff'; id: string; orgId: string; event: CloudEvent }
-  | { kind: 'backlog.suggest'; id: string; ticketId: string; service: string; land: string; title: string; description: string; at: number };
+  | { kind: 'backlog'; id: string; job: BacklogJob };
 export type EffectKind = Effect['kind'];
 
 export const timerJobId = (ticketId: string, epoch: number) => `timer-${ticketId}-${epoch}`;
@@ -111,8 +112,8 @@ export function deriveEffects(input: DeriveInput): Effect[] {
         break;
       }
       case 'suggestImprovement': {
-        const p = action.params as EffectParams['suggestImprovement'];
-        effects.push({ kind: 'backlog.suggest', id: `${id}-v${v}-suggest`, ticketId: id, service: after.data.service, land: after.data.land, title: p.title, description: p.description, at });
+        // The text stays in the ticket's history entry: the job names where to read it.
+        effects.push({ kind: 'backlog', id: `${id}-v${v}-suggest`, job: { type: 'suggest', ticketId: id, version: v, source: 'suggestion' } });
         break;
       }
       case 'armTimer': {
@@ -136,6 +137,8 @@ export function deriveEffects(input: DeriveInput): Effect[] {
     }
   }
 
+  if (!input.before) effects.push(...feedOnCreation(after));
+
   const holder = providerToUpdate(topology, input.before, after, input.actor);
   if (holder && !handedTo.has(holder)) {
     effects.push(handoffEvent(holder, HANDOFF_EVENT_TYPES.updated, 'updated', { ...providerPayload(topology, after, holder, input.history), change: entry.type }));
@@ -149,4 +152,16 @@ export function providerToUpdate(topology: Topology, before: TicketRecord | null
   const stillHeld = before?.state.context.assignee === holder && stateInfo(after.state.value).active;
   const byHolder = actor.type === 'principal' && actor.orgId === holder;
   return stillHeld && !byHolder && handsOffTo(topology, holder) ? holder : null;
+}
+
+/**
+ * What a new ticket gives the backlog: an improvement is a suggestion of its
+ * own; a technical ticket may be one more report of a recurring problem.
+ */
+function feedOnCreation(ticket: TicketRecord): Effect[] {
+  if (ticket.data.category === 'improvement') {
+    return [{ kind: 'backlog', id: `${ticket.id}-improvement`, job: { type: 'suggest', ticketId: ticket.id, version: 1, source: 'improvement' } }];
+  }
+  if (ticket.data.category === 'technical') return [{ kind: 'backlog', id: `${ticket.id}-observe`, job: { type: 'observe', ticketId: ticket.id } }];
+  return [];
 }

@@ -183,6 +183,11 @@ export function createEngine(deps: EngineDeps) {
       return (await store.history(id)) as HistoryEntry[];
     },
 
+    /** One history entry, for Lotse's own readers (the backlog feed reads a suggestion where it lies). */
+    async historyEntry(id: string, version: number) {
+      return (await store.historyEntry(id, version)) as HistoryEntry | null;
+    },
+
     async listTickets(principal: Principal, query: ListQuery) {
       return listTickets({ store, keys, toRecord: kind.toRecord }, principal, query);
     },

@@ -34,7 +34,6 @@ export function createExecutors(queues: Queues, now: () => number, webhooks?: We
         await queues.deliverWebhooks(hooked.map((e) => ({ jobId: webhookJobId(e.event.id), data: { orgId: e.orgId, event: e.event } })), webhooks.attempts);
       }
     },
-    'backlog.suggest': (effects) =>
-      queues.suggest(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, service: e.service, land: e.land, title: e.title, description: e.description, at: e.at } }))),
+    backlog: (effects) => queues.addBacklogJobs(effects.map((e) => ({ jobId: e.id, data: e.job }))),
   };
 }

@@ -2,7 +2,7 @@ import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { handoffQueueName, QUEUE } from './names.js';
-import type { BacklogSuggestionJob, TimerJob } from './jobs.js';
+import type { BacklogJob, TimerJob } from './jobs.js';
 
 const DAY_S = 86_400;
 
@@ -101,10 +101,11 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         deliveries.map((d) => ({ name: d.data.event.type, data: d.data, opts: { jobId: d.jobId, attempts, backoff: { type: 'webhook' }, ...KEEP } })),
       );
     },
-    async suggest(suggestions: { jobId: string; data: BacklogSuggestionJob }[]) {
-      if (suggestions.length === 0) return;
+    /** The backlog feed and the backlog's own effects; the job id is the effect id. */
+    async addBacklogJobs(jobs: { jobId: string; data: BacklogJob }[]) {
+      if (jobs.length === 0) return;
       await queue(QUEUE.backlog).addBulk(
-        suggestions.map((s) => ({ name: 'suggest', data: s.data, opts: { jobId: s.jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP } })),
+        jobs.map((j) => ({ name: j.data.type, data: j.data, opts: { jobId: j.jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP } })),
       );
     },
     async close() {

@@ -2,7 +2,7 @@
  * Every Redis key Lotse writes, under one prefix. For Redis Cluster the
  * prefix carries a hash tag (`{lotse}`), so one commit's keys share a slot.
  * BullMQ's queues live under the same prefix as `<prefix>:<queue>:…`; no
- * queue is named `t`, `ix`, `idem`, `outbox` or `hb`.
+ * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt` or `stats`.
  */
 export interface Keys {
   ticket(id: string): string;
@@ -15,6 +15,16 @@ export interface Keys {
   /** Read-model counters kept by the commit: hashes whose fields come from the topology's bounded sets. */
   stats(name: StatsName): string;
   heartbeat: string;
+  /** A backlog item's hash (like a ticket's) and its history list. */
+  backlogItem(id: string): string;
+  backlogHistory(id: string): string;
+  /** Backlog listing sets, scored by the item's score (`score:…`) or rank (`rank:…`). */
+  backlogIndex(name: string): string;
+  /** Held while the backlog feed matches a suggestion of a service, so two workers do not both open an item for it. */
+  backlogLock(service: string): string;
+  /** Recent technical tickets of a service by term, and each one's analysed subject: the recurring-problem window. */
+  recurringPosting(service: string, term: string): string;
+  recurringTicket(ticketId: string): string;
   /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
   deadLetters: string;
   deadLetterIndex(orgId?: string): string;
@@ -61,6 +71,12 @@ export function makeKeys(prefix: string): Keys {
     index: (name) => `${prefix}:ix:${name}`,
     stats: (name) => `${prefix}:stats:${name}`,
     heartbeat: `${prefix}:hb`,
+    backlogItem: (id) => `${prefix}:b:${id}`,
+    backlogHistory: (id) => `${prefix}:b:${id}:h`,
+    backlogIndex: (name) => `${prefix}:bix:${name}`,
+    backlogLock: (service) => `${prefix}:blk:${service}`,
+    recurringPosting: (service, term) => `${prefix}:rx:${service}:${term}`,
+    recurringTicket: (ticketId) => `${prefix}:rt:${ticketId}`,
     deadLetters: `${prefix}:wh:dead`,
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,

@@ -66,6 +66,8 @@ export interface RecordStore {
   loadMany(ids: string[]): Promise<StoredRecord[]>;
   commit(request: CommitRequest): Promise<CommitResult>;
   history(id: string): Promise<unknown[]>;
+  /** The history entry of one version (entries are one per version, from 1). */
+  historyEntry(id: string, version: number): Promise<unknown>;
   /** The last `n` history entries, oldest first. */
   historyTail(id: string, n: number): Promise<unknown[]>;
   /** The number of history entries: what a bound on them counts. */
@@ -155,6 +157,11 @@ export function createRecordStore(redis: Redis, layout: RecordLayout): RecordSto
 
     async history(id) {
       return (await redis.lrange(layout.history(id), 0, -1)).map((e) => JSON.parse(e) as unknown);
+    },
+
+    async historyEntry(id, version) {
+      const raw = await redis.lindex(layout.history(id), version - 1);
+      return raw === null ? null : (JSON.parse(raw) as unknown);
     },
 
     async historyTail(id, n) {

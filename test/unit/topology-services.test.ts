@@ -50,7 +50,7 @@ describe('the built-in topology', () => {
 
   it('has the backlog defaults of the issue and synonyms users write, the same for every service', () => {
     expect(builtin.config.backlog).toMatchObject({
-      recurring: { minTickets: 5, minLands: 2, windowDays: 7 }, similarityThreshold: 0.45, maxSuggestionsPerTicket: 3, maxLinksPerItem: 500,
+      recurring: { minTickets: 5, minLands: 2, windowDays: 7 }, similarityThreshold: 0.55, maxSuggestionsPerTicket: 3, maxLinksPerItem: 500,
     });
     expect(builtin.config.backlog.synonyms).toEqual(expect.arrayContaining([expect.arrayContaining(['hochladen', 'upload']), expect.arrayContaining(['anmeldung', 'login'])]));
     for (const service of builtin.services.values()) expect(service.backlog).toEqual(builtin.config.backlog);
@@ -99,7 +99,7 @@ describe('a service of its own', () => {
   it('lays its backlog settings over the global ones: recurring field by field, a synonym list whole', () => {
     expect(mine.services.get('uvo')!.backlog).toEqual({
       recurring: { minTickets: 3, minLands: 2, windowDays: 7 },
-      similarityThreshold: 0.45,
+      similarityThreshold: 0.55,
       synonyms: [['unterhalt', 'uvg']],
       maxSuggestionsPerTicket: 3,
       maxLinksPerItem: 50,
