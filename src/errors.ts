@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'IDEMPOTENCY_IN_FLIGHT'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 export interface FieldError {
   /** Dotted path of the field, `reporter.email`, `attachments.0.url`; empty for the whole body. */
@@ -35,9 +37,11 @@ const STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   STORE_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  UNSUPPORTED_MEDIA_TYPE: 415,
 };
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE']);
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE', 'RATE_LIMITED']);
 
 export class AppError extends Error {
   readonly status: number;
