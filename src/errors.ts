@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'STORE_UNAVAILABLE'
   | 'RATE_LIMITED'
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'MALFORMED_JSON';
 
 export interface FieldError {
   /** Dotted path of the field, `reporter.email`, `attachments.0.url`; empty for the whole body. */
@@ -39,6 +40,7 @@ const STATUS: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   RATE_LIMITED: 429,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  MALFORMED_JSON: 400,
 };
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE', 'RATE_LIMITED']);

@@ -50,17 +50,50 @@ function invalidUtf8(text: string): AppError {
   return new AppError('BAD_REQUEST', 'The body is not valid UTF-8', { errors });
 }
 
+/** Paths of `__proto__` keys and of `constructor` objects holding `prototype`: keys that would poison objects downstream. */
+export function poisonedPaths(value: unknown, path: string[] = [], out: string[] = []): string[] {
+  if (out.length >= 10 || value === null || typeof value !== 'object') return out;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => poisonedPaths(v, [...path, String(i)], out));
+    return out;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const here = [...path, k];
+    if (k === '__proto__') out.push(here.join('.'));
+    else if (k === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) out.push(here.join('.'));
+    else poisonedPaths(v, here, out);
+  }
+  return out;
+}
+
+/** JSON.parse makes `__proto__` an own key (no pollution); such keys are then refused by name. */
+function parseJson(text: string): unknown {
+  if (text.length === 0) throw new AppError('MALFORMED_JSON', 'The body is empty but declared as JSON', { errors: [{ path: '', message: 'empty' }] });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError('MALFORMED_JSON', 'The body is not valid JSON', { errors: [{ path: '', message: 'not valid JSON' }] });
+  }
+  const poisoned = poisonedPaths(value);
+  if (poisoned.length > 0) {
+    throw new AppError('MALFORMED_JSON', 'The body contains a forbidden __proto__ or constructor.prototype key', {
+      errors: poisoned.map((path) => ({ path, message: 'forbidden key' })),
+    });
+  }
+  return value;
+}
+
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
 /**
  * Replaces Fastify's JSON parser with one that refuses what it would let
  * through silently: bytes that are not UTF-8 (Node's decoder turns them into
  * U+FFFD), a charset other than UTF-8, a Content-Encoding (nothing here
- * decodes gzip), and nesting deeper than any body Lotse takes. Prototype
- * poisoning is still refused by Fastify's own parser.
+ * decodes gzip), nesting deeper than any body Lotse takes, and `__proto__`
+ * or `constructor.prototype` keys, each refusal naming where.
  */
 export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
-  const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (req: FastifyRequest, body: Buffer | string, done) => {
     const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -77,6 +110,10 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     if (jsonDepth(text) > MAX_JSON_DEPTH) {
       return done(new AppError('BAD_REQUEST', `The body is nested deeper than ${MAX_JSON_DEPTH} levels`, { errors: [{ path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }] }), undefined);
     }
-    parse(req, text, done);
+    try {
+      done(null, parseJson(text));
+    } catch (err) {
+      done(err as AppError, undefined);
+    }
   });
 }
