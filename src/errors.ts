@@ -17,7 +17,10 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   /** A bound on what one caller may grow was reached (details name the limit). */
   | 'LIMIT_REACHED'
-  | 'BACKLOG_ITEM_NOT_FOUND';
+  | 'BACKLOG_ITEM_NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'MALFORMED_JSON';
 
 export interface FieldError {
   /** Dotted path of the field, `reporter.email`, `attachments.0.url`; empty for the whole body. */
@@ -40,9 +43,12 @@ const STATUS: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   LIMIT_REACHED: 422,
   BACKLOG_ITEM_NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MALFORMED_JSON: 400,
 };
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE']);
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE', 'RATE_LIMITED']);
 
 export class AppError extends Error {
   readonly status: number;

@@ -60,7 +60,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const principals = createPrincipalResolver(topology, o.env ?? process.env, { loopback: isLoopback(config.host) });
   const webhookTargets = resolveWebhookTargets(topology, o.env ?? process.env);
   const webhookSettings = loadWebhookSettings(o.env ?? process.env);
-  const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`);
+  const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
@@ -150,6 +150,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         principals,
         logger,
         readiness,
+        http: config.http,
+        rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));

@@ -1,6 +1,8 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError } from '../src/errors.js';
+import { boundKeep, JOB_RETENTION } from '../src/queue/retention.js';
+import { isStoreUnavailable, STORE_RETRY_AFTER_S } from '../src/store/unavailable.js';
 
 export interface WorkerDeps {
   connection: ConnectionOptions;
@@ -11,7 +13,10 @@ export interface WorkerDeps {
 /**
  * A BullMQ worker with Lotse's rules: errors that retrying cannot fix
  * (bad payloads, refused transitions) fail the job at once with the reason;
- * everything else is retried by the job's backoff.
+ * while Redis does not answer the job waits and runs again without using an
+ * attempt; everything else is retried by the job's backoff. No error leaves
+ * with a stack: BullMQ would keep it on the job, with Lotse's source paths,
+ * whatever options the job was added with (desks add intake jobs themselves).
  */
 export function makeWorker<D, R>(
   queueName: string,
@@ -21,14 +26,23 @@ export function makeWorker<D, R>(
 ): Worker<D, R> {
   const processor: Processor<D, R> = async (job, token) => {
     const log = deps.logger.child({ queue: queueName, jobId: job.id });
+    boundFinishedJob(job);
     try {
       return await process(job, log, token);
     } catch (err) {
       if (err instanceof AppError && !err.retryable) {
         log.warn({ code: err.code, errors: err.details.errors }, 'job refused');
-        throw new UnrecoverableError(describe(err));
+        throw withoutStack(new UnrecoverableError(describe(err)));
       }
-      throw err;
+      if (isStoreUnavailable(err) && token) {
+        log.warn({ err: (err as Error).message }, 'store unavailable; the job waits');
+        // The worker's own connection waits for Redis (no command timeout), so this lands once it is back.
+        await job.moveToDelayed(Date.now() + STORE_RETRY_AFTER_S * 1000, token);
+        throw new DelayedError();
+      }
+      if (err instanceof DelayedError) throw err;
+      if (!(err instanceof AppError)) log.warn({ err }, 'job error; retried by its backoff');
+      throw withoutStack(err instanceof Error ? err : new Error(String(err)));
     }
   };
   const worker = new Worker<D, R>(queueName, processor, {
@@ -45,6 +59,23 @@ export function makeWorker<D, R>(
   return worker;
 }
 
+/**
+ * Whoever added the job (a desk's own producer too), Lotse keeps it only as
+ * long and as many as its bounds say, and without a stack trace: BullMQ reads
+ * these options from the job in hand when it finishes it.
+ */
+export function boundFinishedJob(job: Job): void {
+  job.opts.removeOnComplete = boundKeep(job.opts.removeOnComplete, JOB_RETENTION.completed);
+  job.opts.removeOnFail = boundKeep(job.opts.removeOnFail, JOB_RETENTION.failed);
+  job.opts.stackTraceLimit = 0;
+}
+
+/** The error with its stack cut to nothing: BullMQ keeps no trace when `stack` is empty; the reason is the message. */
+export function withoutStack<E extends Error>(err: E): E {
+  Object.defineProperty(err, 'stack', { value: '', writable: true, configurable: true });
+  return err;
+}
+
 /** A failed job's reason: the message plus every wrong field. */
 export function describe(err: AppError): string {
   const fields = err.details.errors?.map((e) => `${e.path || '(body)'}: ${e.message}`) ?? [];
@@ -53,5 +84,5 @@ export function describe(err: AppError): string {
 
 /** A job's payload refused before it reaches the engine. */
 export function invalidPayload(what: string, issues: { path: string; message: string }[]): UnrecoverableError {
-  return new UnrecoverableError(`VALIDATION_FAILED: invalid ${what}; ${issues.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')}`);
+  return withoutStack(new UnrecoverableError(`VALIDATION_FAILED: invalid ${what}; ${issues.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')}`));
 }

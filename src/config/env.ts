@@ -17,6 +17,13 @@ const EnvSchema = z.object({
   LOTSE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOTSE_DATA_DIR: z.string().min(1).default('.lotse'),
   LOTSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  LOTSE_REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  LOTSE_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  LOTSE_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  LOTSE_HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+  LOTSE_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  LOTSE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  LOTSE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
 });
 
 export type Config = {
@@ -32,7 +39,26 @@ export type Config = {
   dataDir: string;
   /** Jobs each worker of this process runs at once. */
   concurrency: number;
+  /** How long a non-blocking Redis command may take before the caller gets 503 (a frozen Redis). */
+  redisCommandTimeoutMs: number;
+  http: HttpSettings;
 };
+
+/** Limits of the HTTP server: slow or idle clients cannot hold connections, and overload is shed. */
+export interface HttpSettings {
+  /** The whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** A socket with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Above this event-loop delay requests get 503 (0: no check). */
+  maxEventLoopDelayMs: number;
+  /** Above this heap use requests get 503; undefined: 90 % of the heap limit. */
+  maxHeapUsedBytes: number | undefined;
+}
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -59,5 +85,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.LOTSE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.LOTSE_DATA_DIR,
     concurrency: e.LOTSE_WORKER_CONCURRENCY,
+    redisCommandTimeoutMs: e.LOTSE_REDIS_COMMAND_TIMEOUT_MS,
+    http: Object.freeze({
+      requestTimeoutMs: e.LOTSE_HTTP_REQUEST_TIMEOUT_MS,
+      // Node wants the header deadline within the request deadline.
+      headersTimeoutMs: Math.min(e.LOTSE_HTTP_HEADERS_TIMEOUT_MS, e.LOTSE_HTTP_REQUEST_TIMEOUT_MS),
+      idleTimeoutMs: e.LOTSE_HTTP_IDLE_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.LOTSE_HTTP_KEEPALIVE_TIMEOUT_MS,
+      maxEventLoopDelayMs: e.LOTSE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: e.LOTSE_MAX_HEAP_USED_BYTES,
+    }),
   });
 }

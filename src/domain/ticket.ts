@@ -7,16 +7,35 @@ export const CATEGORIES = ['question', 'subject-matter', 'technical', 'improveme
 export const CategorySchema = z.enum(CATEGORIES);
 export type Category = z.infer<typeof CategorySchema>;
 
+// C0 controls but tab and newline (CR too: send lines with LF), DEL and the C1 controls.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+// A UTF-16 half without its other half: the string cannot be encoded as UTF-8.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Every stored text: at most `max` characters, no control characters but tab
+ * and newline, no lone surrogates. Such text ends up in logs, CSV exports,
+ * terminals and other systems' parsers, where NUL and escape sequences do harm.
+ */
+export function SafeTextSchema(max = 20_000, min = 0) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters (tab and newline are allowed)')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no lone surrogates)');
+}
+
 export const STATUSES = ['new', 'open', 'waiting', 'handoff-pending', 'resolved', 'closed'] as const;
 export const StatusSchema = z.enum(STATUSES);
 export type Status = z.infer<typeof StatusSchema>;
 
 /** No control characters: these strings end up in keys, ids and headers. */
 const Token = (max: number) =>
-  z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+  SafeTextSchema(max, 1).regex(/^[^\t\n]*$/, 'must not contain tab or newline');
 
 export const ReporterSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
+  name: SafeTextSchema(200, 1).optional(),
   email: z.email().max(254).optional(),
   phone: z.string().regex(/^\+?[0-9 ()/.-]{3,40}$/, 'digits, spaces and + ( ) / . - only').optional(),
 });
@@ -41,8 +60,8 @@ const CreateTicketFields = z.strictObject({
     category: CategorySchema,
     impact: GradeSchema,
     urgency: GradeSchema,
-    subject: z.string().min(1).max(200),
-    description: z.string().max(20_000).default(''),
+    subject: SafeTextSchema(200, 1),
+    description: SafeTextSchema(20_000).default(''),
     reporter: ReporterSchema.optional(),
     attachments: z.array(AttachmentSchema).max(20).default([]),
     receivedAt: z.iso
@@ -66,8 +85,8 @@ export type CreateTicket = z.infer<typeof CreateTicketSchema>;
 export const IntakeJobSchema = CreateTicketFields.extend({ orgId: IdSchema }).refine(needsPlace, placeIssue);
 export type IntakeJob = z.infer<typeof IntakeJobSchema>;
 
-const reason = z.string().min(1).max(5_000);
-const text = z.string().max(20_000);
+const reason = SafeTextSchema(5_000, 1);
+const text = SafeTextSchema(20_000);
 
 /** Events a caller may send over HTTP or the events queue, each strictly shaped. */
 export const TicketEventInputSchema = z.discriminatedUnion('type', [
@@ -75,12 +94,12 @@ export const TicketEventInputSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('REQUEST_INFO'), question: text.optional() }),
   z.strictObject({ type: z.literal('INFO_RECEIVED'), info: text.optional() }),
   z.strictObject({ type: z.literal('ESCALATE'), reason }),
-  z.strictObject({ type: z.literal('RETURN'), answer: z.string().min(1).max(20_000) }),
+  z.strictObject({ type: z.literal('RETURN'), answer: SafeTextSchema(20_000, 1) }),
   z.strictObject({ type: z.literal('REJECT_HANDOFF'), reason }),
-  z.strictObject({ type: z.literal('RESOLVE'), resolution: z.string().min(1).max(20_000) }),
+  z.strictObject({ type: z.literal('RESOLVE'), resolution: SafeTextSchema(20_000, 1) }),
   z.strictObject({ type: z.literal('REOPEN'), reason }),
   z.strictObject({ type: z.literal('CLOSE') }),
-  z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: z.string().min(1).max(200), description: text.default('') }),
+  z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: SafeTextSchema(200, 1), description: text.default('') }),
   z.strictObject({ type: z.literal('ASSIGN'), assignee: IdSchema, reason }),
   z.strictObject({ type: z.literal('CHANGE_PRIORITY'), impact: GradeSchema, urgency: GradeSchema, reason }),
 ]);

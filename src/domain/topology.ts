@@ -131,6 +131,30 @@ export const PrincipalSchema = z.strictObject({
 });
 export type PrincipalConfig = z.infer<typeof PrincipalSchema>;
 
+/** Requests one key may make in a window; counted in Redis, so across every API process. */
+export const RateLimitSchema = z.strictObject({
+  max: z.number().int().min(1).max(1_000_000),
+  windowSeconds: z.number().int().min(1).max(86_400),
+});
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
+/** Generous enough for a busy desk's own system posting in bursts; a runaway client is stopped within a minute. */
+export const DEFAULT_RATE_LIMITS: Record<Role, RateLimit> = {
+  desk: { max: 3000, windowSeconds: 60 },
+  provider: { max: 3000, windowSeconds: 60 },
+  operator: { max: 6000, windowSeconds: 60 },
+  steering: { max: 600, windowSeconds: 60 },
+};
+
+export const RateLimitsSchema = z
+  .strictObject({
+    desk: RateLimitSchema.default(DEFAULT_RATE_LIMITS.desk),
+    provider: RateLimitSchema.default(DEFAULT_RATE_LIMITS.provider),
+    operator: RateLimitSchema.default(DEFAULT_RATE_LIMITS.operator),
+    steering: RateLimitSchema.default(DEFAULT_RATE_LIMITS.steering),
+  })
+  .default(DEFAULT_RATE_LIMITS);
+
 export const TopologySchema = z
   .strictObject({
     populationSource: PopulationSourceSchema.optional(),
@@ -141,6 +165,8 @@ export const TopologySchema = z
     priorityMatrix: PriorityMatrixSchema.default(DEFAULT_PRIORITY_MATRIX),
     principals: z.array(PrincipalSchema).default([]),
     retention: z.strictObject({ closedTicketDays: z.number().int().min(1).max(3650) }).default({ closedTicketDays: 180 }),
+    /** Per role: requests per key and window (HTTP 429 beyond). */
+    limits: z.strictObject({ rate: RateLimitsSchema }).default({ rate: DEFAULT_RATE_LIMITS }),
     tickets: z
       .strictObject({
         /** Calendar days after resolving in which a desk may still reopen. */

@@ -3,10 +3,13 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { HttpSettings } from '../config/env.js';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Engine } from '../engine/engine.js';
 import { makeAuthHook } from './auth.js';
-import { handleError, sendProblem } from './problem.js';
+import { installJsonParser } from './json-body.js';
+import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './limits.js';
+import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -20,25 +23,55 @@ export interface AppDeps {
   version?: string;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** Server timeouts and load shedding; defaults as in the environment settings. */
+  http?: Partial<HttpSettings>;
+  /** Per-key rate limits counted in Redis; without it, nothing is limited. */
+  rateLimit?: RateLimitDeps;
 }
+
+const BODY_LIMIT = 1024 * 1024;
+/** Ids are at most 63 characters; a longer path parameter is refused before routing goes on. */
+const MAX_PARAM_LENGTH = 100;
+
+const HTTP_DEFAULTS: HttpSettings = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  maxEventLoopDelayMs: 1000,
+  maxHeapUsedBytes: undefined,
+};
 
 /** The HTTP API. It never listens by itself: `app.listen` is the caller's, tests use `app.inject`. */
 export async function buildApp(deps: AppDeps): Promise<App> {
+  const http = { ...HTTP_DEFAULTS, ...deps.http };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Slow or idle clients cannot hold a connection.
+    requestTimeout: http.requestTimeoutMs,
+    connectionTimeout: http.idleTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // Errors before any route runs are problem documents too.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.headersTimeout = http.headersTimeoutMs;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   // JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (422 instead of 415).
   app.removeContentTypeParser('text/plain');
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
+  installJsonParser(app, BODY_LIMIT);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`));
+  await registerUnderPressure(app, http);
   app.addHook('onRequest', makeAuthHook(deps.principals));
+  if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
 
   await app.register(fastifySwagger, {
     openapi: {

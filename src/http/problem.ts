@@ -1,7 +1,10 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, type FieldError } from '../errors.js';
+import { STORE_RETRY_AFTER_S, toStoreUnavailable } from '../store/unavailable.js';
 
 /** RFC 9457 problem details, as every error leaves the API. */
 export const ProblemSchema = z
@@ -26,12 +29,15 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -56,15 +62,15 @@ function validationErrors(err: FastifyError): FieldError[] {
   });
 }
 
-const isRedisDown = (err: Error) =>
-  err.name === 'MaxRetriesPerRequestError' ||
-  /Stream isn't writeable|Connection is closed|ECONNREFUSED|Redis did not answer/.test(err.message);
-
 /** The one error handler: known errors become problems, anything else a plain 500 that reveals nothing. */
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const unavailable = toStoreUnavailable(err);
+  if (unavailable && !(err instanceof AppError)) req.log.warn({ err: err.message }, 'store unavailable');
+  if (unavailable) err = unavailable as unknown as FastifyError;
   if (err instanceof AppError) {
     const { errors, allowedEvents, ...rest } = err.details;
     if (err.status === 401) reply.header('www-authenticate', 'Bearer');
+    if (err.code === 'STORE_UNAVAILABLE') reply.header('retry-after', String(STORE_RETRY_AFTER_S));
     return sendProblem(reply, err.status, err.code, err.message, {
       ...(errors ? { errors } : {}),
       ...(allowedEvents ? { allowedEvents } : {}),
@@ -77,6 +83,14 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
     return sendProblem(reply, where === 'body' ? 422 : 400, 'VALIDATION_FAILED', `The request ${where} is not valid`, { errors });
   }
   switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(reply, 400, 'BAD_URL', 'The URL is not valid: a %-escape does not encode UTF-8', { errors: [{ path: 'url', message: 'not a valid percent-encoded UTF-8 path' }] });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, 414, 'PARAMETER_TOO_LONG', 'A path parameter is longer than the API allows', { errors: [{ path: 'params', message: 'too long' }] });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return sendProblem(reply, 400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body', { errors: [{ path: 'headers.content-length', message: 'does not match the body' }] });
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return sendProblem(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json', { errors: [{ path: 'headers.content-type', message: 'send application/json' }] });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return sendProblem(reply, 413, 'BODY_TOO_LARGE', 'The request body is larger than 1 MiB');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -91,13 +105,44 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
     const poisoned = /prototype property|constructor property/.test(err.message);
     return sendProblem(reply, 400, 'MALFORMED_JSON', poisoned ? 'The body contains a forbidden __proto__ or constructor key' : 'The body is not valid JSON');
   }
-  if (isRedisDown(err)) {
-    req.log.warn({ err: err.message }, 'store unavailable');
-    reply.header('retry-after', '2');
-    return sendProblem(reply, 503, 'STORE_UNAVAILABLE', 'The ticket store is not reachable; try again shortly');
-  }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return sendProblem(reply, status, 'BAD_REQUEST', TITLES[status] ?? 'The request was refused');
   req.log.error({ err }, 'unhandled error');
   return sendProblem(reply, 500, 'INTERNAL', 'Something went wrong on our side; it has been logged');
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors its router raises before any route,
+ * hook or error handler runs (a bad %-escape, an over-long parameter). The
+ * reply is the same problem document the error handler gives.
+ */
+export function handleFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  return handleError(err, req, reply);
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'The request headers are larger than the server accepts' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
+  HPE_HEADERS_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', detail: 'The request headers did not arrive in time' },
+  HPE_URI_TOO_LONG: { status: 414, code: 'URI_TOO_LONG', detail: 'The request line is longer than the server accepts' },
+};
+
+/**
+ * Node's `clientError`: the HTTP parser refused the bytes (header overflow,
+ * a malformed request line, a timeout), so there is no request and no reply
+ * object. Writes a minimal HTTP/1.1 problem response to the raw socket and
+ * closes it; nothing of the request or the parser's reason is echoed.
+ */
+export function handleClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[err.code ?? ''] ?? { status: 400, code: 'MALFORMED_REQUEST', detail: 'The request is not valid HTTP/1.1' };
+  this.log.debug({ code: err.code }, 'client error');
+  const body = JSON.stringify(problem(known.status, known.code, known.detail));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status] ?? 'Bad Request'}\r\n` +
+        `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -1,5 +1,6 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { EventsJob } from '../queue/jobs.js';
+import { KEEP } from '../queue/retention.js';
 
 /** What the `events` worker returns for an applied answer. */
 export interface AnswerResult {
@@ -57,13 +58,11 @@ export interface SendOptions {
  */
 export type AnswerTransport = (key: string, data: EventsJob) => Promise<Omit<AnswerResult, 'jobId'>>;
 
-const DAY_S = 86_400;
 /** Kept after completion so a repeated answer with the same job id stays a no-op, as Lotse keeps its own jobs. */
 const JOB_OPTIONS = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 7 * DAY_S },
-  removeOnFail: { age: 30 * DAY_S },
+  ...KEEP,
 } as const;
 
 const ACTIONS: Record<string, string> = {

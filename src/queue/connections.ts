@@ -3,15 +3,20 @@ import { Redis, type RedisOptions } from 'ioredis';
 /**
  * Redis connections by use. Workers block and must wait out a Redis restart
  * (`maxRetriesPerRequest: null`); producers and the API fail fast instead of
- * queueing commands while Redis is away (`enableOfflineQueue: false`), so a
- * caller gets a clear 503 rather than a hang.
+ * queueing commands while Redis is away (`enableOfflineQueue: false`) or
+ * frozen (`commandTimeout`), so a caller gets a clear 503 rather than a hang.
  */
 export type ConnectionUse = 'worker' | 'producer';
 
-export function createRedis(url: string, use: ConnectionUse, name?: string): Redis {
+/** How long a producer's command may wait for Redis before it fails (a frozen or overloaded Redis). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1500;
+
+export function createRedis(url: string, use: ConnectionUse, name?: string, opts: { commandTimeoutMs?: number } = {}): Redis {
   const options: RedisOptions = {
     maxRetriesPerRequest: use === 'worker' ? null : 1,
     enableOfflineQueue: use === 'worker',
+    // Only where nothing blocks: a worker's BZPOPMIN (and its duplicates) must wait as long as it likes.
+    ...(use === 'producer' ? { commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS } : {}),
     // Reconnect quickly, then back off to 2 s: a restarted Redis is picked up soon.
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
     // Commands issued in the same tick go out in one write: far fewer syscalls under load.

@@ -1,16 +1,9 @@
-import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { handoffQueueName, QUEUE } from './names.js';
 import type { BacklogJob, TimerJob } from './jobs.js';
-
-const DAY_S = 86_400;
-
-/** Kept after completion so a re-run effect with the same job id is a no-op, then dropped. */
-const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
-  removeOnComplete: { age: 7 * DAY_S },
-  removeOnFail: { age: 30 * DAY_S },
-};
+import { JOB_RETENTION, KEEP } from './retention.js';
 
 /**
  * The only place that adds jobs. Queues are opened on first use and shared;
@@ -37,7 +30,7 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         data: t.data,
         // Lean options: one of these waits per open ticket. A timer that fired
         // is followed by one of a new epoch, so its job need not be kept.
-        opts: { jobId: t.jobId, delay: Math.max(0, t.fireAt - now), attempts: 8, backoff: 1000, removeOnComplete: true, removeOnFail: 1000 },
+        opts: { jobId: t.jobId, delay: Math.max(0, t.fireAt - now), attempts: 8, backoff: 1000, removeOnComplete: true, removeOnFail: { age: JOB_RETENTION.failed.age, count: 1000 }, stackTraceLimit: 0 },
       })),
     );
   }

@@ -100,11 +100,17 @@ describe('bodies that never reach validation', () => {
     ['an array', '[]'],
     ['a number', '42'],
     ['a string', '"ticket"'],
-    ['deep nesting', `{"reporter": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`],
   ])('JSON that is no ticket (%s) → 422, never a 500', async (_label, payload) => {
     const app = await setup();
     const res = await app.inject({ method: 'POST', url: '/v1/tickets', headers: json, payload });
     expect(namedFields(res).length).toBeGreaterThan(0);
+  });
+
+  it('deep nesting → 400 naming the nesting, before any parse', async () => {
+    const app = await setup();
+    const payload = `{"reporter": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const body = expectProblem(await app.inject({ method: 'POST', url: '/v1/tickets', headers: json, payload }), 400);
+    expect(body.errors?.[0]?.message).toMatch(/nested deeper than 32/);
   });
 
   it('a body over 1 MiB → 413', async () => {
@@ -141,13 +147,27 @@ describe('bodies that never reach validation', () => {
   });
 });
 
-describe('text is stored as given', () => {
-  it('control characters, bidi overrides and markup come back byte for byte', async () => {
+describe('text is stored as given, control characters refused', () => {
+  it('control characters (NUL, ESC, BEL, CR, C1) and lone surrogates are refused, naming each field', async () => {
+    const app = await setup();
+    const res = await post(app, ticketBody({
+      subject: 'Rot: \u001b[31mFEHLER\u001b[0m',
+      description: 'a\u0000b',
+      reporter: { name: 'Mustermann\u0007' },
+      externalRef: 'ref-\u0085',
+    }));
+    expect(namedFields(res)).toEqual(['description', 'externalRef', 'reporter.name', 'subject']);
+    expect(namedFields(await post(app, ticketBody({ description: 'Zeile\r\nZeile' })))).toEqual(['description']);
+    expect(namedFields(await post(app, ticketBody({ subject: 'halb \ud83d' })))).toEqual(['subject']);
+    expect(await ticketCount(app)).toBe(0);
+  });
+
+  it('tab, newline, bidi overrides and markup come back byte for byte', async () => {
     const app = await setup();
     const odd = {
-      subject: 'Rot: \u001b[31mFEHLER\u001b[0m \u202egnp.exe',
-      description: 'a\u0000b\u001bc\u202ed\u0007e\r\n<script>alert(1)</script> & &amp; {{x}} ${x} \u2028\u2029 \ud83d\ude00',
-      reporter: { name: 'Mustermann\u202e\u0000' },
+      subject: 'Rot: FEHLER \u202egnp.exe',
+      description: 'a\tb\u202ed\n<script>alert(1)</script> & &amp; {{x}} ${x} \u2028\u2029 \ud83d\ude00',
+      reporter: { name: 'Mustermann\u202e' },
       externalRef: 'ref-\u202e-rechts',
     };
     const created = await post(app, ticketBody(odd));
@@ -163,7 +183,7 @@ describe('text is stored as given', () => {
 
   it('a description of 20,000 characters is kept whole; 20,001 is refused naming description', async () => {
     const app = await setup();
-    const unit = 'Zeile ä€\u0000\n';
+    const unit = 'Zeile ä€\t\n';
     const long = unit.repeat(Math.ceil(20_000 / unit.length)).slice(0, 20_000);
     expect(long).toHaveLength(20_000);
     const created = await post(app, ticketBody({ description: long }));

@@ -2,6 +2,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemSchema, sendProblem } from '../problem.js';
 
+/** A check that has not answered by then counts as failing: a frozen Redis must not hold /readyz. */
+export const READINESS_TIMEOUT_MS = 1000;
+
+/** The check's answer, or false once the deadline passes first. */
+async function checkWithin(c: ReadinessCheck, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([c.check().catch(() => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface ReadinessCheck {
   name: string;
   check(): Promise<boolean>;
@@ -16,7 +30,7 @@ export function healthRoutes(checks: ReadinessCheck[]): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
     app.get('/readyz', { schema: { tags: ['health'], summary: 'Readiness: Redis reachable, workers up', response: { 200: Health, 503: NotReady } } }, async (_req, reply) => {
-      const results = await Promise.all(checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const));
+      const results = await Promise.all(checks.map(async (c) => [c.name, await checkWithin(c, READINESS_TIMEOUT_MS)] as const));
       const report = Object.fromEntries(results.map(([n, r]) => [n, r ? ('ok' as const) : ('failing' as const)]));
       const failing = results.filter(([, r]) => !r).map(([n]) => n);
       // Not ready is an error like any other: a problem document, with every check's result beside it.
