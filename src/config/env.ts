@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   LOTSE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOTSE_DATA_DIR: z.string().min(1).default('.lotse'),
   LOTSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  LOTSE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(300_000).default(15_000),
 });
 
 export type Config = {
@@ -32,6 +33,8 @@ export type Config = {
   dataDir: string;
   /** Jobs each worker of this process runs at once. */
   concurrency: number;
+  /** Heartbeat comments on `/v1/stream`, so proxies keep the connection open. */
+  streamHeartbeatMs: number;
 };
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -59,5 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.LOTSE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.LOTSE_DATA_DIR,
     concurrency: e.LOTSE_WORKER_CONCURRENCY,
+    streamHeartbeatMs: e.LOTSE_STREAM_HEARTBEAT_MS,
   });
 }

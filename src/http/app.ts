@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Engine } from '../engine/engine.js';
-import { makeAuthHook } from './auth.js';
+import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { handleError, sendProblem } from './problem.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
@@ -18,6 +18,8 @@ export interface AppDeps {
   logger: Logger;
   readiness: ReadinessCheck[];
   version?: string;
+  /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
+  sessions?: SessionAuth;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -38,7 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (422 instead of 415).
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
-  app.addHook('onRequest', makeAuthHook(deps.principals));
+  app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
+  app.addHook('preValidation', csrfHook);
 
   await app.register(fastifySwagger, {
     openapi: {
