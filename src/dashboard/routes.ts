@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { fastifyCookie } from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrincipalResolver } from '../config/principals.js';
@@ -46,6 +47,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
   const names = namesOf(deps.topology);
 
   return async (app: FastifyInstance) => {
+    // Registered for its parse and serialize (the sessions use them directly, also in the root auth hook).
+    await app.register(fastifyCookie);
     app.addHook('onRequest', securityHeaders);
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(String(body))));
