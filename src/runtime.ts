@@ -22,6 +22,15 @@ import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
+import { bullBoardRoutes } from './dashboard/bull-board.js';
+import { createOverview } from './dashboard/overview.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { createSampler } from './dashboard/sampler.js';
+import { createSessions } from './dashboard/sessions.js';
+import { createStatsReader } from './dashboard/stats-reader.js';
+import { statsRoutes } from './http/routes/stats.js';
+import { streamRoutes } from './http/routes/stream.js';
+import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
 export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook'] as const;
@@ -77,6 +86,21 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   const queues = createQueues(redis, config.prefix, logger);
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
+  // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
+  const sessions = createSessions({ redis, keys });
+  const stats = createStatsReader({ redis, keys, topology, queues, now });
+  const hub = createEventHub({
+    redis,
+    key: keys.events,
+    logger,
+    connect: () => {
+      const conn = createRedis(o.redisUrl, 'worker', `${config.prefix}-stream`);
+      conn.on('error', (err) => logger.warn({ err: err.message }, 'redis stream connection error'));
+      return conn;
+    },
+  });
+  const sampler = createSampler({ redis, keys, stats, logger, now });
+  const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const roles = new Set<WorkerRole>();
@@ -144,22 +168,32 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await beat();
       heartbeat ??= setInterval(() => void beat(), HEARTBEAT_MS).unref();
     },
-    buildApp: () =>
-      buildApp({
+    async buildApp() {
+      const app = await buildApp({
         engine,
         principals,
         logger,
         readiness,
         http: config.http,
         rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
+        sessions,
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            await app.register(statsRoutes(stats));
+            await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
+            await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
+            await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
           },
         ],
-      }),
+      });
+      sampler.start();
+      return app;
+    },
     async close() {
       if (heartbeat) clearInterval(heartbeat);
+      await sampler.stop();
+      await hub.close();
       await redis.zrem(keys.heartbeat, ...[...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s())]), deadline]);

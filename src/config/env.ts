@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   LOTSE_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   LOTSE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   LOTSE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
+  LOTSE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(300_000).default(15_000),
 });
 
 export type Config = {
@@ -42,6 +43,8 @@ export type Config = {
   /** How long a non-blocking Redis command may take before the caller gets 503 (a frozen Redis). */
   redisCommandTimeoutMs: number;
   http: HttpSettings;
+  /** Heartbeat comments on `/v1/stream`, so proxies keep the connection open. */
+  streamHeartbeatMs: number;
 };
 
 /** Limits of the HTTP server: slow or idle clients cannot hold connections, and overload is shed. */
@@ -95,5 +98,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxEventLoopDelayMs: e.LOTSE_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: e.LOTSE_MAX_HEAP_USED_BYTES,
     }),
+    streamHeartbeatMs: e.LOTSE_STREAM_HEARTBEAT_MS,
   });
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { HttpSettings } from '../config/env.js';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Engine } from '../engine/engine.js';
-import { makeAuthHook } from './auth.js';
+import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
 import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './limits.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
@@ -21,6 +21,8 @@ export interface AppDeps {
   logger: Logger;
   readiness: ReadinessCheck[];
   version?: string;
+  /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
+  sessions?: SessionAuth;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Server timeouts and load shedding; defaults as in the environment settings. */
@@ -70,7 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   installJsonParser(app, BODY_LIMIT);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`));
   await registerUnderPressure(app, http);
-  app.addHook('onRequest', makeAuthHook(deps.principals));
+  app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
+  app.addHook('preValidation', csrfHook);
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
 
   await app.register(fastifySwagger, {

@@ -2,7 +2,7 @@
  * Every Redis key Lotse writes, under one prefix. For Redis Cluster the
  * prefix carries a hash tag (`{lotse}`), so one commit's keys share a slot.
  * BullMQ's queues live under the same prefix as `<prefix>:<queue>:…`; no
- * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt` or `stats`.
+ * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt`, `stats`, `sess` or `dash`.
  */
 export interface Keys {
   ticket(id: string): string;
@@ -32,6 +32,10 @@ export interface Keys {
   webhookDisabled(orgId: string): string;
   /** Hash event id → replays so far, for replay job ids that are never reused. */
   webhookReplays: string;
+  /** A dashboard session (a hash with an expiry). */
+  session(id: string): string;
+  /** The dashboard's per-minute samples of queue depths and throughput (a sorted set kept to 60). */
+  dashboardSeries: string;
   prefix: string;
 }
 
@@ -81,5 +85,7 @@ export function makeKeys(prefix: string): Keys {
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,
     webhookReplays: `${prefix}:wh:replays`,
+    session: (id) => `${prefix}:sess:${id}`,
+    dashboardSeries: `${prefix}:dash:series`,
   };
 }

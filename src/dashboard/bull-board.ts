@@ -1,0 +1,106 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Queue } from 'bullmq';
+import { ownOrigin } from '../http/auth.js';
+import { sendProblem } from '../http/problem.js';
+import { securityHeaders } from './security-headers.js';
+import type { Sessions } from './sessions.js';
+
+export const BOARD_PATH = '/admin/queues';
+/** The steering committee's board: the same queues, read-only. */
+export const READ_ONLY_BOARD_PATH = '/admin/queues-ro';
+
+const SAFE = new Set(['GET', 'HEAD']);
+
+/** Operators see jobs, never reporters: intake jobs and some handoffs carry personal data. */
+export function withoutReporter(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutReporter);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'reporter').map(([k, v]) => [k, withoutReporter(v)]));
+  }
+  return value;
+}
+
+/**
+ * bull-board's page asks Google for its fonts and styles its loading
+ * placeholder inline: both go, so the page keeps to `'self'` and nothing
+ * leaves the server. The UI falls back to the system's sans-serif.
+ */
+export function localisePage(html: string): string {
+  return html
+    .replace(/<link[^>]+href="https?:\/\/[^"]*"[^>]*>/g, '')
+    .replace(/<style>[\s\S]*?<\/style>/g, '')
+    .replace(/\sstyle="[^"]*"/g, '')
+    .replace(/\n\s*Loading\n/, '\n    Lädt …\n');
+}
+
+interface BoardDeps {
+  queues: Queue[];
+  sessions: Sessions;
+}
+
+function board(path: string, queues: Queue[], readOnly: boolean) {
+  const adapter = new FastifyAdapter();
+  adapter.setBasePath(path);
+  const queueAdapters = queues.map((q) => {
+    const a = new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly });
+    a.setFormatter('data', withoutReporter);
+    return a;
+  });
+  createBullBoard({
+    queues: queueAdapters,
+    serverAdapter: adapter,
+    options: {
+      uiConfig: {
+        boardTitle: readOnly ? 'Lotse · Warteschlangen (nur lesen)' : 'Lotse · Warteschlangen',
+        locale: { lng: 'de-DE' },
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Zum Dashboard', url: '/dashboard' }],
+      },
+    },
+  });
+  return adapter;
+}
+
+/** A page request without a session goes to the login; an API call gets a problem. */
+function refuse(req: FastifyRequest, reply: FastifyReply) {
+  if (SAFE.has(req.method) && !req.url.includes('/api/') && !req.url.includes('/static/')) return reply.code(303).header('location', '/dashboard/login').send();
+  return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Log in on /dashboard/login first');
+}
+
+/**
+ * bull-board over every Lotse queue, behind the dashboard's session:
+ * operators on a board that may retry and clean, the steering committee on
+ * a read-only one (sent there from the other). Its own requests carry no
+ * CSRF token, so a change must name our Origin (browsers always send it on
+ * PUT, PATCH, DELETE and POST) and SameSite=Strict keeps the cookie home.
+ */
+export function bullBoardRoutes(deps: BoardDeps) {
+  return async (app: FastifyInstance) => {
+    for (const [path, readOnly] of [[BOARD_PATH, false], [READ_ONLY_BOARD_PATH, true]] as const) {
+      await app.register(async (scope) => {
+        scope.addHook('onRequest', securityHeaders);
+        scope.addHook('onRequest', async (req, reply) => {
+          const session = await deps.sessions.fromRequest(req);
+          if (!session) return refuse(req, reply);
+          const role = session.principal.role;
+          if (!readOnly && role !== 'operator') {
+            if (!SAFE.has(req.method)) return sendProblem(reply, 403, 'FORBIDDEN', 'The steering committee reads the queues only');
+            return reply.code(303).header('location', READ_ONLY_BOARD_PATH + req.url.slice(BOARD_PATH.length)).send();
+          }
+          // Hooks answer themselves: the board's own error handler would hide our problem documents.
+          if (!SAFE.has(req.method) && req.headers.origin !== ownOrigin(req)) return sendProblem(reply, 403, 'FORBIDDEN', 'Cross-site request refused (Origin)', { reason: 'csrf' });
+          req.principal = session.principal;
+        });
+        scope.addHook('onSend', async (_req, reply, payload) => {
+          const type = String(reply.getHeader('content-type') ?? '');
+          if (typeof payload === 'string' && type.startsWith('text/html')) return localisePage(payload);
+          return payload;
+        });
+        await scope.register(board(path, deps.queues, readOnly).registerPlugin(), { prefix: path });
+      });
+    }
+  };
+}

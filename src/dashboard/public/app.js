@@ -1,0 +1,293 @@
+import t from './i18n/de.js';
+import { barChart, lineChart, setWidth } from './charts.js';
+import { h, replace, table } from './dom.js';
+import { fmtBusiness, fmtDateTime, fmtNumber, fmtTime, shortId } from './format.js';
+import { applyWords } from './words.js';
+
+const $ = (id) => document.getElementById(id);
+let session = null;
+let lastHeard = null;
+
+async function getJson(url) {
+  const res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.assign('/dashboard/login');
+    throw new Error('not logged in');
+  }
+  return { status: res.status, body: res.ok ? await res.json() : null };
+}
+
+function heard() {
+  lastHeard = new Date();
+  $('last-heard').textContent = `· ${t.live.lastHeard} ${fmtTime(lastHeard)}`;
+}
+
+function setLive(state) {
+  $('live').dataset.state = state;
+  $('live-text').textContent = t.live[state];
+}
+
+/** A count that opens the list it counts (the same read model: the href is the list query). */
+function countLink(c, label) {
+  return h('a', { href: c.list, class: 'count-link', dataset: { list: c.list, label }, title: c.list }, fmtNumber(c.count));
+}
+
+function kpi(label, c, cls) {
+  return h('div', { class: `kpi ${cls ?? ''}` }, h('div', { class: 'kpi-value' }, countLink(c, label)), h('div', { class: 'kpi-label' }, label));
+}
+
+function renderKpis(stats) {
+  const s = stats.tickets;
+  const groups = [
+    [kpi(t.total.active, s.total.active, 'lead')],
+    Object.keys(s.status).map((k) => kpi(t.statusShort[k] ?? t.status[k], s.status[k], `status-${k}`)),
+    Object.keys(s.level).map((k) => kpi(t.level[k], s.level[k])),
+    Object.keys(s.priority).map((k) => kpi(k, s.priority[k], `prio-${k}`)),
+    [kpi(`SLA ${t.sla['at-risk']}`, s.sla['at-risk'], 'warn'), kpi(`SLA ${t.sla.breached}`, s.sla.breached, 'bad')],
+    [kpi(t.panels.deadLettersShort, { count: stats.deadLetters.count, list: '#panel-dead-letters' }, stats.deadLetters.count > 0 ? 'bad' : '')],
+  ];
+  replace($('kpis'), groups.map((g) => h('div', { class: 'kpi-group' }, g)));
+}
+
+function countTable(rows, nameHeader, label) {
+  return table([nameHeader, t.columns.count], rows.map(([name, c, title]) => [h('span', { title: title ?? name }, name), countLink(c, `${label}: ${name}`)]), { numeric: [1], class: 'data compact' });
+}
+
+function renderLands(stats) {
+  const lands = Object.entries(stats.tickets.land).map(([code, c]) => [`${code} · ${session.names.lands[code] ?? code}`, c]);
+  replace($('lands'), countTable(lands, t.columns.land, t.panels.lands));
+}
+
+function renderOrgs(stats) {
+  const rows = Object.entries(stats.tickets.assignee).filter(([, c]) => c.count > 0).sort((a, b) => b[1].count - a[1].count);
+  replace($('orgs'), rows.length === 0 ? h('p', { class: 'empty' }, t.words.none) : countTable(rows.map(([id, c]) => [session.names.orgs[id] ?? id, c, id]), t.columns.name, t.panels.orgs));
+}
+
+function renderServices(stats) {
+  const rows = Object.entries(stats.tickets.service).map(([id, c]) => [session.names.services[id] ?? id, c, id]);
+  replace($('services'), countTable(rows, t.columns.service, t.panels.services));
+}
+
+function jobLinks(jobs) {
+  return h('span', { class: 'jobs' }, jobs.map((j) => h('a', { href: boardPath(j.url), title: j.jobId ?? j.queue, class: 'job-link' }, j.jobId ? (j.queue === 'sla' ? 'Timer' : t.words.job) : t.words.queueLink)));
+}
+
+/** The board's links point at the operators' board; the steering committee reads its own. */
+const boardPath = (url) => (session.readOnly ? url.replace(/^\/admin\/queues/, session.board) : url);
+
+/** An organisation by its short id; the full name on hover. */
+const orgCell = (id) => h('span', { title: session.names.orgs[id] ?? id }, id);
+
+function ticketCell(r) {
+  return h('a', { href: `/v1/tickets/${r.id}`, class: 'ticket-id', title: r.id }, shortId(r.id));
+}
+
+function listOrEmpty(target, part, build) {
+  if (!part.items.length) {
+    replace(target, h('p', { class: 'empty' }, overview.lists ? t.words.none : t.words.listsRestricted));
+    return;
+  }
+  replace(target, build(part.items), part.more ? h('p', { class: 'more muted' }, t.words.more) : null);
+}
+
+function renderAtRisk(part) {
+  listOrEmpty($('at-risk'), part, (items) =>
+    table(
+      [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.left, t.columns.due, t.columns.jobs],
+      items.map((r) => [
+        ticketCell(r), h('span', { class: 'subject', title: r.subject }, r.subject), r.priority, orgCell(r.holder),
+        h('span', { class: r.businessMsLeft === 0 ? 'bad' : 'warn', title: `${t.clock[r.clock] ?? r.clock} · ${t.words.businessTime}: ${r.calendar}` }, r.paused ? `${fmtBusiness(r.businessMsLeft)} (${t.words.paused})` : fmtBusiness(r.businessMsLeft)),
+        fmtDateTime(r.dueAt), jobLinks(r.jobs),
+      ]),
+      { class: 'data rows at-risk-table' },
+    ),
+  );
+}
+
+function renderBreached(part) {
+  listOrEmpty($('breached'), part, (items) =>
+    table(
+      [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.clock, t.columns.due, t.columns.breachedAt, t.columns.jobs],
+      items.map((r) => [ticketCell(r), h('span', { class: 'subject', title: r.subject }, r.subject), r.priority, orgCell(r.holder), t.clock[r.clock] ?? r.clock, fmtDateTime(r.dueAt), fmtDateTime(r.breachedAt), jobLinks(r.jobs)]),
+      { class: 'data rows' },
+    ),
+  );
+}
+
+function renderHandoffs(part) {
+  const now = Date.now();
+  listOrEmpty($('handoffs'), part, (items) =>
+    table(
+      [t.columns.ticket, t.columns.provider, t.columns.receiptDue, t.columns.jobs],
+      items.map((r) => [ticketCell(r), orgCell(r.orgId), h('span', { class: Date.parse(r.receiptDueAt) < now ? 'bad' : '', title: `${t.columns.attempts}: ${r.attempts}` }, fmtDateTime(r.receiptDueAt)), jobLinks(r.jobs)]),
+      { class: 'data rows' },
+    ),
+  );
+}
+
+async function replay(id, button) {
+  button.disabled = true;
+  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
+  button.textContent = res.ok ? t.words.replayed : t.words.replayFailed;
+  scheduleRefresh();
+}
+
+function renderDeadLetters(part) {
+  listOrEmpty($('dead-letters'), part, (items) =>
+    table(
+      [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
+      items.map((d) => [
+        h('span', { title: d.id }, d.type.replace(/^lotse\./, '')), session.names.orgs[d.orgId] ?? d.orgId, d.reason, String(d.attempts), fmtDateTime(d.failedAt),
+        session.readOnly ? '' : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay),
+      ]),
+      { class: 'data rows', numeric: [3] },
+    ),
+  );
+}
+
+function renderQueues(stats) {
+  const rows = Object.entries(stats.queues).filter(([name, q]) => !name.startsWith('handoff-') || q.waiting + q.active + q.delayed + q.failed > 0);
+  replace($('queues'), table(
+    [t.columns.queue, t.queueShort.waiting, t.queueShort.active, t.queueShort.delayed, t.queueShort.failed],
+    rows.map(([name, q]) => [h('a', { href: boardPath(q.list) }, name), fmtNumber(q.waiting + q.prioritized), fmtNumber(q.active), fmtNumber(q.delayed), h('span', { class: q.failed > 0 ? 'bad' : '' }, fmtNumber(q.failed))]),
+    { class: 'data compact', numeric: [1, 2, 3, 4] },
+  ));
+}
+
+const DEPTH_SERIES = ['intake', 'events', 'sla', 'handoff', 'webhook', 'backlog'].map((key, i) => ({ key, cls: `s${i}` }));
+
+function renderCharts(series) {
+  if (series.length === 0) {
+    replace($('depth'), h('p', { class: 'empty' }, t.words.noSamples));
+    replace($('throughput'), h('p', { class: 'empty' }, t.words.noSamples));
+    return;
+  }
+  const legend = h('ul', { class: 'legend' }, DEPTH_SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.cls}` }), t.depth[s.key])));
+  setWidth($('depth').clientWidth - 20);
+  replace($('depth'), lineChart(series, DEPTH_SERIES, t.panels.depth), legend);
+  setWidth($('throughput').clientWidth - 20);
+  const last = series.at(-1);
+  replace($('throughput'), barChart(series, t.panels.throughput), h('p', { class: 'muted chart-note' }, `${fmtNumber(last.events)} ${t.words.perMinute} · ${t.words.refreshed} ${fmtTime(new Date(last.t))}`));
+}
+
+async function renderBacklog() {
+  let items = [];
+  try {
+    const res = await getJson('/v1/backlog?sort=score&limit=5');
+    items = res.status === 200 && Array.isArray(res.body?.items) ? res.body.items : [];
+  } catch {
+    items = [];
+  }
+  if (items.length === 0) return replace($('backlog'), h('p', { class: 'empty' }, t.words.noneYet));
+  replace($('backlog'), table(
+    [t.columns.title, t.columns.service, t.columns.tickets, t.columns.score],
+    items.map((b) => [h('span', { class: 'subject', title: b.title }, b.title), session.names.services[b.service] ?? b.service, String(b.ticketCount ?? ''), String(b.score ?? '')]),
+    { class: 'data rows', numeric: [2, 3] },
+  ));
+}
+
+let overview = null;
+
+async function refresh() {
+  const res = await getJson('/dashboard/api/overview');
+  if (!res.body) return;
+  overview = res.body;
+  heard();
+  const { stats } = overview;
+  renderKpis(stats);
+  renderLands(stats);
+  renderOrgs(stats);
+  renderServices(stats);
+  renderAtRisk(overview.atRisk);
+  renderBreached(overview.breached);
+  renderHandoffs(overview.handoffs);
+  renderDeadLetters(overview.deadLetters);
+  renderQueues(stats);
+  renderCharts(overview.series);
+  document.body.dataset.refreshed = overview.at;
+}
+
+// Events come in bursts: one refresh per burst, at most one every second.
+let timer = null;
+let lastRun = 0;
+function scheduleRefresh() {
+  if (timer) return;
+  const wait = Math.max(150, 1000 - (Date.now() - lastRun));
+  timer = setTimeout(async () => {
+    timer = null;
+    lastRun = Date.now();
+    await refresh().catch(() => setLive('lost'));
+  }, wait);
+}
+
+/** The live feed: EventSource sends the session cookie and Last-Event-ID on reconnect by itself. */
+function connect() {
+  const source = new EventSource('/v1/stream?heartbeat=event');
+  source.onopen = () => {
+    setLive('live');
+    heard();
+    scheduleRefresh();
+  };
+  source.onmessage = () => {
+    heard();
+    scheduleRefresh();
+  };
+  source.addEventListener('heartbeat', () => heard());
+  source.onerror = () => {
+    setLive('lost');
+    // The browser retries by itself unless the answer was final (e.g. the session ended).
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(async () => {
+        await getJson('/dashboard/api/session').catch(() => undefined);
+        connect();
+      }, 5000);
+    }
+  };
+}
+
+async function openList(url, label) {
+  const drawer = $('drawer');
+  drawer.hidden = false;
+  $('drawer-title').textContent = label;
+  replace($('drawer-body'), h('p', { class: 'muted' }, t.words.loading));
+  const res = await getJson(`${url}${url.includes('?') ? '&' : '?'}limit=50`);
+  const items = res.body?.items ?? [];
+  replace($('drawer-body'),
+    h('p', { class: 'muted mono' }, url),
+    items.length === 0 ? h('p', { class: 'empty' }, t.words.listEmpty) : table(
+      [t.columns.ticket, t.columns.subject, t.columns.land, t.columns.service, t.columns.priority, t.columns.status, t.columns.level, t.columns.holder],
+      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), v.land, v.service, v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? session.names.orgs[v.assignee] ?? v.assignee : '–']),
+      { class: 'data rows' },
+    ),
+    res.body?.next ? h('p', { class: 'more muted' }, t.words.more) : null,
+  );
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a.count-link');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  const list = a.dataset.list;
+  if (list.startsWith('#')) return;
+  e.preventDefault();
+  if (!overview?.lists) return;
+  openList(list, `${a.dataset.label} (${a.textContent})`);
+});
+
+async function start() {
+  applyWords(document, t);
+  document.title = t.title;
+  $('drawer-close').addEventListener('click', () => ($('drawer').hidden = true));
+  const res = await getJson('/dashboard/api/session');
+  session = res.body;
+  $('logout-csrf').value = session.csrf ?? '';
+  $('board-link').href = session.board;
+  replace($('who'), session.orgName, session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null);
+  await refresh();
+  renderBacklog();
+  setInterval(renderBacklog, 60_000);
+  // The charts' minute samples arrive without a ticket event: read them once a minute too.
+  setInterval(scheduleRefresh, 30_000);
+  connect();
+}
+
+start();

@@ -1,0 +1,114 @@
+import { fileURLToPath } from 'node:url';
+import { fastifyCookie } from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PrincipalResolver } from '../config/principals.js';
+import type { Topology } from '../domain/topology.js';
+import { ownOrigin, principalOf, sameToken } from '../http/auth.js';
+import { sendProblem } from '../http/problem.js';
+import { BOARD_PATH, READ_ONLY_BOARD_PATH } from './bull-board.js';
+import type { Overview } from './overview.js';
+import { securityHeaders } from './security-headers.js';
+import type { Sessions } from './sessions.js';
+
+export const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+const DASHBOARD_ROLES = ['operator', 'steering'] as const;
+const FORM_LIMIT = 4096;
+
+export interface DashboardDeps {
+  topology: Topology;
+  principals: PrincipalResolver;
+  sessions: Sessions;
+  overview: Overview;
+  now?: () => number;
+}
+
+/** A form post from another site is refused; a browser names the Origin of every POST. */
+const crossSite = (req: FastifyRequest) => req.headers.origin !== undefined && req.headers.origin !== ownOrigin(req);
+
+const back = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).header('cache-control', 'no-store').send();
+
+/** Names the page shows beside ids: Länder, organisations, services. */
+function namesOf(topology: Topology) {
+  return {
+    lands: Object.fromEntries([...topology.lands.values()].map((l) => [l.code, l.name])),
+    orgs: Object.fromEntries([...topology.orgs.values()].map((o) => [o.id, o.name])),
+    services: Object.fromEntries([...topology.services.values()].map((s) => [s.id, s.name])),
+  };
+}
+
+/**
+ * `/dashboard`: the login (a key, once, by POST), the page and its assets
+ * (served as they are), and the JSON the page reads. Only operators and the
+ * steering committee get a session.
+ */
+export function dashboardRoutes(deps: DashboardDeps) {
+  const now = deps.now ?? Date.now;
+  const names = namesOf(deps.topology);
+
+  return async (app: FastifyInstance) => {
+    // Registered for its parse and serialize (the sessions use them directly, also in the root auth hook).
+    await app.register(fastifyCookie);
+    app.addHook('onRequest', securityHeaders);
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(String(body))));
+    });
+    await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/dashboard/assets/', index: false, cacheControl: true, maxAge: 0 });
+
+    app.get('/dashboard', { schema: { hide: true } }, async (req, reply) => {
+      if (!(await deps.sessions.fromRequest(req))) return back(reply, '/dashboard/login');
+      reply.header('cache-control', 'no-store');
+      return reply.sendFile('index.html');
+    });
+
+    app.get('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
+      if (await deps.sessions.fromRequest(req)) return back(reply, '/dashboard');
+      reply.header('cache-control', 'no-store');
+      return reply.sendFile('login.html');
+    });
+
+    app.post('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
+      if (crossSite(req)) return sendProblem(reply, 403, 'FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' });
+      const key = (req.body as { key?: unknown } | undefined)?.key;
+      const principal = typeof key === 'string' && key.length <= 500 ? deps.principals.authenticate(key.trim()) : null;
+      if (!principal) return back(reply, '/dashboard/login?fehler=schluessel');
+      if (!(DASHBOARD_ROLES as readonly string[]).includes(principal.role)) return back(reply, '/dashboard/login?fehler=rolle');
+      const session = await deps.sessions.create(principal, now());
+      req.log.info({ orgId: principal.orgId, role: principal.role }, 'dashboard login');
+      reply.header('set-cookie', deps.sessions.cookie(req, session.id));
+      return back(reply, '/dashboard');
+    });
+
+    app.post('/dashboard/logout', { schema: { hide: true } }, async (req, reply) => {
+      const session = await deps.sessions.fromRequest(req);
+      if (!session) return back(reply, '/dashboard/login');
+      const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
+      if (crossSite(req) || !sameToken(typeof token === 'string' ? token : undefined, session.csrf)) {
+        return sendProblem(reply, 403, 'FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' });
+      }
+      await deps.sessions.destroy(session.id);
+      reply.header('set-cookie', deps.sessions.clearCookie(req));
+      return back(reply, '/dashboard/login?abgemeldet=1');
+    });
+
+    app.get('/dashboard/api/session', { config: { roles: DASHBOARD_ROLES }, schema: { hide: true } }, async (req, reply) => {
+      const principal = principalOf(req);
+      const session = req.sessionId ? await deps.sessions.get(req.sessionId) : null;
+      reply.header('cache-control', 'no-store');
+      return {
+        orgId: principal.orgId,
+        orgName: names.orgs[principal.orgId] ?? principal.orgId,
+        role: principal.role,
+        readOnly: principal.role !== 'operator',
+        csrf: session?.csrf ?? null,
+        board: principal.role === 'operator' ? BOARD_PATH : READ_ONLY_BOARD_PATH,
+        names,
+      };
+    });
+
+    app.get('/dashboard/api/overview', { config: { roles: DASHBOARD_ROLES }, schema: { hide: true } }, async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      return deps.overview.read(principalOf(req));
+    });
+  };
+}

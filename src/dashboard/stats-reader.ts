@@ -1,0 +1,59 @@
+import type { Redis } from 'ioredis';
+import type { Topology } from '../domain/topology.js';
+import { countSpecs, type CountGroup } from '../engine/stats.js';
+import type { Queues } from '../queue/queues.js';
+import type { Keys } from '../store/keys.js';
+import { countDeadLetters, countIndexes } from '../store/read-model.js';
+import { boardUrl, lotseQueueNames } from './queue-list.js';
+
+export interface Count {
+  count: number;
+  list: string;
+}
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface QueueCounts extends Record<JobState, number> {
+  list: string;
+}
+
+export interface Stats {
+  at: string;
+  tickets: Record<CountGroup, Record<string, Count>>;
+  queues: Record<string, QueueCounts>;
+  deadLetters: Count;
+}
+
+/**
+ * The operators' numbers: index set sizes (one pipeline of ZCARDs), BullMQ's
+ * job counts per queue and the dead letters. Nothing here scans tickets.
+ */
+export function createStatsReader(o: { redis: Redis; keys: Keys; topology: Topology; queues: Queues; now?: () => number }) {
+  const specs = countSpecs(o.topology);
+  const queueNames = lotseQueueNames(o.topology);
+  const now = o.now ?? Date.now;
+
+  async function readQueues(): Promise<Record<string, QueueCounts>> {
+    const counts = await Promise.all(queueNames.map((name) => o.queues.queue(name).getJobCounts(...JOB_STATES)));
+    return Object.fromEntries(
+      queueNames.map((name, i) => {
+        const c = counts[i]!;
+        const row = Object.fromEntries(JOB_STATES.map((s) => [s, c[s] ?? 0])) as Record<JobState, number>;
+        return [name, { ...row, list: boardUrl(name) }];
+      }),
+    );
+  }
+
+  return {
+    queueNames,
+    async read(): Promise<Stats> {
+      const [sizes, queues, dead] = await Promise.all([countIndexes(o.redis, o.keys, specs.map((s) => s.index)), readQueues(), countDeadLetters(o.redis, o.keys)]);
+      const tickets = Object.fromEntries(['total', 'status', 'level', 'assignee', 'land', 'service', 'priority', 'sla'].map((g) => [g, {}])) as Stats['tickets'];
+      specs.forEach((s, i) => (tickets[s.group][s.key] = { count: sizes[i]!, list: s.list }));
+      return { at: new Date(now()).toISOString(), tickets, queues, deadLetters: { count: dead, list: '/v1/dead-letters' } };
+    },
+  };
+}
+
+export type StatsReader = ReturnType<typeof createStatsReader>;

@@ -1,0 +1,224 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Principal } from '../../domain/access.js';
+import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
+import type { Engine } from '../../engine/engine.js';
+import { AppError } from '../../errors.js';
+import { compareStreamIds, type EventHub, type StreamEntry } from '../../store/event-hub.js';
+import { principalOf } from '../auth.js';
+import { problemResponses } from '../problem.js';
+
+/*
+ * SSE written on reply.raw, not with @fastify/sse: every client is fed from
+ * one shared reader, and dropping a slow client needs the socket's own
+ * buffer size (writableLength), which the plugin's send() hides behind a
+ * promise per message.
+ */
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const list = <T extends z.ZodType<string>>(item: T) =>
+  z
+    .string()
+    .max(2000)
+    .transform((s, ctx) => {
+      const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const x of items) if (!item.safeParse(x).success) ctx.addIssue({ code: 'custom', message: `not valid: ${x.slice(0, 40)}` });
+      return items;
+    })
+    .optional();
+
+const StreamQuery = z.strictObject({
+  land: list(LandCodeSchema).describe('Land codes, comma-separated'),
+  service: list(IdSchema).describe('Service ids, comma-separated'),
+  type: list(z.string().regex(/^[a-z0-9.-]{1,100}$/)).describe('CloudEvent types, comma-separated: lotse.ticket.created,…'),
+  lastEventId: z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional().describe('For EventSource reconnects that cannot set the header'),
+  heartbeat: z.enum(['comment', 'event']).default('comment').describe('comment: `: heartbeat` lines; event: `event: heartbeat` (visible to an EventSource)'),
+});
+type Filters = z.infer<typeof StreamQuery>;
+
+export interface StreamOptions {
+  heartbeatMs: number;
+  /** Entries waiting for a client before it counts as too slow and is dropped. */
+  maxQueued?: number;
+  /** Bytes the socket may hold unsent before the client is dropped. */
+  maxBuffered?: number;
+  maxClients?: number;
+}
+
+interface Facts {
+  land: string;
+  service: string;
+  reach: boolean;
+  at: number;
+}
+
+const FACTS_CACHE = 1000;
+/** Reach only grows (the ticket is handed on), so a yes is kept; a no is asked again after this. */
+const NO_REACH_TTL_MS = 5000;
+
+/** The ticket facts a connection's filters need, loaded once and kept briefly (bounded). */
+function makeFactsCache(engine: Engine, principal: Principal) {
+  const cache = new Map<string, Promise<Facts | null>>();
+  return async (ticketId: string, heldByCaller: boolean): Promise<Facts | null> => {
+    const hit = cache.get(ticketId);
+    if (hit) {
+      const facts = await hit;
+      const fresh = facts && (facts.reach || Date.now() - facts.at < NO_REACH_TTL_MS) && (!heldByCaller || facts.reach);
+      if (fresh || facts === null) return facts;
+      cache.delete(ticketId);
+    }
+    const load = engine.getTicket(principal, ticketId).then(
+      (r) => ({ land: r.data.land, service: r.data.service, reach: true, at: Date.now() }) as Facts,
+      async (err: unknown) => {
+        if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
+        // Out of reach, or gone: the land is unknown then, which no filter needs.
+        return { land: '', service: '', reach: false, at: Date.now() } as Facts;
+      },
+    );
+    if (cache.size >= FACTS_CACHE) cache.delete(cache.keys().next().value!);
+    cache.set(ticketId, load.catch(() => null));
+    return load;
+  };
+}
+
+/** Whether an entry goes to this client: its type, its ticket's Land and service, and the caller's reach. */
+function makeFilter(engine: Engine, principal: Principal, f: Filters) {
+  // Operators and the steering committee watch every event; the steering's
+  // own reach is none, so its filters read the facts as the board does.
+  const seesAll = principal.role === 'operator' || principal.role === 'steering';
+  const facts = makeFactsCache(engine, principal.role === 'steering' ? { ...principal, role: 'operator' } : principal);
+  const needsFacts = !seesAll || f.land !== undefined || f.service !== undefined;
+  return async (entry: StreamEntry): Promise<boolean> => {
+    let event: { type?: string; data?: { assignee?: unknown } };
+    try {
+      event = JSON.parse(entry.event) as typeof event;
+    } catch {
+      return false;
+    }
+    if (f.type && !f.type.includes(event.type ?? '')) return false;
+    if (!needsFacts) return true;
+    const t = await facts(entry.subject, event.data?.assignee === principal.orgId);
+    if (!t || (!seesAll && !t.reach)) return false;
+    if (f.land && !f.land.includes(t.land)) return false;
+    if (f.service && !f.service.includes(t.service)) return false;
+    return true;
+  };
+}
+
+const frame = (e: StreamEntry) => `id: ${e.id}\ndata: ${e.event}\n\n`;
+
+export function streamRoutes(engine: Engine, hub: EventHub, opts: StreamOptions): FastifyPluginAsyncZod {
+  const maxQueued = opts.maxQueued ?? 2000;
+  const maxBuffered = opts.maxBuffered ?? 1024 * 1024;
+  const maxClients = opts.maxClients ?? 1000;
+  const clients = new Set<() => void>();
+
+  return async (app) => {
+    app.addHook('preClose', async () => {
+      for (const end of [...clients]) end();
+    });
+
+    app.get('/v1/stream', {
+      config: { roles: ['desk', 'provider', 'operator', 'steering'] },
+      schema: {
+        tags: ['stream'],
+        summary: 'Server-sent events of ticket events (CloudEvents), resuming after Last-Event-ID; operators see all, others the tickets in their reach',
+        description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
+        querystring: StreamQuery,
+        headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional() }),
+        response: { 200: z.string().describe('text/event-stream'), ...problemResponses(400, 401, 403, 503) },
+      },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      if (clients.size >= maxClients) throw new AppError('STORE_UNAVAILABLE', 'Too many stream clients on this process; try another or later');
+      const resumeFrom = req.headers['last-event-id'] ?? req.query.lastEventId;
+      const accepts = makeFilter(engine, principal, req.query);
+      const res: ServerResponse = reply.raw;
+      reply.hijack();
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-content-type-options': 'nosniff',
+      });
+      res.write('retry: 3000\n\n');
+
+      const queue: StreamEntry[] = [];
+      let lastSent = resumeFrom ?? '0-0';
+      let catchingUp = true;
+      let pumping = false;
+      let ended = false;
+
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        unsubscribe();
+        clearInterval(beat);
+        clients.delete(end);
+        res.end();
+      };
+      const send = (chunk: string) => {
+        if (ended) return;
+        res.write(chunk);
+        if (res.writableLength > maxBuffered) {
+          req.log.info({ buffered: res.writableLength }, 'stream client too slow; dropped');
+          end();
+        }
+      };
+      const pump = async () => {
+        if (pumping || catchingUp) return;
+        pumping = true;
+        try {
+          while (!ended && queue.length > 0) {
+            const entry = queue.shift()!;
+            if (compareStreamIds(entry.id, lastSent) <= 0) continue;
+            if (await accepts(entry)) send(frame(entry));
+            lastSent = entry.id;
+          }
+        } catch (err) {
+          req.log.warn({ err: (err as Error).message }, 'stream filter failed; client dropped');
+          end();
+        } finally {
+          pumping = false;
+        }
+      };
+      const unsubscribe = hub.subscribe((entries) => {
+        if (ended) return;
+        queue.push(...entries);
+        if (queue.length > maxQueued) {
+          req.log.info({ queued: queue.length }, 'stream client too slow; dropped');
+          end();
+          return;
+        }
+        void pump();
+      });
+      const beat = setInterval(() => send(req.query.heartbeat === 'event' ? `event: heartbeat\ndata: {"at":"${new Date().toISOString()}"}\n\n` : ': heartbeat\n\n'), opts.heartbeatMs);
+      clients.add(end);
+      req.raw.on('close', end);
+
+      // Catch-up: the entries after Last-Event-ID (or after the newest one, read
+      // once subscribed, so nothing falls between), page by page; live ones wait in the queue meanwhile.
+      try {
+        if (resumeFrom === undefined) lastSent = await hub.tail();
+        send(': connected\n\n');
+        for (;;) {
+          const page = await hub.after(lastSent, 500);
+          for (const entry of page) {
+            if (ended) return;
+            if (await accepts(entry)) send(frame(entry));
+            lastSent = entry.id;
+          }
+          if (page.length < 500 || ended) break;
+        }
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'stream catch-up failed; client dropped');
+        end();
+        return;
+      }
+      catchingUp = false;
+      void pump();
+    });
+  };
+}
