@@ -4,7 +4,9 @@
  * look again. Pure: the ticket as the API shows it, the ticket's own seeded
  * draws and what the demo remembers of it come in; a decision comes out.
  */
+import { receivesHandoffs } from '../domain/routing.js';
 import type { TicketEventInput } from '../domain/ticket.js';
+import type { Topology } from '../domain/topology.js';
 import { ANSWERS } from './catalogue.js';
 import { pickOne, pickWeighted, type TicketDraft, type Weighted } from './generator.js';
 
@@ -31,6 +33,19 @@ export interface TicketMemory {
 }
 
 export const freshMemory = (): TicketMemory => ({ suggested: false, askedInfo: false, reopened: false, returned: false });
+
+/** Who each organisation is to the demo: the desks play desks, offices and operations; providers are simulated apart. */
+export function partsOf(topology: Topology): (orgId: string) => OrgPart {
+  return (orgId) => {
+    const org = topology.orgs.get(orgId);
+    if (!org) return 'other';
+    if (receivesHandoffs(org.kind)) return 'provider';
+    if (org.kind === 'service-desk') return 'desk';
+    if (org.kind === 'subject-matter') return 'office';
+    if (org.kind === 'operations') return 'operations';
+    return 'other';
+  };
+}
 
 export interface Decision {
   /** The event to send now, and as which organisation. */

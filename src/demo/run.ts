@@ -10,31 +10,17 @@ import type { Topology } from '../domain/topology.js';
 import { answers } from '../embedded-redis.js';
 import { createLogger } from '../logger.js';
 import { createApiClient, type ApiClient } from './api-client.js';
-import type { OrgPart } from './desk-policy.js';
+import { partsOf } from './desk-policy.js';
 import { startDeskSim, type DeskSim } from './desks.js';
 import { createTicketGenerator } from './generator.js';
 import { connectToLotse, startEmbeddedLotse, type LotseTarget } from './lotse-target.js';
 import { DemoError, formatWorkday, parseDemoArgs, parseDemoKeys, type DemoOptions } from './options.js';
 import { createProgressWriter, readStats, renderProgress, type ApiCounts } from './progress.js';
-import { providerOrgs, startProviderSims, type ProviderSims } from './providers.js';
+import { startProviderSims, type ProviderSims } from './providers.js';
 
 const PROGRESS_MS = 500;
 const PLAIN_PROGRESS_MS = 2000;
 const STATS_MS = 2000;
-
-/** Who each organisation is to the demo: the desks play desks, offices and operations; providers are simulated apart. */
-export function partsOf(topology: Topology): (orgId: string) => OrgPart {
-  const providers = new Set(providerOrgs(topology));
-  return (orgId) => {
-    const org = topology.orgs.get(orgId);
-    if (!org) return 'other';
-    if (providers.has(orgId)) return 'provider';
-    if (org.kind === 'service-desk') return 'desk';
-    if (org.kind === 'subject-matter') return 'office';
-    if (org.kind === 'operations') return 'operations';
-    return 'other';
-  };
-}
 
 function landDesks(topology: Topology): Map<string, string> {
   const desks = new Map<string, string>();
