@@ -52,6 +52,9 @@ export async function startEmbeddedLotse(config: Config, topology: Topology, log
       await runtime.close();
       throw new DemoError(2, `No principals configured and HOST ${config.host} is not a loopback address: configure principals (API keys) in the topology first.`);
     }
+    if (runtime.principals.devKeys) {
+      logger.warn('DEVELOPMENT KEYS ARE ON: no principals are configured, so dev-<orgId> keys (dev-desk-HB, dev-dataport, dev-ops-bremen, …) are accepted on this loopback address.');
+    }
     await runtime.startWorkers([...WORKER_ROLES]);
     const app = await runtime.buildApp();
     try {
