@@ -81,7 +81,11 @@ export function startDeskSim(o: DeskSimOptions): DeskSim {
   };
 
   function run(task: () => Promise<void>) {
-    const p = task().catch((err: unknown) => warnOnce('demo request failed', { err: String(err) }));
+    const p = task().catch((err: unknown) => {
+      // Lotse unreachable or too slow: counted, logged once; the ticket is looked at again later.
+      counters.failed += 1;
+      warnOnce('demo request failed', { err: String(err) });
+    });
     pending.add(p);
     void p.finally(() => pending.delete(p));
   }
@@ -146,11 +150,13 @@ export function startDeskSim(o: DeskSimOptions): DeskSim {
 
   async function look(id: string, f: Followed) {
     f.busy = true;
+    // Set before any request: a look that fails is tried again after a while, not at the next tick.
+    f.dueAt = later(10 * 60_000);
     try {
       const desk = o.deskOf(f.draft.land);
       const got = await o.api.call(desk, 'GET', `/v1/tickets/${encodeURIComponent(id)}`);
       if (got.status === 404) return void followed.delete(id);
-      if (got.status !== 200) return void (f.dueAt = later(10 * 60_000));
+      if (got.status !== 200) return;
       observe(f, got.body);
       const decision = decideNext({ status: f.status, level: f.level, assignee: f.assignee, land: f.draft.land }, f.draft, f.memory, f.random, o.partOf, desk);
       const res = decision.send ? await send(id, f, decision.send.as, decision.send.event) : undefined;

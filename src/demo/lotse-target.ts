@@ -24,7 +24,8 @@ export interface LotseTarget {
   close(): Promise<void>;
 }
 
-const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1');
+/** URL keeps an IPv6 host in brackets: [::1]. */
+export const isLoopbackUrl = (url: URL) => isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1'));
 
 export async function startEmbeddedLotse(config: Config, topology: Topology, logger: Logger, port: number): Promise<LotseTarget> {
   let redis;
@@ -91,5 +92,5 @@ export async function connectToLotse(url: URL): Promise<LotseTarget> {
   } catch (err) {
     throw new DemoError(1, `--against: Lotse at ${base} does not answer (${(err as Error).message})`);
   }
-  return { url: base, redisUrl: undefined, devKeys: isLoopback(hostOf(url)), close: async () => undefined };
+  return { url: base, redisUrl: undefined, devKeys: isLoopbackUrl(url), close: async () => undefined };
 }

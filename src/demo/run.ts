@@ -13,7 +13,7 @@ import { createApiClient, type ApiClient } from './api-client.js';
 import { partsOf } from './desk-policy.js';
 import { startDeskSim, type DeskSim } from './desks.js';
 import { createTicketGenerator } from './generator.js';
-import { connectToLotse, startEmbeddedLotse, type LotseTarget } from './lotse-target.js';
+import { connectToLotse, isLoopbackUrl, startEmbeddedLotse, type LotseTarget } from './lotse-target.js';
 import { DemoError, formatWorkday, parseDemoArgs, parseDemoKeys, type DemoOptions } from './options.js';
 import { createProgressWriter, readStats, renderProgress, type ApiCounts } from './progress.js';
 import { startProviderSims, type ProviderSims } from './providers.js';
@@ -38,14 +38,21 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
   const operations = topology.config.tickets.operations ?? 'ops-bremen';
   const desks = landDesks(topology);
 
+  const keysFor = (devKeys: boolean) => (orgId: string) => demoKeys.get(orgId) ?? (devKeys ? `dev-${orgId}` : undefined);
+  const checkKeys = (keyFor: (orgId: string) => string | undefined) => {
+    const missing = [operations, ...desks.values()].filter((org) => keyFor(org) === undefined);
+    if (missing.length > 0) throw new DemoError(2, `LOTSE_DEMO_KEYS: no key for ${missing.join(', ')} (dev keys are accepted on loopback only)`);
+  };
+  // A running Lotse elsewhere: the keys are known before anything is contacted.
+  if (options.against) checkKeys(keysFor(isLoopbackUrl(options.against)));
+
   const lotse: LotseTarget = options.against
     ? await connectToLotse(options.against)
     : await startEmbeddedLotse(config, topology, logger, options.port ?? config.port);
   let sims: ProviderSims | undefined;
   try {
-    const keyFor = (orgId: string) => demoKeys.get(orgId) ?? (lotse.devKeys ? `dev-${orgId}` : undefined);
-    const missing = [operations, ...desks.values()].filter((org) => keyFor(org) === undefined);
-    if (missing.length > 0) throw new DemoError(2, `LOTSE_DEMO_KEYS: no key for ${missing.join(', ')} (dev keys are accepted on loopback only)`);
+    const keyFor = keysFor(lotse.devKeys);
+    checkKeys(keyFor);
     const api = createApiClient(lotse.url, keyFor);
     await checkAccess(api, operations);
     sims = await startProviders(options, topology, lotse, config.prefix, config.redisUrl ?? DEFAULT_REDIS_URL, logger, keyFor);

@@ -136,8 +136,15 @@ it('lotse demo --against drives a running Lotse over HTTP only; the providers an
   expect((await lotse.stop()).code).toBe(0);
 }, 150_000);
 
-it('lotse demo refuses bad arguments with exit code 2, naming the option', async () => {
-  const demo = spawn(['demo', '--speed', 'warp'], {});
-  expect((await demo.exited).code).toBe(2);
-  expect(demo.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/--speed/);
+it('lotse demo refuses bad arguments and missing keys with exit code 2, naming what is wrong', async () => {
+  const badSpeed = spawn(['demo', '--speed', 'warp'], {});
+  // Not a loopback address: no dev keys, and none given; refused before anything is contacted.
+  const noKeys = spawn(['demo', '--against', 'http://10.255.255.1:3000'], { LOTSE_DEMO_KEYS: '{"desk-HB": "k"}' });
+  const stderr = (p: LotseProcess) => p.logs.map((l) => String(l.stderr ?? '')).join('\n');
+  const [a, b] = await Promise.all([badSpeed.exited, noKeys.exited]);
+  expect(a.code).toBe(2);
+  expect(stderr(badSpeed)).toMatch(/--speed/);
+  expect(b.code).toBe(2);
+  expect(stderr(noKeys)).toMatch(/LOTSE_DEMO_KEYS: no key for ops-bremen, desk-SH/);
+  expect(stderr(noKeys)).not.toMatch(/desk-HB/);
 });
