@@ -35,7 +35,7 @@ export interface TicketMemory {
 export const freshMemory = (): TicketMemory => ({ suggested: false, askedInfo: false, reopened: false, returned: false });
 
 /** Who each organisation is to the demo: the desks play desks, offices and operations; providers are simulated apart. */
-export function partsOf(topology: Topology): (orgId: string) => OrgPart {
+export function makePartOf(topology: Topology): (orgId: string) => OrgPart {
   return (orgId) => {
     const org = topology.orgs.get(orgId);
     if (!org) return 'other';

@@ -15,7 +15,7 @@ import { ticketSeed } from './generator.js';
 /** A provider's simulated working time on a ticket before it answers. */
 const PROVIDER_WORK_MS = 20 * 60_000;
 
-export function providerOrgs(topology: Topology): string[] {
+export function listProviderOrgs(topology: Topology): string[] {
   return [...topology.orgs.values()].filter((org) => receivesHandoffs(org.kind)).map((org) => org.id);
 }
 
@@ -39,7 +39,7 @@ export async function startProviderSims(o: {
   /** Answer over HTTP: Lotse's URL and each provider's key; orgs without a key are left out. */
   api?: { url: string; keyFor: (orgId: string) => string | undefined };
 }): Promise<ProviderSims> {
-  const orgs = providerOrgs(o.topology).filter((org) => !o.api || o.api.keyFor(org) !== undefined);
+  const orgs = listProviderOrgs(o.topology).filter((org) => !o.api || o.api.keyFor(org) !== undefined);
   const sims = orgs.map((orgId, i) => {
     const key = o.api?.keyFor(orgId);
     return runProviderSim({

@@ -10,7 +10,7 @@ import type { Topology } from '../domain/topology.js';
 import { answers } from '../embedded-redis.js';
 import { createLogger } from '../logger.js';
 import { createApiClient, type ApiClient } from './api-client.js';
-import { partsOf } from './desk-policy.js';
+import { makePartOf } from './desk-policy.js';
 import { startDeskSim, type DeskSim } from './desks.js';
 import { createTicketGenerator } from './generator.js';
 import { connectToLotse, isLoopbackUrl, startEmbeddedLotse, type LotseTarget } from './lotse-target.js';
@@ -22,7 +22,7 @@ const PROGRESS_MS = 500;
 const PLAIN_PROGRESS_MS = 2000;
 const STATS_MS = 2000;
 
-function landDesks(topology: Topology): Map<string, string> {
+function findLandDesks(topology: Topology): Map<string, string> {
   const desks = new Map<string, string>();
   for (const org of topology.orgs.values()) if (org.kind === 'service-desk' && org.land && !desks.has(org.land)) desks.set(org.land, org.id);
   return desks;
@@ -36,7 +36,7 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
   // Logs go to stderr, quiet unless asked: stdout is the progress line's.
   const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2));
   const operations = topology.config.tickets.operations ?? 'ops-bremen';
-  const desks = landDesks(topology);
+  const desks = findLandDesks(topology);
 
   const keysFor = (devKeys: boolean) => (orgId: string) => demoKeys.get(orgId) ?? (devKeys ? `dev-${orgId}` : undefined);
   const checkKeys = (keyFor: (orgId: string) => string | undefined) => {
@@ -64,7 +64,7 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
       maxOpen: options.maxOpen,
       maxTickets: options.maxTickets,
       runTag: Date.now().toString(36),
-      partOf: partsOf(topology),
+      partOf: makePartOf(topology),
       deskOf: (land) => desks.get(land)!,
       logger,
     });

@@ -103,7 +103,7 @@ it('lotse demo runs an embedded Lotse with desks in the Länder and the provider
   await waitFor(async () => (await clients(admin)).length === 0, { what: "the demo's Redis connections to close" });
 }, 150_000);
 
-it('lotse demo --against drives a running Lotse over HTTP only; the providers answer over HTTP too; Lotse keeps running after the demo stops', async () => {
+it('lotse demo --against drives a running Lotse over HTTP only; the providers answer over HTTP too; Lotse keeps running after the demo stops on SIGTERM', async () => {
   const { server, admin } = await privateRedis();
   await admin.client('SETNAME', 'test-admin');
   const prefix = newPrefix('demo');
@@ -127,7 +127,7 @@ it('lotse demo --against drives a running Lotse over HTTP only; the providers an
     await events.close();
   }
 
-  demo.child.kill('SIGINT');
+  demo.child.kill('SIGTERM');
   expect(await demo.exited).toEqual({ code: 0, signal: null });
   await waitFor(async () => (await clients(admin)).every((l) => !new RegExp(`name=${prefix}-provider-`).test(l)), { what: "the provider simulators' connections to close" });
   expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/config/topology-file.js';
 import { TicketEventInputSchema } from '../../src/domain/ticket.js';
-import { chooseAllowed, decideNext, freshMemory, partsOf, remember, type SeenTicket } from '../../src/demo/desk-policy.js';
+import { chooseAllowed, decideNext, freshMemory, makePartOf, remember, type SeenTicket } from '../../src/demo/desk-policy.js';
 import { createTicketGenerator, type TicketDraft } from '../../src/demo/generator.js';
 import { readStats, renderProgress, zeroCounters } from '../../src/demo/progress.js';
 
 import { seededRandom } from '../../src/seeded-random.js';
 
 const topology = loadTopology(undefined);
-const partOf = partsOf(topology);
+const partOf = makePartOf(topology);
 const gen = createTicketGenerator({ seed: 11, lands: [...topology.lands.values()], services: [...topology.services.keys()], perWorkday: 1200 });
 const drafts = Array.from({ length: 400 }, () => gen.next());
 const find = (ok: (d: TicketDraft) => boolean) => drafts.find(ok)!;
