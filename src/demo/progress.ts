@@ -54,25 +54,34 @@ export interface ProgressState {
   capped: string | undefined;
 }
 
-/** `Mo 09:42 · 123 Tickets angelegt · 45 offen · 60 gelöst · 3 SLA-Verstöße · 17 Übergaben (12 beantwortet)` */
-export function renderProgress(s: ProgressState): string {
+/**
+ * `Mo 09:42 · 123 Tickets angelegt · 45 offen · 60 gelöst · 3 SLA-Verstöße · 17 Übergaben (12 beantwortet)`;
+ * shorter (`Mo 09:42 123 angelegt, 45 offen, …, 17 Übergaben`) where that does not fit in `width`.
+ */
+export function renderProgress(s: ProgressState, width = Infinity): string {
   const c = s.counters;
   const open = s.api?.open ?? c.open;
   const breached = s.api?.breached ?? c.breached;
-  const parts = [
-    formatOfficeClock(officeClock(s.officeMs)),
-    `${c.created} Tickets angelegt`,
-    `${open} offen`,
-    `${c.resolved} gelöst`,
-    `${breached} SLA-Verstöße`,
-    `${c.handoffs} Übergaben (${c.answered} beantwortet)`,
-  ];
-  if (c.failed > 0) parts.push(`${c.failed} Fehler`);
-  if (s.capped) parts.push(s.capped);
-  return parts.join(' · ');
+  const render = (short: boolean) => {
+    const parts = [
+      formatOfficeClock(officeClock(s.officeMs)),
+      short ? `${c.created} angelegt` : `${c.created} Tickets angelegt`,
+      `${open} offen`,
+      `${c.resolved} gelöst`,
+      `${breached} SLA-Verstöße`,
+      short ? `${c.handoffs} Übergaben` : `${c.handoffs} Übergaben (${c.answered} beantwortet)`,
+    ];
+    if (c.failed > 0) parts.push(`${c.failed} Fehler`);
+    if (s.capped) parts.push(s.capped);
+    return short ? `${parts[0]} ${parts.slice(1).join(', ')}` : parts.join(' · ');
+  };
+  const full = render(false);
+  return full.length <= width ? full : render(true);
 }
 
 export interface ProgressWriter {
+  /** Columns the line may take: a terminal's width, unbounded elsewhere. */
+  width(): number;
   update(line: string): void;
   /** Ends the live line, so what follows starts on a line of its own. */
   finish(): void;
@@ -85,10 +94,11 @@ export function createProgressWriter(out: NodeJS.WriteStream, plainEveryMs: numb
   let width = 0;
   let shown = false;
   return {
+    width: () => (tty ? (out.columns ?? 120) - 1 : Infinity),
     update(line) {
       if (tty) {
-        const columns = out.columns ?? 120;
-        const text = line.length > columns - 1 ? line.slice(0, columns - 1) : line;
+        const columns = (out.columns ?? 120) - 1;
+        const text = line.length > columns ? line.slice(0, columns) : line;
         out.write(`\r${text}${' '.repeat(Math.max(0, width - text.length))}`);
         width = text.length;
         shown = true;

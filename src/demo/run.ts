@@ -135,7 +135,7 @@ function showProgress(deskSim: DeskSim, api: ApiClient, operations: string) {
   void pollStats();
   const stats = setInterval(() => void pollStats(), STATS_MS);
   const line = setInterval(
-    () => writer.update(renderProgress({ officeMs: deskSim.officeNow(), counters: deskSim.counters, api: apiCounts, capped: deskSim.capped() })),
+    () => writer.update(renderProgress({ officeMs: deskSim.officeNow(), counters: deskSim.counters, api: apiCounts, capped: deskSim.capped() }, writer.width())),
     PROGRESS_MS,
   );
   return {

@@ -94,6 +94,13 @@ describe('the progress line', () => {
     expect(renderProgress({ officeMs: 0, counters, api: { open: 30, breached: 9 }, capped: 'Obergrenze 2000 offene erreicht' })).toMatch(/30 offen · 5 gelöst · 9 SLA-Verstöße .* · Obergrenze 2000 offene erreicht$/);
   });
 
+  it('shortens itself to fit a narrow terminal', () => {
+    const counters = { ...zeroCounters(), created: 1234, open: 567, resolved: 890, breached: 12, handoffs: 345, answered: 300 };
+    const short = renderProgress({ officeMs: 0, counters, api: undefined, capped: undefined }, 79);
+    expect(short).toBe('Mo 08:00 1234 angelegt, 567 offen, 890 gelöst, 12 SLA-Verstöße, 345 Übergaben');
+    expect(short.length).toBeLessThanOrEqual(79);
+  });
+
   it('reads only what a stats document plainly holds', () => {
     expect(readStats({ open: 5, sla: { breached: 2 } })).toEqual({ open: 5, breached: 2 });
     expect(readStats({ byStatus: { new: 1, open: 2, waiting: 3, 'handoff-pending': 4, resolved: 9 } })).toEqual({ open: 10, handoffsPending: 4 });
