@@ -6,6 +6,7 @@ import { isLoopback, PrincipalConfigError } from './config/principals.js';
 import { defaultTopologyDocument, loadTopology, TopologyError } from './config/topology-file.js';
 import { NoRedisError, resolveRedis, type ResolvedRedis } from './embedded-redis.js';
 import { handsOffTo } from './domain/routing.js';
+import { DemoError, runDemo } from './demo/index.js';
 import { createLogger } from './logger.js';
 import { runProviderSim } from './provider/sim.js';
 import { createRedis, connected } from './queue/connections.js';
@@ -22,6 +23,11 @@ const USAGE = `lotse <command>
   provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL]
                              an IT provider built on the provider kit: takes ORG's
                              handoffs, sends receipts, answers after about MS ms
+  demo [--against URL] [--port N] [--speed N] [--seed N] [--volume N]
+       [--max-open N] [--max-tickets N] [--duration 10m]
+                             Lotse (embedded, or a running one at URL) with simulated
+                             desks of all 16 Länder and the providers; the dashboard
+                             moves within seconds (keys: LOTSE_DEMO_KEYS, dev keys on loopback)
 
 Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL (see README).`;
 
@@ -50,6 +56,8 @@ async function main(argv: string[]): Promise<void> {
       return configCommand(rest);
     case 'provider-sim':
       return providerSim(rest);
+    case 'demo':
+      return runDemo(rest);
     case undefined:
     case '--help':
     case 'help':
@@ -197,7 +205,7 @@ function closeOnSignals(logger: Logger, timeoutMs: number, close: () => Promise<
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof Exit) {
+  if (err instanceof Exit || err instanceof DemoError) {
     console.error(err.message);
     process.exit(err.code);
   }

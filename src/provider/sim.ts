@@ -38,8 +38,9 @@ export function runProviderSim(o: ProviderSimOptions) {
 
   function choose(level: number | null): Outcome {
     const r = random();
-    // Level 3 has nowhere higher to go.
+    // Level 3 has nowhere higher to go; level 1 (a vendor's desk) nowhere lower.
     if (level === 3) return r < 0.7 ? 'resolve' : 'return';
+    if (level === 1) return r < 0.75 ? 'resolve' : 'escalate';
     return r < 0.6 ? 'resolve' : r < 0.8 ? 'escalate' : 'return';
   }
 

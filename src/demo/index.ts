@@ -1,0 +1,2 @@
+export { runDemo } from './run.js';
+export { DemoError, DEMO_USAGE } from './options.js';
