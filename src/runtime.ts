@@ -123,7 +123,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const live = await redis.zrangebyscore(keys.heartbeat, Date.now() - HEARTBEAT_STALE_MS, '+inf');
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
-        return WORKER_ROLES.every((r) => liveRoles.has(r) || (r === 'webhook' && webhookTargets.size === 0));
+        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0));
+        return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
       },
     },
   ];

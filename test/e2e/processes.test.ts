@@ -1,7 +1,9 @@
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
+import { freePort } from '../../src/embedded-redis.js';
 import { dropPrefix, newPrefix, redisUrl, ticketBody, waitFor } from '../helpers/harness.js';
-import { spawnLotse, type LotseProcess } from '../helpers/process.js';
+import { spawnInRepo, spawnLotse, type LotseProcess } from '../helpers/process.js';
 
 const prefix = newPrefix('proc');
 const running: LotseProcess[] = [];
@@ -50,3 +52,42 @@ it('refuses unknown worker roles with exit code 2', async () => {
   expect((await p.exited).code).toBe(2);
   expect(p.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/unknown worker role teleport/);
 });
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Whether nothing listens on the port: binding it succeeds. */
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+it('npm start stops Lotse when npm gets SIGTERM: no Lotse process is left and the port is free', async () => {
+  const port = await freePort();
+  const npm = spawnInRepo('npm', ['start'], { REDIS_URL: redisUrl(), LOTSE_PREFIX: prefix, PORT: String(port), npm_config_update_notifier: 'false' });
+  running.push(npm);
+  const line = await npm.waitForLog((l) => l.msg === 'lotse running', 30_000);
+  const lotsePid = Number(line.pid);
+  expect(lotsePid).toBeGreaterThan(0);
+  expect(lotsePid).not.toBe(npm.child.pid);
+  try {
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    npm.child.kill('SIGTERM');
+    await npm.exited;
+    // Lotse must have had its SIGTERM too: it closes and exits (within its shutdown deadline).
+    await waitFor(() => !isAlive(lotsePid), { timeoutMs: 15_000, what: `Lotse (pid ${lotsePid}) to exit after npm got SIGTERM` });
+    expect(npm.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);
+    expect(await portIsFree(port)).toBe(true);
+  } finally {
+    // Only the process this test started, by its pid: a left-over Lotse must not outlive the test.
+    if (isAlive(lotsePid)) process.kill(lotsePid, 'SIGKILL');
+  }
+}, 60_000);
