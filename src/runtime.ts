@@ -16,6 +16,7 @@ import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import type { ReadinessCheck } from './http/routes/health.js';
+import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createIdempotencyStore } from './store/idempotency.js';
@@ -46,8 +47,15 @@ export interface Runtime {
   queues: Queues;
   principals: PrincipalResolver;
   redis: Redis;
+  metrics: Metrics;
   startWorkers(roles: readonly WorkerRole[]): Promise<void>;
   buildApp(): Promise<App>;
+  /**
+   * Metrics on their own port when LOTSE_METRICS_PORT names one other than
+   * the API's (else the API serves them and this answers undefined). A
+   * process without the API serves only its own figures there.
+   */
+  listenMetrics(opts: { api: boolean }): Promise<MetricsListener | undefined>;
   close(): Promise<void>;
 }
 
@@ -65,6 +73,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   await connected(redis);
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
+  const queues = createQueues(redis, config.prefix, logger);
+  const metrics = createMetrics({ topology, redis, keys, queue: queues.queue });
+  const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createEngine({
     topology,
     store: createTicketStore(redis, keys),
@@ -74,8 +85,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     newId: newTicketId,
     source: `urn:lotse:${config.prefix}`,
     logger,
+    onEventApplied: metrics.observeEvent,
   });
-  const queues = createQueues(redis, config.prefix, logger);
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -136,6 +147,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     queues,
     principals,
     redis,
+    metrics,
+    async listenMetrics({ api }) {
+      if (metricsOnApi || config.metricsPort === undefined) return undefined;
+      return listenMetrics(metrics, { host: config.host, port: config.metricsPort, path: config.metricsPath, shared: api, logger });
+    },
     async startWorkers(wanted) {
       for (const role of wanted) {
         if (roles.has(role)) continue;
@@ -154,6 +170,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            if (metricsOnApi) await app.register(metricsRoute(metrics, config.metricsPath));
           },
         ],
       }),

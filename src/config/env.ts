@@ -17,6 +17,13 @@ const EnvSchema = z.object({
   LOTSE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOTSE_DATA_DIR: z.string().min(1).default('.lotse'),
   LOTSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  LOTSE_METRICS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]{1,100}$/, 'a path such as /metrics (letters, digits, . _ ~ - /)')
+    .refine((p) => !/^\/(v1|docs|healthz|readyz)(\/|$)/.test(p), 'must not be inside /v1, /docs, /healthz or /readyz')
+    .default('/metrics'),
+  /** Unset (or the API's port): metrics are served by the API. Another port: a listener of their own. */
+  LOTSE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Config = {
@@ -32,6 +39,9 @@ export type Config = {
   dataDir: string;
   /** Jobs each worker of this process runs at once. */
   concurrency: number;
+  metricsPath: string;
+  /** A port of their own for the metrics; undefined: the API's. */
+  metricsPort: number | undefined;
 };
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -59,5 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.LOTSE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.LOTSE_DATA_DIR,
     concurrency: e.LOTSE_WORKER_CONCURRENCY,
+    metricsPath: e.LOTSE_METRICS_PATH,
+    metricsPort: e.LOTSE_METRICS_PORT,
   });
 }

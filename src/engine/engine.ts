@@ -32,6 +32,15 @@ export interface EngineDeps {
   /** CloudEvents `source` of everything this Lotse publishes. */
   source: string;
   logger: Logger;
+  /** Told of every event committed to an existing ticket, after the commit (metrics: the handoff receipt latency). Must not throw. */
+  onEventApplied?: (change: AppliedEvent) => void;
+}
+
+/** An event as committed: the ticket before and after it, and its history entry. */
+export interface AppliedEvent {
+  before: TicketRecord;
+  after: TicketRecord;
+  entry: HistoryEntry;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -219,6 +228,7 @@ export function createEngine(deps: EngineDeps) {
       const result = await commitChange(before, after, entry, actions, actor, idem && { ...idem, ttlSeconds: EVENT_IDEMPOTENCY_TTL_S });
       if (result.status === 'ok') {
         failpoint('engine-after-commit');
+        deps.onEventApplied?.({ before, after, entry });
         return { record: after, replayed: false };
       }
       if (opts.ifMatch !== undefined) {
