@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'IDEMPOTENCY_IN_FLIGHT'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  /** A bound on what one caller may grow was reached (details name the limit). */
+  | 'LIMIT_REACHED'
+  | 'BACKLOG_ITEM_NOT_FOUND';
 
 export interface FieldError {
   /** Dotted path of the field, `reporter.email`, `attachments.0.url`; empty for the whole body. */
@@ -35,6 +38,8 @@ const STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   STORE_UNAVAILABLE: 503,
+  LIMIT_REACHED: 422,
+  BACKLOG_ITEM_NOT_FOUND: 404,
 };
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['VERSION_CONFLICT', 'IDEMPOTENCY_IN_FLIGHT', 'STORE_UNAVAILABLE']);

@@ -131,8 +131,10 @@ export const TopologySchema = z
         reopenWindowDays: z.number().int().min(0).max(365).default(14),
         /** Who takes tickets a provider rejects; defaults to the one `operations` organisation. */
         operations: IdSchema.optional(),
+        /** Versions a ticket may reach through callers' events: its history stays bounded, reaching it is a 422 naming the limit. */
+        maxEvents: z.number().int().min(10).max(100_000).default(1000),
       })
-      .default({ reopenWindowDays: 14 }),
+      .default({ reopenWindowDays: 14, maxEvents: 1000 }),
   })
   // `when`: the cross checks run even when other fields are wrong, so one answer names every problem.
   .superRefine(checkReferences, { when: (payload) => isCheckable(payload.value) });

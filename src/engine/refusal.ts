@@ -3,7 +3,7 @@ import type { TicketEvent } from '../../machines/ticket.machine.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 import { USER_EVENT_TYPES } from '../domain/ticket.js';
 import { AppError } from '../errors.js';
-import type { TicketMachine } from './engine.js';
+import type { TicketMachine } from './ticket-kind.js';
 import { stateInfo, type TicketRecord } from './ticket-record.js';
 
 /**

@@ -16,18 +16,6 @@ export interface MetricsDeps {
   queue(name: string): Queue;
 }
 
-/**
- * The read-model counters the commit keeps (hash increments in the same Lua
- * step as the change), so every process reads the same figures. Field
- * layouts: created `<land>|<service>|<priority>`, events `<type>`, sla
- * `<warning|breach>|<clock>|<priority>`.
- */
-export const statsKeys = (prefix: string) => ({
-  created: `${prefix}:stats:created`,
-  events: `${prefix}:stats:events`,
-  sla: `${prefix}:stats:sla`,
-});
-
 /** Seconds from a handoff to its receipt: receipt deadlines run from minutes to a business day or two. */
 const RECEIPT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 259_200];
 const RELAY_GROUP = 'relay';
@@ -44,7 +32,6 @@ const RELAY_GROUP = 'relay';
 export function createMetrics(deps: MetricsDeps) {
   const { topology, redis, keys } = deps;
   const sets = labelSetsOf(topology);
-  const stats = statsKeys(keys.prefix);
   const queueNames = lotseQueueNames(topology);
 
   const own = new Registry();
@@ -79,7 +66,8 @@ export function createMetrics(deps: MetricsDeps) {
   /** One round trip: every figure of the scrape from one pipeline. */
   async function readRedis(now: number) {
     const p = redis.pipeline();
-    p.hgetall(stats.created).hgetall(stats.events).hgetall(stats.sla);
+    // The commit's read-model counters (hash increments in the same Lua step as each change), so every process reads the same figures.
+    p.hgetall(keys.stats('created')).hgetall(keys.stats('events')).hgetall(keys.stats('sla'));
     for (const l of levels) p.zcard(keys.index(`level:${l}`));
     for (const s of statuses) p.zcard(keys.index(`status:${s}`));
     for (const o of orgs) p.zcard(keys.deadLetterIndex(o));

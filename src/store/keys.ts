@@ -12,6 +12,8 @@ export interface Keys {
   events: string;
   idempotency(orgId: string, keyHash: string): string;
   index(name: IndexName): string;
+  /** Read-model counters kept by the commit: hashes whose fields come from the topology's bounded sets. */
+  stats(name: StatsName): string;
   heartbeat: string;
   /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
   deadLetters: string;
@@ -22,6 +24,13 @@ export interface Keys {
   webhookReplays: string;
   prefix: string;
 }
+
+/**
+ * `created`: `<land>|<service>|<priority>` → tickets created; `events`:
+ * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
+ * → SLA warnings and breaches.
+ */
+export type StatsName = 'created' | 'events' | 'sla';
 
 export type IndexName =
   | 'all'
@@ -50,6 +59,7 @@ export function makeKeys(prefix: string): Keys {
     events: `${prefix}:events`,
     idempotency: (orgId, keyHash) => `${prefix}:idem:${orgId}:${keyHash}`,
     index: (name) => `${prefix}:ix:${name}`,
+    stats: (name) => `${prefix}:stats:${name}`,
     heartbeat: `${prefix}:hb`,
     deadLetters: `${prefix}:wh:dead`,
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),

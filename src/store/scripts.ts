@@ -7,23 +7,26 @@
 export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
- * The one commit of a ticket change: version check, snapshot, history entry,
- * index updates, outbox entry and the idempotency record if any, all or
- * nothing. Arguments are flat (no JSON to decode): Lua's
- * cjson would cost more than all the writes together.
+ * The one commit of a change to a record (a ticket, a backlog item): version
+ * check, document, history entry, the change's store operations (index
+ * sets, read-model counters, text index), outbox entry and the idempotency
+ * record if any, all or nothing. Arguments are flat (no JSON to decode):
+ * Lua's cjson would cost more than all the writes together.
  *
- * KEYS: 1 ticket hash, 2 history list, 3 outbox stream, 4 idempotency key
- *       (or the ticket hash again when there is none), 5.. index sorted sets
- * ARGV: 1 expected version (0: must not exist), 2 new version, 3 ticket id,
+ * KEYS: 1 record hash, 2 history list, 3 outbox stream, 4 idempotency key
+ *       (or the record hash again when there is none), 5.. one key per
+ *       store operation
+ * ARGV: 1 expected version (0: must not exist), 2 new version, 3 record id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
  *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
- *       lives ('' for as long as the ticket: a creation's record, checked
+ *       lives ('' for as long as the record: a creation's record, checked
  *       here against a concurrent creation; an event's record is not checked
  *       here, since the version check already serialises changes of one
- *       ticket and the engine looks the key up with every load), 9 number F
- *       of hash field/value arguments, F of them, then per index key: 'a'
- *       (add to a lexical index), 'r' (remove) or a number (add with it as
- *       score)
+ *       record and the engine looks the key up with every load), 9 number F
+ *       of hash field/value arguments, F of them, then three per store
+ *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
+ *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
+ *       -(keep+1)), 'h' field by (HINCRBY)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -39,12 +42,14 @@ redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
 end
-local ops = 9 + f
+local i = 9 + f
 for k = 5, #KEYS do
-  local op = ARGV[ops + k - 4]
-  if op == 'a' then redis.call('ZADD', KEYS[k], 0, ARGV[3])
-  elseif op == 'r' then redis.call('ZREM', KEYS[k], ARGV[3])
-  else redis.call('ZADD', KEYS[k], tonumber(op), ARGV[3]) end
+  local code, a, b = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if code == 'z' then redis.call('ZADD', KEYS[k], b, a)
+  elseif code == 'r' then redis.call('ZREM', KEYS[k], a)
+  elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(tonumber(a) + 1))
+  elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b) end
+  i = i + 3
 end
 if ARGV[6] ~= '' then
   if ARGV[8] == '' then redis.call('SET', KEYS[4], ARGV[6]) else redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[8]) end

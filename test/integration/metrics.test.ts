@@ -2,7 +2,7 @@ import { get } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { freePort } from '../../src/embedded-redis.js';
-import { labelSetsOf, lotseQueueNames, statsKeys } from '../../src/metrics/index.js';
+import { labelSetsOf, lotseQueueNames } from '../../src/metrics/index.js';
 import { mergeExpositions } from '../../src/metrics/exposition.js';
 import { defaultTopology, dev, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';
@@ -98,8 +98,8 @@ describe('GET /metrics', () => {
     const { record: waiting } = await h.runtime.engine.createTicket(desk, ticketBody({ reporter, subject }));
     // A dead letter names an event of the ticket: the id must not leak through the count.
     await h.redis.zadd(h.runtime.keys.deadLetterIndex('dataport'), Date.now(), `${handedOff}-v3-handoff-dataport`);
-    await h.redis.hincrby(statsKeys(h.prefix).created, `BY|${handedOff}|P2`, 1);
-    await h.redis.hincrby(statsKeys(h.prefix).events, reporter.email, 1);
+    await h.redis.hincrby(h.runtime.keys.stats('created'), `BY|${handedOff}|P2`, 1);
+    await h.redis.hincrby(h.runtime.keys.stats('events'), reporter.email, 1);
 
     const { text, samples } = await scrape(h);
     for (const secret of [handedOff, waiting.id, reporter.name, reporter.email, reporter.phone, subject, 'QX7', 'Mustermann']) {
@@ -126,6 +126,12 @@ describe('GET /metrics', () => {
     expect(value(samples, 'lotse_tickets_by_status', { status: 'open' })).toBe(1);
     expect(value(samples, 'lotse_tickets_by_status', { status: 'handoff-pending' })).toBe(0);
     expect(value(samples, 'lotse_webhook_dead_letters', { org: 'dataport' })).toBe(1);
+    // And the commit's counters, as every process reads them.
+    const created = samples.filter((s) => s.name === 'lotse_tickets_created_total');
+    expect(created.map((s) => [s.labels.land, s.labels.service, s.value])).toEqual([['BY', 'uvo', 2]]);
+    expect(value(samples, 'lotse_events_total', { type: 'CREATED' })).toBe(2);
+    expect(value(samples, 'lotse_events_total', { type: 'ACCEPT' })).toBe(2);
+    expect(value(samples, 'lotse_events_total', { type: 'ESCALATE' })).toBe(1);
   });
 
   it('measures a handoff\'s receipt latency where the receipt is applied, by receiving organisation', async () => {
@@ -141,7 +147,7 @@ describe('GET /metrics', () => {
 
   it('reads created, event and SLA counts from the commit\'s counter hashes, dropping fields outside the known values', async () => {
     const h = await harness();
-    const stats = statsKeys(h.prefix);
+    const stats = { created: h.runtime.keys.stats('created'), events: h.runtime.keys.stats('events'), sla: h.runtime.keys.stats('sla') };
     await h.redis
       .multi()
       .hincrby(stats.created, 'HB|elfe|P2', 3)

@@ -47,7 +47,7 @@ const ListQuery = z.strictObject({
   service: IdSchema.optional(),
   sla: z.enum(['at-risk', 'breached']).optional(),
   priority: PrioritySchema.optional(),
-  active: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('only tickets at a level (neither resolved nor closed)'),
+  active: z.enum(['true', 'false']).optional().describe('true: only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
 });
@@ -98,7 +98,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
       },
     }, async (req) => {
       const principal = principalOf(req);
-      const page = await engine.listTickets(principal, req.query);
+      const page = await engine.listTickets(principal, { ...req.query, active: req.query.active === 'true' });
       return { items: page.items.map((r) => engine.view(principal, r)), next: page.next };
     });
 

@@ -1,0 +1,76 @@
+import type { SnapshotFrom } from 'xstate';
+import { createPureStepper } from '../../machines/pure.js';
+import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent, type TicketEventPayload } from '../../machines/ticket.machine.js';
+import { canReach } from '../domain/access.js';
+import { createTicketPolicy } from '../domain/ticket-policy.js';
+import type { Topology } from '../domain/topology.js';
+import { ticketNotFound } from '../errors.js';
+import type { Keys } from '../store/keys.js';
+import type { StoredRecord } from '../store/record-store.js';
+import type { TicketStore } from '../store/ticket-store.js';
+import { ticketStoreOps } from './commit-plan.js';
+import { actorView, deriveEffects, providerToUpdate, type HistoryEntry } from './effects.js';
+import type { MachineKind } from './record-engine.js';
+import { explainRefusal } from './refusal.js';
+import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
+
+export type TicketMachine = ReturnType<typeof createTicketMachine>;
+export type TicketSnapshot = SnapshotFrom<TicketMachine>;
+
+export interface TicketKindDeps {
+  topology: Topology;
+  store: TicketStore;
+  keys: Keys;
+  source: string;
+}
+
+/** The ticket as one kind of machine record: what the generic engine needs to know of it. */
+export function createTicketKind(deps: TicketKindDeps) {
+  const { topology, store, keys } = deps;
+  const machine = createTicketMachine(createTicketPolicy(topology));
+  // xstate's pure initialTransition/transition, with their inert actor scope built once.
+  const stepper = createPureStepper(machine);
+  const persist = (s: TicketSnapshot): PersistedTicket => ({ value: s.value as PersistedTicket['value'], context: s.context });
+
+  const kind: MachineKind<TicketRecord, TicketEventPayload, TicketSnapshot, HistoryEntry> = {
+    noun: 'ticket',
+    machineVersion: TICKET_MACHINE_VERSION,
+    store,
+    maxVersions: topology.config.tickets.maxEvents,
+    notFound: ticketNotFound,
+    toRecord: (stored: StoredRecord): TicketRecord => ({
+      id: stored.id,
+      version: stored.version,
+      data: stored.data as TicketData,
+      reporter: stored.reporter as TicketRecord['reporter'],
+      state: stored.snapshot as PersistedTicket,
+      updatedAt: stored.updatedAt,
+    }),
+    canReach: (principal, record) => canReach(topology, principal, reachFacts(record)),
+    restore: (record) => machine.resolveState({ value: record.state.value, context: record.state.context }),
+    transition: (snapshot, event) => stepper.transition(snapshot, event as TicketEvent),
+    persist,
+    refuse: (snapshot, event, record) => explainRefusal(snapshot, event as TicketEvent, record),
+    historyEntry: (before, after, event, next) => {
+      const to = stateInfo(after.state.value);
+      return {
+        version: after.version, at: new Date(event.at).toISOString(), type: event.type, actor: actorView(event.actor),
+        from: before ? stateInfo(before.state.value).path : null, to: to.path, level: to.level,
+        assignee: to.active || !before ? next.context.assignee : null,
+        ...(event.details ? { details: event.details } : {}),
+      };
+    },
+    async plan({ before, after, entry, actions, actor }) {
+      // Providers get the ticket's history with a handoff or an update; only then is it read.
+      const needsHistory = actions.some((a) => a.type === 'handOff') || providerToUpdate(topology, before, after, actor) !== null;
+      const history = needsHistory && before ? [...((await store.history(after.id)) as HistoryEntry[]), entry] : [entry];
+      return {
+        effects: deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history }),
+        ops: ticketStoreOps(keys, topology, before, after, entry),
+      };
+    },
+    writeOnce: (record) => record.reporter ?? undefined,
+    dataOf: (record) => record.data,
+  };
+  return { kind, machine, stepper, persist };
+}

@@ -1,0 +1,165 @@
+import type { Redis } from 'ioredis';
+import type { StoreOp } from './ops.js';
+import { COMMIT, LIST_PAGE } from './scripts.js';
+
+/**
+ * Records that change only through a machine (tickets, backlog items) lie in
+ * Redis the same way: a hash with `v` the version, `d` the document (machine
+ * snapshot and facts, encoded by the kind's codec) and, for tickets, `r` the
+ * reporter's personal data kept apart; a list of history entries beside it.
+ */
+export interface StoredRecord {
+  id: string;
+  version: number;
+  machineVersion: number;
+  snapshot: unknown;
+  data: unknown;
+  reporter: unknown;
+  updatedAt: number;
+}
+
+/** Where a kind's records lie and how their documents are encoded. */
+export interface RecordLayout {
+  record(id: string): string;
+  history(id: string): string;
+  outbox: string;
+  encode(doc: RecordDoc): Buffer;
+  decode(stored: Buffer): RecordDoc;
+}
+
+export interface RecordDoc {
+  mv: number;
+  upd: number;
+  data: unknown;
+  snap: unknown;
+}
+
+export interface CommitRequest {
+  id: string;
+  expectedVersion: number;
+  version: number;
+  snapshot: unknown;
+  machineVersion: number;
+  updatedAt: number;
+  /** The facts that never change (rewritten with every commit: they are small). */
+  data: unknown;
+  /** Written only on creation. */
+  reporter?: unknown;
+  history: unknown;
+  effects: unknown[];
+  /** Index entries, read-model counters, text index: applied in order in the same script. */
+  ops: StoreOp[];
+  /** A creation's record lives as long as the ticket; an event's for `ttlSeconds`. */
+  idempotency?: { key: string; record: string; fingerprint: string; ttlSeconds?: number };
+}
+
+export type CommitResult =
+  | { status: 'ok' }
+  | { status: 'stale'; currentVersion: number }
+  | { status: 'idempotent'; record: string };
+
+type CommitFn = (...args: (string | number | Buffer)[]) => Promise<[string, (string | number)?]>;
+type ListFn = (...args: (string | number)[]) => Promise<string[]>;
+
+export interface RecordStore {
+  load(id: string): Promise<StoredRecord | null>;
+  loadMany(ids: string[]): Promise<StoredRecord[]>;
+  commit(request: CommitRequest): Promise<CommitResult>;
+  history(id: string): Promise<unknown[]>;
+  /** The number of history entries: what a bound on them counts. */
+  historyLength(id: string): Promise<number>;
+  listPage(indexKeys: string[], cursor: string, limit: number, budget?: number): Promise<{ ids: string[]; next: string }>;
+}
+
+const FIELDS = ['v', 'd', 'r'] as const;
+
+/** A StoreOp as the COMMIT script reads it: a code and two arguments. */
+function opArgs(op: StoreOp): [string, string | number, string | number] {
+  switch (op.op) {
+    case 'zadd': return ['z', op.member, op.score];
+    case 'zrem': return ['r', op.member, ''];
+    case 'ztrim': return ['t', op.keep, ''];
+    case 'hincrby': return ['h', op.field, op.by];
+  }
+}
+
+export function createRecordStore(redis: Redis, layout: RecordLayout): RecordStore {
+  // defineCommand is per connection and idempotent: every kind's store shares the scripts.
+  redis.defineCommand('lotseCommit', { lua: COMMIT });
+  redis.defineCommand('lotseListPage', { lua: LIST_PAGE });
+  const commitFn = (redis as unknown as { lotseCommit: CommitFn }).lotseCommit.bind(redis);
+  const listFn = (redis as unknown as { lotseListPage: ListFn }).lotseListPage.bind(redis);
+
+  function parseStored(id: string, values: (Buffer | null)[]): StoredRecord | null {
+    const [v, d, r] = values;
+    if (v == null || d == null) return null;
+    const doc = layout.decode(d);
+    return {
+      id,
+      version: Number(v.toString()),
+      machineVersion: doc.mv,
+      snapshot: doc.snap,
+      data: doc.data,
+      reporter: r ? JSON.parse(r.toString('utf8')) : null,
+      updatedAt: doc.upd,
+    };
+  }
+
+  return {
+    async load(id) {
+      return parseStored(id, await redis.hmgetBuffer(layout.record(id), ...FIELDS));
+    },
+
+    async loadMany(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hmgetBuffer(layout.record(id), ...FIELDS);
+      const results = (await pipeline.exec()) ?? [];
+      return results.flatMap(([err, values], i) => {
+        if (err) throw err;
+        const stored = parseStored(ids[i]!, values as (Buffer | null)[]);
+        return stored ? [stored] : [];
+      });
+    },
+
+    async commit(r) {
+      const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.snapshot })];
+      if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
+      const idem = r.idempotency;
+      const args: (string | number | Buffer)[] = [
+        4 + r.ops.length,
+        layout.record(r.id),
+        layout.history(r.id),
+        layout.outbox,
+        idem ? idem.key : layout.record(r.id),
+        ...r.ops.map((o) => o.key),
+        r.expectedVersion,
+        r.version,
+        r.id,
+        JSON.stringify(r.history),
+        r.effects.length > 0 ? JSON.stringify(r.effects) : '',
+        idem ? idem.record : '',
+        idem ? idem.fingerprint : '',
+        idem?.ttlSeconds ?? '',
+        fields.length,
+        ...fields,
+        ...r.ops.flatMap(opArgs),
+      ];
+      const [status, detail] = await commitFn(...args);
+      if (status === 'OK') return { status: 'ok' };
+      if (status === 'STALE') return { status: 'stale', currentVersion: Number(detail) };
+      return { status: 'idempotent', record: String(detail) };
+    },
+
+    async history(id) {
+      return (await redis.lrange(layout.history(id), 0, -1)).map((e) => JSON.parse(e) as unknown);
+    },
+
+    historyLength: (id) => redis.llen(layout.history(id)),
+
+    async listPage(indexKeys, cursor, limit, budget = Math.max(1000, limit * 20)) {
+      const [next, ...ids] = await listFn(indexKeys.length, ...indexKeys, cursor, limit, budget);
+      return { ids, next: next ?? '' };
+    },
+  };
+}
