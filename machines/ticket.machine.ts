@@ -83,6 +83,8 @@ export type TicketEvent = Meta &
     | { type: 'SLA_WARNING'; clock: ClockName; epoch: number }
     | { type: 'SLA_BREACHED'; clock: ClockName; epoch: number }
     | { type: 'RECEIPT_OVERDUE'; epoch: number }
+    // Sent by Lotse when a backlog item the ticket is linked to was decided for good: recorded, state unchanged.
+    | { type: 'BACKLOG_DECIDED'; item: string; outcome: 'done' | 'rejected'; release?: string; reason?: string }
   );
 export type TicketEventType = TicketEvent['type'];
 
@@ -196,6 +198,8 @@ export function createTicketMachine(policy: TicketPolicy) {
   return setup({
     types: {} as { context: TicketContext; events: TicketEvent; input: TicketInput },
     actions: {
+      /** Only the history entry records it: an action all the same, since xstate refuses a transition with neither target nor actions. */
+      noteBacklogDecision: assign(({ context }) => context),
       handOff: (_, _p: EffectParams['handOff']) => undefined,
       withdrawHandoff: (_, _p: EffectParams['withdrawHandoff']) => undefined,
       suggestImprovement: (_, _p: EffectParams['suggestImprovement']) => undefined,
@@ -369,6 +373,7 @@ export function createTicketMachine(policy: TicketPolicy) {
             { guard: and(['isSystem', 'isCurrentTimer']), target: 'closed', actions: ['close', 'syncTimer'] },
           ],
           SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+          BACKLOG_DECIDED: { guard: 'isSystem', actions: ['noteBacklogDecision'] },
         },
       },
       closed: { type: 'final' },
@@ -401,6 +406,7 @@ function levelState(level: Level) {
     ],
     CHANGE_PRIORITY: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['changePriority', 'syncTimer'] },
     SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+    BACKLOG_DECIDED: { guard: 'isSystem', actions: ['noteBacklogDecision'] },
     SLA_WARNING: { guard: 'isCurrentTimer', actions: ['recordWarning', 'notifyHolder', 'syncTimer'] },
     SLA_BREACHED: [
       ...(level < 3

@@ -45,6 +45,35 @@ function landOrganisations(land: (typeof LANDS)[number]) {
   ];
 }
 
+/**
+ * EXAMPLE FIGURES, not real budgets: yearly operating costs in euros that make
+ * the cost report show something. Replace them with the alliance's figures.
+ */
+const EXAMPLE_BUDGETS: Record<string, Record<string, number>> = {
+  elfe: { '2026': 1_250_000.0, '2027': 1_310_000.0 },
+  uvo: { '2026': 980_000.0, '2027': 1_020_000.0 },
+  vms: { '2026': 420_000.0, '2027': 435_000.0 },
+  ehe: { '2026': 515_000.0, '2027': 530_000.0 },
+  lieferantencockpit: { '2026': 310_000.0, '2027': 318_500.0 },
+  'pq-portal': { '2026': 265_000.0, '2027': 272_000.0 },
+  'datenservice-einkauf': { '2026': 640_000.0, '2027': 655_000.0 },
+};
+
+/**
+ * Words users write for the same thing in support requests about online
+ * services, matched as one by the backlog's text matching (written as users
+ * write them; the normaliser folds case, umlauts and ß).
+ */
+const SYNONYMS = [
+  ['hochladen', 'upload', 'uploaden', 'raufladen'],
+  ['anmeldung', 'login', 'einloggen', 'anmelden'],
+  ['passwort', 'kennwort'],
+  ['nutzerkonto', 'servicekonto', 'bundid', 'benutzerkonto'],
+  ['absenden', 'abschicken', 'übermitteln', 'einreichen'],
+  ['nachweis', 'beleg'],
+  ['fehlermeldung', 'error'],
+];
+
 export const DEFAULT_TOPOLOGY: TopologyInput = {
   populationSource: POPULATION_SOURCE,
   lands: LANDS.map((l) => ({ ...l, holidays: `DE-${l.code}` })),
@@ -58,13 +87,13 @@ export const DEFAULT_TOPOLOGY: TopologyInput = {
     { id: 'steuerungskreis', name: 'Steuerungskreis der Nachnutzungsallianz', kind: 'steering', calendar: office('09:00-16:00', 'DE-HB') },
   ],
   services: [
-    { id: 'elfe', name: 'ELFE – Einfach Leistungen für Eltern', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'dataport', '3': 'land-it' }, backlogOwner: 'ops-bremen' },
-    { id: 'uvo', name: 'Unterhaltsvorschuss online', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'dataport', '3': 'land-it' }, backlogOwner: 'ops-bremen', shareReporterWith: ['dataport'] },
-    { id: 'vms', name: 'Vaterschaftsanerkennung und Sorgeerklärung', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'ops-bremen', '3': 'land-it' }, backlogOwner: 'ops-bremen' },
-    { id: 'ehe', name: 'Eheschließung', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'it-HE', '3': 'land-it' }, backlogOwner: 'ops-bremen' },
-    { id: 'lieferantencockpit', name: 'Lieferantencockpit', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-lc', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-lc', backlogOwner: 'ops-bremen' },
-    { id: 'pq-portal', name: 'PQ-Portal', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-pq', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-pq', backlogOwner: 'ops-bremen' },
-    { id: 'datenservice-einkauf', name: 'Datenservice Öffentlicher Einkauf', themeField: 'unternehmensfuehrung', levels: { '1': 'bescha', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'bescha', backlogOwner: 'bescha' },
+    { id: 'elfe', name: 'ELFE – Einfach Leistungen für Eltern', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'dataport', '3': 'land-it' }, backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['elfe'] },
+    { id: 'uvo', name: 'Unterhaltsvorschuss online', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'dataport', '3': 'land-it' }, backlogOwner: 'ops-bremen', shareReporterWith: ['dataport'], budget: EXAMPLE_BUDGETS['uvo'] },
+    { id: 'vms', name: 'Vaterschaftsanerkennung und Sorgeerklärung', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'ops-bremen', '3': 'land-it' }, backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['vms'] },
+    { id: 'ehe', name: 'Eheschließung', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'it-HE', '3': 'land-it' }, backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['ehe'] },
+    { id: 'lieferantencockpit', name: 'Lieferantencockpit', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-lc', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-lc', backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['lieferantencockpit'] },
+    { id: 'pq-portal', name: 'PQ-Portal', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-pq', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-pq', backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['pq-portal'] },
+    { id: 'datenservice-einkauf', name: 'Datenservice Öffentlicher Einkauf', themeField: 'unternehmensfuehrung', levels: { '1': 'bescha', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'bescha', backlogOwner: 'bescha', budget: EXAMPLE_BUDGETS['datenservice-einkauf'] },
   ],
   sla: {
     P1: { firstResponse: 'PT30M', resolution: 'PT4H', warnAt: 0.8, onBreach: 'escalate' },
@@ -75,4 +104,12 @@ export const DEFAULT_TOPOLOGY: TopologyInput = {
   principals: [],
   retention: { closedTicketDays: 180 },
   tickets: { reopenWindowDays: 14, operations: 'ops-bremen' },
+  // Every service shares these unless it names its own under services[].backlog.
+  backlog: {
+    recurring: { minTickets: 5, minLands: 2, windowDays: 7 },
+    similarityThreshold: 0.45,
+    synonyms: SYNONYMS,
+    maxSuggestionsPerTicket: 3,
+    maxLinksPerItem: 500,
+  },
 };

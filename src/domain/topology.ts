@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { CalendarSchema, type Calendar } from './calendar.js';
 import { BusinessDurationSchema } from './business-time.js';
 import { IdSchema, LandCodeSchema, type LandCode } from './ids.js';
+import {
+  BacklogSettingsSchema,
+  checkServiceSettings,
+  DEFAULT_BACKLOG_SETTINGS,
+  resolveService,
+  ServiceSettingsFields,
+  type Resolved,
+} from './service-settings.js';
 
 export const ORG_KINDS = ['service-desk', 'subject-matter', 'operations', 'it-provider', 'vendor-support', 'steering'] as const;
 export const OrgKindSchema = z.enum(ORG_KINDS);
@@ -74,8 +82,16 @@ export const ServiceSchema = z.strictObject({
   subjectMatter: HolderRefSchema.default('land-fach'),
   backlogOwner: IdSchema,
   shareReporterWith: z.array(IdSchema).default([]),
+  ...ServiceSettingsFields,
 });
-export type Service = z.infer<typeof ServiceSchema>;
+/** A service as the file has it (`topology.config.services`). */
+export type ServiceConfig = z.infer<typeof ServiceSchema>;
+/**
+ * A service as the compiled topology holds it (`topology.services`): its
+ * participants filled in (every Land unless it names them) and the global
+ * backlog settings merged with its own, so code reads one object per service.
+ */
+export type Service = Resolved<ServiceConfig>;
 
 const TargetsSchema = z.strictObject({
   firstResponse: BusinessDurationSchema,
@@ -135,6 +151,8 @@ export const TopologySchema = z
         maxEvents: z.number().int().min(10).max(100_000).default(1000),
       })
       .default({ reopenWindowDays: 14, maxEvents: 1000 }),
+    /** Backlog settings of every service that does not name its own (`services[].backlog`). */
+    backlog: BacklogSettingsSchema.default(DEFAULT_BACKLOG_SETTINGS),
   })
   // `when`: the cross checks run even when other fields are wrong, so one answer names every problem.
   .superRefine(checkReferences, { when: (payload) => isCheckable(payload.value) });
@@ -196,6 +214,7 @@ function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
     s.shareReporterWith.forEach((id, j) => {
       if (isId(id) && !orgs.has(id)) issue(['services', i, 'shareReporterWith', j], `unknown organisation ${id}`);
     });
+    checkServiceSettings(s, ['services', i], lands, issue);
   });
 
   t.principals.forEach((p, i) => {
@@ -260,7 +279,7 @@ export function compileTopology(config: TopologyConfig): Topology {
     lands: new Map(config.lands.map((l) => [l.code, l])),
     landByArs: new Map(config.lands.map((l) => [l.ars, l])),
     orgs,
-    services: new Map(config.services.map((s) => [s.id, s])),
+    services: new Map(config.services.map((s) => [s.id, deepFreeze(resolveService(s, config.lands.map((l) => l.code), config.backlog))])),
     operations,
     calendarOf(orgId: string): Calendar {
       const org = orgs.get(orgId);

@@ -50,11 +50,17 @@ interface DeriveInput {
   history: readonly HistoryEntry[];
 }
 
-/** What a provider gets: the ticket view (reporter only where the service allows) and its history. */
+/**
+ * What a provider gets: the ticket view (reporter only where the service
+ * allows) and the latest of its history, an excerpt of `historyTotal`
+ * entries whose whole is at `historyUrl`.
+ */
 export function providerPayload(topology: Topology, record: TicketRecord, orgId: string, history: readonly HistoryEntry[]) {
   return {
     ticket: toTicketView(record, canSeeReporter(topology, orgId, reachFacts(record))),
     history,
+    historyTotal: record.version,
+    historyUrl: `/v1/tickets/${record.id}/history`,
   };
 }
 

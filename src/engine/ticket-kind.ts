@@ -14,6 +14,13 @@ import type { MachineKind } from './record-engine.js';
 import { explainRefusal } from './refusal.js';
 import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
 
+/**
+ * How many of the latest history entries a handoff or update CloudEvent
+ * carries: a payload stays small however long a ticket lives; the rest is
+ * at `historyUrl`.
+ */
+export const HISTORY_EXCERPT = 20;
+
 export type TicketMachine = ReturnType<typeof createTicketMachine>;
 export type TicketSnapshot = SnapshotFrom<TicketMachine>;
 
@@ -61,9 +68,9 @@ export function createTicketKind(deps: TicketKindDeps) {
       };
     },
     async plan({ before, after, entry, actions, actor }) {
-      // Providers get the ticket's history with a handoff or an update; only then is it read.
+      // Providers get the latest of the ticket's history with a handoff or an update; only then is it read.
       const needsHistory = actions.some((a) => a.type === 'handOff') || providerToUpdate(topology, before, after, actor) !== null;
-      const history = needsHistory && before ? [...((await store.history(after.id)) as HistoryEntry[]), entry] : [entry];
+      const history = needsHistory && before ? [...((await store.historyTail(after.id, HISTORY_EXCERPT - 1)) as HistoryEntry[]), entry] : [entry];
       return {
         effects: deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history }),
         ops: ticketStoreOps(keys, topology, before, after, entry),

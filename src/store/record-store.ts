@@ -66,6 +66,8 @@ export interface RecordStore {
   loadMany(ids: string[]): Promise<StoredRecord[]>;
   commit(request: CommitRequest): Promise<CommitResult>;
   history(id: string): Promise<unknown[]>;
+  /** The last `n` history entries, oldest first. */
+  historyTail(id: string, n: number): Promise<unknown[]>;
   /** The number of history entries: what a bound on them counts. */
   historyLength(id: string): Promise<number>;
   listPage(indexKeys: string[], cursor: string, limit: number, budget?: number): Promise<{ ids: string[]; next: string }>;
@@ -153,6 +155,10 @@ export function createRecordStore(redis: Redis, layout: RecordLayout): RecordSto
 
     async history(id) {
       return (await redis.lrange(layout.history(id), 0, -1)).map((e) => JSON.parse(e) as unknown);
+    },
+
+    async historyTail(id, n) {
+      return (await redis.lrange(layout.history(id), -n, -1)).map((e) => JSON.parse(e) as unknown);
     },
 
     historyLength: (id) => redis.llen(layout.history(id)),

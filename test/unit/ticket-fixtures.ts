@@ -31,7 +31,7 @@ export const T0 = Date.parse('2026-03-03T09:00:00+01:00');
 
 export const EVENT_TYPES: readonly TicketEventType[] = [
   'ACCEPT', 'REQUEST_INFO', 'INFO_RECEIVED', 'ESCALATE', 'RETURN', 'REJECT_HANDOFF', 'RESOLVE', 'REOPEN', 'CLOSE',
-  'SUGGEST_IMPROVEMENT', 'ASSIGN', 'CHANGE_PRIORITY', 'SLA_WARNING', 'SLA_BREACHED', 'RECEIPT_OVERDUE',
+  'SUGGEST_IMPROVEMENT', 'ASSIGN', 'CHANGE_PRIORITY', 'SLA_WARNING', 'SLA_BREACHED', 'RECEIPT_OVERDUE', 'BACKLOG_DECIDED',
 ];
 export const EFFECT_TYPES: readonly MachineEffectType[] = ['handOff', 'withdrawHandoff', 'suggestImprovement', 'notify', 'armTimer', 'moveTimer', 'cancelTimer'];
 

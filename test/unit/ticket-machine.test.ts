@@ -18,7 +18,7 @@ import {
 
 type Status = 'new' | 'open' | 'waiting' | 'handoffPending' | 'resolved' | 'closed';
 /** What a sender is to a ticket; one sender can be several (operations holding a ticket is holder and operator). */
-type Cap = 'holder' | 'desk' | 'operator' | 'timer';
+type Cap = 'holder' | 'desk' | 'operator' | 'timer' | 'system';
 
 const ALL_STATES = [
   ...[1, 2, 3].flatMap((l) => ['new', 'open', 'waiting', 'handoffPending'].map((s) => `level${l}.${s}`)),
@@ -55,6 +55,8 @@ const MAY: Record<TicketEventType, Partial<Record<Status, readonly Cap[]>>> = {
   SLA_WARNING: { new: ['timer'], open: ['timer'], waiting: ['timer'], handoffPending: ['timer'] },
   SLA_BREACHED: { new: ['timer'], open: ['timer'], waiting: ['timer'], handoffPending: ['timer'] },
   RECEIPT_OVERDUE: { handoffPending: ['timer'] },
+  // Lotse's notice that a linked backlog item was decided: any ticket not closed records it.
+  BACKLOG_DECIDED: { new: ['system'], open: ['system'], waiting: ['system'], handoffPending: ['system'], resolved: ['system'] },
 };
 /** Level limits: no level above 3 to escalate to, none below 1 to return to. */
 const LEVEL_OK: Partial<Record<TicketEventType, (level: Level) => boolean>> = {
@@ -123,6 +125,8 @@ function eventFor(type: TicketEventType, actor: Actor, snap: Snap): TicketEvent 
       return { type, clock, epoch, ...meta };
     case 'RECEIPT_OVERDUE':
       return { type, epoch, ...meta };
+    case 'BACKLOG_DECIDED':
+      return { type, item: 'B01', outcome: 'done', release: '2.4', ...meta };
   }
 }
 
@@ -132,6 +136,7 @@ function capsOf(actor: Actor, event: TicketEvent, snap: Snap): Set<Cap> {
   const { assignee, facts, createdBy, timer } = snap.context;
   const caps = new Set<Cap>();
   if (actor.type === 'system') {
+    caps.add('system');
     const sameClock = !('clock' in event) || event.clock === timer?.clock;
     if (timer && 'epoch' in event && event.epoch === timer.epoch && TIMER_EVENT[timer.kind] === event.type && sameClock) caps.add('timer');
     return caps;
@@ -206,6 +211,7 @@ function outcomeOf(path: Snap[], event: TicketEvent, caps: Set<Cap>): Outcome {
       return handoff!.attempts >= 2
         ? ok(`level${level}.open`, OPS, [opsNotice('receipt-overdue'), `withdrawHandoff ${assignee}`])
         : ok(stay.state, assignee, [`handOff ${assignee} #${handoff!.attempts + 1}`, opsNotice('receipt-overdue')]);
+    case 'BACKLOG_DECIDED': return ok(stay.state);
   }
 }
 

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { IdSchema } from './ids.js';
+
+const reason = z.string().min(1).max(5_000);
+const note = z.string().max(20_000);
+
+/**
+ * Events a caller may send to a backlog item (`POST /v1/backlog/{id}/events`),
+ * each strictly shaped. UNMERGE names each ticket once and at most as many
+ * as an item can hold; the machine checks they are linked.
+ */
+export const BacklogEventInputSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('PRIORITIZE'), rank: z.number().int().min(1).max(1_000_000) }),
+  z.strictObject({ type: z.literal('ACCEPT'), note: note.optional() }),
+  z.strictObject({ type: z.literal('REJECT'), reason }),
+  z.strictObject({ type: z.literal('SCHEDULE'), release: z.string().min(1).max(100) }),
+  z.strictObject({ type: z.literal('COMPLETE'), note: note.optional() }),
+  z.strictObject({ type: z.literal('MERGE'), into: IdSchema }),
+  z.strictObject({
+    type: z.literal('UNMERGE'),
+    tickets: z
+      .array(IdSchema)
+      .min(1)
+      .max(10_000)
+      .refine((ids) => new Set(ids).size === ids.length, 'names a ticket twice'),
+  }),
+]);
+export type BacklogEventInput = z.infer<typeof BacklogEventInputSchema>;
