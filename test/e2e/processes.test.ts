@@ -27,7 +27,7 @@ it('runs the API and the workers as separate processes, ready only once workers 
   expect(await ready()).toBe(503);
 
   const workers = [spawn(['worker', '--roles', 'intake,events,relay']), spawn(['worker', '--roles', 'sla'])];
-  await waitFor(async () => (await ready()) === 200, { what: 'readiness once every role runs' });
+  await waitFor(async () => (await ready()) === 200, { timeoutMs: 60_000, what: 'readiness once every role runs' });
 
   // A ticket created through the API process is committed there and its effects run in a worker process.
   const res = await fetch(`${url}/v1/tickets`, {
@@ -45,7 +45,7 @@ it('runs the API and the workers as separate processes, ready only once workers 
 
   for (const p of [...workers, api]) expect((await p.stop()).code).toBe(0);
   expect(workers.every((w) => w.logs.some((l) => l.msg === 'shutting down'))).toBe(true);
-});
+}, 120_000);
 
 it('refuses unknown worker roles with exit code 2', async () => {
   const p = spawn(['worker', '--roles', 'intake,teleport']);
@@ -91,3 +91,18 @@ it('npm start stops Lotse when npm gets SIGTERM: no Lotse process is left and th
     if (isAlive(lotsePid)) process.kill(lotsePid, 'SIGKILL');
   }
 }, 60_000);
+
+it('a worker process with LOTSE_METRICS_PORT serves its own metrics there, and frees the port on SIGTERM', async () => {
+  const port = await freePort();
+  const worker = spawnLotse(['worker', '--roles', 'events'], { REDIS_URL: redisUrl(), LOTSE_PREFIX: prefix, LOTSE_METRICS_PORT: String(port) });
+  running.push(worker);
+  const line = await worker.waitForLog((l) => l.msg === 'metrics listening');
+  expect(line.url).toBe(`http://127.0.0.1:${port}/metrics`);
+  const res = await fetch(String(line.url));
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toMatch(/^# TYPE lotse_handoff_receipt_seconds histogram$/m);
+  expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+  expect((await worker.stop()).code).toBe(0);
+  expect(await portIsFree(port)).toBe(true);
+});
