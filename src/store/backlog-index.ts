@@ -18,12 +18,16 @@
  * ("antrag") keeps only the items seen last. Stale entries (an item whose
  * terms changed under an older version of the analysis) age out the same way.
  *
+ * Memory: at most INDEX_STEMS + INDEX_GRAMS entries per item (an empty
+ * posting is deleted by Redis); measured about 0.8–1.4 KB per item.
+ *
  * A lookup reads at most INDEX_STEMS + INDEX_GRAMS postings, each at most
- * `perPosting` deep, in one pipeline, and ranks the ids by how many of the
- * postings hold them, weighing a hit by 1 / log2(2 + posting length) (a rare
- * term says more, as in IDF): its cost depends on the text, not on the number of
- * items. The caller then compares the few candidates' stored Analysed forms
- * with compareTexts.
+ * `perPosting` deep (newest first), in one pipeline, and ranks the ids by
+ * how many of the postings hold them, weighing a hit by
+ * 1 / log2(2 + ids read from that posting) (a rare term says more, as in
+ * IDF): its cost depends on the text, not on the number of items. The
+ * caller then compares the few candidates' stored Analysed forms with
+ * compareTexts.
  *
  * Writes are StoreOp lists (ops.ts), so they go into the engine's one atomic
  * commit beside the item's record.
@@ -42,7 +46,8 @@ export const INDEX_GRAMS = 24;
 export const MAX_POSTINGS_PER_LOOKUP = INDEX_STEMS + INDEX_GRAMS;
 export const DEFAULT_CANDIDATES = 20;
 export const MAX_CANDIDATES = 100;
-export const DEFAULT_PER_POSTING = 100;
+/** How deep a lookup reads each posting (newest first): the cost of a lookup is at most MAX_POSTINGS_PER_LOOKUP × this. */
+export const DEFAULT_PER_POSTING = 50;
 
 export interface Candidate {
   itemId: string;
@@ -107,7 +112,7 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, M
 /**
  * The items of a service most likely to match a text: those in the most of
  * its postings, a hit in a short (rare) posting counting more than one in a
- * long one; then the ones seen last. Reads at most MAX_POSTINGS_PER_LOOKUP
+ * long one; then the ones seen last (nearest a posting's head). Reads at most MAX_POSTINGS_PER_LOOKUP
  * postings, `perPosting` ids deep each.
  */
 export async function findCandidates(
@@ -122,27 +127,26 @@ export async function findCandidates(
   const limit = clamp(opts.limit ?? DEFAULT_CANDIDATES, 1, MAX_CANDIDATES);
   const perPosting = clamp(opts.perPosting ?? DEFAULT_PER_POSTING, 1, POSTING_CAP);
   const pipeline = redis.pipeline();
-  for (const key of keys) pipeline.zrevrange(key, 0, perPosting - 1, 'WITHSCORES');
+  for (const key of keys) pipeline.zrevrange(key, 0, perPosting - 1);
   const results = (await pipeline.exec()) ?? [];
-  const seen = new Map<string, { hits: number; weight: number; last: number }>();
+  const seen = new Map<string, { hits: number; weight: number; rank: number }>();
   for (const [err, reply] of results) {
     if (err) throw err;
-    const flat = reply as string[];
+    const ids = reply as string[];
     // A rare term says more than one every item has (as IDF does): a hit weighs less the longer its posting.
-    const weight = 1 / Math.log2(2 + flat.length / 2);
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const id = flat[i]!;
-      const at = Number(flat[i + 1]);
+    const weight = 1 / Math.log2(2 + ids.length);
+    for (const [rank, id] of ids.entries()) {
       const entry = seen.get(id);
       if (entry) {
         entry.hits++;
         entry.weight += weight;
-        entry.last = Math.max(entry.last, at);
-      } else seen.set(id, { hits: 1, weight, last: at });
+        entry.rank = Math.min(entry.rank, rank);
+      } else seen.set(id, { hits: 1, weight, rank });
     }
   }
+  // Ties go to the item seen last: the one nearest the head of some posting (newest first).
   return [...seen]
-    .sort(([idA, a], [idB, b]) => b.weight - a.weight || b.last - a.last || (idA < idB ? -1 : idA > idB ? 1 : 0))
+    .sort(([idA, a], [idB, b]) => b.weight - a.weight || a.rank - b.rank || (idA < idB ? -1 : idA > idB ? 1 : 0))
     .slice(0, limit)
     .map(([itemId, { hits }]) => ({ itemId, hits }));
 }

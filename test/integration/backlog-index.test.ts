@@ -82,7 +82,7 @@ describe('finding candidates', () => {
     expect((await findCandidates(redis, prefix, SERVICE, analyse('Geburtsurkunde wird nicht angezeigt')))[0]?.itemId).toBe('item-elfe');
   });
 
-  it('returns nothing for a text with no terms, without a read', async () => {
+  it('returns nothing for a text with no terms', async () => {
     await indexItem('item-a', 'Geburtsurkunde wird nicht angezeigt', 10);
     expect(await findCandidates(redis, prefix, SERVICE, analyse('Hallo, vielen Dank, MfG'))).toEqual([]);
   });

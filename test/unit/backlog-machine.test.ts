@@ -29,6 +29,9 @@ import {
 import { allowedBacklogEvents, explainBacklogRefusal } from '../../machines/backlog.explain.js';
 import type { BacklogLink, BacklogPolicy } from '../../machines/backlog.policy.js';
 import { createPureStepper } from '../../machines/pure.js';
+import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
+import { createBacklogPolicy } from '../../src/domain/backlog-policy.js';
+import { compileTopology, TopologySchema } from '../../src/domain/topology.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 
 const T0 = Date.parse('2026-03-03T09:00:00+01:00');
@@ -345,5 +348,31 @@ describe('refusals explained and the pure stepper', () => {
     expect(restored.value).toBe('scheduled');
     expect(restored.context).toEqual(snap.context);
     expect(accept(restored, ev({ type: 'COMPLETE' }, 'owner')).next.value).toBe('done');
+  });
+});
+
+describe('with the built-in topology', () => {
+  const topology = compileTopology(TopologySchema.parse({
+    ...DEFAULT_TOPOLOGY,
+    services: DEFAULT_TOPOLOGY.services.map((s) => (s.id === 'uvo' ? { ...s, backlog: { maxLinksPerItem: 2 } } : s)),
+  }));
+  const builtin = createBacklogPolicy(topology);
+  const m = createBacklogMachine(builtin);
+  const item = (service: string) => initialTransition(m, { ...INPUT, service })[0];
+
+  it("reads each service's backlog owner and bound on links", () => {
+    expect(builtin.backlogOwnerOf('elfe')).toBe('ops-bremen');
+    expect(builtin.backlogOwnerOf('datenservice-einkauf')).toBe('bescha');
+    expect(builtin.backlogOwnerOf('nope')).toBeUndefined();
+    expect([builtin.maxLinksPerItem('elfe'), builtin.maxLinksPerItem('uvo'), builtin.maxLinksPerItem('nope')]).toEqual([500, 2, 500]);
+    expect(item('uvo').can(ev({ type: 'LINK', link: link('tkt-c') }, 'system'))).toBe(false);
+    expect(item('elfe').can(ev({ type: 'LINK', link: link('tkt-c') }, 'system'))).toBe(true);
+  });
+
+  it('lets the operations coordinator prioritise the services it owns, and not those of another owner', () => {
+    expect(allowedBacklogEvents(item('elfe'), ACTORS.owner, T0)).toEqual(['PRIORITIZE', 'MERGE', 'UNMERGE']);
+    expect(allowedBacklogEvents(item('datenservice-einkauf'), ACTORS.owner, T0)).toEqual([]);
+    // BeschA owns that backlog, but its keys hold the desk role (a subject-matter office): desks move no item.
+    expect(allowedBacklogEvents(item('datenservice-einkauf'), { type: 'principal', orgId: 'bescha', role: 'desk' }, T0)).toEqual([]);
   });
 });

@@ -178,3 +178,33 @@ describe('bounds and the stored form', () => {
     expect(AnalysedSchema.safeParse({ stems: Array.from({ length: MAX_STEMS + 1 }, (_, i) => `s${i}`), grams: [] }).success).toBe(false);
   });
 });
+
+describe('hostile input', () => {
+  it('never throws, stays within its caps and its schema, whatever the text and the synonyms', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 3000 }),
+        fc.array(fc.array(fc.string({ unit: 'binary', maxLength: 80 }), { maxLength: 4 }), { maxLength: 4 }),
+        (text, synonyms) => {
+          const a = analyseText(text, { synonyms, stopWords: synonyms.flat() });
+          expect(AnalysedSchema.safeParse(a).success).toBe(true);
+          for (const gram of a.grams) expect(gram).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps grams of letters outside the Basic Multilingual Plane whole', () => {
+    const a = analyseText('𠀀𠀁𠀂𠀃𠀄');
+    expect(a.stems).toEqual(['𠀀𠀁𠀂𠀃𠀄']);
+    expect(a.grams).toContain('_𠀀𠀁𠀂');
+    expect(AnalysedSchema.parse(a)).toEqual(a);
+  });
+});
+
+describe('numbers', () => {
+  it('keeps short numbers (an error code, an age) and drops five digits or more (postcodes, phone, case and ticket numbers)', () => {
+    expect(analyseText('Fehler 500 bei Kindern ab 12, PLZ 28195, Tel. 0421 3612345, Vorgang T01M8SS4A9CRA5ZVV6V63, Az 2024').stems).toEqual(['500', 'kind', '12', 'plz', '0421', 'vorgang', 'az', '2024']);
+  });
+});
