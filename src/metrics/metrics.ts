@@ -20,6 +20,20 @@ export interface MetricsDeps {
 const RECEIPT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 259_200];
 const RELAY_GROUP = 'relay';
 
+let processRegistry: Registry | undefined;
+/**
+ * prom-client's process metrics, once per process however many runtimes it
+ * holds (each collector starts a GC observer and an event-loop monitor of
+ * its own); begun on the first scrape.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 /**
  * Lotse's Prometheus metrics. Two kinds:
  * - this process's own: process metrics and the handoff receipt latency
@@ -35,7 +49,6 @@ export function createMetrics(deps: MetricsDeps) {
   const queueNames = lotseQueueNames(topology);
 
   const own = new Registry();
-  collectDefaultMetrics({ register: own });
   const receipt = new Histogram({
     name: 'lotse_handoff_receipt_seconds',
     help: 'Time from a handoff to the provider\'s receipt (ACCEPT), by receiving organisation; observed by the process that applied the receipt',
@@ -126,10 +139,9 @@ export function createMetrics(deps: MetricsDeps) {
     contentType: own.contentType,
     /** The exposition text; `shared` adds the figures read from Redis and BullMQ. */
     async render(opts: { shared: boolean }): Promise<string> {
-      if (!opts.shared) return own.metrics();
-      await readRedis(Date.now());
-      const [mine, cluster, queues] = await Promise.all([own.metrics(), shared.metrics(), queueMetrics()]);
-      return [mine, cluster, queues].map((t) => t.trimEnd()).filter((t) => t !== '').join('\n') + '\n';
+      if (opts.shared) await readRedis(Date.now());
+      const texts = await Promise.all([processMetrics().metrics(), own.metrics(), ...(opts.shared ? [shared.metrics(), queueMetrics()] : [])]);
+      return texts.map((t) => t.trimEnd()).filter((t) => t !== '').join('\n') + '\n';
     },
   };
 }
