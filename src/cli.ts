@@ -29,7 +29,7 @@ const USAGE = `lotse <command>
                              desks of all 16 Länder and the providers; the dashboard
                              moves within seconds (keys: LOTSE_DEMO_KEYS, dev keys on loopback)
 
-Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL (see README).`;
+Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see README).`;
 
 /** Exit codes: 0 fine, 1 cannot run (Redis), 2 bad configuration or usage. */
 class Exit extends Error {
@@ -159,9 +159,12 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
     await runtime.startWorkers(mode.roles);
     const app = mode.api ? await runtime.buildApp() : undefined;
     if (app) await app.listen({ port: config.port, host: config.host });
+    const metrics = await runtime.listenMetrics({ api: mode.api });
+    if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
     logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
 
     closeOnSignals(logger, config.shutdownTimeoutMs, async () => {
+      await metrics?.close();
       await app?.close();
       await runtime.close();
       await redis.stop?.();

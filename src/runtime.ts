@@ -16,6 +16,7 @@ import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import type { ReadinessCheck } from './http/routes/health.js';
+import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createIdempotencyStore } from './store/idempotency.js';
@@ -55,8 +56,15 @@ export interface Runtime {
   queues: Queues;
   principals: PrincipalResolver;
   redis: Redis;
+  metrics: Metrics;
   startWorkers(roles: readonly WorkerRole[]): Promise<void>;
   buildApp(): Promise<App>;
+  /**
+   * Metrics on their own port when LOTSE_METRICS_PORT names one other than
+   * the API's (else the API serves them and this answers undefined). A
+   * process without the API serves only its own figures there.
+   */
+  listenMetrics(opts: { api: boolean }): Promise<MetricsListener | undefined>;
   close(): Promise<void>;
 }
 
@@ -74,6 +82,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   await connected(redis);
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
+  const queues = createQueues(redis, config.prefix, logger);
+  const metrics = createMetrics({ topology, redis, keys, queue: queues.queue });
+  const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createEngine({
     topology,
     store: createTicketStore(redis, keys),
@@ -83,8 +94,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     newId: newTicketId,
     source: `urn:lotse:${config.prefix}`,
     logger,
+    onEventApplied: metrics.observeEvent,
   });
-  const queues = createQueues(redis, config.prefix, logger);
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const sessions = createSessions({ redis, keys });
@@ -147,7 +158,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const live = await redis.zrangebyscore(keys.heartbeat, Date.now() - HEARTBEAT_STALE_MS, '+inf');
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
-        return WORKER_ROLES.every((r) => liveRoles.has(r) || (r === 'webhook' && webhookTargets.size === 0));
+        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0));
+        return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
       },
     },
   ];
@@ -159,6 +171,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     queues,
     principals,
     redis,
+    metrics,
+    async listenMetrics({ api }) {
+      if (metricsOnApi || config.metricsPort === undefined) return undefined;
+      return listenMetrics(metrics, { host: config.host, port: config.metricsPort, path: config.metricsPath, shared: api, logger });
+    },
     async startWorkers(wanted) {
       for (const role of wanted) {
         if (roles.has(role)) continue;
@@ -184,6 +201,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
+            if (metricsOnApi) await app.register(metricsRoute(metrics, config.metricsPath));
           },
         ],
       });

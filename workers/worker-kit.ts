@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { DelayedError, MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError } from '../src/errors.js';
 import { boundKeep, JOB_RETENTION } from '../src/queue/retention.js';
@@ -50,6 +50,8 @@ export function makeWorker<D, R>(
     prefix: deps.prefix,
     concurrency: options.concurrency ?? 8,
     autorun: options.autorun ?? true,
+    // BullMQ's per-minute completed/failed counts (an hour of points, then trimmed): its Prometheus export and the dashboard read them.
+    metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
     ...(options.settings ? { settings: options.settings } : {}),
   });
   worker.on('error', (err) => deps.logger.error({ err, queue: queueName }, 'worker error'));

@@ -25,6 +25,13 @@ const EnvSchema = z.object({
   LOTSE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   LOTSE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
   LOTSE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(300_000).default(15_000),
+  LOTSE_METRICS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]{1,100}$/, 'a path such as /metrics (letters, digits, . _ ~ - /)')
+    .refine((p) => !/^\/(v1|docs|healthz|readyz)(\/|$)/.test(p), 'must not be inside /v1, /docs, /healthz or /readyz')
+    .default('/metrics'),
+  /** Unset (or the API's port): metrics are served by the API. Another port: a listener of their own. */
+  LOTSE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Config = {
@@ -45,6 +52,9 @@ export type Config = {
   http: HttpSettings;
   /** Heartbeat comments on `/v1/stream`, so proxies keep the connection open. */
   streamHeartbeatMs: number;
+  metricsPath: string;
+  /** A port of their own for the metrics; undefined: the API's. */
+  metricsPort: number | undefined;
 };
 
 /** Limits of the HTTP server: slow or idle clients cannot hold connections, and overload is shed. */
@@ -99,5 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxHeapUsedBytes: e.LOTSE_MAX_HEAP_USED_BYTES,
     }),
     streamHeartbeatMs: e.LOTSE_STREAM_HEARTBEAT_MS,
+    metricsPath: e.LOTSE_METRICS_PATH,
+    metricsPort: e.LOTSE_METRICS_PORT,
   });
 }

@@ -33,6 +33,15 @@ export interface EngineDeps {
   /** CloudEvents `source` of everything this Lotse publishes. */
   source: string;
   logger: Logger;
+  /** Told of every event committed to an existing ticket, after the commit (metrics: the handoff receipt latency). Must not throw. */
+  onEventApplied?: (change: AppliedEvent) => void;
+}
+
+/** An event as committed: the ticket before and after it, and its history entry. */
+export interface AppliedEvent {
+  before: TicketRecord;
+  after: TicketRecord;
+  entry: HistoryEntry;
 }
 
 export interface EventOptions {
@@ -52,7 +61,7 @@ export interface CreateOptions {
 export function createEngine(deps: EngineDeps) {
   const { topology, store, keys } = deps;
   const { kind, machine, stepper, persist } = createTicketKind({ topology, store, keys, source: deps.source });
-  const records = createRecordEngine(kind, { idempotency: deps.idempotency, now: deps.now });
+  const records = createRecordEngine(kind, { idempotency: deps.idempotency, now: deps.now, onApplied: deps.onEventApplied });
 
   async function replay(record: IdempotencyRecord, fp: string): Promise<{ record: TicketRecord; replayed: true }> {
     if (record.fp !== fp) {

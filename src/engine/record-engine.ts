@@ -72,9 +72,11 @@ export interface MachineKind<R extends MachineRecord, P extends { type: string }
   maxVersions: number;
 }
 
-export interface RecordEngineDeps {
+export interface RecordEngineDeps<R = unknown, H = unknown> {
   idempotency: IdempotencyStore;
   now: () => number;
+  /** Told of every event committed to an existing record, after the commit (metrics). Must not throw. */
+  onApplied?: ((change: { before: R; after: R; entry: H }) => void) | undefined;
 }
 
 export function actorOf(principal: Principal | 'system'): Actor {
@@ -114,7 +116,7 @@ const MAX_ATTEMPTS = 8;
 
 export function createRecordEngine<R extends MachineRecord, P extends { type: string }, S extends Snapshot<MachineEvent<P>>, H>(
   kind: MachineKind<R, P, S, H>,
-  deps: RecordEngineDeps,
+  deps: RecordEngineDeps<R, H>,
 ) {
   async function load(id: string): Promise<R | null> {
     const stored = await kind.store.load(id);
@@ -188,6 +190,7 @@ export function createRecordEngine<R extends MachineRecord, P extends { type: st
       const result = await commit({ before, after, entry, actions, actor }, idem && { ...idem, ttlSeconds: EVENT_IDEMPOTENCY_TTL_S });
       if (result.status === 'ok') {
         failpoint('engine-after-commit');
+        deps.onApplied?.({ before, after, entry });
         return { record: after, replayed: false };
       }
       if (opts.ifMatch !== undefined) {

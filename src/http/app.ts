@@ -10,6 +10,9 @@ import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
 import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './limits.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
+import { PACKAGE_VERSION } from '../package-version.js';
+import { asyncApiRoute } from './asyncapi.js';
+import { documentProblems } from './documented-problems.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -20,6 +23,7 @@ export interface AppDeps {
   principals: PrincipalResolver;
   logger: Logger;
   readiness: ReadinessCheck[];
+  /** The documents' version; default the package's. */
   version?: string;
   /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
   sessions?: SessionAuth;
@@ -75,18 +79,34 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
   app.addHook('preValidation', csrfHook);
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
+  // Before swagger's own onRoute hook: every documented route also names the errors any route can answer.
+  app.addHook('onRoute', documentProblems);
+  const version = deps.version ?? PACKAGE_VERSION;
 
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Lotse',
-        version: deps.version ?? '0.0.0',
+        version,
         description: 'Routes and escalates support tickets for shared public online services across first, second and third level support.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
-      tags: [{ name: 'tickets' }, { name: 'health' }],
+      tags: [{ name: 'tickets' }, { name: 'health' }, { name: 'metrics' }, { name: 'docs' }],
+      // The docs routes of swagger-ui are hidden; /docs itself is part of the contract.
+      paths: {
+        '/docs': {
+          get: {
+            tags: ['docs'],
+            summary: 'This OpenAPI 3.1 document (JSON) to API clients; the browsable page to browsers (Accept: text/html)',
+            security: [],
+            responses: {
+              200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } } },
+            },
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
@@ -97,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(asyncApiRoute(version));
 
   await app.register(healthRoutes(deps.readiness));
   await app.register(ticketRoutes(deps.engine));

@@ -17,7 +17,12 @@ export interface LotseProcess {
 
 /** Runs `lotse <args>` as a real process, the way a user does. */
 export function spawnLotse(args: string[], env: Record<string, string>): LotseProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  return spawnInRepo(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
+}
+
+/** Runs any command in the repository root (`npm start`, say), with the same log capture as spawnLotse. */
+export function spawnInRepo(command: string, args: string[], env: Record<string, string>): LotseProcess {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,6 +34,17 @@ describe('health', () => {
     expect(body.detail).not.toContain('redis');
   });
 
+  it.each([
+    ['no workers', [] as WorkerRole[], 'missing roles: intake, events, sla, relay'],
+    ['intake and events only', ['intake', 'events'] as WorkerRole[], 'missing roles: sla, relay'],
+    ['every role but the relay', ['intake', 'events', 'sla'] as WorkerRole[], 'missing roles: relay'],
+  ])('GET /readyz with %s names the missing roles', async (_label, roles, reason) => {
+    const app = await setup(roles);
+    const body = expectProblem(await app.inject({ method: 'GET', url: '/readyz' }), 503);
+    expect(body.detail).toBe(`Not ready: workers failing (${reason})`);
+    expect(body.reasons).toEqual({ workers: reason });
+  });
+
   it('readiness follows the workers: ready once they run, not ready once they stop', async () => {
     const h = await harness();
     const app = await h.app();

@@ -12,7 +12,7 @@ import { problemResponses } from '../problem.js';
 const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
 const Params = z.object({ id: IdSchema.describe('Ticket id') });
 
-const HistoryEntrySchema = z
+export const HistoryEntrySchema = z
   .object({
     version: z.number().int(),
     at: z.string(),

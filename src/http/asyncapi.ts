@@ -1,0 +1,234 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CloudEventSchema, EVENT_TYPE_NAMES, HANDOFF_EVENT_TYPES, ticketEventType } from '../domain/cloudevent.js';
+import { CLOCK_NAMES } from '../domain/sla.js';
+import { TicketViewSchema } from '../domain/ticket.js';
+import { HANDOFF_DATA_SCHEMAS } from '../provider/events.js';
+import { EventsJobSchema, IntakeJobSchema } from '../queue/jobs.js';
+import { HistoryEntrySchema } from './routes/tickets.js';
+
+/**
+ * The AsyncAPI 3.0 document of Lotse's asynchronous interfaces: the `intake`
+ * and `events` queues desks and providers add jobs to, the `handoff-<org>`
+ * queues of CloudEvents for providers, the signed webhook, the `<prefix>:events`
+ * Redis stream and the server-sent events of `/v1/stream`. Every payload
+ * schema is generated with `z.toJSONSchema` from the zod schemas Lotse and
+ * its provider kit validate with, so the document cannot drift from them.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+/** AsyncAPI's default schema format is a superset of JSON Schema draft-07. */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _drop, ...json } = z.toJSONSchema(schema, { target: 'draft-07', io, unrepresentable: 'any' }) as JsonSchema;
+  return json;
+}
+
+const withType = (type: string) => ({ type: z.literal(type) });
+
+/** The three CloudEvents on a provider's queue and webhook: the envelope with its type and its data made precise by the ticket view. */
+const HandoffRequestedSchema = CloudEventSchema.extend({
+  ...withType(HANDOFF_EVENT_TYPES.requested),
+  data: HANDOFF_DATA_SCHEMAS[HANDOFF_EVENT_TYPES.requested].extend({ ticket: TicketViewSchema, history: z.array(HistoryEntrySchema) }),
+}).describe('A ticket handed to the provider; answer with ACCEPT (the receipt) when `receiptRequired`');
+const TicketUpdatedSchema = CloudEventSchema.extend({
+  ...withType(HANDOFF_EVENT_TYPES.updated),
+  data: HANDOFF_DATA_SCHEMAS[HANDOFF_EVENT_TYPES.updated].extend({ ticket: TicketViewSchema, history: z.array(HistoryEntrySchema) }),
+}).describe('Someone else changed a ticket the provider holds (`change` names the event)');
+const TicketWithdrawnSchema = CloudEventSchema.extend({
+  ...withType(HANDOFF_EVENT_TYPES.withdrawn),
+  data: HANDOFF_DATA_SCHEMAS[HANDOFF_EVENT_TYPES.withdrawn],
+}).describe('The ticket was taken back from the provider; stop working on it');
+
+/** What the relay appends to `<prefix>:events` and `/v1/stream` sends: every applied event, and notifications. */
+const TicketEventSchema = CloudEventSchema.extend({
+  type: z.enum(Object.keys(EVENT_TYPE_NAMES).map(ticketEventType) as [string, ...string[]]),
+  data: HistoryEntrySchema.extend({ ticketId: z.string() }),
+}).describe('A ticket event: its history entry, with the ticket id; `id` is `<ticket>-v<version>`');
+const NotificationSchema = CloudEventSchema.extend({
+  ...withType('lotse.notification'),
+  data: z.object({
+    ticketId: z.string(),
+    reason: z.enum(['sla-warning', 'sla-breach', 'receipt-overdue', 'handoff-returned']),
+    clock: z.enum(CLOCK_NAMES as [string, ...string[]]).optional(),
+    holder: z.string(),
+    audience: z.array(z.string()).describe('Organisations to tell'),
+  }),
+}).describe('Somebody must act: an SLA warning or breach, a receipt overdue, a handoff returned');
+
+const WebhookHeadersSchema = z
+  .object({
+    'webhook-id': z.string().describe('The CloudEvent id; the same on every retry: deduplicate by it'),
+    'webhook-timestamp': z.string().regex(/^\d+$/).describe('Unix seconds of this attempt'),
+    'webhook-signature': z.string().describe('`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated when keys rotate'),
+    'content-type': z.literal('application/json'),
+  })
+  .describe('Standard Webhooks headers (standardwebhooks.com)');
+
+const StreamHeadersSchema = z.object({
+  'Last-Event-ID': z.string().optional().describe('The stream entry id of the last event seen: the stream resumes after it'),
+});
+
+const ref = (path: string) => ({ $ref: path });
+const message = (name: string, title: string, payload: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  title,
+  contentType: 'application/json',
+  payload: ref(`#/components/schemas/${payload}`),
+  ...extra,
+});
+
+export function buildAsyncApiDocument(version: string) {
+  return {
+    asyncapi: '3.0.0' as const,
+    info: {
+      title: 'Lotse: queues, provider events, webhook and stream',
+      version,
+      description:
+        'Desks and providers may add jobs to the BullMQ queues `intake` and `events` instead of calling HTTP. ' +
+        'Each IT provider or vendor desk consumes CloudEvents from its own queue `handoff-<org>` (or receives them by signed webhook). ' +
+        'Every ticket event is appended to the Redis stream `<prefix>:events` and sent to operators over `/v1/stream`. ' +
+        'Queue names live under the key prefix LOTSE_PREFIX (BullMQ `prefix` option).',
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      redis: { host: '127.0.0.1:6379', protocol: 'redis', description: 'The Redis of REDIS_URL: BullMQ queues and the event stream, under LOTSE_PREFIX' },
+      api: { host: '127.0.0.1:3000', protocol: 'http', description: 'Lotse\'s HTTP API (HOST, PORT)' },
+    },
+    channels: {
+      intake: {
+        address: 'intake',
+        title: 'Ticket intake queue',
+        description: 'A job creates a ticket. The job id is the idempotency key; the return value is `{ ticketId }`. Invalid data fails the job at once, every wrong field named.',
+        servers: [ref('#/servers/redis')],
+        messages: { intakeJob: ref('#/components/messages/intakeJob') },
+      },
+      events: {
+        address: 'events',
+        title: 'Ticket events queue',
+        description: 'Answers from desks and providers: one event applied to a ticket, as over `POST /v1/tickets/{id}/events`.',
+        servers: [ref('#/servers/redis')],
+        messages: { eventsJob: ref('#/components/messages/eventsJob') },
+      },
+      handoff: {
+        address: 'handoff-{orgId}',
+        title: 'A provider\'s handoff queue',
+        description: 'One queue per IT provider or vendor desk; the job id is the CloudEvent id (stable across retries).',
+        servers: [ref('#/servers/redis')],
+        parameters: { orgId: { description: 'The organisation id of an IT provider or vendor desk (e.g. `dataport`)' } },
+        messages: {
+          handoffRequested: ref('#/components/messages/handoffRequested'),
+          ticketUpdated: ref('#/components/messages/ticketUpdated'),
+          ticketWithdrawn: ref('#/components/messages/ticketWithdrawn'),
+        },
+      },
+      webhook: {
+        address: '{webhookUrl}',
+        title: 'A provider\'s webhook',
+        description: 'The same CloudEvents as the handoff queue, POSTed to the organisation\'s configured webhook, signed per Standard Webhooks and retried with backoff; what still fails lands in the dead letters (`/v1/dead-letters`).',
+        parameters: { webhookUrl: { description: 'The `webhook.url` of the organisation in the topology' } },
+        messages: {
+          handoffRequested: ref('#/components/messages/webhookHandoffRequested'),
+          ticketUpdated: ref('#/components/messages/webhookTicketUpdated'),
+          ticketWithdrawn: ref('#/components/messages/webhookTicketWithdrawn'),
+        },
+      },
+      eventStream: {
+        address: '{prefix}:events',
+        title: 'The event stream (Redis stream)',
+        description: 'Every ticket event as a CloudEvent, trimmed to about LOTSE_EVENTS_MAXLEN entries; for any other consumer (XREAD).',
+        servers: [ref('#/servers/redis')],
+        parameters: { prefix: { description: 'LOTSE_PREFIX', default: 'lotse' } },
+        messages: { ticketEvent: ref('#/components/messages/ticketEvent'), notification: ref('#/components/messages/notification') },
+      },
+      stream: {
+        address: '/v1/stream',
+        title: 'Server-sent events',
+        description: 'GET with a key: operators see every event, others the events of tickets in their reach. Filters `land`, `service`, `type`; heartbeats as comments; the SSE `id` is the stream entry id, and `Last-Event-ID` resumes after it.',
+        servers: [ref('#/servers/api')],
+        messages: { ticketEvent: ref('#/components/messages/streamTicketEvent'), notification: ref('#/components/messages/streamNotification') },
+      },
+    },
+    operations: {
+      receiveIntake: {
+        action: 'receive',
+        channel: ref('#/channels/intake'),
+        summary: 'Lotse creates a ticket from each intake job',
+        messages: [ref('#/channels/intake/messages/intakeJob')],
+      },
+      receiveEvents: {
+        action: 'receive',
+        channel: ref('#/channels/events'),
+        summary: 'Lotse applies each event job to its ticket',
+        messages: [ref('#/channels/events/messages/eventsJob')],
+      },
+      sendHandoff: {
+        action: 'send',
+        channel: ref('#/channels/handoff'),
+        summary: 'Lotse hands tickets to a provider, tells it of changes and withdraws them',
+        messages: [ref('#/channels/handoff/messages/handoffRequested'), ref('#/channels/handoff/messages/ticketUpdated'), ref('#/channels/handoff/messages/ticketWithdrawn')],
+      },
+      sendWebhook: {
+        action: 'send',
+        channel: ref('#/channels/webhook'),
+        summary: 'Lotse POSTs the handoff CloudEvents to a provider\'s webhook',
+        messages: [ref('#/channels/webhook/messages/handoffRequested'), ref('#/channels/webhook/messages/ticketUpdated'), ref('#/channels/webhook/messages/ticketWithdrawn')],
+      },
+      sendEventStream: {
+        action: 'send',
+        channel: ref('#/channels/eventStream'),
+        summary: 'The relay appends every committed event, exactly once',
+        messages: [ref('#/channels/eventStream/messages/ticketEvent'), ref('#/channels/eventStream/messages/notification')],
+      },
+      sendStream: {
+        action: 'send',
+        channel: ref('#/channels/stream'),
+        summary: 'Lotse streams events to a connected client',
+        messages: [ref('#/channels/stream/messages/ticketEvent'), ref('#/channels/stream/messages/notification')],
+      },
+    },
+    components: {
+      schemas: {
+        IntakeJob: schemaOf(IntakeJobSchema, 'input'),
+        EventsJob: schemaOf(EventsJobSchema, 'input'),
+        HandoffRequested: schemaOf(HandoffRequestedSchema, 'output'),
+        TicketUpdated: schemaOf(TicketUpdatedSchema, 'output'),
+        TicketWithdrawn: schemaOf(TicketWithdrawnSchema, 'output'),
+        TicketEvent: schemaOf(TicketEventSchema, 'output'),
+        Notification: schemaOf(NotificationSchema, 'output'),
+        WebhookHeaders: schemaOf(WebhookHeadersSchema, 'output'),
+        StreamHeaders: schemaOf(StreamHeadersSchema, 'input'),
+      },
+      messages: {
+        intakeJob: message('intakeJob', 'Create a ticket', 'IntakeJob', { summary: 'The create body plus the sending desk\'s `orgId`' }),
+        eventsJob: message('eventsJob', 'Apply an event', 'EventsJob'),
+        handoffRequested: message(HANDOFF_EVENT_TYPES.requested, 'Handoff requested', 'HandoffRequested'),
+        ticketUpdated: message(HANDOFF_EVENT_TYPES.updated, 'Ticket updated', 'TicketUpdated'),
+        ticketWithdrawn: message(HANDOFF_EVENT_TYPES.withdrawn, 'Ticket withdrawn', 'TicketWithdrawn'),
+        webhookHandoffRequested: message(HANDOFF_EVENT_TYPES.requested, 'Handoff requested (webhook)', 'HandoffRequested', { headers: ref('#/components/schemas/WebhookHeaders') }),
+        webhookTicketUpdated: message(HANDOFF_EVENT_TYPES.updated, 'Ticket updated (webhook)', 'TicketUpdated', { headers: ref('#/components/schemas/WebhookHeaders') }),
+        webhookTicketWithdrawn: message(HANDOFF_EVENT_TYPES.withdrawn, 'Ticket withdrawn (webhook)', 'TicketWithdrawn', { headers: ref('#/components/schemas/WebhookHeaders') }),
+        ticketEvent: message('ticketEvent', 'Ticket event', 'TicketEvent'),
+        notification: message('notification', 'Notification', 'Notification'),
+        streamTicketEvent: message('ticketEvent', 'Ticket event (SSE `data`)', 'TicketEvent', { headers: ref('#/components/schemas/StreamHeaders') }),
+        streamNotification: message('notification', 'Notification (SSE `data`)', 'Notification', { headers: ref('#/components/schemas/StreamHeaders') }),
+      },
+    },
+  };
+}
+
+export type AsyncApiDocument = ReturnType<typeof buildAsyncApiDocument>;
+
+/** `GET /docs/asyncapi`: public like /docs; built once, on the first request. */
+export function asyncApiRoute(version: string): FastifyPluginAsyncZod {
+  let doc: AsyncApiDocument | undefined;
+  return async (app) => {
+    app.get('/docs/asyncapi', {
+      schema: {
+        tags: ['docs'],
+        summary: 'AsyncAPI 3.0 document of the queues, the provider CloudEvents, the webhook and the stream',
+        response: { 200: z.looseObject({ asyncapi: z.literal('3.0.0') }).describe('AsyncAPI 3.0 document') },
+      },
+    }, async () => (doc ??= buildAsyncApiDocument(version)));
+  };
+}
