@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import { COMMIT, LIST_PAGE } from './scripts.js';
 import type { Keys } from './keys.js';
 import { decodeTicketDoc, encodeTicketDoc } from './ticket-codec.js';
@@ -79,7 +79,7 @@ function parseStored(id: string, values: (Buffer | null)[]): StoredTicket | null
   };
 }
 
-export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
+export function createTicketStore(redis: RedisClient, keys: Keys): TicketStore {
   redis.defineCommand('lotseCommit', { lua: COMMIT });
   redis.defineCommand('lotseListPage', { lua: LIST_PAGE });
   const commitFn = (redis as unknown as { lotseCommit: CommitFn }).lotseCommit.bind(redis);
