@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queue/connections.js';
 
 /** Lotse needs Redis 6.2+ that never evicts keys; null when this one will do, else why not, in one line. */
-export async function checkRedis(redis: Redis): Promise<string | null> {
+export async function checkRedis(redis: RedisClient): Promise<string | null> {
   const info = await redis.info();
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const version = field('redis_version') ?? '0';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queue/connections.js';
 import type { Logger } from 'pino';
 import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
@@ -55,7 +55,7 @@ export interface Runtime {
   engine: Engine;
   queues: Queues;
   principals: PrincipalResolver;
-  redis: Redis;
+  redis: RedisClient;
   metrics: Metrics;
   startWorkers(roles: readonly WorkerRole[]): Promise<void>;
   buildApp(): Promise<App>;

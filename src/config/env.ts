@@ -1,9 +1,21 @@
 import { z } from 'zod';
+import { parseClusterUrl } from './redis-url.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const EnvSchema = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?(\+cluster)?:\/\//, 'a redis:// or rediss:// URL, or redis+cluster://host:port,host:port for a Redis Cluster')
+    .refine((url) => {
+      try {
+        parseClusterUrl(url);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a Redis Cluster URL is redis+cluster://[user:password@]host:port,host:port,…')
+    .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOTSE_CONFIG: z.string().min(1).optional(),
@@ -86,6 +98,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
+  // On a cluster every key one script touches must share a slot: the prefix's hash tag puts them all in one.
+  if (e.REDIS_URL && parseClusterUrl(e.REDIS_URL) && !/\{[^{}]+\}/.test(e.LOTSE_PREFIX)) {
+    throw new ConfigError([`LOTSE_PREFIX: on a Redis Cluster the prefix needs a hash tag, such as {${e.LOTSE_PREFIX}}`]);
+  }
   return Object.freeze({
     redisUrl: e.REDIS_URL,
     port: e.PORT,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
 import type { Keys } from '../store/keys.js';
 import { appendSample, countStreamEntries, readSamples } from '../store/read-model.js';
@@ -21,7 +21,7 @@ const open = (c: { waiting: number; active: number; delayed: number; prioritized
  * Samples once a minute (and once at start) into a sorted set kept to the
  * last hour. Several API processes share the work: the first to claim a minute writes it.
  */
-export function createSampler(o: { redis: Redis; keys: Keys; stats: StatsReader; logger: Logger; now?: () => number; intervalMs?: number }) {
+export function createSampler(o: { redis: RedisClient; keys: Keys; stats: StatsReader; logger: Logger; now?: () => number; intervalMs?: number }) {
   const now = o.now ?? Date.now;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Principal } from '../domain/access.js';
 import type { Keys } from '../store/keys.js';
 
@@ -28,7 +28,7 @@ export const isSecure = (req: FastifyRequest) => req.protocol === 'https' || Str
  * principal (never the key), with a sliding expiry. Only a valid key creates
  * one, and every one expires, so sessions cannot grow Redis without bound.
  */
-export function createSessions(o: { redis: Redis; keys: Keys; ttlSeconds?: number }) {
+export function createSessions(o: { redis: RedisClient; keys: Keys; ttlSeconds?: number }) {
   const ttl = o.ttlSeconds ?? SESSION_TTL_S;
 
   async function get(id: string | undefined): Promise<Session | null> {

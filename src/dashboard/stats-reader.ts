@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Topology } from '../domain/topology.js';
 import { countSpecs, type CountGroup } from '../engine/stats.js';
 import type { Queues } from '../queue/queues.js';
@@ -29,7 +29,7 @@ export interface Stats {
  * The operators' numbers: index set sizes (one pipeline of ZCARDs), BullMQ's
  * job counts per queue and the dead letters. Nothing here scans tickets.
  */
-export function createStatsReader(o: { redis: Redis; keys: Keys; topology: Topology; queues: Queues; now?: () => number }) {
+export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology: Topology; queues: Queues; now?: () => number }) {
   const specs = countSpecs(o.topology);
   const queueNames = lotseQueueNames(o.topology);
   const now = o.now ?? Date.now;

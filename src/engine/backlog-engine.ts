@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
 import { allowedBacklogEvents } from '../../machines/backlog.explain.js';
 import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../machines/backlog.machine.js';
@@ -21,7 +21,7 @@ export interface BacklogEngineDeps {
   topology: Topology;
   store: RecordStore;
   keys: Keys;
-  redis: Redis;
+  redis: RedisClient;
   idempotency: IdempotencyStore;
   now: () => number;
   source: string;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
 import type { BacklogLink } from '../../machines/backlog.policy.js';
 import { compareTexts, type Analysed } from '../backlog/text.js';
@@ -33,7 +33,7 @@ const RECURRING_CANDIDATES = 100;
 export interface BacklogFeedDeps {
   topology: Topology;
   keys: Keys;
-  redis: Redis;
+  redis: RedisClient;
   tickets: Engine;
   backlog: BacklogEngine;
   now: () => number;

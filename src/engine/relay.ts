@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import type { Logger } from 'pino';
 import type { Keys } from '../store/keys.js';
 import { FINISH_OUTBOX } from '../store/scripts.js';
@@ -7,7 +7,7 @@ import type { Executors } from './executors.js';
 import { failpoint } from '../failpoints.js';
 
 export interface RelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   executors: Executors;
   logger: Logger;

@@ -2,14 +2,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { RateLimit, Role } from '../domain/topology.js';
 import { AppError } from '../errors.js';
 import { sendProblem } from './problem.js';
 
 export interface RateLimitDeps {
   /** Counters live here, so every API process counts against the same limit. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix: counters are `<prefix>:ratelimit:<role>:<orgId>`, each expiring with its window. */
   prefix: string;
   limits: Readonly<Record<Role, RateLimit>>;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Topology } from '../domain/topology.js';
 import type { AppliedEvent } from '../engine/engine.js';
@@ -10,7 +10,7 @@ import { receiptLatency } from './receipt.js';
 
 export interface MetricsDeps {
   topology: Topology;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** A Lotse queue by name, for BullMQ's own metrics. */
   queue(name: string): Queue;

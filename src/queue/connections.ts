@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseClusterUrl } from '../config/redis-url.js';
 
 /**
  * Redis connections by use. Workers block and must wait out a Redis restart
@@ -11,7 +12,10 @@ export type ConnectionUse = 'worker' | 'producer';
 /** How long a producer's command may wait for Redis before it fails (a frozen or overloaded Redis). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1500;
 
-export function createRedis(url: string, use: ConnectionUse, name?: string, opts: { commandTimeoutMs?: number } = {}): Redis {
+export type { RedisClient } from '../store/redis-client.js';
+import type { RedisClient } from '../store/redis-client.js';
+
+export function createRedis(url: string, use: ConnectionUse, name?: string, opts: { commandTimeoutMs?: number } = {}): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: use === 'worker' ? null : 1,
     enableOfflineQueue: use === 'worker',
@@ -23,11 +27,26 @@ export function createRedis(url: string, use: ConnectionUse, name?: string, opts
     enableAutoPipelining: use === 'producer',
     ...(name ? { connectionName: name } : {}),
   };
-  return new Redis(url, options);
+  const cluster = parseClusterUrl(url);
+  if (!cluster) return new Redis(url, options);
+  const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...nodeOptions } = options;
+  const clusterOptions: ClusterOptions = {
+    clusterRetryStrategy: retryStrategy,
+    enableOfflineQueue,
+    enableAutoPipelining,
+    // BullMQ reads maxRetriesPerRequest from here: null for blocking workers.
+    redisOptions: {
+      ...nodeOptions,
+      ...(cluster.username ? { username: cluster.username } : {}),
+      ...(cluster.password ? { password: cluster.password } : {}),
+      ...(cluster.tls ? { tls: {} } : {}),
+    },
+  };
+  return new Cluster(cluster.nodes, clusterOptions);
 }
 
 /** Resolves once the connection is ready, or rejects with why it is not. */
-export async function connected(redis: Redis, timeoutMs = 5000): Promise<void> {
+export async function connected(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => done(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);

@@ -32,7 +32,7 @@
  * Writes are StoreOp lists (ops.ts), so they go into the engine's one atomic
  * commit beside the item's record.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { Analysed } from '../backlog/text.js';
 import type { StoreOp } from './ops.js';
 
@@ -116,7 +116,7 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, M
  * postings, `perPosting` ids deep each.
  */
 export async function findCandidates(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   service: string,
   analysed: Analysed,

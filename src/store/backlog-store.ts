@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { Packr } from 'msgpackr';
 import type { Keys } from './keys.js';
 import { createRecordStore, type RecordDoc, type RecordLayout, type RecordStore } from './record-store.js';
@@ -27,6 +27,6 @@ export const backlogLayout = (keys: Keys): RecordLayout => ({
   decode: decodeItemDoc,
 });
 
-export function createBacklogStore(redis: Redis, keys: Keys): RecordStore {
+export function createBacklogStore(redis: RedisClient, keys: Keys): RecordStore {
   return createRecordStore(redis, backlogLayout(keys));
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { Logger } from 'pino';
 
 /** One entry of `<prefix>:events`, as FINISH_OUTBOX wrote it. */
@@ -32,9 +32,9 @@ export function compareStreamIds(a: string, b: string): number {
 
 export interface EventHubOptions {
   /** Opens the reader's own connection: a blocking XREAD must not hold up the shared one. */
-  connect: () => Redis;
+  connect: () => RedisClient;
   /** The shared (non-blocking) connection, for catch-up reads. */
-  redis: Redis;
+  redis: RedisClient;
   key: string;
   logger: Logger;
   blockMs?: number;
@@ -51,11 +51,11 @@ export function createEventHub(o: EventHubOptions) {
   const blockMs = o.blockMs ?? 5000;
   const batch = o.batch ?? 500;
   const subscribers = new Set<(entries: StreamEntry[]) => void>();
-  let reader: Redis | undefined;
+  let reader: RedisClient | undefined;
   let loop: Promise<void> | undefined;
   let closed = false;
 
-  async function run(conn: Redis) {
+  async function run(conn: RedisClient) {
     const last = (await conn.xrevrange(o.key, '+', '-', 'COUNT', 1)) as RawEntry[];
     let position = last[0]?.[0] ?? '0-0';
     while (!closed && subscribers.size > 0) {

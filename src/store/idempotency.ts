@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import type { Keys } from './keys.js';
 import { COMPARE_AND_DELETE } from './scripts.js';
 
@@ -34,7 +34,7 @@ export function parseRecord(stored: string): IdempotencyRecord {
   return state === 'p' ? { state: 'pending', fp } : { state: 'done', fp, ticketId };
 }
 
-export function createIdempotencyStore(redis: Redis, keys: Keys): IdempotencyStore {
+export function createIdempotencyStore(redis: RedisClient, keys: Keys): IdempotencyStore {
   redis.defineCommand('lotseReleaseIdem', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
   const release = (redis as unknown as { lotseReleaseIdem(key: string, value: string): Promise<number> }).lotseReleaseIdem.bind(redis);
   return {

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { IndexName, Keys } from './keys.js';
 
 /** How many members each index set has, in one pipeline of ZCARDs: O(1) each, whatever the number of tickets. */
-export async function countIndexes(redis: Redis, keys: Keys, names: readonly IndexName[]): Promise<number[]> {
+export async function countIndexes(redis: RedisClient, keys: Keys, names: readonly IndexName[]): Promise<number[]> {
   if (names.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const name of names) pipeline.zcard(keys.index(name));
@@ -14,7 +14,7 @@ export async function countIndexes(redis: Redis, keys: Keys, names: readonly Ind
 }
 
 /** Webhook deliveries that failed for good, all organisations. */
-export async function countDeadLetters(redis: Redis, keys: Keys): Promise<number> {
+export async function countDeadLetters(redis: RedisClient, keys: Keys): Promise<number> {
   return redis.zcard(keys.deadLetterIndex());
 }
 
@@ -24,7 +24,7 @@ export async function countDeadLetters(redis: Redis, keys: Keys): Promise<number
  */
 const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])`;
 
-export async function countStreamEntries(redis: Redis, key: string, fromMs: number, toMs: number, cap: number): Promise<number> {
+export async function countStreamEntries(redis: RedisClient, key: string, fromMs: number, toMs: number, cap: number): Promise<number> {
   return Number(await redis.eval(COUNT_RANGE, 1, key, `${fromMs}-0`, `${Math.max(fromMs, toMs - 1)}-18446744073709551615`, cap));
 }
 
@@ -33,13 +33,13 @@ export async function countStreamEntries(redis: Redis, key: string, fromMs: numb
  * newest `keep`. One process samples each minute (SET NX on the minute), so
  * several API processes do not write it twice.
  */
-export async function appendSample(redis: Redis, key: string, minute: number, sample: string, keep: number): Promise<boolean> {
+export async function appendSample(redis: RedisClient, key: string, minute: number, sample: string, keep: number): Promise<boolean> {
   const claimed = await redis.set(`${key}:m:${minute}`, '1', 'EX', 120, 'NX');
   if (claimed !== 'OK') return false;
   await redis.multi().zadd(key, minute, sample).zremrangebyrank(key, 0, -(keep + 1)).exec();
   return true;
 }
 
-export async function readSamples(redis: Redis, key: string): Promise<string[]> {
+export async function readSamples(redis: RedisClient, key: string): Promise<string[]> {
   return redis.zrange(key, 0, -1);
 }

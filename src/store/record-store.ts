@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { StoreOp } from './ops.js';
 import { COMMIT, LIST_PAGE } from './scripts.js';
 
@@ -87,7 +87,7 @@ function opArgs(op: StoreOp): [string, string | number, string | number] {
   }
 }
 
-export function createRecordStore(redis: Redis, layout: RecordLayout): RecordStore {
+export function createRecordStore(redis: RedisClient, layout: RecordLayout): RecordStore {
   // defineCommand is per connection and idempotent: every kind's store shares the scripts.
   redis.defineCommand('lotseCommit', { lua: COMMIT });
   redis.defineCommand('lotseListPage', { lua: LIST_PAGE });

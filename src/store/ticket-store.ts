@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import type { Keys } from './keys.js';
 import { createRecordStore, type RecordDoc, type RecordLayout, type RecordStore, type StoredRecord } from './record-store.js';
 import { decodeTicketDoc, encodeTicketDoc } from './ticket-codec.js';
@@ -16,6 +16,6 @@ export const ticketLayout = (keys: Keys): RecordLayout => ({
   decode: (stored) => decodeTicketDoc(stored) as RecordDoc,
 });
 
-export function createTicketStore(redis: Redis, keys: Keys): TicketStore {
+export function createTicketStore(redis: RedisClient, keys: Keys): TicketStore {
   return createRecordStore(redis, ticketLayout(keys));
 }

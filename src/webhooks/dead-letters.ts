@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import { z } from 'zod';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import type { Queues } from '../queue/queues.js';
@@ -52,7 +52,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { redis: Redis; keys: Keys; queues: Queues; attempts: number }): DeadLetters {
+export function createDeadLetters(o: { redis: RedisClient; keys: Keys; queues: Queues; attempts: number }): DeadLetters {
   const { redis, keys } = o;
   const parse = (raw: string | null) => (raw ? (JSON.parse(raw) as DeadLetter) : null);
 

@@ -1,0 +1,55 @@
+import { Redis } from 'ioredis';
+import { afterEach, expect, it } from 'vitest';
+import { seededRandom } from '../../src/seeded-random.js';
+import { dropPrefix, newPrefix, redisUrl } from '../helpers/harness.js';
+import { createFleet, type Fleet } from './fleet.js';
+import { expectAllZero, faultSeed, faultTickets, Ledger, reconcile, report, waitForQuiet } from './harness.js';
+import { runLoad } from './load.js';
+
+let fleet: Fleet | undefined;
+let redis: Redis | undefined;
+let prefix = '';
+afterEach(async () => {
+  await fleet?.close();
+  if (redis) await dropPrefix(redis, prefix);
+  redis?.disconnect();
+});
+
+it('keeps every 2xx ticket when the API is killed with -9 mid-request, and a client that got nothing retries into exactly one ticket', async () => {
+  const seed = faultSeed();
+  const tickets = Math.max(200, Math.round(faultTickets() / 4));
+  prefix = newPrefix('fapi');
+  redis = new Redis(redisUrl());
+  fleet = await createFleet({ redisUrl: redisUrl(), redis, prefix });
+  await Promise.all([fleet.startApi(), fleet.startWorker()]);
+
+  const ledger = new Ledger();
+  const random = seededRandom(seed + 2);
+  let loadDone = false;
+  let kills = 0;
+  const injector = (async () => {
+    while (!loadDone) {
+      await new Promise((r) => setTimeout(r, 1000 + random() * 1000));
+      if (loadDone) break;
+      // Sixteen clients have requests in flight: the kill lands in the middle of some.
+      await fleet!.killApi();
+      kills++;
+      await fleet!.startApi();
+    }
+  })();
+  // Creates only over HTTP: the API is what dies here.
+  const load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16, queueShare: 0 });
+  loadDone = true;
+  await injector;
+  await waitForQuiet({ redis, prefix });
+  const counts = await reconcile({ scenario: 'b. API kill -9', ledger, redis, prefix, url: fleet.url });
+  const replayed = [...ledger.tickets.values()].filter((t) => t.replayed).length;
+  report(counts, { kills, retriedCreates: load.retriedCreates, foundOnRetry: replayed, noAnswer: load.noAnswer, seed });
+  expect(kills).toBeGreaterThan(0);
+  // Some clients got no answer and retried; every one of them ended with its one ticket.
+  expect(load.retriedCreates).toBeGreaterThan(0);
+  expect(load.noAnswer).toBe(0);
+  expect(ledger.tickets.size).toBe(tickets);
+  expect(counts.tickets).toBe(tickets);
+  expectAllZero(counts);
+});

@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis';
+import { afterEach, expect, it } from 'vitest';
+import { seededRandom } from '../../src/seeded-random.js';
+import { dropPrefix, newPrefix, redisUrl } from '../helpers/harness.js';
+import { createFleet, type Fleet } from './fleet.js';
+import { expectAllZero, faultSeed, faultTickets, Ledger, reconcile, report, waitForQuiet } from './harness.js';
+import { runLoad } from './load.js';
+
+let fleet: Fleet | undefined;
+let redis: Redis | undefined;
+let prefix = '';
+afterEach(async () => {
+  await fleet?.close();
+  if (redis) await dropPrefix(redis, prefix);
+  redis?.disconnect();
+});
+
+it('loses and repeats nothing while worker processes are killed with -9 every one or two seconds', async () => {
+  const seed = faultSeed();
+  const tickets = faultTickets();
+  prefix = newPrefix('fkill');
+  redis = new Redis(redisUrl());
+  fleet = await createFleet({ redisUrl: redisUrl(), redis, prefix });
+  await fleet.startApi();
+  await Promise.all([fleet.startWorker(), fleet.startWorker(), fleet.startWorker()]);
+
+  const ledger = new Ledger();
+  const random = seededRandom(seed + 1);
+  let loadDone = false;
+  let kills = 0;
+  // The fault injector: pacing, not synchronisation. Kill one worker, start its successor, wait 1-2 s.
+  const injector = (async () => {
+    while (!loadDone) {
+      await new Promise((r) => setTimeout(r, 1000 + random() * 1000));
+      if (loadDone) break;
+      await fleet!.killWorker(random());
+      kills++;
+      // Start the successor without waiting for it: the next kill may hit it while it starts.
+      if (fleet!.workers.length < 3) void fleet!.startWorker().catch(() => undefined);
+    }
+  })();
+  const started = Date.now();
+  const load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16 });
+  loadDone = true;
+  await injector;
+  while (fleet.workers.filter((w) => w.child.exitCode === null).length < 2) await fleet.startWorker();
+  const failedTimers = await redis.zrange(`${prefix}:sla:failed`, 0, -1);
+  if (failedTimers.length > 0) console.log(`failed timer jobs: ${failedTimers.length}`, await Promise.all(failedTimers.slice(0, 3).map((id) => redis!.hget(`${prefix}:sla:${id}`, 'failedReason'))));
+  await waitForQuiet({ redis, prefix });
+  const counts = await reconcile({ scenario: 'a. workers kill -9', ledger, redis, prefix, url: fleet.url });
+  report(counts, { kills, seconds: Math.round((Date.now() - started) / 1000), seed, noAnswer: load.noAnswer });
+  expect(kills).toBeGreaterThan(0);
+  expect(ledger.tickets.size).toBeGreaterThan(tickets * 0.9);
+  expect(counts.breaches).toBeGreaterThan(0);
+  expectAllZero(counts);
+});
