@@ -145,7 +145,7 @@ export async function runLoad(o: LoadOptions): Promise<{ started: number; retrie
         await new Promise((r) => setTimeout(r, 200 + attempt * 100));
       }
     }
-    const result = await jobResult<{ ticketId: string }>(intake, ref, 120_000);
+    const result = await jobResult<{ ticketId: string }>(intake, ref, 60_000);
     if (!result) {
       stats.noAnswer++;
       return null;
