@@ -6,6 +6,12 @@ import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
+import { createBacklogWorker } from '../workers/backlog.worker.js';
+import { createBacklogEngine, type BacklogEngine } from './engine/backlog-engine.js';
+import { createBacklogFeed } from './engine/backlog-feed.js';
+import { createBacklogStore } from './store/backlog-store.js';
+import { backlogRoutes } from './http/routes/backlog.js';
+import { reportRoutes } from './http/routes/reports.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import type { Topology } from './domain/topology.js';
@@ -34,7 +40,7 @@ import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
@@ -53,6 +59,7 @@ export interface Runtime {
   config: Config;
   keys: Keys;
   engine: Engine;
+  backlog: BacklogEngine;
   queues: Queues;
   principals: PrincipalResolver;
   redis: RedisClient;
@@ -96,6 +103,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     logger,
     onEventApplied: metrics.observeEvent,
   });
+  const backlog = createBacklogEngine({
+    topology, store: createBacklogStore(redis, keys), keys, redis, idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
+  });
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const sessions = createSessions({ redis, keys });
@@ -129,6 +139,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
+    backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
@@ -168,6 +179,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     config,
     keys,
     engine,
+    backlog,
     queues,
     principals,
     redis,
@@ -198,6 +210,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
             await app.register(statsRoutes(stats));
+            await app.register(backlogRoutes(backlog));
+            await app.register(reportRoutes({ topology, redis, keys }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));

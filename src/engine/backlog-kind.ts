@@ -58,7 +58,8 @@ export function backlogMembership(topology: Topology, record: BacklogItemRecord)
   if (status === 'merged') return m;
   const ctx = record.state.context;
   const score = scoreOf(topology, record).score;
-  const scopes = ['all', `service:${ctx.service}`, `status:${status}`, `service:${ctx.service}:status:${status}`, ...new Set(ctx.links.map((l) => `land:${l.land}`))];
+  const lands = [...new Set(ctx.links.map((l) => l.land))];
+  const scopes = ['all', `service:${ctx.service}`, `status:${status}`, `service:${ctx.service}:status:${status}`, ...lands.map((l) => `land:${l}`), ...lands.map((l) => `service:${ctx.service}:land:${l}`)];
   for (const scope of scopes) {
     m.set(`score:${scope}`, score);
     if (ctx.rank !== null) m.set(`rank:${scope}`, ctx.rank);

@@ -48,7 +48,10 @@ export function indexOps(keys: Keys, topology: Topology, before: TicketRecord | 
 export function counterOps(keys: Keys, before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry): StoreOp[] {
   const ctx = after.state.context;
   const ops: StoreOp[] = [{ op: 'hincrby', key: keys.stats('events'), field: entry.type, by: 1 }];
-  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: `${after.data.land}|${after.data.service}|${ctx.priority}`, by: 1 });
+  if (!before) {
+    ops.push({ op: 'hincrby', key: keys.stats('created'), field: `${after.data.land}|${after.data.service}|${ctx.priority}`, by: 1 });
+    ops.push({ op: 'hincrby', key: keys.stats('created-year'), field: `${new Date(after.data.createdAt).getUTCFullYear()}|${after.data.service}|${after.data.land}`, by: 1 });
+  }
   if (entry.type === 'SLA_WARNING' || entry.type === 'SLA_BREACHED') {
     const clock = String(entry.details?.clock ?? 'unknown');
     ops.push({ op: 'hincrby', key: keys.stats('sla'), field: `${entry.type === 'SLA_WARNING' ? 'warning' : 'breach'}|${clock}|${ctx.priority}`, by: 1 });

@@ -73,6 +73,20 @@ export function createEngine(deps: EngineDeps) {
     return { record: await records.loadInReach('system', record.ticketId), replayed: true };
   }
 
+  /**
+   * A ticket makes a bounded number of suggestions (an improvement ticket's
+   * own counts as one). Read only when a suggestion comes, from the bounded
+   * history; two at the very same moment may both pass, never more.
+   */
+  async function checkSuggestionRoom(ticketId: string) {
+    const [record, history] = await Promise.all([records.load(ticketId), store.history(ticketId) as Promise<HistoryEntry[]>]);
+    // An unknown ticket: the change itself answers 404.
+    if (!record) return;
+    const made = history.filter((e) => e.type === 'SUGGEST_IMPROVEMENT').length + (record.data.category === 'improvement' ? 1 : 0);
+    const max = topology.services.get(record.data.service)?.backlog.maxSuggestionsPerTicket ?? topology.config.backlog.maxSuggestionsPerTicket;
+    if (made >= max) throw new AppError('LIMIT_REACHED', `This ticket has made its ${max} suggestions`, { limit: 'backlog.maxSuggestionsPerTicket', max });
+  }
+
   return {
     machine,
     toRecord: kind.toRecord,
@@ -153,6 +167,7 @@ export function createEngine(deps: EngineDeps) {
       if (payload.type === 'ASSIGN' && !topology.orgs.has(payload.assignee)) {
         throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
       }
+      if (payload.type === 'SUGGEST_IMPROVEMENT' && principal !== 'system') await checkSuggestionRoom(ticketId);
       const idempotency = opts.idempotencyKey !== undefined && principal !== 'system'
         ? { key: deps.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(ticketId, opts.idempotencyKey))), fp: fingerprint(payload) }
         : undefined;

@@ -40,11 +40,12 @@ export interface Keys {
 }
 
 /**
- * `created`: `<land>|<service>|<priority>` → tickets created; `events`:
+ * `created`: `<land>|<service>|<priority>` → tickets created;
+ * `created-year`: `<year>|<service>|<land>` → tickets created that year (the cost report); `events`:
  * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
  * → SLA warnings and breaches.
  */
-export type StatsName = 'created' | 'events' | 'sla';
+export type StatsName = 'created' | 'created-year' | 'events' | 'sla';
 
 export type IndexName =
   | 'all'
