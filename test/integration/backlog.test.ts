@@ -41,7 +41,7 @@ const feedOf = (h: Harness) => createBacklogFeed({ topology: defaultTopology, ke
 
 const settled = (h: Harness) => waitFor(async () => {
   const counts = await h.runtime.queues.queue('backlog').getJobCounts('waiting', 'active', 'delayed');
-  return counts.waiting + counts.active + counts.delayed === 0;
+  return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0;
 }, { timeoutMs: 20_000, what: 'the backlog queue to drain' });
 
 describe('the backlog feed', () => {
