@@ -29,7 +29,7 @@ import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
-import { bullBoardRoutes } from './dashboard/bull-board.js';
+import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
 import { createOverview } from './dashboard/overview.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createSampler } from './dashboard/sampler.js';
@@ -206,6 +206,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         http: config.http,
         rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
         sessions,
+        documentedElsewhere: BOARD_DOCS,
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
