@@ -6,6 +6,8 @@ import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
+import { createRetentionWorker } from '../workers/retention.worker.js';
+import { createRetention } from './engine/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import type { Topology } from './domain/topology.js';
@@ -15,6 +17,7 @@ import { newTicketId } from './engine/ids.js';
 import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
+import { erasureRoutes } from './http/routes/erasure.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
@@ -34,7 +37,7 @@ import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'retention'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
@@ -125,11 +128,15 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
-  const starters: Record<WorkerRole, () => void> = {
+  const starters: Record<WorkerRole, () => unknown> = {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
+    retention: async () => {
+      const retention = createRetention({ redis, keys, queues, engine, topology, now, logger: logger.child({ role: 'retention' }) });
+      workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
+    },
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
@@ -179,7 +186,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async startWorkers(wanted) {
       for (const role of wanted) {
         if (roles.has(role)) continue;
-        starters[role]();
+        await starters[role]();
         roles.add(role);
       }
       await beat();
@@ -197,6 +204,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));

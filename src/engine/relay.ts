@@ -24,6 +24,9 @@ export interface RelayOptions {
 
 type Entry = [id: string, fields: string[]];
 
+/** Parked entries kept at most (about): the oldest go first, so a relay failing for ever cannot fill Redis. */
+export const DEAD_OUTBOX_MAXLEN = 10_000;
+
 /**
  * The outbox relay: reads committed effects from the outbox stream through a
  * consumer group, runs each through its executor, then publishes the stream
@@ -61,7 +64,7 @@ export function createOutboxRelay(o: RelayOptions) {
   async function park(entryId: string, fields: string[], deliveries: number) {
     const data = Object.fromEntries(pairs(fields));
     logger.error({ entryId, ticketId: data.t, deliveries }, 'outbox entry failed too often; parked in the dead outbox');
-    await redis.multi().xadd(keys.outboxDead, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
+    await redis.multi().xadd(keys.outboxDead, 'MAXLEN', '~', DEAD_OUTBOX_MAXLEN, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
   }
 
   /**
