@@ -42,6 +42,8 @@ export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
+/** A heartbeat this old belongs to a process that is gone: removed from `<prefix>:hb`. */
+export const HEARTBEAT_GONE_MS = 12 * HEARTBEAT_MS;
 
 export interface RuntimeOptions {
   config: Config;
@@ -124,7 +126,13 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   async function beat() {
     if (roles.size === 0) return;
     const at = Date.now();
-    await redis.zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`])).catch(() => undefined);
+    // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
+    await redis
+      .multi()
+      .zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`]))
+      .zremrangebyscore(keys.heartbeat, '-inf', `(${at - HEARTBEAT_GONE_MS}`)
+      .exec()
+      .catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
