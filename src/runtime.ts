@@ -12,6 +12,8 @@ import { createBacklogFeed } from './engine/backlog-feed.js';
 import { createBacklogStore } from './store/backlog-store.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
+import { createRetentionWorker } from '../workers/retention.worker.js';
+import { createRetention } from './engine/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import type { Topology } from './domain/topology.js';
@@ -21,6 +23,7 @@ import { newTicketId } from './engine/ids.js';
 import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
+import { erasureRoutes } from './http/routes/erasure.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
@@ -40,11 +43,13 @@ import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
+/** A heartbeat this old belongs to a process that is gone: removed from `<prefix>:hb`. */
+export const HEARTBEAT_GONE_MS = 12 * HEARTBEAT_MS;
 
 export interface RuntimeOptions {
   config: Config;
@@ -131,16 +136,26 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   async function beat() {
     if (roles.size === 0) return;
     const at = Date.now();
-    await redis.zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`])).catch(() => undefined);
+    // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
+    await redis
+      .multi()
+      .zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`]))
+      .zremrangebyscore(keys.heartbeat, '-inf', `(${at - HEARTBEAT_GONE_MS}`)
+      .exec()
+      .catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
-  const starters: Record<WorkerRole, () => void> = {
+  const starters: Record<WorkerRole, () => unknown> = {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
     backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
+    retention: async () => {
+      const retention = createRetention({ redis, keys, queues, engine, topology, now, logger: logger.child({ role: 'retention' }) });
+      workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
+    },
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
@@ -191,7 +206,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async startWorkers(wanted) {
       for (const role of wanted) {
         if (roles.has(role)) continue;
-        starters[role]();
+        await starters[role]();
         roles.add(role);
       }
       await beat();
@@ -210,6 +225,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog));
             await app.register(reportRoutes({ topology, redis, keys }));

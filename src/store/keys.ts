@@ -50,6 +50,8 @@ export type StatsName = 'created' | 'created-year' | 'events' | 'sla';
 export type IndexName =
   | 'all'
   | 'closed'
+  /** Tickets erased whose jobs, dead letters and stream events wait for the retention worker's purge (score: the erasure's version). */
+  | 'erasing'
   | `reach:${string}`
   | `status:${string}`
   | `level:${string}`

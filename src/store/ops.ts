@@ -9,4 +9,8 @@ export type StoreOp =
   | { op: 'zrem'; key: string; member: string }
   /** Keep a sorted set bounded: remove ranks start..stop (ZREMRANGEBYRANK), e.g. 0..-(cap+1) keeps the `cap` highest. */
   | { op: 'ztrim'; key: string; keep: number }
-  | { op: 'hincrby'; key: string; field: string; by: number };
+  | { op: 'hincrby'; key: string; field: string; by: number }
+  /** Remove a field of a hash (an erasure drops a record's reporter). */
+  | { op: 'hdel'; key: string; field: string }
+  /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
+  | { op: 'lset'; key: string; index: number; value: string };
