@@ -37,6 +37,12 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
   'stats:created': { why: 'topology', note: 'fields Land|service|priority' },
   'stats:events': { why: 'topology', note: 'fields: event types' },
   'stats:sla': { why: 'topology', note: 'fields warning|breach × clock × priority' },
+  'stats:created-year': { why: 'topology', note: 'fields year|service|Land: one more set of fields a year' },
+  'b:<item>': { why: 'per ticket', note: 'a backlog item: at most backlog.maxSuggestionsPerTicket per ticket, each with at most maxLinksPerItem links' },
+  'b:<item>:h': { why: 'per ticket', note: "an item's history: bounded like its links and callers' events" },
+  'bix:<listing>': { why: 'per ticket', note: 'backlog listings: scopes from the topology, one member per item' },
+  'bx:<service>:<term>': { why: 'capped', note: 'the text index: each posting capped at 200 items' },
+  'blk:<service>': { why: 'expires', note: "the backlog feed's lock of a service (15 s)" },
   'wh:dead': { why: 'retention', note: 'dead letters: erased with their ticket' },
   'wh:dead:all': { why: 'retention', note: 'as wh:dead' },
   'wh:dead:org:<org>': { why: 'retention', note: 'as wh:dead; one per organisation of the topology' },
@@ -72,6 +78,10 @@ export function patternOf(prefix: string, key: string): string {
     .replace(/^ix:(reach|status|level|assignee|land|service|priority|active:land|active:service):.+$/, 'ix:<index>:<value>')
     .replace(/^wh:(dead:org|off):.+$/, 'wh:$1:<org>')
     .replace(/^rx:.+$/, 'rx:<service>:<term>')
+    .replace(/^b:B[A-Za-z0-9]{20}(:h)?$/, (_m, h: string | undefined) => `b:<item>${h ?? ''}`)
+    .replace(/^bix:.+$/, 'bix:<listing>')
+    .replace(/^bx:.+$/, 'bx:<service>:<term>')
+    .replace(/^blk:.+$/, 'blk:<service>')
     .replace(/^ratelimit:.+$/, 'ratelimit:<key>')
     .replace(/^sess:.+$/, 'sess:<session>')
     .replace(/^dash:series:m:\d+$/, 'dash:series:m:<minute>');
@@ -107,6 +117,7 @@ describe('key growth', () => {
     }
     for (const [i, id] of ids.entries()) {
       await app.inject({ method: 'POST', url: `/v1/tickets/${id}/events`, headers: { ...bearer('desk-BY'), 'idempotency-key': `acc-${id}` }, payload: { type: 'ACCEPT', note: 'angenommen' } });
+      if (i % 8 === 1) await engine.applyEvent(desk, id, { type: 'SUGGEST_IMPROVEMENT', title: `Nachweise online hochladen ${i % 16 === 1 ? 'können' : 'erlauben'}`, description: 'Upload im Antrag' });
       if (i % 2 === 0) {
         await engine.applyEvent(desk, id, { type: 'ESCALATE', reason: 'technisch' });
         await h.runtime.queues.queue('events').add('accept', { ticketId: id, orgId: 'dataport', event: { type: 'ACCEPT' } }, { jobId: `acc-${id}` });
@@ -120,6 +131,7 @@ describe('key growth', () => {
       }
     }
     await waitFor(async () => (await h!.redis.xlen(`${h!.prefix}:outbox`)) === 0, { what: 'the relay' });
+    await waitFor(async () => (await h!.redis.zcard(`${h!.prefix}:bix:score:all`)) > 0, { what: 'a backlog item' });
     const closed = await h.redis.zrange(`${h.prefix}:ix:closed`, 0, -1);
     expect(closed.length).toBeGreaterThan(5);
 
@@ -145,7 +157,7 @@ describe('key growth', () => {
       expect(await h.redis.hexists(`${h.prefix}:t:${id}`, 'r')).toBe(0);
     }
     // What the run wrote: the patterns it was about are there.
-    for (const p of ['t:<ticket>', 't:<ticket>:h', 'idem:<org>:<key>', 'events', 'hb', '<queue>:<job>', 'stats:events']) expect(byPattern.has(p), p).toBe(true);
+    for (const p of ['t:<ticket>', 't:<ticket>:h', 'idem:<org>:<key>', 'events', 'hb', '<queue>:<job>', 'stats:events', 'b:<item>', 'bx:<service>:<term>']) expect(byPattern.has(p), p).toBe(true);
   }, 90_000);
 
   it('heartbeats and relay consumers of processes that are gone are removed; a consumer holding entries is kept', async () => {
