@@ -14,3 +14,15 @@ export type StoreOp =
   | { op: 'hdel'; key: string; field: string }
   /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
   | { op: 'lset'; key: string; index: number; value: string };
+
+/**
+ * The sorted sets a record enters (or is re-scored in) and leaves, given the
+ * sets it was in and is in now with its score there: one pure diff for every
+ * kind's index sets.
+ */
+export function membershipOps(was: ReadonlyMap<string, number>, is: ReadonlyMap<string, number>, member: string, keyOf: (name: string) => string): StoreOp[] {
+  const ops: StoreOp[] = [];
+  for (const [name, score] of is) if (was.get(name) !== score) ops.push({ op: 'zadd', key: keyOf(name), member, score });
+  for (const name of was.keys()) if (!is.has(name)) ops.push({ op: 'zrem', key: keyOf(name), member });
+  return ops;
+}
