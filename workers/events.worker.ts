@@ -1,3 +1,5 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
 import { fieldErrors } from '../src/errors.js';
 import type { Engine } from '../src/engine/engine.js';
 import { stateInfo } from '../src/engine/ticket-record.js';
@@ -6,22 +8,41 @@ import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
+export type EventsJobResult = { ticketId: string; version: number; state: string; replayed?: true };
+type EventsDeps = { engine: Engine; principals: PrincipalResolver };
+
 /** `events`: `{ ticketId, orgId, event }` from desks and providers, through the same engine call as HTTP. */
-export function createEventsWorker(deps: WorkerDeps & { engine: Engine; principals: PrincipalResolver }, concurrency?: number) {
-  return makeWorker<unknown, { ticketId: string; version: number; state: string }>(
-    QUEUE.events,
-    async (job, log) => {
-      const parsed = EventsJobSchema.safeParse(job.data);
-      if (!parsed.success) throw invalidPayload('events job', fieldErrors(parsed.error.issues));
-      const { ticketId, orgId, event, ifMatch } = parsed.data;
-      const principal = deps.principals.forOrg(orgId);
-      if (!principal) throw invalidPayload('events job', [{ path: 'orgId', message: 'unknown organisation' }]);
-      const record = await deps.engine.applyEvent(principal, ticketId, event, { ifMatch });
-      const state = stateInfo(record.state.value).path;
-      log.info({ ticketId, type: event.type, version: record.version, state }, 'event applied');
-      return { ticketId, version: record.version, state };
-    },
-    deps,
-    concurrency === undefined ? {} : { concurrency },
-  );
+export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: number) {
+  return makeWorker<unknown, EventsJobResult>(QUEUE.events, makeEventsProcessor(deps), deps, concurrency === undefined ? {} : { concurrency });
+}
+
+/**
+ * One events job, applied at most once however often it runs: BullMQ runs a
+ * job again when its worker died after the commit but before completing it
+ * (a stall), so the job's id is the event's idempotency key, like HTTP's
+ * `Idempotency-Key` (per organisation and ticket). A re-run finds the key's
+ * record and answers with the ticket as it is now (`replayed`).
+ */
+export function makeEventsProcessor(deps: EventsDeps) {
+  return async (job: Job<unknown, EventsJobResult>, log: Logger): Promise<EventsJobResult> => {
+    const parsed = EventsJobSchema.safeParse(job.data);
+    if (!parsed.success) throw invalidPayload('events job', fieldErrors(parsed.error.issues));
+    const { ticketId, orgId, event, ifMatch } = parsed.data;
+    const principal = deps.principals.forOrg(orgId);
+    if (!principal) throw invalidPayload('events job', [{ path: 'orgId', message: 'unknown organisation' }]);
+    const { record, replayed } = await deps.engine.applyEventOnce(principal, ticketId, event, { ifMatch, idempotencyKey: eventsJobKey(job) });
+    const state = stateInfo(record.state.value).path;
+    log.info({ ticketId, type: event.type, version: record.version, state, replayed }, replayed ? 'event already applied' : 'event applied');
+    return { ticketId, version: record.version, state, ...(replayed ? { replayed: true as const } : {}) };
+  };
+}
+
+/**
+ * A job id the sender chose is the key itself, in the same space as HTTP's
+ * `Idempotency-Key` (the provider kit sends `receipt-<event id>` either way).
+ * BullMQ's own ids are a per-queue counter that starts again with a new
+ * queue: with the job's creation time they name this one job, re-runs included.
+ */
+export function eventsJobKey(job: Pick<Job, 'id' | 'timestamp'>): string {
+  return job.id === undefined || /^\d+$/.test(job.id) ? `bullmq-job-${job.id ?? ''}-${job.timestamp}` : job.id;
 }
