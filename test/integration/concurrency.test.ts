@@ -12,7 +12,7 @@ beforeEach(async () => {
   h = await createHarness();
   // A second process's worth of Lotse on the same keys, over its own connection.
   other = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: h.prefix }),
+    config: loadConfig({ LOTSE_PREFIX: h.prefix, LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' }),
     redisUrl: redisUrl(),
     topology: defaultTopology,
     logger: createLogger('silent'),

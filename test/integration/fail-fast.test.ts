@@ -24,7 +24,7 @@ const desk = bearer('desk-BY');
 beforeAll(async () => {
   server = await startRedisServer();
   runtime = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOTSE_REDIS_COMMAND_TIMEOUT_MS: '500' }),
+    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOTSE_REDIS_COMMAND_TIMEOUT_MS: '500', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' }),
     redisUrl: server.url,
     topology: defaultTopology,
     logger: createLogger('silent'),

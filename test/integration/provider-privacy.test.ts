@@ -23,7 +23,7 @@ const handed: HandoffRequestedEvent[] = [];
 
 beforeAll(async () => {
   admin = new Redis(redisUrl());
-  runtime = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300' }), redisUrl: redisUrl(), topology: defaultTopology, logger, env: {} });
+  runtime = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' }), redisUrl: redisUrl(), topology: defaultTopology, logger, env: {} });
   await runtime.startWorkers(['intake', 'events', 'relay', 'sla']);
   app = await runtime.buildApp();
   handoffs = new Queue('handoff-dataport', { connection: { url: redisUrl() }, prefix });

@@ -22,7 +22,7 @@ let b: App;
 beforeEach(async () => {
   h = await createHarness({ topology });
   // A second API process on the same Redis and prefix.
-  other = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: h.prefix }), redisUrl: redisUrl(), topology, logger: createLogger('silent'), env: {} });
+  other = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: h.prefix, LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' }), redisUrl: redisUrl(), topology, logger: createLogger('silent'), env: {} });
   a = await h.app();
   b = await other.buildApp();
 });

@@ -36,7 +36,7 @@ const sink = new Writable({
 
 beforeAll(async () => {
   runtime = await createRuntime({
-    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300' }),
+    config: loadConfig({ LOTSE_PREFIX: prefix, LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' }),
     redisUrl: redisUrl(),
     topology: defaultTopology,
     logger: createLogger('trace', sink),
