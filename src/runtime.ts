@@ -6,6 +6,14 @@ import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
+import { createBacklogWorker } from '../workers/backlog.worker.js';
+import { createBacklogEngine, type BacklogEngine } from './engine/backlog-engine.js';
+import { createBacklogFeed } from './engine/backlog-feed.js';
+import { createBacklogStore } from './store/backlog-store.js';
+import { backlogRoutes } from './http/routes/backlog.js';
+import { reportRoutes } from './http/routes/reports.js';
+import { createRetentionWorker } from '../workers/retention.worker.js';
+import { createRetention } from './engine/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import type { Topology } from './domain/topology.js';
@@ -15,6 +23,7 @@ import { newTicketId } from './engine/ids.js';
 import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
+import { erasureRoutes } from './http/routes/erasure.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
@@ -23,7 +32,7 @@ import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
-import { bullBoardRoutes } from './dashboard/bull-board.js';
+import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
 import { createOverview } from './dashboard/overview.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createSampler } from './dashboard/sampler.js';
@@ -34,11 +43,13 @@ import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
+/** A heartbeat this old belongs to a process that is gone: removed from `<prefix>:hb`. */
+export const HEARTBEAT_GONE_MS = 12 * HEARTBEAT_MS;
 
 export interface RuntimeOptions {
   config: Config;
@@ -53,6 +64,7 @@ export interface Runtime {
   config: Config;
   keys: Keys;
   engine: Engine;
+  backlog: BacklogEngine;
   queues: Queues;
   principals: PrincipalResolver;
   redis: RedisClient;
@@ -96,6 +108,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     logger,
     onEventApplied: metrics.observeEvent,
   });
+  const backlog = createBacklogEngine({
+    topology, store: createBacklogStore(redis, keys), keys, redis, idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
+  });
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const sessions = createSessions({ redis, keys });
@@ -121,15 +136,26 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   async function beat() {
     if (roles.size === 0) return;
     const at = Date.now();
-    await redis.zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`])).catch(() => undefined);
+    // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
+    await redis
+      .multi()
+      .zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`]))
+      .zremrangebyscore(keys.heartbeat, '-inf', `(${at - HEARTBEAT_GONE_MS}`)
+      .exec()
+      .catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
-  const starters: Record<WorkerRole, () => void> = {
+  const starters: Record<WorkerRole, () => unknown> = {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
+    backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
+    retention: async () => {
+      const retention = createRetention({ redis, keys, queues, engine, topology, now, logger: logger.child({ role: 'retention' }) });
+      workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
+    },
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
@@ -168,6 +194,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     config,
     keys,
     engine,
+    backlog,
     queues,
     principals,
     redis,
@@ -179,7 +206,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     async startWorkers(wanted) {
       for (const role of wanted) {
         if (roles.has(role)) continue;
-        starters[role]();
+        await starters[role]();
         roles.add(role);
       }
       await beat();
@@ -194,10 +221,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         http: config.http,
         rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
         sessions,
+        documentedElsewhere: BOARD_DOCS,
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
+            await app.register(backlogRoutes(backlog));
+            await app.register(reportRoutes({ topology, redis, keys }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));

@@ -15,7 +15,7 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
       const { orgId, ...body } = parsed.data;
       const principal = deps.principals.forOrg(orgId, 'desk');
       if (!principal || (principal.role !== 'desk' && principal.role !== 'operator')) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
-      const { record, replayed } = await deps.engine.createParsedTicket(principal, body, { idempotencyKey: idempotencyKeyOf(job.id), reserve: false });
+      const { record, replayed } = await deps.engine.createParsedTicket(principal, body, { idempotencyKey: idempotencyKeyOf(job.id), reserve: false, intakeJobId: job.id });
       log.info({ ticketId: record.id, replayed }, 'intake job done');
       return { ticketId: record.id };
     },

@@ -36,6 +36,7 @@ const EnvSchema = z.object({
   LOTSE_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   LOTSE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   LOTSE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
+  LOTSE_RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
   LOTSE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(300_000).default(15_000),
   LOTSE_METRICS_PATH: z
     .string()
@@ -54,6 +55,8 @@ export type Config = {
   prefix: string;
   logLevel: (typeof LEVELS)[number];
   eventsMaxLen: number;
+  /** How often the retention worker sweeps closed tickets past their retention. */
+  retentionSweepMs: number;
   relayClaimIdleMs: number;
   shutdownTimeoutMs: number;
   dataDir: string;
@@ -110,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     prefix: e.LOTSE_PREFIX,
     logLevel: e.LOG_LEVEL,
     eventsMaxLen: e.LOTSE_EVENTS_MAXLEN,
+    retentionSweepMs: e.LOTSE_RETENTION_SWEEP_MS,
     relayClaimIdleMs: e.LOTSE_RELAY_CLAIM_IDLE_MS,
     shutdownTimeoutMs: e.LOTSE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.LOTSE_DATA_DIR,

@@ -9,6 +9,11 @@ import { securityHeaders } from './security-headers.js';
 import type { Sessions } from './sessions.js';
 
 export const BOARD_PATH = '/admin/queues';
+
+/** How the OpenAPI document names the board's entry page, which bull-board registers hidden. */
+export const BOARD_DOCS = {
+  [`GET ${BOARD_PATH}`]: { tags: ['dashboard'], summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)' },
+};
 /** The steering committee's board: the same queues, read-only. */
 export const READ_ONLY_BOARD_PATH = '/admin/queues-ro';
 

@@ -55,7 +55,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
     await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/dashboard/assets/', index: false, cacheControl: true, maxAge: 0 });
 
-    app.get('/dashboard', { schema: { hide: true } }, async (req, reply) => {
+    app.get('/dashboard', { schema: { tags: ['dashboard'], summary: 'The live board for operators and the steering committee (a login form without a session)' } }, async (req, reply) => {
       if (!(await deps.sessions.fromRequest(req))) return back(reply, '/dashboard/login');
       reply.header('cache-control', 'no-store');
       return reply.sendFile('index.html');

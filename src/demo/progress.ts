@@ -34,16 +34,16 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /**
- * Reads the counts the progress line needs out of a `/v1/stats` answer,
- * taking only what is plainly there: the document is young and may grow.
+ * Reads the counts the progress line needs out of a `/v1/stats` answer
+ * (`tickets.total.active`, `tickets.sla.breached`, `tickets.status.<s>`,
+ * each `{ count, list }`), taking only what is plainly there.
  */
 export function readStats(body: Record<string, unknown>): ApiCounts {
-  const sla = obj(body.sla);
-  const byStatus = obj(body.byStatus ?? body.status);
-  const statusSum = ['new', 'open', 'waiting', 'handoff-pending'].map((s) => num(byStatus[s]));
-  const open = num(body.open) ?? num(obj(body.tickets).open) ?? (statusSum.every((n) => n !== undefined) ? statusSum.reduce((a, b) => a! + b!, 0) : undefined);
-  const breached = num(sla.breached) ?? num(obj(sla.breached).count) ?? num(body.breached);
-  const handoffsPending = num(byStatus['handoff-pending']);
+  const tickets = obj(body.tickets);
+  const count = (group: string, name: string) => num(obj(obj(tickets[group])[name]).count);
+  const open = count('total', 'active');
+  const breached = count('sla', 'breached');
+  const handoffsPending = count('status', 'handoff-pending');
   return { ...(open === undefined ? {} : { open }), ...(breached === undefined ? {} : { breached }), ...(handoffsPending === undefined ? {} : { handoffsPending }) };
 }
 

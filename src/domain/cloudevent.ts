@@ -73,7 +73,7 @@ export const EVENT_TYPE_NAMES: Record<string, string> = {
 export const ticketEventType = (eventType: string) => `lotse.ticket.${EVENT_TYPE_NAMES[eventType] ?? eventType.toLowerCase()}`;
 
 /** Past-tense names of backlog item events on the stream: `lotse.backlog.prioritized`. */
-const BACKLOG_EVENT_NAMES: Record<string, string> = {
+export const BACKLOG_EVENT_NAMES: Record<string, string> = {
   CREATED: 'created', PRIORITIZE: 'prioritized', ACCEPT: 'accepted', REJECT: 'rejected', SCHEDULE: 'scheduled',
   COMPLETE: 'completed', MERGE: 'merged', UNMERGE: 'unmerged', LINK: 'linked', ABSORB: 'absorbed',
 };

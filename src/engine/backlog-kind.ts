@@ -10,7 +10,7 @@ import type { Topology } from '../domain/topology.js';
 import { AppError } from '../errors.js';
 import { backlogIndexOps } from '../store/backlog-index.js';
 import type { Keys } from '../store/keys.js';
-import type { StoreOp } from '../store/ops.js';
+import { membershipOps, type StoreOp } from '../store/ops.js';
 import type { RecordStore, StoredRecord } from '../store/record-store.js';
 import { takesLinks, type BacklogHistoryEntry, type BacklogItemData, type BacklogItemRecord, type BacklogStatus } from './backlog-record.js';
 import { actorView, type Effect } from './effects.js';
@@ -58,7 +58,8 @@ export function backlogMembership(topology: Topology, record: BacklogItemRecord)
   if (status === 'merged') return m;
   const ctx = record.state.context;
   const score = scoreOf(topology, record).score;
-  const scopes = ['all', `service:${ctx.service}`, `status:${status}`, `service:${ctx.service}:status:${status}`, ...new Set(ctx.links.map((l) => `land:${l.land}`))];
+  const lands = [...new Set(ctx.links.map((l) => l.land))];
+  const scopes = ['all', `service:${ctx.service}`, `status:${status}`, `service:${ctx.service}:status:${status}`, ...lands.map((l) => `land:${l}`), ...lands.map((l) => `service:${ctx.service}:land:${l}`)];
   for (const scope of scopes) {
     m.set(`score:${scope}`, score);
     if (ctx.rank !== null) m.set(`rank:${scope}`, ctx.rank);
@@ -66,14 +67,8 @@ export function backlogMembership(topology: Topology, record: BacklogItemRecord)
   return m;
 }
 
-export function backlogIndexSetOps(keys: Keys, topology: Topology, before: BacklogItemRecord | null, after: BacklogItemRecord): StoreOp[] {
-  const was = before ? backlogMembership(topology, before) : new Map<string, number>();
-  const is = backlogMembership(topology, after);
-  const ops: StoreOp[] = [];
-  for (const [name, score] of is) if (was.get(name) !== score) ops.push({ op: 'zadd', key: keys.backlogIndex(name), member: after.id, score });
-  for (const name of was.keys()) if (!is.has(name)) ops.push({ op: 'zrem', key: keys.backlogIndex(name), member: after.id });
-  return ops;
-}
+export const backlogIndexSetOps = (keys: Keys, topology: Topology, before: BacklogItemRecord | null, after: BacklogItemRecord): StoreOp[] =>
+  membershipOps(before ? backlogMembership(topology, before) : new Map(), backlogMembership(topology, after), after.id, keys.backlogIndex);
 
 /** The machine's actions and the change itself as effects, each with a deterministic id. */
 export function deriveBacklogEffects(source: string, after: BacklogItemRecord, entry: BacklogHistoryEntry, actions: readonly MachineAction[], score: BacklogScore): Effect[] {

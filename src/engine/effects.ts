@@ -19,7 +19,9 @@ export type Effect =
   | { kind: 'timer.move'; id: string; ticketId: string; epoch: number; fireAt: number }
   | { kind: 'timer.cancel'; id: string; ticketId: string; epoch: number }
   | { kind: 'handoff'; id: string; orgId: string; event: CloudEvent }
-  | { kind: 'backlog'; id: string; job: BacklogJob };
+  | { kind: 'backlog'; id: string; job: BacklogJob }
+  /** An erasure was committed: the retention worker purges the ticket's jobs, dead letters and stream events. */
+  | { kind: 'erase'; id: string; ticketId: string; version: number };
 export type EffectKind = Effect['kind'];
 
 export const timerJobId = (ticketId: string, epoch: number) => `timer-${ticketId}-${epoch}`;

@@ -16,7 +16,8 @@ import { actorOf, createRecordEngine } from './record-engine.js';
 import { allowedEventTypes } from './refusal.js';
 import { toSlaTimeline } from './sla-view.js';
 import { createTicketKind } from './ticket-kind.js';
-import { reachFacts, type TicketData, type TicketRecord } from './ticket-record.js';
+import { reachFacts, type TicketData, type TicketOrigin, type TicketRecord } from './ticket-record.js';
+import { planErasure, type ErasureCause } from './erasure.js';
 import { toTicketView } from './view.js';
 
 export { actorOf } from './record-engine.js';
@@ -55,6 +56,8 @@ export interface CreateOptions {
   idempotencyKey?: string | undefined;
   /** Mark the key in flight first (HTTP: a concurrent duplicate gets 409). Default true. */
   reserve?: boolean;
+  /** The intake job creating the ticket: remembered, so the ticket's erasure removes the job (it carries the reporter). */
+  intakeJobId?: string | undefined;
 }
 
 /** The ticket engine: creation, events and timers, each through the one path of change (record-engine.ts). */
@@ -71,6 +74,20 @@ export function createEngine(deps: EngineDeps) {
       throw new AppError('IDEMPOTENCY_IN_FLIGHT', 'A request with this idempotency key is still being processed');
     }
     return { record: await records.loadInReach('system', record.ticketId), replayed: true };
+  }
+
+  /**
+   * A ticket makes a bounded number of suggestions (an improvement ticket's
+   * own counts as one). Read only when a suggestion comes, from the bounded
+   * history; two at the very same moment may both pass, never more.
+   */
+  async function checkSuggestionRoom(ticketId: string) {
+    const [record, history] = await Promise.all([records.load(ticketId), store.history(ticketId) as Promise<HistoryEntry[]>]);
+    // An unknown ticket: the change itself answers 404.
+    if (!record) return;
+    const made = history.filter((e) => e.type === 'SUGGEST_IMPROVEMENT').length + (record.data.category === 'improvement' ? 1 : 0);
+    const max = topology.services.get(record.data.service)?.backlog.maxSuggestionsPerTicket ?? topology.config.backlog.maxSuggestionsPerTicket;
+    if (made >= max) throw new AppError('LIMIT_REACHED', `This ticket has made its ${max} suggestions`, { limit: 'backlog.maxSuggestionsPerTicket', max });
   }
 
   return {
@@ -128,7 +145,8 @@ export function createEngine(deps: EngineDeps) {
           type: 'CREATED', at: now, actor,
           details: { priority: snapshot.context.priority, category: body.category, channel: body.channel },
         }, snapshot);
-        const result = await records.commit({ before: null, after: record, entry, actions, actor }, { key: idemKey, fp });
+        const origin: TicketOrigin = { k: idemKey, ...(opts.intakeJobId !== undefined ? { j: opts.intakeJobId } : {}) };
+        const result = await records.commit({ before: null, after: record, entry, actions, actor }, { key: idemKey, fp }, { origin });
         if (result.status === 'idempotent') return replay(parseRecord(result.record), fp);
         if (result.status === 'stale') throw new Error(`ticket id ${id} already taken`);
         failpoint('engine-after-commit');
@@ -153,6 +171,7 @@ export function createEngine(deps: EngineDeps) {
       if (payload.type === 'ASSIGN' && !topology.orgs.has(payload.assignee)) {
         throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
       }
+      if (payload.type === 'SUGGEST_IMPROVEMENT' && principal !== 'system') await checkSuggestionRoom(ticketId);
       const idempotency = opts.idempotencyKey !== undefined && principal !== 'system'
         ? { key: deps.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(ticketId, opts.idempotencyKey))), fp: fingerprint(payload) }
         : undefined;
@@ -181,6 +200,22 @@ export function createEngine(deps: EngineDeps) {
         if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
       }
       return { applied: false, ...(rescheduleAt !== undefined ? { rescheduleAt } : {}) };
+    },
+
+    /**
+     * Erases the ticket's personal data (erasure.ts decides what), whatever its
+     * state, through the one commit: operators on request, the retention worker
+     * for closed tickets past their time. Null when nothing was left to erase
+     * (no second audit entry); the purge of its jobs and stream events follows
+     * through the outbox.
+     */
+    async eraseTicket(principal: Principal | 'system', id: string, cause: ErasureCause): Promise<TicketRecord | null> {
+      if (principal !== 'system' && principal.role !== 'operator') throw new AppError('FORBIDDEN', 'Only operators erase personal data');
+      return records.amend(principal, id, async (before, at, actor) => {
+        const history = (await store.history(id)) as HistoryEntry[];
+        const creationKey = before.origin?.k ?? deps.idempotency.key(before.data.createdBy, idempotencyDigest(before.data.externalRef));
+        return planErasure({ keys, source: deps.source, before, history: history.slice(0, before.version), at, actor, cause, creationKey });
+      });
     },
 
     async getTicket(principal: Principal, id: string) {

@@ -35,5 +35,6 @@ export function createExecutors(queues: Queues, now: () => number, webhooks?: We
       }
     },
     backlog: (effects) => queues.addBacklogJobs(effects.map((e) => ({ jobId: e.id, data: e.job }))),
+    erase: (effects) => queues.addRetentionJobs(effects.map((e) => ({ jobId: e.id, data: { type: 'purge', ticketId: e.ticketId, version: e.version } }))),
   };
 }

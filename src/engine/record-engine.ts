@@ -133,11 +133,20 @@ export function createRecordEngine<R extends MachineRecord, P extends { type: st
     return record;
   }
 
-  /** Everything one change writes, committed at once; effects follow through the outbox. */
-  async function commit(change: Change<R, H>, idempotency?: { key: string; fp: string; ttlSeconds?: number }): Promise<CommitResult> {
+  /**
+   * Everything one change writes, committed at once; effects follow through
+   * the outbox. `extra.plan` replaces the kind's plan (an amendment brings its
+   * own); `extra.origin` is written once, at creation.
+   */
+  async function commit(
+    change: Change<R, H>,
+    idempotency?: { key: string; fp: string; ttlSeconds?: number },
+    extra: { plan?: ChangePlan; origin?: unknown } = {},
+  ): Promise<CommitResult> {
     const { before, after } = change;
-    const plan = await kind.plan(change);
+    const plan = extra.plan ?? (await kind.plan(change));
     const once = before ? undefined : kind.writeOnce?.(after);
+    const origin = before ? undefined : extra.origin;
     return kind.store.commit({
       id: after.id,
       expectedVersion: before?.version ?? 0,
@@ -147,6 +156,7 @@ export function createRecordEngine<R extends MachineRecord, P extends { type: st
       updatedAt: after.updatedAt,
       data: kind.dataOf(after),
       ...(once !== undefined ? { reporter: once } : {}),
+      ...(origin !== undefined ? { origin } : {}),
       history: change.entry,
       effects: plan.effects,
       ops: plan.ops,
@@ -200,7 +210,42 @@ export function createRecordEngine<R extends MachineRecord, P extends { type: st
     throw new AppError('VERSION_CONFLICT', `The ${kind.noun} kept changing; try again`);
   }
 
-  return { load, loadInReach, commit, change };
+  /**
+   * A change that is no event of the record's life (an erasure): the machine
+   * is not asked and its state stays as it is, but everything else is as for
+   * an event: decided on what was loaded, one more version, a history entry,
+   * one atomic commit with the amendment's store operations and effects, a
+   * reload and a new decision on a concurrent change. `decide` answering null
+   * means nothing to do (null is returned, nothing is written).
+   */
+  async function amend(
+    principal: Principal | 'system',
+    id: string,
+    decide: (before: R, at: number, actor: Actor) => Promise<Amendment<R, H> | null>,
+    opts: { idempotency?: { key: string; fp: string; ttlSeconds: number } } = {},
+  ): Promise<R | null> {
+    const actor = actorOf(principal);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const before = await loadInReach(principal, id);
+      const amendment = await decide(before, deps.now(), actor);
+      if (!amendment) return null;
+      const { after, entry, plan } = amendment;
+      const result = await commit({ before, after, entry, actions: [], actor }, amendment.idempotency ?? opts.idempotency, { plan });
+      if (result.status === 'ok') return after;
+    }
+    throw new AppError('VERSION_CONFLICT', `The ${kind.noun} kept changing; try again`);
+  }
+
+  return { load, loadInReach, commit, change, amend };
+}
+
+/** What an amendment writes: the record after it (one version more, same machine state), its history entry, its plan. */
+export interface Amendment<R, H> {
+  after: R;
+  entry: H;
+  plan: ChangePlan;
+  /** An idempotency record rewritten with the commit (an erasure neutralises the creation's). */
+  idempotency?: { key: string; fp: string; ttlSeconds: number };
 }
 
 export type RecordEngine<R extends MachineRecord, P extends { type: string }, S extends Snapshot<MachineEvent<P>>, H> = ReturnType<typeof createRecordEngine<R, P, S, H>>;

@@ -15,6 +15,8 @@ export interface RelayOptions {
   group?: string;
   /** An entry pending this long with a silent consumer is taken over. */
   claimIdleMs?: number;
+  /** A consumer of the group idle this long with nothing pending belongs to a relay that is gone: it is deleted. */
+  goneIdleMs?: number;
   /** After this many deliveries an entry is parked in the dead outbox. */
   maxDeliveries?: number;
   eventsMaxLen?: number;
@@ -23,6 +25,9 @@ export interface RelayOptions {
 }
 
 type Entry = [id: string, fields: string[]];
+
+/** Parked entries kept at most (about): the oldest go first, so a relay failing for ever cannot fill Redis. */
+export const DEAD_OUTBOX_MAXLEN = 10_000;
 
 /**
  * The outbox relay: reads committed effects from the outbox stream through a
@@ -39,6 +44,7 @@ export function createOutboxRelay(o: RelayOptions) {
   const eventsMaxLen = o.eventsMaxLen ?? 100_000;
   const blockMs = o.blockMs ?? 1000;
   const batch = o.batch ?? 100;
+  const goneIdleMs = o.goneIdleMs ?? Math.max(10 * 60_000, 4 * claimIdleMs);
   const { redis, keys, logger } = o;
   redis.defineCommand('lotseFinishOutbox', { numberOfKeys: 2, lua: FINISH_OUTBOX });
   const finish = (redis as unknown as { lotseFinishOutbox(...a: (string | number)[]): Promise<number> }).lotseFinishOutbox.bind(redis);
@@ -61,7 +67,7 @@ export function createOutboxRelay(o: RelayOptions) {
   async function park(entryId: string, fields: string[], deliveries: number) {
     const data = Object.fromEntries(pairs(fields));
     logger.error({ entryId, ticketId: data.t, deliveries }, 'outbox entry failed too often; parked in the dead outbox');
-    await redis.multi().xadd(keys.outboxDead, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
+    await redis.multi().xadd(keys.outboxDead, 'MAXLEN', '~', DEAD_OUTBOX_MAXLEN, '*', ...fields, 'entry', entryId).xack(keys.outbox, group, entryId).xdel(keys.outbox, entryId).exec();
   }
 
   /**
@@ -106,6 +112,23 @@ export function createOutboxRelay(o: RelayOptions) {
     }
   }
 
+  /**
+   * Consumers of relays that are gone: idle past the bound and with nothing
+   * pending (what they held was claimed first), so the group does not grow
+   * by one member per process ever started.
+   */
+  async function dropGoneConsumers(): Promise<void> {
+    const consumers = (await redis.xinfo('CONSUMERS', keys.outbox, group)) as unknown[][];
+    for (const raw of consumers) {
+      const info = Object.fromEntries(pairs(raw.map(String)));
+      if (info.name && info.name !== o.consumer && Number(info.pending) === 0 && Number(info.idle) > goneIdleMs) {
+        // XGROUP DELCONSUMER drops the member's pending entries too: only ever for one with none.
+        await redis.xgroup('DELCONSUMER', keys.outbox, group, info.name);
+        logger.info({ consumer: info.name }, 'removed the consumer of a relay that is gone');
+      }
+    }
+  }
+
   /** Entries whose consumer went silent, with how often each was delivered. */
   async function claimStale(): Promise<void> {
     const [, claimed] = (await redis.xautoclaim(keys.outbox, group, o.consumer, claimIdleMs, '0-0', 'COUNT', batch)) as [string, Entry[]];
@@ -123,6 +146,7 @@ export function createOutboxRelay(o: RelayOptions) {
         if (Date.now() - lastClaim >= Math.min(claimIdleMs, 5000)) {
           lastClaim = Date.now();
           await claimStale();
+          await dropGoneConsumers();
         }
         const res = (await blocking.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', keys.outbox, '>')) as
           | [string, Entry[]][]
@@ -151,6 +175,7 @@ export function createOutboxRelay(o: RelayOptions) {
     async drain() {
       await ensureGroup();
       await claimStale();
+      await dropGoneConsumers();
       const res = (await redis.xreadgroup('GROUP', group, o.consumer, 'COUNT', batch, 'STREAMS', keys.outbox, '>')) as [string, Entry[]][] | null;
       if (res) await runBatch(res[0]![1], new Map());
     },

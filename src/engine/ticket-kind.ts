@@ -50,6 +50,7 @@ export function createTicketKind(deps: TicketKindDeps) {
       version: stored.version,
       data: stored.data as TicketData,
       reporter: stored.reporter as TicketRecord['reporter'],
+      origin: stored.origin as TicketRecord['origin'],
       state: stored.snapshot as PersistedTicket,
       updatedAt: stored.updatedAt,
     }),

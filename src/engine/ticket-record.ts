@@ -27,12 +27,21 @@ export interface PersistedTicket {
   context: TicketContext;
 }
 
+/** Where a ticket came from, written once beside it: what its erasure must find. */
+export interface TicketOrigin {
+  /** The Redis key of the creation's idempotency record. */
+  k: string;
+  /** The intake job that created it, when one did. */
+  j?: string;
+}
+
 /** A loaded ticket: stored facts plus its machine state. */
 export interface TicketRecord {
   id: string;
   version: number;
   data: TicketData;
   reporter: Reporter | null;
+  origin?: TicketOrigin | null;
   state: PersistedTicket;
   updatedAt: number;
 }

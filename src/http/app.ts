@@ -12,7 +12,7 @@ import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
 import { PACKAGE_VERSION } from '../package-version.js';
 import { asyncApiRoute } from './asyncapi.js';
-import { documentProblems } from './documented-problems.js';
+import { documentProblems, INTERNAL_PROBLEM, UNAVAILABLE_PROBLEM } from './documented-problems.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -27,6 +27,8 @@ export interface AppDeps {
   version?: string;
   /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
   sessions?: SessionAuth;
+  /** Routes a plugin registers hidden that the OpenAPI document names all the same (`GET /admin/queues` → tags and summary). */
+  documentedElsewhere?: Record<string, { tags: string[]; summary: string }>;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Server timeouts and load shedding; defaults as in the environment settings. */
@@ -108,7 +110,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         },
       },
     },
-    transform: jsonSchemaTransform,
+    // A route a plugin registers hidden (bull-board's page) is named all the same, with the errors every route can answer.
+    transform: (doc) => {
+      // The router keeps a prefixed plugin's root as `/prefix/`; the document names it as callers write it.
+      const url = doc.url.length > 1 ? doc.url.replace(/\/$/, '') : doc.url;
+      const extra = deps.documentedElsewhere?.[`${String(doc.route.method)} ${url}`];
+      if (!extra) return jsonSchemaTransform(doc);
+      return { ...jsonSchemaTransform({ ...doc, schema: { ...extra, response: { 500: INTERNAL_PROBLEM, 503: UNAVAILABLE_PROBLEM } } }), url };
+    },
   });
   // /docs answers the OpenAPI document to API clients and the browsable page to people.
   app.addHook('onRequest', async (req, reply) => {

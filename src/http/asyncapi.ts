@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CloudEventSchema, EVENT_TYPE_NAMES, HANDOFF_EVENT_TYPES, ticketEventType } from '../domain/cloudevent.js';
+import { BACKLOG_EVENT_NAMES, backlogEventType, CloudEventSchema, EVENT_TYPE_NAMES, HANDOFF_EVENT_TYPES, ticketEventType } from '../domain/cloudevent.js';
 import { CLOCK_NAMES } from '../domain/sla.js';
 import { TicketViewSchema } from '../domain/ticket.js';
 import { HANDOFF_DATA_SCHEMAS } from '../provider/events.js';
@@ -45,6 +45,14 @@ const TicketEventSchema = CloudEventSchema.extend({
   type: z.enum(Object.keys(EVENT_TYPE_NAMES).map(ticketEventType) as [string, ...string[]]),
   data: HistoryEntrySchema.extend({ ticketId: z.string() }),
 }).describe('A ticket event: its history entry, with the ticket id; `id` is `<ticket>-v<version>`');
+/** A backlog item's change on the stream: operators and the steering committee see them. */
+const BacklogEventSchema = CloudEventSchema.extend({
+  type: z.enum(Object.keys(BACKLOG_EVENT_NAMES).map(backlogEventType) as [string, ...string[]]),
+  data: z.looseObject({
+    itemId: z.string(), service: z.string(), title: z.string(), status: z.string(), score: z.number(), ticketCount: z.number().int(),
+    version: z.number().int(), at: z.string(), type: z.string(), from: z.string().nullable(), to: z.string(),
+  }),
+}).describe("A backlog item's change: its history entry with the item's status, score and ticket count; `id` is `<item>-v<version>`");
 const NotificationSchema = CloudEventSchema.extend({
   ...withType('lotse.notification'),
   data: z.object({
@@ -139,14 +147,14 @@ export function buildAsyncApiDocument(version: string) {
         description: 'Every ticket event as a CloudEvent, trimmed to about LOTSE_EVENTS_MAXLEN entries; for any other consumer (XREAD).',
         servers: [ref('#/servers/redis')],
         parameters: { prefix: { description: 'LOTSE_PREFIX', default: 'lotse' } },
-        messages: { ticketEvent: ref('#/components/messages/ticketEvent'), notification: ref('#/components/messages/notification') },
+        messages: { ticketEvent: ref('#/components/messages/ticketEvent'), notification: ref('#/components/messages/notification'), backlogEvent: ref('#/components/messages/backlogEvent') },
       },
       stream: {
         address: '/v1/stream',
         title: 'Server-sent events',
         description: 'GET with a key: operators see every event, others the events of tickets in their reach. Filters `land`, `service`, `type`; heartbeats as comments; the SSE `id` is the stream entry id, and `Last-Event-ID` resumes after it.',
         servers: [ref('#/servers/api')],
-        messages: { ticketEvent: ref('#/components/messages/streamTicketEvent'), notification: ref('#/components/messages/streamNotification') },
+        messages: { ticketEvent: ref('#/components/messages/streamTicketEvent'), notification: ref('#/components/messages/streamNotification'), backlogEvent: ref('#/components/messages/streamBacklogEvent') },
       },
     },
     operations: {
@@ -178,13 +186,13 @@ export function buildAsyncApiDocument(version: string) {
         action: 'send',
         channel: ref('#/channels/eventStream'),
         summary: 'The relay appends every committed event, exactly once',
-        messages: [ref('#/channels/eventStream/messages/ticketEvent'), ref('#/channels/eventStream/messages/notification')],
+        messages: [ref('#/channels/eventStream/messages/ticketEvent'), ref('#/channels/eventStream/messages/notification'), ref('#/channels/eventStream/messages/backlogEvent')],
       },
       sendStream: {
         action: 'send',
         channel: ref('#/channels/stream'),
         summary: 'Lotse streams events to a connected client',
-        messages: [ref('#/channels/stream/messages/ticketEvent'), ref('#/channels/stream/messages/notification')],
+        messages: [ref('#/channels/stream/messages/ticketEvent'), ref('#/channels/stream/messages/notification'), ref('#/channels/stream/messages/backlogEvent')],
       },
     },
     components: {
@@ -196,6 +204,7 @@ export function buildAsyncApiDocument(version: string) {
         TicketWithdrawn: schemaOf(TicketWithdrawnSchema, 'output'),
         TicketEvent: schemaOf(TicketEventSchema, 'output'),
         Notification: schemaOf(NotificationSchema, 'output'),
+        BacklogEvent: schemaOf(BacklogEventSchema, 'output'),
         WebhookHeaders: schemaOf(WebhookHeadersSchema, 'output'),
         StreamHeaders: schemaOf(StreamHeadersSchema, 'input'),
       },
@@ -212,6 +221,8 @@ export function buildAsyncApiDocument(version: string) {
         notification: message('notification', 'Notification', 'Notification'),
         streamTicketEvent: message('ticketEvent', 'Ticket event (SSE `data`)', 'TicketEvent', { headers: ref('#/components/schemas/StreamHeaders') }),
         streamNotification: message('notification', 'Notification (SSE `data`)', 'Notification', { headers: ref('#/components/schemas/StreamHeaders') }),
+        backlogEvent: message('backlogEvent', 'Backlog item event', 'BacklogEvent'),
+        streamBacklogEvent: message('backlogEvent', 'Backlog item event (SSE `data`)', 'BacklogEvent', { headers: ref('#/components/schemas/StreamHeaders') }),
       },
     },
   };

@@ -4,8 +4,8 @@ import { ProblemSchema } from './problem.js';
 
 const UNAUTHENTICATED = ProblemSchema.describe('RFC 9457 problem details: no key, or an unknown one');
 const FORBIDDEN = ProblemSchema.describe('RFC 9457 problem details: the role may not do this');
-const INTERNAL = ProblemSchema.describe('RFC 9457 problem details: something went wrong on our side (nothing internal is revealed)');
-const UNAVAILABLE = ProblemSchema.describe('RFC 9457 problem details: the store is not reachable, or Lotse is shutting down; try again (Retry-After)');
+export const INTERNAL_PROBLEM = ProblemSchema.describe('RFC 9457 problem details: something went wrong on our side (nothing internal is revealed)');
+export const UNAVAILABLE_PROBLEM = ProblemSchema.describe('RFC 9457 problem details: the store is not reachable, or Lotse is shutting down; try again (Retry-After)');
 
 /**
  * onRoute: the errors any documented route can answer, added to its
@@ -25,7 +25,7 @@ export function documentProblems(route: RouteOptions): void {
     add(401, UNAUTHENTICATED);
     if (ROLES.some((r) => !roles.includes(r))) add(403, FORBIDDEN);
   }
-  add(500, INTERNAL);
-  add(503, UNAVAILABLE);
+  add(500, INTERNAL_PROBLEM);
+  add(503, UNAVAILABLE_PROBLEM);
   route.schema = { ...schema, response };
 }

@@ -53,3 +53,10 @@ export const BacklogJobSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type BacklogJob = z.infer<typeof BacklogJobSchema>;
+
+/** `retention` queue: the scheduler's sweep, and a purge after one ticket's erasure. */
+export const RetentionJobSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sweep') }),
+  z.strictObject({ type: z.literal('purge'), ticketId: IdSchema, version: z.number().int().positive() }),
+]);
+export type RetentionJob = z.infer<typeof RetentionJobSchema>;

@@ -5,6 +5,7 @@ export const QUEUE = {
   sla: 'sla',
   backlog: 'backlog',
   webhook: 'webhook',
+  retention: 'retention',
 } as const;
 
 /** One queue per IT provider or vendor desk. */

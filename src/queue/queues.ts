@@ -2,7 +2,7 @@ import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { handoffQueueName, QUEUE } from './names.js';
-import type { BacklogJob, TimerJob } from './jobs.js';
+import type { BacklogJob, RetentionJob, TimerJob } from './jobs.js';
 import { JOB_RETENTION, KEEP } from './retention.js';
 
 /**
@@ -98,6 +98,13 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
     async addBacklogJobs(jobs: { jobId: string; data: BacklogJob }[]) {
       if (jobs.length === 0) return;
       await queue(QUEUE.backlog).addBulk(
+        jobs.map((j) => ({ name: j.data.type, data: j.data, opts: { jobId: j.jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP } })),
+      );
+    },
+    /** Purges after erasures; the job id is the effect id. */
+    async addRetentionJobs(jobs: { jobId: string; data: RetentionJob }[]) {
+      if (jobs.length === 0) return;
+      await queue(QUEUE.retention).addBulk(
         jobs.map((j) => ({ name: j.data.type, data: j.data, opts: { jobId: j.jobId, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP } })),
       );
     },

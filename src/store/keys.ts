@@ -40,15 +40,18 @@ export interface Keys {
 }
 
 /**
- * `created`: `<land>|<service>|<priority>` → tickets created; `events`:
+ * `created`: `<land>|<service>|<priority>` → tickets created;
+ * `created-year`: `<year>|<service>|<land>` → tickets created that year (the cost report); `events`:
  * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
  * → SLA warnings and breaches.
  */
-export type StatsName = 'created' | 'events' | 'sla';
+export type StatsName = 'created' | 'created-year' | 'events' | 'sla';
 
 export type IndexName =
   | 'all'
   | 'closed'
+  /** Tickets erased whose jobs, dead letters and stream events wait for the retention worker's purge (score: the erasure's version). */
+  | 'erasing'
   | `reach:${string}`
   | `status:${string}`
   | `level:${string}`

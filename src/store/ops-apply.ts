@@ -23,6 +23,12 @@ export async function applyStoreOps(redis: Redis, ops: readonly StoreOp[]): Prom
       case 'hincrby':
         multi.hincrby(op.key, op.field, op.by);
         break;
+      case 'hdel':
+        multi.hdel(op.key, op.field);
+        break;
+      case 'lset':
+        multi.lset(op.key, op.index, op.value);
+        break;
     }
   }
   const results = await multi.exec();

@@ -9,4 +9,20 @@ export type StoreOp =
   | { op: 'zrem'; key: string; member: string }
   /** Keep a sorted set bounded: remove ranks start..stop (ZREMRANGEBYRANK), e.g. 0..-(cap+1) keeps the `cap` highest. */
   | { op: 'ztrim'; key: string; keep: number }
-  | { op: 'hincrby'; key: string; field: string; by: number };
+  | { op: 'hincrby'; key: string; field: string; by: number }
+  /** Remove a field of a hash (an erasure drops a record's reporter). */
+  | { op: 'hdel'; key: string; field: string }
+  /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
+  | { op: 'lset'; key: string; index: number; value: string };
+
+/**
+ * The sorted sets a record enters (or is re-scored in) and leaves, given the
+ * sets it was in and is in now with its score there: one pure diff for every
+ * kind's index sets.
+ */
+export function membershipOps(was: ReadonlyMap<string, number>, is: ReadonlyMap<string, number>, member: string, keyOf: (name: string) => string): StoreOp[] {
+  const ops: StoreOp[] = [];
+  for (const [name, score] of is) if (was.get(name) !== score) ops.push({ op: 'zadd', key: keyOf(name), member, score });
+  for (const name of was.keys()) if (!is.has(name)) ops.push({ op: 'zrem', key: keyOf(name), member });
+  return ops;
+}

@@ -43,3 +43,18 @@ export async function appendSample(redis: RedisClient, key: string, minute: numb
 export async function readSamples(redis: RedisClient, key: string): Promise<string[]> {
   return redis.zrange(key, 0, -1);
 }
+
+/**
+ * What the cost report puts beside each Land's share: the tickets it created
+ * in the year (a counter the commit keeps) and the backlog items its tickets
+ * ask for (a set the backlog's commit keeps), per service.
+ */
+export async function readCostFacts(redis: RedisClient, keys: Keys, year: number, pairs: readonly { service: string; land: string }[]) {
+  const pipeline = redis.pipeline();
+  pipeline.hmget(keys.stats('created-year'), ...pairs.map((p) => `${year}|${p.service}|${p.land}`));
+  for (const p of pairs) pipeline.zcard(keys.backlogIndex(`score:service:${p.service}:land:${p.land}`));
+  const results = (await pipeline.exec()) ?? [];
+  for (const [err] of results) if (err) throw err;
+  const tickets = (results[0]![1] as (string | null)[]).map((v) => Number(v ?? 0));
+  return pairs.map((p, i) => ({ ...p, tickets: tickets[i]!, backlogItems: Number(results[i + 1]![1]) }));
+}

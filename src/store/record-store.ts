@@ -15,6 +15,8 @@ export interface StoredRecord {
   snapshot: unknown;
   data: unknown;
   reporter: unknown;
+  /** Where the record came from, written once at creation (its idempotency key, its intake job): what an erasure must find. */
+  origin: unknown;
   updatedAt: number;
 }
 
@@ -45,6 +47,8 @@ export interface CommitRequest {
   data: unknown;
   /** Written only on creation. */
   reporter?: unknown;
+  /** Written only on creation: see StoredRecord.origin. */
+  origin?: unknown;
   history: unknown;
   effects: unknown[];
   /** Index entries, read-model counters, text index: applied in order in the same script. */
@@ -75,7 +79,7 @@ export interface RecordStore {
   listPage(indexKeys: string[], cursor: string, limit: number, budget?: number): Promise<{ ids: string[]; next: string }>;
 }
 
-const FIELDS = ['v', 'd', 'r'] as const;
+const FIELDS = ['v', 'd', 'r', 'o'] as const;
 
 /** A StoreOp as the COMMIT script reads it: a code and two arguments. */
 function opArgs(op: StoreOp): [string, string | number, string | number] {
@@ -84,6 +88,8 @@ function opArgs(op: StoreOp): [string, string | number, string | number] {
     case 'zrem': return ['r', op.member, ''];
     case 'ztrim': return ['t', op.keep, ''];
     case 'hincrby': return ['h', op.field, op.by];
+    case 'hdel': return ['d', op.field, ''];
+    case 'lset': return ['l', op.index, op.value];
   }
 }
 
@@ -95,7 +101,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
   const listFn = (redis as unknown as { lotseListPage: ListFn }).lotseListPage.bind(redis);
 
   function parseStored(id: string, values: (Buffer | null)[]): StoredRecord | null {
-    const [v, d, r] = values;
+    const [v, d, r, o] = values;
     if (v == null || d == null) return null;
     const doc = layout.decode(d);
     return {
@@ -105,6 +111,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
       snapshot: doc.snap,
       data: doc.data,
       reporter: r ? JSON.parse(r.toString('utf8')) : null,
+      origin: o ? JSON.parse(o.toString('utf8')) : null,
       updatedAt: doc.upd,
     };
   }
@@ -129,6 +136,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
     async commit(r) {
       const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.snapshot })];
       if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
+      if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
       const idem = r.idempotency;
       const args: (string | number | Buffer)[] = [
         4 + r.ops.length,

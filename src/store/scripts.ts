@@ -26,7 +26,8 @@ export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
  *       of hash field/value arguments, F of them, then three per store
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
- *       -(keep+1)), 'h' field by (HINCRBY)
+ *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
+ *       value (LSET)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -48,7 +49,9 @@ for k = 5, #KEYS do
   if code == 'z' then redis.call('ZADD', KEYS[k], b, a)
   elseif code == 'r' then redis.call('ZREM', KEYS[k], a)
   elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(tonumber(a) + 1))
-  elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b) end
+  elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b)
+  elseif code == 'd' then redis.call('HDEL', KEYS[k], a)
+  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b) end
   i = i + 3
 end
 if ARGV[6] ~= '' then

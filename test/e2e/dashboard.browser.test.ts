@@ -158,6 +158,9 @@ describe('the dashboard in a real browser', () => {
     await page.goto(`${base}/admin/queues`);
     await page.waitForSelector('text=intake', { timeout: 15_000 });
     await page.waitForSelector('text=handoff-dataport');
+    // The board's overview has loaded its queues' counts, not only the menu.
+    type Body = { document: { body: { innerText: string } } };
+    await page.waitForFunction(() => !(globalThis as unknown as Body).document.body.innerText.includes('Wird geladen'), undefined, { timeout: 15_000 });
     const shot = resolve(ARTIFACTS, 'bull-board.png');
     await page.screenshot({ path: shot });
     console.log(`screenshot: ${shot}`);

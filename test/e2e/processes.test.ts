@@ -26,7 +26,7 @@ it('runs the API and the workers as separate processes, ready only once workers 
   const ready = async () => (await fetch(`${url}/readyz`)).status;
   expect(await ready()).toBe(503);
 
-  const workers = [spawn(['worker', '--roles', 'intake,events,relay']), spawn(['worker', '--roles', 'sla'])];
+  const workers = [spawn(['worker', '--roles', 'intake,events,relay']), spawn(['worker', '--roles', 'sla,backlog,retention'])];
   await waitFor(async () => (await ready()) === 200, { timeoutMs: 60_000, what: 'readiness once every role runs' });
 
   // A ticket created through the API process is committed there and its effects run in a worker process.

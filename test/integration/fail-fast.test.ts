@@ -30,7 +30,7 @@ beforeAll(async () => {
     logger: createLogger('silent'),
     env: {},
   });
-  await runtime.startWorkers(['intake', 'events', 'sla', 'relay']);
+  await runtime.startWorkers(['intake', 'events', 'sla', 'relay', 'backlog']);
   app = await runtime.buildApp();
 });
 

@@ -16,7 +16,7 @@ describe('health', () => {
   });
 
   it('GET /readyz answers 200 when Redis answers and every worker role runs', async () => {
-    const app = await setup(['intake', 'events', 'sla', 'relay']);
+    const app = await setup(['intake', 'events', 'sla', 'relay', 'backlog', 'retention']);
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ status: 'ok', checks: { redis: 'ok', workers: 'ok' } });
@@ -35,9 +35,9 @@ describe('health', () => {
   });
 
   it.each([
-    ['no workers', [] as WorkerRole[], 'missing roles: intake, events, sla, relay'],
-    ['intake and events only', ['intake', 'events'] as WorkerRole[], 'missing roles: sla, relay'],
-    ['every role but the relay', ['intake', 'events', 'sla'] as WorkerRole[], 'missing roles: relay'],
+    ['no workers', [] as WorkerRole[], 'missing roles: intake, events, sla, relay, backlog, retention'],
+    ['intake and events only', ['intake', 'events'] as WorkerRole[], 'missing roles: sla, relay, backlog, retention'],
+    ['every role but the relay', ['intake', 'events', 'sla', 'backlog', 'retention'] as WorkerRole[], 'missing roles: relay'],
   ])('GET /readyz with %s names the missing roles', async (_label, roles, reason) => {
     const app = await setup(roles);
     const body = expectProblem(await app.inject({ method: 'GET', url: '/readyz' }), 503);
@@ -49,7 +49,7 @@ describe('health', () => {
     const h = await harness();
     const app = await h.app();
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
-    await h.runtime.startWorkers(['intake', 'events', 'sla', 'relay']);
+    await h.runtime.startWorkers(['intake', 'events', 'sla', 'relay', 'backlog', 'retention']);
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 });

@@ -98,7 +98,7 @@ describe('read model kept by the commit', () => {
             await engine.applyEventOnce(sender, id, event, { idempotencyKey: key });
             applied++;
           } catch (err) {
-            if (!(err instanceof AppError) || !['INVALID_TRANSITION', 'FORBIDDEN', 'VERSION_CONFLICT'].includes(err.code)) throw err;
+            if (!(err instanceof AppError) || !['INVALID_TRANSITION', 'FORBIDDEN', 'VERSION_CONFLICT', 'LIMIT_REACHED'].includes(err.code)) throw err;
           }
         }
       }));

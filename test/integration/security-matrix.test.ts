@@ -17,7 +17,8 @@ import { expectProblem } from '../helpers/http.js';
  */
 const MARK_ELFE = `Marker-${Math.random().toString(36).slice(2)}-elfe`;
 const MARK_UVO = `Marker-${Math.random().toString(36).slice(2)}-uvo`;
-const PUBLIC = new Set(['/healthz', '/readyz', '/docs', '/docs/json', '/docs/yaml']);
+/** Open to anyone: health, readiness, the documents, metrics (guarded by their port), the dashboard's login page and the board's redirect to it. */
+const PUBLIC = new Set(['/healthz', '/readyz', '/docs', '/docs/json', '/docs/yaml', '/docs/asyncapi', '/metrics', '/dashboard', '/admin/queues']);
 const prefix = newPrefix('sec');
 const logs: string[] = [];
 let runtime: Runtime;
@@ -41,7 +42,7 @@ beforeAll(async () => {
     logger: createLogger('trace', sink),
     env: {},
   });
-  await runtime.startWorkers(['relay', 'events', 'intake', 'sla']);
+  await runtime.startWorkers(['relay', 'events', 'intake', 'sla', 'backlog', 'retention']);
   app = await runtime.buildApp();
   admin = new Redis(redisUrl());
   const reporter = (mark: string) => ({ name: `Erika ${mark}`, email: `${mark.toLowerCase()}@example.org`, phone: '+49 421 123456' });
@@ -119,9 +120,12 @@ describe('the security matrix', () => {
   });
 
   it('each role gets an answer it may get: never a 5xx, refusals 403/404 as problems', async () => {
-    for (const op of await operations()) {
+    // The stream answers for as long as the client listens: its roles are tried in test/integration/http-stream.test.ts.
+    for (const op of (await operations()).filter((o) => o.path !== '/v1/stream')) {
+      // An operator's erasure would take the planted reporter the tests below look for: an unknown ticket here (retention.test.ts erases for real).
+      const id = op.path.endsWith('/erasure') ? 'T0000000000000000000' : elfe;
       for (const orgId of ['desk-BY', 'dataport', 'ops-bremen', 'steuerungskreis']) {
-        const res = await app.inject({ method: op.method, url: urlOf(op, elfe), headers: bearer(orgId), ...(op.method === 'POST' ? { payload: payloadOf(op) } : {}) });
+        const res = await app.inject({ method: op.method, url: urlOf(op, id), headers: bearer(orgId), ...(op.method === 'POST' ? { payload: payloadOf(op) } : {}) });
         expect(res.statusCode, `${orgId} ${op.method} ${op.path}: ${res.body}`).toBeLessThan(500);
         if (res.statusCode >= 400) expectProblem(res, res.statusCode);
         if (op.path.startsWith('/v1/dead-letters') && orgId !== 'ops-bremen') expect(res.statusCode).toBe(403);

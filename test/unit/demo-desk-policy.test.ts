@@ -102,8 +102,9 @@ describe('the progress line', () => {
   });
 
   it('reads only what a stats document plainly holds', () => {
-    expect(readStats({ open: 5, sla: { breached: 2 } })).toEqual({ open: 5, breached: 2 });
-    expect(readStats({ byStatus: { new: 1, open: 2, waiting: 3, 'handoff-pending': 4, resolved: 9 } })).toEqual({ open: 10, handoffsPending: 4 });
-    expect(readStats({ open: 'many', sla: 'red' })).toEqual({});
+    const c = (count: number) => ({ count, list: '/v1/tickets' });
+    expect(readStats({ tickets: { total: { all: c(9), active: c(5) }, sla: { 'at-risk': c(1), breached: c(2) }, status: { 'handoff-pending': c(4) } } })).toEqual({ open: 5, breached: 2, handoffsPending: 4 });
+    expect(readStats({ tickets: { total: { active: { count: 'many' } } } })).toEqual({});
+    expect(readStats({ open: 5 })).toEqual({});
   });
 });

@@ -199,7 +199,9 @@ export function timerProblems(before: Snap, event: TicketEvent, step: Step): str
  */
 export function candidateEvents(snap: Snap, at: number): TicketEvent[] {
   const senders: Actor[] = [principal(snap.context.assignee), principal(`desk-${snap.context.facts.land}`), OPERATOR];
-  const events = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE').flatMap((type) => senders.map((actor) => sampleEvent(type, actor, at)));
+  const events = EVENT_TYPES.filter((t) => !t.startsWith('SLA_') && t !== 'RECEIPT_OVERDUE' && t !== 'BACKLOG_DECIDED').flatMap((type) => senders.map((actor) => sampleEvent(type, actor, at)));
   if (snap.context.timer) events.push({ ...fire(snap), at: Math.max(at, snap.context.timer.at) });
+  // Lotse's own notice of a decided backlog item: only the system sends it.
+  events.push({ type: 'BACKLOG_DECIDED', item: 'B1', outcome: 'done', release: '1.0', at, actor: SYSTEM });
   return events.map((e) => (e.type === 'ASSIGN' ? ({ ...e, assignee: 'dataport' } as TicketEvent) : e));
 }

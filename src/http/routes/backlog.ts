@@ -1,0 +1,115 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { BacklogEventInputSchema } from '../../domain/backlog-event.js';
+import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
+import type { BacklogEngine } from '../../engine/backlog-engine.js';
+import { BACKLOG_STATUSES } from '../../engine/backlog-record.js';
+import { principalOf } from '../auth.js';
+import { problemResponses } from '../problem.js';
+
+const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
+const Params = z.object({ id: IdSchema });
+const StatusSchema = z.enum(BACKLOG_STATUSES as unknown as [string, ...string[]]);
+
+const ListQuery = z.strictObject({
+  service: IdSchema.optional(),
+  status: StatusSchema.optional(),
+  sort: z.enum(['score', 'rank']).default('score'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(120).regex(/^-?[0-9.e+]+~[A-Za-z0-9_-]+$/, 'a cursor from an earlier page').optional(),
+});
+
+const LinkView = z.object({
+  ticketId: z.string(), land: LandCodeSchema, priority: z.string(), source: z.string(),
+  score: z.number().describe('how alike the ticket and the item are, 0..1'), shared: z.array(z.string()).describe('the terms they share'), linkedAt: z.string(),
+});
+
+export const BacklogItemViewSchema = z.object({
+  id: z.string(),
+  service: z.string(),
+  title: z.string(),
+  description: z.string(),
+  status: StatusSchema,
+  rank: z.number().int().nullable(),
+  score: z.number().describe('0..100: tickets + lands + population + priority, see scoreParts'),
+  scoreParts: z.object({ tickets: z.number(), lands: z.number(), population: z.number(), priority: z.number() }),
+  ticketCount: z.number().int(),
+  lands: z.array(LandCodeSchema),
+  population: z.number().int().describe('people the asking Länder stand for (Zensus 2022)'),
+  tickets: z.array(z.string()).describe('the linked tickets in the caller\'s reach'),
+  why: z.array(LinkView),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  release: z.string().nullable(),
+  reason: z.string().nullable(),
+  mergedInto: z.string().nullable(),
+  splitFrom: z.string().nullable(),
+  version: z.number().int(),
+  allowedEvents: z.array(z.string()),
+});
+
+const HistoryEntry = z.object({
+  version: z.number().int(), at: z.string(), type: z.string(),
+  actor: z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]),
+  from: z.string().nullable(), to: z.string(), details: z.record(z.string(), z.unknown()).optional(),
+});
+
+const IF_MATCH = /^\s*(?:"(\d{1,12})"|(\d{1,12}))\s*$/;
+
+export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/v1/backlog', {
+      config: { roles: ALL },
+      schema: {
+        tags: ['backlog'],
+        summary: 'Backlog items in reach, by score (highest first) or rank (1 first)',
+        querystring: ListQuery,
+        response: { 200: z.object({ items: z.array(BacklogItemViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
+      },
+    }, async (req) => {
+      const principal = principalOf(req);
+      const page = await backlog.list(principal, req.query as Parameters<BacklogEngine['list']>[1]);
+      return { items: page.items.map((r) => backlog.view(principal, r)), next: page.next };
+    });
+
+    app.get('/v1/backlog/:id', {
+      config: { roles: ALL },
+      schema: {
+        tags: ['backlog'],
+        summary: 'One backlog item with why each ticket was linked, the score\'s parts and its history',
+        params: Params,
+        response: { 200: BacklogItemViewSchema.extend({ history: z.array(HistoryEntry) }), ...problemResponses(401, 404) },
+      },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      const record = await backlog.get(principal, req.params.id);
+      reply.header('etag', `"${record.version}"`);
+      return { ...backlog.view(principal, record), history: await backlog.history(principal, record.id) };
+    });
+
+    app.post('/v1/backlog/:id/events', {
+      config: { roles: ['operator', 'steering'] },
+      schema: {
+        tags: ['backlog'],
+        summary: 'Decide on an item: PRIORITIZE, ACCEPT, REJECT, SCHEDULE, COMPLETE, MERGE, UNMERGE',
+        params: Params,
+        headers: z.object({
+          'if-match': z.string().max(40).regex(IF_MATCH, 'an item version like "3"').optional(),
+          'idempotency-key': z.string().min(1).max(200).optional(),
+        }),
+        body: BacklogEventInputSchema,
+        response: { 200: BacklogItemViewSchema, ...problemResponses(400, 401, 403, 404, 409, 412, 422) },
+      },
+    }, async (req, reply) => {
+      const principal = principalOf(req);
+      const m = req.headers['if-match'] ? IF_MATCH.exec(req.headers['if-match']) : null;
+      const { record, replayed } = await backlog.applyItemEvent(principal, req.params.id, req.body, {
+        ifMatch: m ? Number(m[1] ?? m[2]) : undefined,
+        idempotencyKey: req.headers['idempotency-key'],
+      });
+      reply.header('etag', `"${record.version}"`);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return backlog.view(principal, record);
+    });
+  };
+}
