@@ -8,6 +8,7 @@ import { benchStream, reportStream } from './stream.js';
 import { benchDashboard, reportDashboard } from './dashboard.js';
 import { benchCeiling, reportCeiling } from './ceiling.js';
 import { benchFaults, reportFaults } from './faults.js';
+import { benchBacklog, reportBacklog } from './backlog.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -68,6 +69,10 @@ const PARTS: Part[] = [
   {
     name: 'stream', title: 'GET /v1/stream: commit to 50 SSE clients (issue 10)', byDefault: true,
     run: async (url) => reportStream(await benchStream(url, { clients: env('BENCH_STREAM_CLIENTS', 50), rate: env('BENCH_STREAM_RATE', 500), seconds: env('BENCH_STREAM_SECONDS', 10) })),
+  },
+  {
+    name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
+    run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 1) })),
   },
   // Half an hour and more at full size: only when named.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: false, run: async (url) => reportFaults(await benchFaults(url)) },

@@ -10,16 +10,19 @@ import { Redis } from 'ioredis';
  */
 
 export type ReaderJob =
-  | { mode: 'sse'; url: string; key: string; clients: number }
+  /** `stream` and `redisUrl`: one more reader, of Lotse's events stream itself, so the delay splits into the relay's and the API's. */
+  | { mode: 'sse'; url: string; key: string; clients: number; redisUrl: string; stream: string }
   | { mode: 'xread'; url: string; stream: string; clients: number };
 
-export type ReaderMessage = { ready: true } | { delays: number[]; missing: number };
+export type ReaderMessage = { ready: true } | { delays: number[]; missing: number; streamDelays: number[] };
 
 const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Per reader: entry (ticket id or stream id) → when it arrived. Only the first arrival counts. */
 const arrivals: Map<string, number>[] = [];
 const closers: (() => void)[] = [];
+/** Ticket id → when its first entry reached Lotse's events stream. */
+const onStream = new Map<string, number>();
 
 function openSse(job: Extract<ReaderJob, { mode: 'sse' }>, arrived: Map<string, number>): Promise<void> {
   const agent = new Agent({ keepAlive: false });
@@ -51,7 +54,7 @@ function openSse(job: Extract<ReaderJob, { mode: 'sse' }>, arrived: Map<string, 
   });
 }
 
-async function openXread(job: Extract<ReaderJob, { mode: 'xread' }>, arrived: Map<string, number>): Promise<void> {
+async function openXread(job: { url: string; stream: string }, arrived: Map<string, number>, bySubject = false): Promise<void> {
   const redis = new Redis(job.url, { maxRetriesPerRequest: null });
   let open = true;
   closers.push(() => {
@@ -64,9 +67,13 @@ async function openXread(job: Extract<ReaderJob, { mode: 'xread' }>, arrived: Ma
     while (open) {
       const res = (await redis.xread('COUNT', 500, 'BLOCK', 5000, 'STREAMS', job.stream, position).catch(() => null)) as [string, [string, string[]][]][] | null;
       const at = wallNow();
-      for (const [id] of res?.[0]?.[1] ?? []) {
-        arrived.set(id, at);
+      for (const [id, fields] of res?.[0]?.[1] ?? []) {
         position = id;
+        if (!bySubject) arrived.set(id, at);
+        else {
+          const subject = fields[fields.indexOf('subject') + 1];
+          if (subject && !arrived.has(subject)) arrived.set(subject, at);
+        }
       }
     }
   })();
@@ -76,6 +83,7 @@ process.once('message', (job: ReaderJob) => {
   void (async () => {
     for (let i = 0; i < job.clients; i++) arrivals.push(new Map());
     await Promise.all(arrivals.map((arrived) => (job.mode === 'sse' ? openSse(job, arrived) : openXread(job, arrived))));
+    if (job.mode === 'sse') await openXread({ url: job.redisUrl, stream: job.stream }, onStream, true);
     process.send!({ ready: true } satisfies ReaderMessage);
     // Then: the commit stamps, once every entry is out; the answer is every reader's delay per entry.
     process.on('message', (stamps: { entries: [string, number][]; waitMs: number }) => {
@@ -92,8 +100,9 @@ process.once('message', (job: ReaderJob) => {
             else delays.push(at - stamp);
           }
         }
+        const streamDelays = stamps.entries.flatMap(([id, stamp]) => (onStream.has(id) ? [onStream.get(id)! - stamp] : []));
         for (const close of closers) close();
-        process.send!({ delays, missing } satisfies ReaderMessage, undefined, undefined, () => process.exit(0));
+        process.send!({ delays, missing, streamDelays } satisfies ReaderMessage, undefined, undefined, () => process.exit(0));
       })();
     });
   })().catch((err: Error) => {

@@ -15,7 +15,7 @@ const wallNow = () => performance.timeOrigin + performance.now();
 interface Readers {
   child: ChildProcess;
   /** Sends the stamps; answers every reader's delay per entry. */
-  delays(entries: [string, number][], waitMs: number): Promise<{ delays: number[]; missing: number }>;
+  delays(entries: [string, number][], waitMs: number): Promise<{ delays: number[]; missing: number; streamDelays: number[] }>;
 }
 
 /** Starts the reader process and waits until every reader is connected. */
@@ -65,46 +65,75 @@ async function paced(rate: number, seconds: number, fn: (i: number) => Promise<s
 
 interface Run {
   latency: Latency;
+  /** Commit → the entry on Lotse's events stream (the relay's part); raw: none. */
+  stream?: Latency;
   deliveries: number;
   missing: number;
   achieved: number;
   load: number;
 }
 
-/** `lotse api` in a process of its own (as deployed: the API apart from the workers), answering on `port`. */
-async function startApi(url: string, prefix: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+/** A `lotse` command in a process of its own (as deployed: the API apart from the workers). */
+function startCli(args: string[], env: Record<string, string>) {
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'api'], {
-    env: { ...process.env, REDIS_URL: url, LOTSE_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(async () => {
-    if (child.exitCode !== null) throw new Error(`lotse api exited with ${child.exitCode}`);
-    return (await fetch(`${base}/healthz`).catch(() => null))?.status === 200;
-  }, 'lotse api to answer', 100);
   return {
-    url: base,
+    child,
     async stop() {
-      child.kill('SIGTERM');
+      if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
 }
 
+/** `lotse api` on `port`, once it answers. */
+async function startApi(url: string, prefix: string, port: number) {
+  const api = startCli(['api'], { REDIS_URL: url, LOTSE_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1' });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await until(async () => {
+      if (api.child.exitCode !== null) throw new Error(`lotse api exited with ${api.child.exitCode}`);
+      return (await fetch(`${base}/healthz`).catch(() => null))?.status === 200;
+    }, 'lotse api to answer', 100);
+  } catch (err) {
+    await api.stop();
+    throw err;
+  }
+  return { url: base, stop: api.stop };
+}
+
+/** `lotse worker --roles relay`, once its heartbeat is in Redis. */
+async function startRelay(url: string, prefix: string, redis: Redis) {
+  const relay = startCli(['worker', '--roles', 'relay'], { REDIS_URL: url, LOTSE_PREFIX: prefix });
+  try {
+    await until(async () => {
+      if (relay.child.exitCode !== null) throw new Error(`lotse worker exited with ${relay.child.exitCode}`);
+      return (await redis.zrange(`${prefix}:hb`, 0, -1)).some((m) => m.startsWith('relay@'));
+    }, 'lotse worker --roles relay to beat', 100);
+  } catch (err) {
+    await relay.stop();
+    throw err;
+  }
+  return relay;
+}
+
 /**
- * Lotse: tickets created through the engine at `rate` in this process, its
- * relay publishing them; `lotse api` in another serving `clients` SSE
- * clients, which read in a third.
+ * Lotse as deployed on one machine: tickets created through the engine at
+ * `rate` in this process (a desk's worker), `lotse worker --roles relay`
+ * publishing them, `lotse api` serving `clients` SSE clients, which read in
+ * a fourth process.
  */
 async function lotseRun(url: string, o: { clients: number; rate: number; seconds: number }): Promise<Run> {
   const prefix = 'bench-stream';
-  const runtime = await startRuntime(url, prefix, ['relay'], { topology: benchTopology() });
+  const redis = new Redis(url);
+  const runtime = await startRuntime(url, prefix, [], { topology: benchTopology() });
   const api = await startApi(url, prefix, await freePort());
+  let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
   let readers: Readers | undefined;
   try {
-    readers = await startReaders({ mode: 'sse', url: api.url, key: 'dev-ops-bremen', clients: o.clients });
+    relay = await startRelay(url, prefix, redis);
+    readers = await startReaders({ mode: 'sse', url: api.url, key: 'dev-ops-bremen', clients: o.clients, redisUrl: url, stream: runtime.keys.events });
     const create = async (i: number) => {
       const land = LAND_CODES[i % LAND_CODES.length]!;
       const desk: Principal = { orgId: `desk-${land}`, role: 'desk', land };
@@ -113,12 +142,14 @@ async function lotseRun(url: string, o: { clients: number; rate: number; seconds
     // A warm-up second, not counted.
     await paced(o.rate, 1, (i) => create(1_000_000 + i));
     const { entries, achieved } = await paced(o.rate, o.seconds, create);
-    const { delays, missing } = await readers.delays(entries, 60_000);
-    return { latency: latencyOf(delays), deliveries: delays.length, missing, achieved, load: loadavg()[0]! };
+    const { delays, missing, streamDelays } = await readers.delays(entries, 60_000);
+    return { latency: latencyOf(delays), stream: latencyOf(streamDelays), deliveries: delays.length, missing, achieved, load: loadavg()[0]! };
   } finally {
     readers?.child.kill();
+    await relay?.stop();
     await api.stop();
     await runtime.close();
+    redis.disconnect();
   }
 }
 
@@ -158,6 +189,7 @@ export function reportStream(s: Awaited<ReturnType<typeof benchStream>>): string
   return [
     `commit → event at each of ${s.clients} readers while ${s.rate} events/s flow for ${s.seconds} s, p50 / p99 / max:`,
     row('Lotse, `lotse api` /v1/stream (SSE)     ', s.lotse),
+    `    of which commit → entry on Lotse's events stream (the relay) ${fmtLatency(s.lotse.stream!, 1)} ms`,
     row('raw Redis, XADD → XREAD BLOCK per reader', s.raw),
     `  p99 ratio ${(s.lotse.latency.p99 / s.raw.latency.p99).toFixed(1)}, p50 difference ${(s.lotse.latency.p50 - s.raw.latency.p50).toFixed(1)} ms`,
   ];
