@@ -21,7 +21,9 @@ export async function benchFaults(url: string): Promise<FaultsRun> {
     LOTSE_FAULTS_TICKETS: process.env.LOTSE_FAULTS_TICKETS ?? '5000',
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOTSE_FAULTS_') && k !== 'LOTSE_FAULTS_TICKETS') as [string, string][]),
   };
-  const child = spawn('npx', ['vitest', 'run', '--config', 'vitest.faults.config.ts'], {
+  // BENCH_FAULTS_FILES: some scenario files only (a quick look), space-separated.
+  const files = process.env.BENCH_FAULTS_FILES?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn('npx', ['vitest', 'run', '--config', 'vitest.faults.config.ts', ...files], {
     env: { ...process.env, ...env, REDIS_URL: url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

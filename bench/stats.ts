@@ -63,9 +63,10 @@ async function startFilled(url: string, prefix: string, tickets: number) {
 export async function benchStats(url: string, opts: { small: number; large: number; requests: number }) {
   const redis = new Redis(url);
   await redis.flushdb();
-  const small = await startFilled(url, 'bench-stats-s', opts.small);
+  let small: Awaited<ReturnType<typeof startFilled>> | undefined;
   let large: Awaited<ReturnType<typeof startFilled>> | undefined;
   try {
+    small = await startFilled(url, 'bench-stats-s', opts.small);
     large = await startFilled(url, 'bench-stats-l', opts.large);
     const targets = [small, large];
     const lotse: number[][] = [[], []];
@@ -100,7 +101,7 @@ export async function benchStats(url: string, opts: { small: number; large: numb
       p50Ratio: l.lotse.p50 / s.lotse.p50, p99Ratio: l.lotse.p99 / s.lotse.p99,
     };
   } finally {
-    await small.close();
+    await small?.close();
     await large?.close();
     await redis.flushdb();
     redis.disconnect();

@@ -92,14 +92,19 @@ async function makeTemplates(runtime: Runtime, redis: Redis, topology: Topology,
   return made;
 }
 
+/** Commit fields cloneRequest fills itself; any other field holding the template's id, reference or key is rewritten as JSON text. */
+const FILLED = new Set(['id', 'snapshot', 'data', 'ops', 'idempotency']);
+
 /**
  * A template's commit for another ticket: its id, reference and idempotency
- * key put where the template's stand. Field by field (a JSON round trip per
- * commit would cost more than the commit); checkClone proves it misses none.
+ * key put where the template's stand. Field by field (a JSON round trip of
+ * the whole request per commit would cost more than the commit); the few
+ * other fields that hold one of them (`origin`, the creation's key) go
+ * through JSON. checkClone proves it misses nothing.
  */
 function cloneRequest(tpl: Template, r: CommitRequest, id: string, cloneRef: string, idemKey: string): CommitRequest {
   const snapshot = r.snapshot as { value: unknown; context: { id: string } };
-  return {
+  const out: Record<string, unknown> = {
     ...r,
     id,
     snapshot: { ...snapshot, context: { ...snapshot.context, id } },
@@ -107,6 +112,14 @@ function cloneRequest(tpl: Template, r: CommitRequest, id: string, cloneRef: str
     ops: r.ops.map((o) => ('member' in o && o.member === tpl.id ? { ...o, member: id } : o)),
     ...(r.idempotency ? { idempotency: { ...r.idempotency, key: idemKey, record: r.idempotency.record.replaceAll(tpl.id, id) } } : {}),
   };
+  for (const [k, v] of Object.entries(r)) {
+    if (FILLED.has(k) || v === null || typeof v !== 'object') continue;
+    const text = JSON.stringify(v);
+    if (text.includes(tpl.id) || text.includes(tpl.ref) || text.includes(tpl.idemKey)) {
+      out[k] = JSON.parse(text.replaceAll(tpl.id, id).replaceAll(tpl.ref, cloneRef).replaceAll(tpl.idemKey, idemKey)) as unknown;
+    }
+  }
+  return out as unknown as CommitRequest;
 }
 
 /** Every place the template's id, reference and key occur is one cloneRequest fills: the same as replacing them in its JSON text. */
