@@ -1,3 +1,5 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
 import type { Engine } from '../src/engine/engine.js';
 import { stateInfo } from '../src/engine/ticket-record.js';
@@ -6,32 +8,56 @@ import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
+export type EventsJobResult = { ticketId: string; version: number; state: string; replayed?: true };
+type EventsDeps = { engine: Engine; principals: PrincipalResolver };
+
 /** `events`: `{ ticketId, orgId, event }` from desks and providers, through the same engine call as HTTP. */
-export function createEventsWorker(deps: WorkerDeps & { engine: Engine; principals: PrincipalResolver }, concurrency?: number) {
-  return makeWorker<unknown, { ticketId: string; version: number; state: string }>(
-    QUEUE.events,
-    async (job, log) => {
-      const parsed = EventsJobSchema.safeParse(job.data);
-      if (!parsed.success) throw invalidPayload('events job', fieldErrors(parsed.error.issues));
-      const { ticketId, orgId, event, ifMatch } = parsed.data;
-      const principal = deps.principals.forOrg(orgId);
-      if (!principal) throw invalidPayload('events job', [{ path: 'orgId', message: 'unknown organisation' }]);
-      // Once applied or refused for good, the event's texts live in the ticket's history (or nowhere):
-      // the job keeps only what it was, so finished jobs hold no personal data a desk typed.
-      const minimal = { ticketId, orgId, event: { type: event.type }, ...(ifMatch !== undefined ? { ifMatch } : {}) };
-      let record;
-      try {
-        record = await deps.engine.applyEvent(principal, ticketId, event, { ifMatch });
-      } catch (err) {
-        if (err instanceof AppError && !err.retryable) await job.updateData(minimal).catch(() => undefined);
-        throw err;
-      }
-      await job.updateData(minimal);
-      const state = stateInfo(record.state.value).path;
-      log.info({ ticketId, type: event.type, version: record.version, state }, 'event applied');
-      return { ticketId, version: record.version, state };
-    },
-    deps,
-    concurrency === undefined ? {} : { concurrency },
-  );
+export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: number) {
+  return makeWorker<unknown, EventsJobResult>(QUEUE.events, makeEventsProcessor(deps), deps, concurrency === undefined ? {} : { concurrency });
+}
+
+/**
+ * One events job, applied at most once however often it runs: BullMQ runs a
+ * job again when its worker died after the commit but before completing it
+ * (a stall), so the job's id is the event's idempotency key, like HTTP's
+ * `Idempotency-Key` (per organisation and ticket). A re-run finds the key's
+ * record and answers with the ticket as it is now (`replayed`).
+ */
+export function makeEventsProcessor(deps: EventsDeps) {
+  return async (job: Job<unknown, EventsJobResult>, log: Logger): Promise<EventsJobResult> => {
+    const parsed = EventsJobSchema.safeParse(job.data);
+    if (!parsed.success) throw invalidPayload('events job', fieldErrors(parsed.error.issues));
+    const { ticketId, orgId, event, ifMatch } = parsed.data;
+    const principal = deps.principals.forOrg(orgId);
+    if (!principal) throw invalidPayload('events job', [{ path: 'orgId', message: 'unknown organisation' }]);
+    // Once applied or refused for good, the event's texts live in the ticket's history (or nowhere):
+    // the job keeps only what it was, so finished jobs hold no personal data a desk typed.
+    const minimal = { ticketId, orgId, event: { type: event.type }, ...(ifMatch !== undefined ? { ifMatch } : {}) };
+    const key = eventsJobKey(job);
+    // A job that lost its texts was applied before: a re-run answers from the key, never refused.
+    const before = Object.keys(event).length === 1 ? await deps.engine.appliedUnder(principal, ticketId, key) : null;
+    if (before) return { ticketId, version: before.version, state: stateInfo(before.state.value).path, replayed: true };
+    let applied;
+    try {
+      applied = await deps.engine.applyEventOnce(principal, ticketId, event, { ifMatch, idempotencyKey: key });
+    } catch (err) {
+      if (err instanceof AppError && !err.retryable) await job.updateData(minimal).catch(() => undefined);
+      throw err;
+    }
+    await job.updateData(minimal);
+    const { record, replayed } = applied;
+    const state = stateInfo(record.state.value).path;
+    log.info({ ticketId, type: event.type, version: record.version, state, replayed }, replayed ? 'event already applied' : 'event applied');
+    return { ticketId, version: record.version, state, ...(replayed ? { replayed: true as const } : {}) };
+  };
+}
+
+/**
+ * A job id the sender chose is the key itself, in the same space as HTTP's
+ * `Idempotency-Key` (the provider kit sends `receipt-<event id>` either way).
+ * BullMQ's own ids are a per-queue counter that starts again with a new
+ * queue: with the job's creation time they name this one job, re-runs included.
+ */
+export function eventsJobKey(job: Pick<Job, 'id' | 'timestamp'>): string {
+  return job.id === undefined || /^\d+$/.test(job.id) ? `bullmq-job-${job.id ?? ''}-${job.timestamp}` : job.id;
 }

@@ -11,6 +11,18 @@ export interface WorkerDeps {
 }
 
 /**
+ * How the job of a worker that died is taken up again. BullMQ's defaults (a
+ * 30 s lock, a stalled check every 30 s, a job failed for good at its second
+ * stall) leave a killed worker's job waiting 30 to 90 s, and fail it when its
+ * worker dies twice: an SLA timer would fire late or never. Every Lotse
+ * handler may run twice (timers by epoch, events and creations by key), so
+ * the lock is short, the check frequent and stalls are allowed many times;
+ * the bound only stops a job that kills its worker every time it runs. A
+ * falsely stalled job (event loop blocked past the lock) merely runs again.
+ */
+export const STALL_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 } as const;
+
+/**
  * A BullMQ worker with Lotse's rules: errors that retrying cannot fix
  * (bad payloads, refused transitions) fail the job at once with the reason;
  * while Redis does not answer the job waits and runs again without using an
@@ -49,6 +61,7 @@ export function makeWorker<D, R>(
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: options.concurrency ?? 8,
+    ...STALL_SETTINGS,
     autorun: options.autorun ?? true,
     // BullMQ's per-minute completed/failed counts (an hour of points, then trimmed): its Prometheus export and the dashboard read them.
     metrics: { maxDataPoints: MetricsTime.ONE_HOUR },

@@ -112,10 +112,15 @@ export function stopClocks(
 ): SlaState {
   const settled = settlePause(state, rules, at);
   const pausedSince = names.length === CLOCK_NAMES.length ? null : state.pausedSince;
+  const stopping = settled.clocks.filter((c) => isRunning(c) && names.includes(c.name));
+  // A clock that stops past its due time unbreached (its timer came late, or another clock's breach moved the
+  // ticket first) still breached: it is recorded as it stops, so no breach goes missing.
+  const late = settled.pausedSince === null ? stopping.filter((c) => !c.breached && c.dueAt <= at) : [];
   return {
     ...settled,
     pausedSince,
-    clocks: settled.clocks.map((c) => (isRunning(c) && names.includes(c.name) ? { ...c, stoppedAt: at, stopReason: reason } : c)),
+    breaches: [...settled.breaches, ...late.map((c): Mark => ({ clock: c.name, level: c.level, holder: c.holder, at, dueAt: c.dueAt }))],
+    clocks: settled.clocks.map((c) => (stopping.includes(c) ? { ...c, stoppedAt: at, stopReason: reason, ...(late.includes(c) ? { warned: true, breached: true } : {}) } : c)),
   };
 }
 

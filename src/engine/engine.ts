@@ -163,6 +163,16 @@ export function createEngine(deps: EngineDeps) {
       return (await this.applyEventOnce(principal, ticketId, input, opts)).record;
     },
 
+    /**
+     * The ticket as it is, if an event was applied under this key before; else
+     * null. For a sender that no longer holds the event itself (an events job
+     * whose texts were dropped once it was applied).
+     */
+    async appliedUnder(principal: Principal, ticketId: string, idempotencyKey: string): Promise<TicketRecord | null> {
+      const used = await deps.idempotency.get(deps.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(ticketId, idempotencyKey))));
+      return used ? records.loadInReach(principal, ticketId) : null;
+    },
+
     /** The same, telling whether an idempotency key made it a replay of an event applied before. */
     async applyEventOnce(principal: Principal | 'system', ticketId: string, input: unknown, opts: EventOptions = {}) {
       const parsed = principal === 'system' ? { success: true as const, data: input as TicketEventPayload } : TicketEventInputSchema.safeParse(input);

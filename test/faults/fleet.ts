@@ -18,11 +18,14 @@ export interface Fleet {
   api: LotseProcess | undefined;
   workers: LotseProcess[];
   startApi(): Promise<void>;
-  startWorker(): Promise<LotseProcess>;
+  /** A `lotse worker` with every role, or the roles named (intake among them: its heartbeat says it runs). */
+  startWorker(roles?: string[]): Promise<LotseProcess>;
   /** `kill -9` of the API; resolves once it is gone. */
   killApi(): Promise<void>;
-  /** `kill -9` of one worker (a random one by `pick`); resolves once it is gone. */
-  killWorker(pick: number): Promise<void>;
+  /** Workers that have started and not died. */
+  runningWorkers(): number;
+  /** `kill -9` of one worker (a random one by `pick`) that runs; resolves once it is gone, with whether there was one. */
+  killWorker(pick: number): Promise<boolean>;
   /** Every process killed (SIGKILL): the scenario ends, what they did stays in Redis. */
   close(): Promise<void>;
 }
@@ -44,8 +47,11 @@ export const WEBHOOK_SECRET = `whsec_${Buffer.from('lotse-faults-webhook-secret-
 export async function createFleet(o: FleetOptions): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'lotse-faults-'));
   const topology = fastSlaTopology(o.sla ?? { firstResponse: 4, resolution: 10, receipt: 6 }).config;
+  // The suite's own clients send far more than one desk's system would: no key may be refused for its rate.
+  const unlimited = { max: 1_000_000, windowSeconds: 1 };
   const config = {
     ...topology,
+    limits: { rate: { desk: unlimited, provider: unlimited, operator: unlimited, steering: unlimited } },
     organisations: topology.organisations.map((org) =>
       o.webhooks?.[org.id] ? { ...org, webhook: { url: o.webhooks[org.id]!, secret: WEBHOOK_SECRET } } : org,
     ),
@@ -61,10 +67,13 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
     // Keep every stream event of the run, so each can be counted.
     LOTSE_EVENTS_MAXLEN: '1000000',
     LOG_LEVEL: 'warn',
+    // No load shedding: on a loaded 2-core machine the event loop lags, and a 503 for that would only slow the load.
+    LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...o.env,
   };
   const all: LotseProcess[] = [];
   const ready = new Set<LotseProcess>();
+  const running = () => fleet.workers.filter((w) => ready.has(w) && w.child.exitCode === null && w.child.signalCode === null);
   const fleet: Fleet = {
     url: `http://127.0.0.1:${port}`,
     dir,
@@ -76,8 +85,8 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
       fleet.api = p;
       await waitFor(async () => (await fetch(`${fleet.url}/healthz`)).ok, { timeoutMs: 90_000, what: 'the API to listen', intervalMs: 100 });
     },
-    async startWorker() {
-      const p = spawnLotse(['worker'], env);
+    async startWorker(roles) {
+      const p = spawnLotse(roles ? ['worker', '--roles', roles.join(',')] : ['worker'], env);
       all.push(p);
       fleet.workers.push(p);
       // Its heartbeat says it runs; the process list's pid says it is this one.
@@ -89,13 +98,15 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
     async killApi() {
       await fleet.api?.kill();
     },
+    runningWorkers: () => running().length,
     async killWorker(pick) {
       // Only workers that run: one killed while it still starts did no work to interrupt.
-      const live = fleet.workers.filter((w) => ready.has(w) && w.child.exitCode === null && w.child.signalCode === null);
+      const live = running();
       const victim = live[Math.floor(pick * live.length)];
-      if (!victim) return;
+      if (!victim) return false;
       fleet.workers = fleet.workers.filter((w) => w !== victim);
       await victim.kill();
+      return true;
     },
     async close() {
       await Promise.all(all.map((p) => p.kill()));

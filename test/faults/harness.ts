@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { expect, inject } from 'vitest';
 import { waitFor } from '../helpers/harness.js';
+import { BREACH_GRACE_MS, checkBreaches, type BreachTimeline } from './breach-check.js';
 
 /**
  * The fault suite's own record, kept in the test process and never in
@@ -72,8 +73,6 @@ export interface Counts {
 
 interface HistoryEntry { version: number; type: string; actor: { orgId?: string; system?: true }; from: string | null; to: string; level: number | null; assignee: string | null }
 interface TicketView { id: string; externalRef: string; version: number; state: string; level: number | null; assignee: string | null; createdBy: string }
-interface SlaClock { name: string; level: number; holder: string; dueAt: string; stoppedAt: string | null; outcome: string }
-interface SlaTimeline { clocks: SlaClock[]; breaches: { clock: string; level: number; holder: string; dueAt: string; at: string }[] }
 
 const OPERATOR = { authorization: 'Bearer dev-ops-bremen' };
 
@@ -125,13 +124,13 @@ export async function reconcile(o: {
   redis: Redis;
   prefix: string;
   url: string;
-  /** A breach is missed when its clock ran on (or stopped) this long past due without one: timer lateness under faults. */
+  /** A breach is missed when its clock ran on (or stopped) this long past due without one (default BREACH_GRACE_MS). */
   breachGraceMs?: number;
   /** Only acknowledgements before this time must have survived (a Redis that keeps the last second only). */
   ackedBefore?: number;
 }): Promise<Counts & { lostRefs: string[]; lostEventAt: number[] }> {
   const { ledger, redis, prefix: p, url } = o;
-  const grace = o.breachGraceMs ?? 40_000;
+  const grace = o.breachGraceMs ?? BREACH_GRACE_MS;
   const counts: Counts = {
     scenario: o.scenario, tickets: 0, events: 0, lostTickets: 0, lostEvents: 0, duplicateTickets: 0, repeatedEvents: 0,
     duplicateHandoffs: 0, lostHandoffs: 0, duplicateStreamEvents: 0, lostStreamEvents: 0, duplicateNotifications: 0,
@@ -160,20 +159,12 @@ export async function reconcile(o: {
       const key = `${view.createdBy} ${view.externalRef}`;
       byRef.set(key, [...(byRef.get(key) ?? []), id]);
       if (!explains(history, view)) counts.unexplainedStates++;
-      const sla = (await getJson<SlaTimeline>(`${url}/v1/tickets/${id}/sla`)).body;
-      counts.breaches += sla.breaches.length;
-      const marks = new Map<string, number>();
-      for (const b of sla.breaches) marks.set(`${b.clock} ${b.level} ${b.holder} ${b.dueAt}`, (marks.get(`${b.clock} ${b.level} ${b.holder} ${b.dueAt}`) ?? 0) + 1);
-      counts.repeatedBreaches += [...marks.values()].filter((n) => n > 1).length;
-      counts.repeatedBreaches += Math.max(0, history.filter((h) => h.type === 'SLA_BREACHED').length - sla.breaches.length);
-      for (const c of sla.clocks) {
-        const due = Date.parse(c.dueAt);
-        const late = (c.outcome === 'late' && Date.parse(c.stoppedAt!) - due > grace) || (c.outcome === 'running' && now - due > grace);
-        if (late) {
-          counts.missedBreaches++;
-          missed.push({ ticketId: id, clock: c.name, level: c.level, outcome: c.outcome, dueAt: c.dueAt, stoppedAt: c.stoppedAt });
-        }
-      }
+      const sla = (await getJson<BreachTimeline>(`${url}/v1/tickets/${id}/sla`)).body;
+      const found = checkBreaches(history.map((h) => h.type), sla, now, grace);
+      counts.breaches += found.breaches;
+      counts.repeatedBreaches += found.repeated;
+      counts.missedBreaches += found.missed.length;
+      missed.push(...found.missed.map((m) => ({ ticketId: id, ...m })));
       return;
     }
   });
@@ -257,7 +248,17 @@ export async function reconcile(o: {
   } finally {
     await backlog.close();
   }
-  if (missed.length > 0) console.log(`missed breaches: ${JSON.stringify(missed.slice(0, 20))}`);
+  if (missed.length > 0) {
+    console.log(`missed breaches: ${JSON.stringify(missed.slice(0, 20))}`);
+    // What the first few tickets went through, and where their timer jobs are: enough to tell a late timer from a lost one.
+    for (const m of missed.slice(0, 5)) {
+      const id = String(m.ticketId);
+      const steps = (histories.get(id) ?? []).map((h) => `${new Date((h as unknown as { at: number }).at).toISOString().slice(11, 23)} ${h.type} ${h.to}`);
+      const jobs = (await redis.keys(`${p}:sla:timer-${id}-*`)).filter((k) => k.split(':').length === 3);
+      const states = await Promise.all(jobs.map(async (k) => `${k.split(':')[2]} ${JSON.stringify(await redis.hmget(k, 'processedOn', 'finishedOn', 'failedReason', 'stc', 'atm', 'delay', 'timestamp'))}`));
+      console.log(`missed ${id}:\n  ${steps.join('\n  ')}\n  timer jobs: ${states.join('; ') || 'none kept'}`);
+    }
+  }
   return { ...counts, lostRefs, lostEventAt };
 }
 

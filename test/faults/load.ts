@@ -25,6 +25,8 @@ export interface LoadOptions {
   maxEvents?: number;
   /** Give up a ticket's requests after this long without an answer. */
   requestTimeoutMs?: number;
+  /** How long a create over HTTP is retried without an answer (default 90 s). */
+  createRetryMs?: number;
   /** Stop starting new tickets once this is past (ms since epoch). */
   until?: number;
   /** Called after each ticket is done, with how many are. */
@@ -120,8 +122,10 @@ export async function runLoad(o: LoadOptions): Promise<{ started: number; retrie
   let done = 0;
 
   async function createOverHttp(ref: string, body: Record<string, unknown>, orgId: string): Promise<View | null> {
-    // Bounded: a client gives up after a few tries without an answer.
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // Bounded: a client gives up after a while without an answer. The while is longer than a crashed
+    // request's reservation lives (30 s, answered 409 meanwhile), so a retry after an API kill gets through.
+    const giveUpAt = Date.now() + (o.createRetryMs ?? 90_000);
+    for (let attempt = 0; ; attempt++) {
       if (attempt > 0) stats.retriedCreates++;
       const res = await request(o.url, orgId, '/v1/tickets', body, { 'idempotency-key': ref }, timeoutMs);
       if (res.status === 200 || res.status === 201) {
@@ -130,7 +134,8 @@ export async function runLoad(o: LoadOptions): Promise<{ started: number; retrie
         return view;
       }
       if (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 429) throw new Error(`create refused ${res.status}: ${JSON.stringify(res.body)}`);
-      await new Promise((r) => setTimeout(r, 200 + attempt * 100));
+      if (Date.now() > giveUpAt) break;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 200 + attempt * 100)));
     }
     stats.noAnswer++;
     return null;
@@ -163,9 +168,10 @@ export async function runLoad(o: LoadOptions): Promise<{ started: number; retrie
       } catch {
         return null;
       }
-      const result = await jobResult<{ ticketId: string; version: number }>(events, key, 60_000);
+      const result = await jobResult<{ ticketId: string; version: number; replayed?: true }>(events, key, 60_000);
       if (!result) return null;
-      o.ledger.ackEvent({ ticketId: view.id, version: result.version, type: String(choice.event.type), orgId: choice.orgId });
+      // A job run again after its worker died answers as a replay: the version it made is not known then.
+      o.ledger.ackEvent({ ticketId: view.id, version: result.replayed ? undefined : result.version, type: String(choice.event.type), orgId: choice.orgId });
       return null; // the job's result carries no view: the next event waits for a fresh read
     }
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -59,7 +59,7 @@ it('loses nothing acknowledged when Redis with appendfsync always is killed with
   expectAllZero(counts);
 });
 
-it('loses at most the last second or two of acknowledged writes with appendfsync everysec (measured)', async () => {
+it('measures how far back appendfsync everysec loses acknowledged writes when Redis is killed with -9, and repeats nothing', async () => {
   const { counts, ledger, killedAt } = await killAndRestartRedis('everysec', 'c. Redis kill, fsync everysec');
   const lostAt = [...counts.lostRefs.map((ref) => ledger.tickets.get(ref)!.at), ...counts.lostEventAt];
   // How long before the kill the oldest lost acknowledgement came: the window of loss.
@@ -67,7 +67,8 @@ it('loses at most the last second or two of acknowledged writes with appendfsync
   report(counts, { lostAcknowledged: lostAt.length, lossWindowMs: windowMs });
   console.log(`appendfsync everysec, Redis killed with -9: ${lostAt.length} acknowledged writes lost, the oldest ${windowMs} ms before the kill`);
   expect(killedAt).toBeGreaterThan(0);
-  expect(windowMs).toBeLessThanOrEqual(2000);
+  // The window is measured and reported (BENCHMARKS.md), not asserted: Redis promises about a second, and
+  // a slow disk or a loaded machine stretches it; a duration is no test condition here.
   // Whatever was lost, nothing came back twice and every state is explained by its history.
   expectAllZero(counts, ['lostTickets', 'lostEvents']);
 });
