@@ -2,59 +2,101 @@ import { benchHandoff } from './handoff.js';
 import { benchIntake } from './intake.js';
 import { benchSla } from './sla.js';
 import { benchRedis } from './redis.js';
+import { printReport, runPart, type Part, type Section } from './report.js';
+import { benchStats, reportStats } from './stats.js';
+import { benchStream, reportStream } from './stream.js';
+import { benchDashboard, reportDashboard } from './dashboard.js';
+import { benchCeiling, reportCeiling } from './ceiling.js';
+import { benchFaults, reportFaults } from './faults.js';
+import { benchBacklog, reportBacklog } from './backlog.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+async function intakeLines(url: string): Promise<string[]> {
+  const intake = await benchIntake(url, { n: env('BENCH_N', 2000), rounds: env('BENCH_ROUNDS', 3) });
+  const floorName = { machine: 'BullMQ job + initialTransition', commit: '  + one Lua write of the ticket', timer: '  + its SLA timer job (in bulk)' } as const;
+  return [
+    `raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`,
+    `tickets created/s via intake   ${intake.ticketsPerSecond.toFixed(0)}`,
+    `ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`,
+    `the floor of a creation (bench/intake-floor.ts), jobs/s and ratio to raw:`,
+    ...intake.floor.map((f) => `  ${floorName[f.stage].padEnd(32)} ${f.perSecond.toFixed(0).padStart(6)}  ${f.ratio.toFixed(2)}`),
+    `Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`,
+    `  most called per ticket: ${intake.top}`,
+  ];
+}
+
+async function slaLines(url: string): Promise<string[]> {
+  const sla = await benchSla(url, { background: env('BENCH_TIMERS', 100_000), measured: env('BENCH_MEASURED', 300) });
+  return [
+    `open tickets with armed timers ${sla.armed} (created in ${sla.fillSeconds.toFixed(0)} s)`,
+    `breach lateness p50 / p99 / max  Lotse ${sla.lotse.p50} / ${sla.lotse.p99} / ${sla.lotse.max} ms, raw BullMQ ${sla.raw.p50} / ${sla.raw.p99} / ${sla.raw.max} ms`,
+    `p99 within raw p99 + 20 ms     ${sla.lotse.p99 <= sla.raw.p99 + 20 ? 'yes' : 'no'}`,
+    `Redis memory per open ticket   ${(sla.bytesPerTicket / 1024).toFixed(2)} KiB (target <= 4 KiB)`,
+  ];
+}
+
+async function handoffLines(url: string): Promise<string[]> {
+  const kitConcurrency = process.env.BENCH_KIT_CONCURRENCY ? Number(process.env.BENCH_KIT_CONCURRENCY) : undefined;
+  const handoff = await benchHandoff(url, { n: Math.min(env('BENCH_N', 2000), 1000), rounds: env('BENCH_ROUNDS', 3), lifecycles: 200, ...(kitConcurrency ? { kitConcurrency } : {}) });
+  const lines = [
+    `raw BullMQ round trips/s (A adds B)  ${handoff.rawRoundTripsPerSecond.toFixed(0)}`,
+    `raw BullMQ job: Redis commands       ${handoff.commandsPerRawJob.toFixed(1)}`,
+  ];
+  for (const r of handoff.routes) {
+    lines.push(
+      `kit answering ${r.route === 'http' ? 'over HTTP         ' : 'on the events queue'}`,
+      `  handoffs/s, ESCALATE to receipt   ${r.handoffsPerSecond.toFixed(0)} (ratio ${r.ratio.toFixed(2)})`,
+      `  Redis commands per lifecycle      ${r.commandsPerLifecycle.toFixed(1)}`,
+      `  lifecycle / raw job (target <= 4) ${r.lifecycleRatio.toFixed(2)}`,
+      `  most called per lifecycle: ${r.top}`,
+    );
+  }
+  return lines;
+}
+
+/** Every part, in the order `npm run bench` runs them; BENCH_ONLY=a,b picks some (and may name the ones off by default). */
+const PARTS: Part[] = [
+  { name: 'ceiling', title: 'The machine\'s ceiling (issue 11)', byDefault: true, run: async (url) => reportCeiling(await benchCeiling(url, { n: env('BENCH_CEILING_N', 200_000) })) },
+  { name: 'intake', title: 'Intake (issue 2)', byDefault: true, run: intakeLines },
+  { name: 'sla', title: 'SLA timers (issue 3)', byDefault: true, run: slaLines },
+  { name: 'handoff', title: 'Handoffs to a provider, the provider kit (issue 4)', byDefault: true, run: handoffLines },
+  {
+    name: 'stats', title: 'GET /v1/stats at few and many tickets (issue 10)', byDefault: true,
+    run: async (url) => reportStats(await benchStats(url, { small: env('BENCH_STATS_SMALL', 10_000), large: env('BENCH_STATS_LARGE', 200_000), requests: env('BENCH_STATS_REQUESTS', 500) })),
+  },
+  { name: 'dashboard', title: 'The dashboard\'s first load in bytes (issue 10)', byDefault: true, run: async (url) => reportDashboard(await benchDashboard(url)) },
+  {
+    name: 'stream', title: 'GET /v1/stream: commit to 50 SSE clients (issue 10)', byDefault: true,
+    run: async (url) => reportStream(await benchStream(url, { clients: env('BENCH_STREAM_CLIENTS', 50), rate: env('BENCH_STREAM_RATE', 500), seconds: env('BENCH_STREAM_SECONDS', 10) })),
+  },
+  {
+    name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
+    run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 3) })),
+  },
+  // Half an hour and more at full size: only when named.
+  { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: false, run: async (url) => reportFaults(await benchFaults(url)) },
+];
 
 /**
- * `npm run bench`: Lotse against raw BullMQ on the same Redis in the same run,
- * reported as ratios, since the machines it runs on are shared and noisy.
+ * `npm run bench`: Lotse against raw BullMQ (or raw Redis) on the same Redis
+ * in the same run, reported as ratios, since the machines it runs on are
+ * shared and noisy; every section again in one report at the end.
  */
 async function main() {
   const redis = await benchRedis();
   console.log(`# Lotse benchmarks (${new Date().toISOString()}, node ${process.version}, redis ${redis.private ? 'private ' : ''}${redis.url})\n`);
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((name) => !PARTS.some((p) => p.name === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY names no part: ${unknown.join(', ')}; parts: ${PARTS.map((p) => p.name).join(', ')}`);
+  const t0 = performance.now();
+  const sections: Section[] = [];
   try {
-    const n = Number(process.env.BENCH_N ?? 2000);
-    const only = process.env.BENCH_ONLY?.split(',');
-    const runs = (part: string) => !only || only.includes(part);
-    if (runs('intake')) {
-    const intake = await benchIntake(redis.url, { n, rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
-    console.log('## Intake');
-    console.log(`raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`);
-    console.log(`tickets created/s via intake   ${intake.ticketsPerSecond.toFixed(0)}`);
-    console.log(`ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`);
-    console.log(`the floor of a creation (bench/intake-floor.ts), jobs/s and ratio to raw:`);
-    const floorName = { machine: 'BullMQ job + initialTransition', commit: '  + one Lua write of the ticket', timer: '  + its SLA timer job (in bulk)' } as const;
-    for (const f of intake.floor) console.log(`  ${floorName[f.stage].padEnd(32)} ${f.perSecond.toFixed(0).padStart(6)}  ${f.ratio.toFixed(2)}`);
-    console.log(`Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`);
-    console.log(`  most called per ticket: ${intake.top}\n`);
-    }
-    if (runs('sla')) {
-
-    const background = Number(process.env.BENCH_TIMERS ?? 100_000);
-    const sla = await benchSla(redis.url, { background, measured: Number(process.env.BENCH_MEASURED ?? 300) });
-    console.log('## SLA timers');
-    console.log(`open tickets with armed timers ${sla.armed} (created in ${sla.fillSeconds.toFixed(0)} s)`);
-    console.log(`breach lateness p50 / p99 / max  Lotse ${sla.lotse.p50} / ${sla.lotse.p99} / ${sla.lotse.max} ms, raw BullMQ ${sla.raw.p50} / ${sla.raw.p99} / ${sla.raw.max} ms`);
-    console.log(`p99 within raw p99 + 20 ms     ${sla.lotse.p99 <= sla.raw.p99 + 20 ? 'yes' : 'no'}`);
-    console.log(`Redis memory per open ticket   ${(sla.bytesPerTicket / 1024).toFixed(2)} KiB (target <= 4 KiB)\n`);
-    }
-    if (runs('handoff')) {
-
-    const kitConcurrency = process.env.BENCH_KIT_CONCURRENCY ? Number(process.env.BENCH_KIT_CONCURRENCY) : undefined;
-    const handoff = await benchHandoff(redis.url, { n: Math.min(n, 1000), rounds: Number(process.env.BENCH_ROUNDS ?? 3), lifecycles: 200, ...(kitConcurrency ? { kitConcurrency } : {}) });
-    console.log('## Handoffs to a provider (the provider kit)');
-    console.log(`raw BullMQ round trips/s (A adds B)  ${handoff.rawRoundTripsPerSecond.toFixed(0)}`);
-    console.log(`raw BullMQ job: Redis commands       ${handoff.commandsPerRawJob.toFixed(1)}`);
-    for (const r of handoff.routes) {
-      console.log(`kit answering ${r.route === 'http' ? 'over HTTP         ' : 'on the events queue'}`);
-      console.log(`  handoffs/s, ESCALATE to receipt   ${r.handoffsPerSecond.toFixed(0)} (ratio ${r.ratio.toFixed(2)})`);
-      console.log(`  Redis commands per lifecycle      ${r.commandsPerLifecycle.toFixed(1)}`);
-      console.log(`  lifecycle / raw job (target <= 4) ${r.lifecycleRatio.toFixed(2)}`);
-      console.log(`  most called per lifecycle: ${r.top}`);
-    }
-    console.log('');
-    }
+    for (const part of PARTS) if (only ? only.includes(part.name) : part.byDefault) sections.push(await runPart(part, redis.url));
   } finally {
     await redis.stop();
   }
+  printReport(sections, (performance.now() - t0) / 1000);
 }
 
 main().catch((err) => {
