@@ -82,6 +82,22 @@ function makeFactsCache(engine: Engine, principal: Principal) {
   };
 }
 
+type ParsedEvent = { type?: string; data?: { assignee?: unknown } };
+/** Every client reads the same entry objects from the hub: each is parsed once, not once per client. */
+const parsed = new WeakMap<StreamEntry, ParsedEvent | null>();
+function parsedOf(entry: StreamEntry): ParsedEvent | null {
+  let event = parsed.get(entry);
+  if (event === undefined) {
+    try {
+      event = JSON.parse(entry.event) as ParsedEvent;
+    } catch {
+      event = null;
+    }
+    parsed.set(entry, event);
+  }
+  return event;
+}
+
 /** Whether an entry goes to this client: its type, its ticket's Land and service, and the caller's reach. */
 function makeFilter(engine: Engine, principal: Principal, f: Filters) {
   // Operators and the steering committee watch every event; the steering's
@@ -90,12 +106,8 @@ function makeFilter(engine: Engine, principal: Principal, f: Filters) {
   const facts = makeFactsCache(engine, principal.role === 'steering' ? { ...principal, role: 'operator' } : principal);
   const needsFacts = !seesAll || f.land !== undefined || f.service !== undefined;
   return async (entry: StreamEntry): Promise<boolean> => {
-    let event: { type?: string; data?: { assignee?: unknown } };
-    try {
-      event = JSON.parse(entry.event) as typeof event;
-    } catch {
-      return false;
-    }
+    const event = parsedOf(entry);
+    if (!event) return false;
     if (f.type && !f.type.includes(event.type ?? '')) return false;
     if (!needsFacts) return true;
     const t = await facts(entry.subject, event.data?.assignee === principal.orgId);
@@ -170,13 +182,20 @@ export function streamRoutes(engine: Engine, hub: EventHub, opts: StreamOptions)
       const pump = async () => {
         if (pumping || catchingUp) return;
         pumping = true;
+        // The frames of what is queued go out in one write: one syscall per batch, not per event.
+        let batch = '';
         try {
           while (!ended && queue.length > 0) {
             const entry = queue.shift()!;
             if (compareStreamIds(entry.id, lastSent) <= 0) continue;
-            if (await accepts(entry)) send(frame(entry));
+            if (await accepts(entry)) batch += frame(entry);
             lastSent = entry.id;
+            if (batch.length > 64 * 1024) {
+              send(batch);
+              batch = '';
+            }
           }
+          if (batch) send(batch);
         } catch (err) {
           req.log.warn({ err: (err as Error).message }, 'stream filter failed; client dropped');
           end();
