@@ -19,6 +19,12 @@ export function createSlaWorker(deps: WorkerDeps & { engine: Engine }, concurren
       if (result.rescheduleAt !== undefined && token) {
         // Moved later while this job was already due: wait again, same job, same epoch.
         await job.moveToDelayed(result.rescheduleAt, token);
+        // Meanwhile the deadline may have moved earlier again: the relay leaves a running job alone, so
+        // the job, now delayed, catches up itself (a later move finds it delayed and moves it).
+        const timer = (await deps.engine.records.load(parsed.data.ticketId))?.state.context.timer;
+        if (timer && timer.epoch === parsed.data.epoch && timer.at < result.rescheduleAt) {
+          await job.changeDelay(Math.max(0, timer.at - Date.now())).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'timer could not be moved earlier'));
+        }
         throw new DelayedError();
       }
       log.debug({ ...parsed.data, ...result }, result.applied ? 'timer fired' : 'stale timer ignored');
