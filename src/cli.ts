@@ -156,19 +156,23 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
     } else if (mode.api && topology.config.principals.length === 0) {
       throw new Exit(2, `No principals configured and HOST ${config.host} is not a loopback address: configure principals (API keys) in the topology first.`);
     }
-    await runtime.startWorkers(mode.roles);
-    const app = mode.api ? await runtime.buildApp() : undefined;
-    if (app) await app.listen({ port: config.port, host: config.host });
-    const metrics = await runtime.listenMetrics({ api: mode.api });
-    if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
-    logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
-
+    // From here on a signal closes whatever has started: a SIGTERM that comes while Lotse starts (its
+    // port may already answer) still ends in a clean close, never in the default kill.
+    const started: { app?: Awaited<ReturnType<typeof runtime.buildApp>>; metrics?: Awaited<ReturnType<typeof runtime.listenMetrics>> } = {};
     closeOnSignals(logger, config.shutdownTimeoutMs, async () => {
-      await metrics?.close();
-      await app?.close();
+      await started.metrics?.close();
+      await started.app?.close();
       await runtime.close();
       await redis.stop?.();
     });
+    await runtime.startWorkers(mode.roles);
+    const app = mode.api ? await runtime.buildApp() : undefined;
+    started.app = app;
+    if (app) await app.listen({ port: config.port, host: config.host });
+    const metrics = await runtime.listenMetrics({ api: mode.api });
+    started.metrics = metrics;
+    if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
+    logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
   } catch (err) {
     await redis.stop?.();
     throw err;
