@@ -12,8 +12,8 @@ import { AppError, fieldErrors, validationFailed } from '../errors.js';
 import type { IdempotencyStore } from '../store/idempotency.js';
 import type { Keys } from '../store/keys.js';
 import type { RecordStore } from '../store/record-store.js';
-import { BACKLOG_STATUSES, takesLinks, type BacklogHistoryEntry, type BacklogItemRecord, type BacklogStatus } from './backlog-record.js';
-import { backlogItemNotFound, canReachItem, createBacklogKind, runsService, scoreOf } from './backlog-kind.js';
+import { takesLinks, type BacklogHistoryEntry, type BacklogItemRecord, type BacklogStatus } from './backlog-record.js';
+import { createBacklogKind, runsService, scoreOf } from './backlog-kind.js';
 import { eventKeyText, fingerprint, idempotencyDigest } from './idempotency-keys.js';
 import { actorOf, createRecordEngine } from './record-engine.js';
 
@@ -79,7 +79,9 @@ export function createBacklogEngine(deps: BacklogEngineDeps) {
   /** Links a ticket to an item; a ticket linked already changes nothing (no commit). Null when the item takes no links. */
   async function link(itemId: string, l: BacklogLink): Promise<BacklogItemRecord | null> {
     let refused = false;
+    let loaded: BacklogItemRecord | undefined;
     const changed = await records.change('system', itemId, (before) => {
+      loaded = before;
       if (isLinked(before.state.context, l.ticketId)) return null;
       if (!takesLinks(before.state.value) || !hasRoomFor(policy, before.state.context, [l])) {
         refused = true;
@@ -88,7 +90,8 @@ export function createBacklogEngine(deps: BacklogEngineDeps) {
       return { type: 'LINK', link: l };
     });
     if (refused) return null;
-    return changed?.record ?? (await records.loadInReach('system', itemId));
+    // Linked already: the record the decision was made on, not a second read.
+    return changed?.record ?? loaded!;
   }
 
   /** A MERGE's target takes the source's links; false when it cannot (then the caller keeps them elsewhere). */
@@ -225,9 +228,6 @@ export function createBacklogEngine(deps: BacklogEngineDeps) {
       await records.loadInReach(principal, id);
       return (await deps.store.history(id)) as BacklogHistoryEntry[];
     },
-    canReach: (principal: Principal, record: BacklogItemRecord) => canReachItem(topology, principal, record),
-    notFound: backlogItemNotFound,
-    statuses: BACKLOG_STATUSES,
     policy,
   };
 }
