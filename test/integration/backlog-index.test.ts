@@ -11,7 +11,7 @@ import { analyseText, compareTexts, DEFAULT_SIMILARITY_THRESHOLD, type Analysed 
 import {
   backlogIndexKeys, backlogIndexOps, backlogPostingKey, findCandidates, MAX_POSTINGS_PER_LOOKUP, POSTING_CAP, type Candidate,
 } from '../../src/store/backlog-index.js';
-import { applyStoreOps } from '../../src/store/ops-apply.js';
+import { applyStoreOps } from '../helpers/store-ops.js';
 import { MUST_MATCH, SERVICES } from '../helpers/backlog-pairs.js';
 import { startRedisServer } from '../helpers/find-redis.js';
 import { dropPrefix, newPrefix, redisUrl } from '../helpers/harness.js';

@@ -1,10 +1,10 @@
 /**
- * StoreOps applied on their own, in one MULTI: for tests and tools. The
+ * StoreOps applied on their own, in one MULTI: for tests. The
  * engine's commit applies the same list inside its Lua script, with the same
  * meaning (ztrim keep N = ZREMRANGEBYRANK key 0 -(N+1): the N highest stay).
  */
 import type { Redis } from 'ioredis';
-import type { StoreOp } from './ops.js';
+import type { StoreOp } from '../../src/store/ops.js';
 
 export async function applyStoreOps(redis: Redis, ops: readonly StoreOp[]): Promise<void> {
   if (ops.length === 0) return;
