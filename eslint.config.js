@@ -8,7 +8,7 @@ const IO_MODULES = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'scratch/**', 'coverage/**', '.lotse/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.build/**', 'scratch/**', 'coverage/**', '.lotse/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

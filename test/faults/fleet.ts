@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import type { Redis } from 'ioredis';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { freePort } from '../../src/embedded-redis.js';
 import { waitFor } from '../helpers/harness.js';
 import { spawnLotse, type LotseProcess } from '../helpers/process.js';
@@ -71,6 +72,8 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
     LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...o.env,
   };
+  // Compiled once by the suite's global setup: the scenarios run what the Docker image runs.
+  const build = inject('faultsBuild');
   const all: LotseProcess[] = [];
   const ready = new Set<LotseProcess>();
   const running = () => fleet.workers.filter((w) => ready.has(w) && w.child.exitCode === null && w.child.signalCode === null);
@@ -80,13 +83,13 @@ export async function createFleet(o: FleetOptions): Promise<Fleet> {
     api: undefined,
     workers: [],
     async startApi() {
-      const p = spawnLotse(['api'], { ...env, PORT: String(port) });
+      const p = spawnLotse(['api'], { ...env, PORT: String(port) }, build);
       all.push(p);
       fleet.api = p;
       await waitFor(async () => (await fetch(`${fleet.url}/healthz`)).ok, { timeoutMs: 90_000, what: 'the API to listen', intervalMs: 100 });
     },
     async startWorker(roles) {
-      const p = spawnLotse(roles ? ['worker', '--roles', roles.join(',')] : ['worker'], env);
+      const p = spawnLotse(roles ? ['worker', '--roles', roles.join(',')] : ['worker'], env, build);
       all.push(p);
       fleet.workers.push(p);
       // Its heartbeat says it runs; the process list's pid says it is this one.

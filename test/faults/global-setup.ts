@@ -1,16 +1,32 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { setup as setupRedis, teardown as teardownRedis } from '../helpers/global-setup.js';
 
 let dir: string | undefined;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The suite's own build of Lotse, inside the checkout so that it finds node_modules. */
+const BUILD = join(ROOT, '.build/faults');
 
-/** The suite's Redis (as for `npm test`) and a file the scenarios append their counts to; the table is printed at the end. */
+/**
+ * The suite's Redis (as for `npm test`), a build of Lotse that every
+ * scenario's processes run from, and a file the scenarios append their
+ * counts to; the table is printed at the end.
+ *
+ * The processes run compiled JavaScript, as the Docker image does: a worker
+ * starts in about a second instead of two through tsx (several times that on
+ * loaded cores), so the kills can come every one or two seconds and still
+ * find successors running.
+ */
 export async function setup(project: TestProject): Promise<void> {
   await setupRedis(project);
   dir = mkdtempSync(join(tmpdir(), 'lotse-faults-report-'));
   project.provide('faultsReport', join(dir, 'counts.jsonl'));
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.js'), BUILD], { cwd: ROOT, stdio: 'inherit' });
+  project.provide('faultsBuild', BUILD);
 }
 
 export async function teardown(): Promise<void> {
@@ -39,5 +55,7 @@ export async function teardown(): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     faultsReport: string;
+    /** The folder of the suite's build (scripts/build.js): its processes run `<it>/src/cli.js`. */
+    faultsBuild: string;
   }
 }

@@ -6,8 +6,13 @@ import { createFleet, type Fleet } from './fleet.js';
 import { expectAllZero, faultSeed, faultTickets, Ledger, reconcile, report, waitForQuiet } from './harness.js';
 import { runLoad } from './load.js';
 
-/** Worker processes kept running (LOTSE_FAULTS_WORKERS, 3 by default): each killed one is replaced. */
-const WORKERS = Number(process.env.LOTSE_FAULTS_WORKERS ?? 3);
+/**
+ * Worker processes kept (LOTSE_FAULTS_WORKERS, 5 by default), running or
+ * starting: each killed one is replaced at once. A successor takes a few
+ * seconds to start on loaded cores, so with a kill every one or two seconds
+ * two or three of them start while the others run.
+ */
+const WORKERS = Number(process.env.LOTSE_FAULTS_WORKERS ?? 5);
 
 let fleet: Fleet | undefined;
 let redis: Redis | undefined;

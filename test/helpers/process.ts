@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -15,9 +16,13 @@ export interface LotseProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `lotse <args>` as a real process, the way a user does. */
-export function spawnLotse(args: string[], env: Record<string, string>): LotseProcess {
-  return spawnInRepo(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
+/**
+ * Runs `lotse <args>` as a real process, the way a user does: from the
+ * TypeScript sources through tsx, or from a build (`npm run build`, the
+ * Docker image's way) when `build` names its folder.
+ */
+export function spawnLotse(args: string[], env: Record<string, string>, build?: string): LotseProcess {
+  return spawnInRepo(process.execPath, build ? [join(build, 'src/cli.js'), ...args] : ['--import', 'tsx', 'src/cli.ts', ...args], env);
 }
 
 /** Runs any command in the repository root (`npm start`, say), with the same log capture as spawnLotse. */
