@@ -7,12 +7,12 @@ import { expectAllZero, faultSeed, faultTickets, Ledger, reconcile, report, wait
 import { runLoad } from './load.js';
 
 /**
- * Worker processes kept (LOTSE_FAULTS_WORKERS, 5 by default), running or
+ * Worker processes kept (LOTSE_FAULTS_WORKERS, 6 by default), running or
  * starting: each killed one is replaced at once. A successor takes a few
  * seconds to start on loaded cores, so with a kill every one or two seconds
- * two or three of them start while the others run.
+ * three or four of them start while the others run.
  */
-const WORKERS = Number(process.env.LOTSE_FAULTS_WORKERS ?? 5);
+const WORKERS = Number(process.env.LOTSE_FAULTS_WORKERS ?? 6);
 
 let fleet: Fleet | undefined;
 let redis: Redis | undefined;
@@ -36,6 +36,7 @@ it('loses and repeats nothing while worker processes are killed with -9 every on
   const random = seededRandom(seed + 1);
   let loadDone = false;
   let kills = 0;
+  const killedAt: number[] = [];
   // The fault injector: pacing, not synchronisation. Every 1-2 s one running worker is killed and its
   // successor started, but never the last one that runs: on a slow machine a successor takes longer to
   // start than the pause, and a Lotse with no worker at all would only measure the machine.
@@ -45,7 +46,10 @@ it('loses and repeats nothing while worker processes are killed with -9 every on
       await new Promise((r) => setTimeout(r, 1000 + random() * 1000));
       if (loadDone) break;
       if (fleet!.runningWorkers() < 2) waitedForSuccessor++;
-      else if (await fleet!.killWorker(random())) kills++;
+      else if (await fleet!.killWorker(random())) {
+        kills++;
+        killedAt.push(Date.now());
+      }
       // Start the successor without waiting for it: the next kill may hit it once it runs.
       if (fleet!.workers.length < WORKERS) void fleet!.startWorker().catch(() => undefined);
     }
@@ -71,7 +75,10 @@ it('loses and repeats nothing while worker processes are killed with -9 every on
   if (failedTimers.length > 0) console.log(`failed timer jobs: ${failedTimers.length}`, await Promise.all(failedTimers.slice(0, 3).map((id) => redis!.hget(`${prefix}:sla:${id}`, 'failedReason'))));
   await waitForQuiet({ redis, prefix });
   const counts = await reconcile({ scenario: 'a. workers kill -9', ledger, redis, prefix, url: fleet.url });
-  report(counts, { started: load.started, kills, waitedForSuccessor, maxTimerLagS: Math.round(maxTimerLagMs / 1000), concurrency, seconds: Math.round((Date.now() - started) / 1000), seed, noAnswer: load.noAnswer });
+  // The cadence the kills really had: seconds between one kill and the next, median and longest.
+  const gaps = killedAt.slice(1).map((t, i) => t - killedAt[i]!).sort((a, b) => a - b);
+  const gapS = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 100) / 10);
+  report(counts, { started: load.started, kills, killGapMedianS: gapS(gaps[Math.floor(gaps.length / 2)]), killGapMaxS: gapS(gaps.at(-1)), waitedForSuccessor, maxTimerLagS: Math.round(maxTimerLagMs / 1000), concurrency, seconds: Math.round((Date.now() - started) / 1000), seed, noAnswer: load.noAnswer });
   expect(kills).toBeGreaterThan(0);
   expect(ledger.tickets.size).toBeGreaterThan(Math.min(100, load.started * 0.9));
   expect(counts.breaches).toBeGreaterThan(0);
