@@ -93,7 +93,7 @@ export const DEFAULT_TOPOLOGY: TopologyInput = {
     { id: 'ehe', name: 'Eheschließung', themeField: 'familie-kind', levels: { '1': 'land-desk', '2': 'it-HE', '3': 'land-it' }, backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['ehe'] },
     { id: 'lieferantencockpit', name: 'Lieferantencockpit', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-lc', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-lc', backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['lieferantencockpit'] },
     { id: 'pq-portal', name: 'PQ-Portal', themeField: 'unternehmensfuehrung', levels: { '1': 'vendor-pq', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'vendor-pq', backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['pq-portal'] },
-    { id: 'datenservice-einkauf', name: 'Datenservice Öffentlicher Einkauf', themeField: 'unternehmensfuehrung', levels: { '1': 'bescha', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'bescha', backlogOwner: 'bescha', budget: EXAMPLE_BUDGETS['datenservice-einkauf'] },
+    { id: 'datenservice-einkauf', name: 'Datenservice Öffentlicher Einkauf', themeField: 'unternehmensfuehrung', levels: { '1': 'bescha', '2': 'ops-bremen', '3': 'dataport' }, subjectMatter: 'bescha', backlogOwner: 'ops-bremen', budget: EXAMPLE_BUDGETS['datenservice-einkauf'] },
   ],
   sla: {
     P1: { firstResponse: 'PT30M', resolution: 'PT4H', warnAt: 0.8, onBreach: 'escalate' },

@@ -86,7 +86,7 @@ describe('the built-in topology', () => {
 
   it('shares reporter data only where a service says so, and names backlog owners', () => {
     expect(config.services.map((s) => [s.id, s.shareReporterWith, s.backlogOwner])).toEqual(
-      SERVICES.map(([id]) => [id, id === 'uvo' ? ['dataport'] : [], id === 'datenservice-einkauf' ? 'bescha' : 'ops-bremen']),
+      SERVICES.map(([id]) => [id, id === 'uvo' ? ['dataport'] : [], 'ops-bremen']),
     );
   });
 
@@ -113,6 +113,7 @@ describe('a broken topology names each wrong field by its path', () => {
     ['an unknown organisation at a service level', (t) => { t.services[1].levels['2'] = 'dataprot'; }, ['services.1.levels.2']],
     ['an unknown backlog owner and share target', (t) => { t.services[0].backlogOwner = 'x'; t.services[0].shareReporterWith = ['y']; },
       ['services.0.backlogOwner', 'services.0.shareReporterWith.0']],
+    ['a backlog owner that cannot hold an operator key', (t) => { t.services[6].backlogOwner = 'bescha'; }, ['services.6.backlogOwner']],
     ['duplicate ids', (t) => { t.organisations.push({ ...t.organisations[3] }); t.services.push({ ...t.services[0] }); t.lands.push({ ...t.lands[0] }); },
       ['lands.16.code', 'lands.16.ars', 'organisations.54.id', 'services.7.id']],
     ['a bad ARS prefix', (t) => { t.lands[3].ars = '4'; }, ['lands.3.ars']],
