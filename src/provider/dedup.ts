@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import { COMPARE_AND_DELETE } from '../store/scripts.js';
 
 /**
@@ -34,7 +34,7 @@ export interface Dedup {
   release(eventId: string, token: string): Promise<void>;
 }
 
-export function createDedup(redis: Redis, opts: { prefix: string; orgId: string; leaseMs: number; ttlSeconds: number; onError: (err: unknown) => void }): Dedup {
+export function createDedup(redis: RedisClient, opts: { prefix: string; orgId: string; leaseMs: number; ttlSeconds: number; onError: (err: unknown) => void }): Dedup {
   const key = (eventId: string) => `${opts.prefix}:provider:${opts.orgId}:seen:${eventId}`;
   return {
     async claim(eventId, token) {

@@ -3,7 +3,9 @@ import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Conn
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
+import { parseClusterUrl } from '../config/redis-url.js';
 import { createLogger } from '../logger.js';
+import { createRedis } from '../queue/connections.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import { AnswerError, createAnswers, httpTransport, queueTransport, type AnswerResult, type AnswerTransport, type Answers, type HttpAnswerOptions } from './answers.js';
 import { createDedup } from './dedup.js';
@@ -22,7 +24,7 @@ export type Handler<E> = (event: E, ctx: HandlerContext) => Promise<void> | void
 export interface ProviderWorkerOptions {
   /** The provider's organisation id in Lotse's topology: `dataport`. */
   orgId: string;
-  /** Lotse's Redis: a `redis://` URL or ioredis options. */
+  /** Lotse's Redis: a `redis://` URL, a `redis+cluster://` URL (as Lotse's `REDIS_URL`), or ioredis options. */
   connection: string | RedisOptions;
   /** Lotse's key prefix (`LOTSE_PREFIX`). */
   prefix?: string;
@@ -76,11 +78,17 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   const prefix = opts.prefix ?? 'lotse';
   const logger = (opts.logger ?? createLogger('info')).child({ provider: opts.orgId });
   const autoReceipt = opts.autoReceipt ?? true;
-  // BullMQ takes ioredis options as they are; its own type of them is narrower than ioredis'.
-  const connection = (typeof opts.connection === 'string' ? { url: opts.connection } : { ...opts.connection }) as ConnectionOptions;
   const name = `${prefix}-provider-${opts.orgId}`;
+  // On a Redis Cluster every part gets a Cluster client of its own, made the way Lotse makes its own
+  // (BullMQ closes what it was given); elsewhere BullMQ takes ioredis options as they are (its own
+  // type of them is narrower than ioredis').
+  const clusterUrl = typeof opts.connection === 'string' && parseClusterUrl(opts.connection) ? opts.connection : undefined;
+  const connectionFor = (part: string): ConnectionOptions =>
+    clusterUrl ? createRedis(clusterUrl, 'worker', `${name}-${part}`) : ((typeof opts.connection === 'string' ? { url: opts.connection } : { ...opts.connection }) as ConnectionOptions);
   const redisOptions: RedisOptions = { maxRetriesPerRequest: null, connectionName: name };
-  const redis = typeof opts.connection === 'string' ? new Redis(opts.connection, redisOptions) : new Redis({ ...opts.connection, ...redisOptions });
+  const redis = clusterUrl
+    ? createRedis(clusterUrl, 'worker', name)
+    : typeof opts.connection === 'string' ? new Redis(opts.connection, redisOptions) : new Redis({ ...opts.connection, ...redisOptions });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'provider redis connection error'));
 
   const dedup = createDedup(redis, {
@@ -94,7 +102,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   let events: Queue | undefined;
   let queueEvents: Promise<QueueEvents> | undefined;
   function overQueue(): AnswerTransport {
-    const queue = (events = new Queue(QUEUE.events, { connection, prefix }));
+    const queue = (events = new Queue(QUEUE.events, { connection: connectionFor('answers'), prefix }));
     queue.on('error', (err) => logger.error({ err }, 'events queue error'));
     // Every answer awaited adds a listener to this queue until it settles: as many as handlers and later answers in flight.
     queue.setMaxListeners(0);
@@ -107,7 +115,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
           // Read from the stream's current end, not '$' at the first blocking read: an answer that
           // finishes between this listener's start and that read would otherwise be missed.
           const last = await redis.xrevrange(`${prefix}:${QUEUE.events}:events`, '+', '-', 'COUNT', 1);
-          const qe = new QueueEvents(QUEUE.events, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+          const qe = new QueueEvents(QUEUE.events, { connection: connectionFor('answer-events'), prefix, lastEventId: last[0]?.[0] ?? '0-0' });
           qe.on('error', (err) => logger.error({ err }, 'events queue listener error'));
           await qe.waitUntilReady();
           return qe;
@@ -190,7 +198,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
         throw err;
       }
     },
-    { connection, prefix, concurrency: opts.concurrency ?? 8 },
+    { connection: connectionFor('worker'), prefix, concurrency: opts.concurrency ?? 8 },
   );
   worker.on('error', (err) => logger.error({ err }, 'provider worker error'));
 

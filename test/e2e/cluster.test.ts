@@ -2,6 +2,8 @@ import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseClusterUrl } from '../../src/config/redis-url.js';
+import { createLogger } from '../../src/logger.js';
+import { createProviderWorker } from '../../src/provider/index.js';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import { ticketBody, waitFor } from '../helpers/harness.js';
 import { callAs, spawnLotse, type LotseProcess } from '../helpers/process.js';
@@ -77,6 +79,35 @@ it('carries a ticket from creation over HTTP through a provider handoff to resol
   const list = await call('ops-bremen', 'GET', '/v1/tickets?status=resolved');
   expect((list.body.items as { id: string }[]).map((t) => t.id)).toEqual([id]);
 });
+
+it("runs an IT provider's kit on the cluster URL: the handoff comes, its receipt and answer go back as jobs", async () => {
+  const handled: string[] = [];
+  const kit = createProviderWorker({
+    orgId: 'dataport',
+    connection: cluster.url,
+    prefix: PREFIX,
+    logger: createLogger('silent'),
+    async onHandoff(event, ctx) {
+      handled.push(event.subject);
+      await ctx.resolve('Zertifikat erneuert');
+    },
+  });
+  try {
+    const created = await call('desk-HB', 'POST', '/v1/tickets', ticketBody({ land: 'HB', service: 'elfe' }));
+    const id = created.body.id as string;
+    await call('desk-HB', 'POST', `/v1/tickets/${id}/events`, { type: 'ACCEPT' });
+    await call('desk-HB', 'POST', `/v1/tickets/${id}/events`, { type: 'ESCALATE', reason: 'Fehler beim Absenden' });
+    await waitFor(async () => (await call('ops-bremen', 'GET', `/v1/tickets/${id}`)).body.status === 'resolved', { timeoutMs: 30_000, what: "the kit's resolution" });
+    expect(handled).toEqual([id]);
+    const history = await call('ops-bremen', 'GET', `/v1/tickets/${id}/history`);
+    // The kit's receipt (ACCEPT by dataport), then its resolution: both came as jobs on the events queue.
+    expect((history.body.items as { type: string; actor: { orgId?: string } }[]).map((e) => [e.type, e.actor.orgId])).toEqual([
+      ['CREATED', 'desk-HB'], ['ACCEPT', 'desk-HB'], ['ESCALATE', 'desk-HB'], ['ACCEPT', 'dataport'], ['RESOLVE', 'dataport'],
+    ]);
+  } finally {
+    await kit.close();
+  }
+}, 60_000);
 
 it('answers ready and stops cleanly on SIGTERM', async () => {
   const ready = await fetch(`${url}/readyz`);
