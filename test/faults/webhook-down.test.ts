@@ -53,10 +53,12 @@ it("loses nothing and hands nothing off twice while a provider's webhook answers
   try {
     const eventIds = (await handoffs.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'])).map((j) => j.id!);
     expect(eventIds.length).toBeGreaterThan(0);
-    const dead = new Set(await redis.hkeys(`${prefix}:wh:dead`));
-    const retrying = new Set((await webhook.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.id!));
+    // Read in this order while deliveries still retry: a job writes its dead letter before it completes, so
+    // the dead letters read last hold every job seen completed or retrying before them.
     const completed = await webhook.getJobs(['completed']);
     const failed = await webhook.getJobs(['failed']);
+    const retrying = new Set((await webhook.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.id!));
+    const dead = new Set(await redis.hkeys(`${prefix}:wh:dead`));
     const undelivered = eventIds.filter((id) => !dead.has(id) && !retrying.has(`wh-${id}`));
     const overAttempted = [...requests.values()].filter((n) => n > ATTEMPTS).length;
     const counts = await reconcile({ scenario: 'e. webhook down', ledger, redis, prefix, url: fleet.url });
