@@ -4,8 +4,7 @@ import { spawn } from 'node:child_process';
  * The fault suite (`npm run test:faults`, test/faults/) at full size: real
  * processes killed, Redis restarted, frozen and cut off, a webhook down,
  * with LOTSE_FAULTS_TICKETS=5000 unless set. It takes far longer than the
- * other parts, so `npm run bench` runs it only when named
- * (BENCH_ONLY=faults). Its counts come from the lines each scenario prints
+ * other parts (BENCH_SKIP=faults leaves it out). Its counts come from the lines each scenario prints
  * (`fault counts {…}`), gathered into one table.
  */
 

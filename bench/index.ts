@@ -55,7 +55,7 @@ async function handoffLines(url: string): Promise<string[]> {
   return lines;
 }
 
-/** Every part, in the order `npm run bench` runs them; BENCH_ONLY=a,b picks some (and may name the ones off by default). */
+/** Every part, in the order `npm run bench` runs them; BENCH_ONLY=a,b picks some, BENCH_SKIP=a,b leaves some out. */
 const PARTS: Part[] = [
   { name: 'ceiling', title: 'The machine\'s ceiling (issue 11)', byDefault: true, run: async (url) => reportCeiling(await benchCeiling(url, { n: env('BENCH_CEILING_N', 200_000) })) },
   { name: 'intake', title: 'Intake (issue 2)', byDefault: true, run: intakeLines },
@@ -74,8 +74,8 @@ const PARTS: Part[] = [
     name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
     run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 3) })),
   },
-  // Half an hour and more at full size: only when named.
-  { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: false, run: async (url) => reportFaults(await benchFaults(url)) },
+  // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
+  { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];
 
 /**
@@ -86,13 +86,18 @@ const PARTS: Part[] = [
 async function main() {
   const redis = await benchRedis();
   console.log(`# Lotse benchmarks (${new Date().toISOString()}, node ${process.version}, redis ${redis.private ? 'private ' : ''}${redis.url})\n`);
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-  const unknown = only?.filter((name) => !PARTS.some((p) => p.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`BENCH_ONLY names no part: ${unknown.join(', ')}; parts: ${PARTS.map((p) => p.name).join(', ')}`);
+  const names = (variable: string) => {
+    const list = process.env[variable]?.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = list?.filter((name) => !PARTS.some((p) => p.name === name)) ?? [];
+    if (unknown.length > 0) throw new Error(`${variable} names no part: ${unknown.join(', ')}; parts: ${PARTS.map((p) => p.name).join(', ')}`);
+    return list;
+  };
+  const only = names('BENCH_ONLY');
+  const skip = names('BENCH_SKIP') ?? [];
   const t0 = performance.now();
   const sections: Section[] = [];
   try {
-    for (const part of PARTS) if (only ? only.includes(part.name) : part.byDefault) sections.push(await runPart(part, redis.url));
+    for (const part of PARTS) if ((only ? only.includes(part.name) : part.byDefault) && !skip.includes(part.name)) sections.push(await runPart(part, redis.url));
   } finally {
     await redis.stop();
   }
