@@ -47,7 +47,7 @@ async function startFilled(url: string, prefix: string, tickets: number) {
     const t0 = performance.now();
     const loader = await createTicketLoader(runtime, url, topology);
     await loader.load(tickets - loader.templates);
-    return { server, close, tickets, fillS: (performance.now() - t0) / 1000, indexKeys: countSpecs(topology).map((s) => runtime.keys.index(s.index)) };
+    return { server, close, tickets, fillS: (performance.now() - t0) / 1000, indexKeys: countSpecs(topology).flatMap((s) => ('index' in s.source ? [runtime.keys.index(s.source.index)] : [])), activeKey: runtime.keys.stats('active') };
   } catch (err) {
     await close();
     throw err;
@@ -58,7 +58,8 @@ async function startFilled(url: string, prefix: string, tickets: number) {
  * `GET /v1/stats` over a real port, from two Lotse on the same Redis (own
  * prefixes): one with few and one with many open tickets, asked in turns
  * so both see the same machine load; each request beside a raw Redis
- * pipeline of the same ZCARDs (the read model's sets) on its own connection.
+ * pipeline of the same ZCARDs and HGETALL (the read model's sets and active
+ * counters) on its own connection.
  */
 export async function benchStats(url: string, opts: { small: number; large: number; requests: number }) {
   const redis = new Redis(url);
@@ -85,6 +86,7 @@ export async function benchStats(url: string, opts: { small: number; large: numb
         if (body.tickets?.total?.all?.count !== t.tickets) throw new Error(`stats count ${body.tickets?.total?.all?.count}, expected ${t.tickets}`);
         const pipeline = redis.pipeline();
         for (const key of t.indexKeys) pipeline.zcard(key);
+        pipeline.hgetall(t.activeKey);
         await pipeline.exec();
         const t2 = performance.now();
         // The first 50 warm the connections and the JIT.
@@ -109,7 +111,7 @@ export async function benchStats(url: string, opts: { small: number; large: numb
 }
 
 export function reportStats(s: Awaited<ReturnType<typeof benchStats>>): string[] {
-  const row = (p: Point) => `  ${String(p.tickets).padStart(7)} tickets  Lotse ${fmtLatency(p.lotse)} ms   raw pipeline of ${s.counts} ZCARDs ${fmtLatency(p.raw)} ms`;
+  const row = (p: Point) => `  ${String(p.tickets).padStart(7)} tickets  Lotse ${fmtLatency(p.lotse)} ms   raw pipeline of ${s.counts} ZCARDs + HGETALL ${fmtLatency(p.raw)} ms`;
   return [
     `GET /v1/stats over a port, ${s.requests} requests each, in turns, p50 / p99 / max (load ${s.load.toFixed(1)}):`,
     row(s.small),

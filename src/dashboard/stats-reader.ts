@@ -1,9 +1,9 @@
 import type { RedisClient } from '../store/redis-client.js';
 import type { Topology } from '../domain/topology.js';
-import { countSpecs, type CountGroup } from '../engine/stats.js';
+import { countSpecs, sumActive, type CountGroup } from '../engine/stats.js';
 import type { Queues } from '../queue/queues.js';
 import type { Keys } from '../store/keys.js';
-import { countDeadLetters, countIndexes } from '../store/read-model.js';
+import { countDeadLetters, countIndexes, readCounters } from '../store/read-model.js';
 import { boardUrl, lotseQueueNames } from './queue-list.js';
 
 export interface Count {
@@ -26,11 +26,13 @@ export interface Stats {
 }
 
 /**
- * The operators' numbers: index set sizes (one pipeline of ZCARDs), BullMQ's
- * job counts per queue and the dead letters. Nothing here scans tickets.
+ * The operators' numbers: index set sizes (ZCARDs), the active tickets'
+ * counters (one HGETALL of at most Länder × services × priorities fields),
+ * BullMQ's job counts per queue and the dead letters. Nothing here scans tickets.
  */
 export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology: Topology; queues: Queues; now?: () => number }) {
   const specs = countSpecs(o.topology);
+  const indexes = specs.flatMap((s) => ('index' in s.source ? [s.source.index] : []));
   const queueNames = lotseQueueNames(o.topology);
   const now = o.now ?? Date.now;
 
@@ -48,9 +50,12 @@ export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology:
   return {
     queueNames,
     async read(): Promise<Stats> {
-      const [sizes, queues, dead] = await Promise.all([countIndexes(o.redis, o.keys, specs.map((s) => s.index)), readQueues(), countDeadLetters(o.redis, o.keys)]);
+      const [sizes, active, queues, dead] = await Promise.all([
+        countIndexes(o.redis, o.keys, indexes), readCounters(o.redis, o.keys, 'active'), readQueues(), countDeadLetters(o.redis, o.keys),
+      ]);
+      const size = new Map(indexes.map((name, i) => [name, sizes[i]!] as const));
       const tickets = Object.fromEntries(['total', 'status', 'level', 'assignee', 'land', 'service', 'priority', 'sla'].map((g) => [g, {}])) as Stats['tickets'];
-      specs.forEach((s, i) => (tickets[s.group][s.key] = { count: sizes[i]!, list: s.list }));
+      for (const s of specs) tickets[s.group][s.key] = { count: 'index' in s.source ? size.get(s.source.index)! : sumActive(active, s.source.active), list: s.list };
       return { at: new Date(now()).toISOString(), tickets, queues, deadLetters: { count: dead, list: '/v1/dead-letters' } };
     },
   };

@@ -4,6 +4,7 @@ import type { Topology } from '../domain/topology.js';
 import type { IndexName, Keys } from '../store/keys.js';
 import { membershipOps, type StoreOp } from '../store/ops.js';
 import type { HistoryEntry } from './effects.js';
+import { activeField, createdField } from './stats.js';
 import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
 
 /** The score of every member of a lexical index: LIST_PAGE orders them by id. */
@@ -26,9 +27,8 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
   if (info.active) {
     m.set(`level:${info.level}`, LEXICAL);
     m.set(`assignee:${ctx.assignee}`, LEXICAL);
+    // Listing indexes only: the counts of active tickets are the `stats:active` counters (activeField).
     m.set('active', LEXICAL);
-    m.set(`active:land:${record.data.land}`, LEXICAL);
-    m.set(`active:service:${record.data.service}`, LEXICAL);
     m.set(`priority:${ctx.priority}`, LEXICAL);
     if (isAtRisk(ctx.sla)) m.set('sla:at-risk', LEXICAL);
   }
@@ -41,13 +41,25 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
 export const indexOps = (keys: Keys, topology: Topology, before: TicketRecord | null, after: TicketRecord): StoreOp[] =>
   membershipOps(before ? indexMembership(topology, before) : new Map(), indexMembership(topology, after), after.id, (name) => keys.index(name as IndexName));
 
-/** The counters one change moves: tickets created, events by type, SLA warnings and breaches. */
+/** The `stats:active` field a ticket counts in: null when it is not at a level. */
+function activeCount(record: TicketRecord | null): string | null {
+  if (!record || !stateInfo(record.state.value).active) return null;
+  return activeField(record.data.land, record.data.service, record.state.context.priority);
+}
+
+/**
+ * The counters one change moves: tickets created, active tickets by Land,
+ * service and priority (a ticket entering or leaving the levels, or changing
+ * priority, moves one field to another), events by type, SLA warnings and breaches.
+ */
 export function counterOps(keys: Keys, before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry): StoreOp[] {
   const ctx = after.state.context;
   const ops: StoreOp[] = [{ op: 'hincrby', key: keys.stats('events'), field: entry.type, by: 1 }];
-  if (!before) {
-    ops.push({ op: 'hincrby', key: keys.stats('created'), field: `${after.data.land}|${after.data.service}|${ctx.priority}`, by: 1 });
-    ops.push({ op: 'hincrby', key: keys.stats('created-year'), field: `${new Date(after.data.createdAt).getUTCFullYear()}|${after.data.service}|${after.data.land}`, by: 1 });
+  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: createdField(new Date(after.data.createdAt).getUTCFullYear(), after.data.land, after.data.service, ctx.priority), by: 1 });
+  const [was, is] = [activeCount(before), activeCount(after)];
+  if (was !== is) {
+    if (was !== null) ops.push({ op: 'hincrby', key: keys.stats('active'), field: was, by: -1 });
+    if (is !== null) ops.push({ op: 'hincrby', key: keys.stats('active'), field: is, by: 1 });
   }
   if (entry.type === 'SLA_WARNING' || entry.type === 'SLA_BREACHED') {
     const clock = String(entry.details?.clock ?? 'unknown');

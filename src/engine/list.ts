@@ -23,10 +23,10 @@ export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
   if (q.level !== undefined) names.push(`level:${q.level}`);
   if (q.status !== undefined) names.push(`status:${q.status}`);
   if (q.assignee !== undefined) names.push(`assignee:${q.assignee}`);
-  // The active sets by Land and service are the very sets the dashboard counts.
-  if (q.land !== undefined) names.push(q.active ? `active:land:${q.land}` : `land:${q.land}`);
-  if (q.service !== undefined) names.push(q.active ? `active:service:${q.service}` : `service:${q.service}`);
-  if (q.active && q.land === undefined && q.service === undefined) names.push('active');
+  if (q.land !== undefined) names.push(`land:${q.land}`);
+  if (q.service !== undefined) names.push(`service:${q.service}`);
+  // LIST_PAGE walks the smallest set and checks the others: active ∩ Land lists the active tickets of a Land.
+  if (q.active) names.push('active');
   if (q.priority !== undefined) names.push(`priority:${q.priority}`);
   if (q.sla !== undefined) names.push(`sla:${q.sla}`);
   return names;

@@ -5,11 +5,22 @@ import { LEVELS, PRIORITIES, type Topology } from '../domain/topology.js';
 import type { IndexName } from '../store/keys.js';
 import { indexesFor, type ListQuery } from './list.js';
 
-/** One count of the dashboard: the index set whose size it is, and the list query that lists exactly that set. */
+/** Which of the active tickets a count takes: the `stats:active` fields it sums. */
+export interface ActiveMatch {
+  land?: string;
+  service?: string;
+  priority?: string;
+}
+
+/**
+ * One count of the dashboard and the list query that lists exactly what it
+ * counts. Its source is an index set (its size) or the active tickets'
+ * counters (`stats:active`, summed over the fields that match).
+ */
 export interface CountSpec {
   group: CountGroup;
   key: string;
-  index: IndexName;
+  source: { index: IndexName } | { active: ActiveMatch };
   list: string;
 }
 
@@ -18,6 +29,18 @@ export type CountGroup = (typeof COUNT_GROUPS)[number];
 
 type Filter = Omit<ListQuery, 'limit' | 'cursor'>;
 const OPERATOR: Principal = { orgId: 'operator', role: 'operator' };
+
+/** `stats:active` field of an active ticket. */
+export const activeField = (land: string, service: string, priority: string): string => `${land}|${service}|${priority}`;
+
+/** `stats:created` field of a creation: years × Länder × services × priorities, all bounded. */
+export const createdField = (year: number, land: string, service: string, priority: string): string => `${year}|${land}|${service}|${priority}`;
+
+/** A `stats:active` field's parts; null for a field of another shape. */
+export function parseActiveField(field: string): Required<ActiveMatch> | null {
+  const [land, service, priority, ...rest] = field.split('|');
+  return rest.length === 0 && land && service && priority ? { land, service, priority } : null;
+}
 
 /** `/v1/tickets?active=true&land=HB`: the query in a stable order. */
 export function listUrl(filter: Filter): string {
@@ -28,15 +51,26 @@ export function listUrl(filter: Filter): string {
 }
 
 /**
- * The count a list filter stands for. The index comes from the list's own
- * mapping (indexesFor), so a count and the list it links to read the very
- * same set: for an operator the list is `all` ∩ that set, and every ticket is in `all`.
+ * A count of an index set. The index comes from the list's own mapping
+ * (indexesFor), so a count and the list it links to read the very same
+ * set: for an operator the list is `all` ∩ that set, and every ticket is in `all`.
  */
-function spec(group: CountGroup, key: string, filter: Filter): CountSpec {
+function indexSpec(group: CountGroup, key: string, filter: Filter): CountSpec {
   const names = indexesFor(OPERATOR, { ...filter, limit: 1 });
   const own = names.filter((n) => n !== 'all');
   if (own.length > 1) throw new Error(`the count ${group}/${key} would need ${own.length} index sets`);
-  return { group, key, index: own[0] ?? 'all', list: listUrl(filter) };
+  return { group, key, source: { index: own[0] ?? 'all' }, list: listUrl(filter) };
+}
+
+/**
+ * A count of active tickets from the counters: the list is `active` ∩ the
+ * Land's, service's or priority's set (the priority sets hold active tickets
+ * only), the counters count the same tickets by the same facts. The drift
+ * test and the stats test hold the two together.
+ */
+function activeSpec(group: CountGroup, key: string, match: ActiveMatch): CountSpec {
+  const filter: Filter = match.priority !== undefined ? { priority: match.priority } : { active: true, ...match };
+  return { group, key, source: { active: match }, list: listUrl(filter) };
 }
 
 /**
@@ -44,14 +78,24 @@ function spec(group: CountGroup, key: string, filter: Filter): CountSpec {
  * of Redis): its cost grows with the topology, not with the tickets.
  */
 export function countSpecs(topology: Topology): CountSpec[] {
-  const out: CountSpec[] = [spec('total', 'all', {}), spec('total', 'active', { active: true })];
-  for (const s of STATUSES) out.push(spec('status', s, { status: s }));
-  for (const l of LEVELS) out.push(spec('level', String(l), { level: l }));
-  for (const org of topology.orgs.keys()) out.push(spec('assignee', org, { assignee: org }));
-  for (const land of LAND_CODES.filter((c) => topology.lands.has(c))) out.push(spec('land', land, { active: true, land }));
-  for (const service of topology.services.keys()) out.push(spec('service', service, { active: true, service }));
-  // Priority sets hold active tickets only, like the level and holder sets.
-  for (const p of PRIORITIES) out.push(spec('priority', p, { priority: p }));
-  out.push(spec('sla', 'at-risk', { sla: 'at-risk' }), spec('sla', 'breached', { sla: 'breached' }));
+  const out: CountSpec[] = [indexSpec('total', 'all', {}), activeSpec('total', 'active', {})];
+  for (const s of STATUSES) out.push(indexSpec('status', s, { status: s }));
+  for (const l of LEVELS) out.push(indexSpec('level', String(l), { level: l }));
+  for (const org of topology.orgs.keys()) out.push(indexSpec('assignee', org, { assignee: org }));
+  for (const land of LAND_CODES.filter((c) => topology.lands.has(c))) out.push(activeSpec('land', land, { land }));
+  for (const service of topology.services.keys()) out.push(activeSpec('service', service, { service }));
+  for (const p of PRIORITIES) out.push(activeSpec('priority', p, { priority: p }));
+  out.push(indexSpec('sla', 'at-risk', { sla: 'at-risk' }), indexSpec('sla', 'breached', { sla: 'breached' }));
   return out;
+}
+
+/** The sum of the `stats:active` counters that match; fields of another shape are skipped. */
+export function sumActive(counters: ReadonlyMap<string, number>, match: ActiveMatch): number {
+  let n = 0;
+  for (const [field, count] of counters) {
+    const f = parseActiveField(field);
+    if (!f) continue;
+    if ((match.land === undefined || f.land === match.land) && (match.service === undefined || f.service === match.service) && (match.priority === undefined || f.priority === match.priority)) n += count;
+  }
+  return n;
 }

@@ -45,9 +45,15 @@ export function lotseQueueNames(topology: Topology): string[] {
   return [...Object.values(QUEUE), ...handoff];
 }
 
-/** `<land>|<service>|<priority>` of `<prefix>:stats:created`; null when any part is not a known value. */
+/**
+ * `<year>|<land>|<service>|<priority>` of `<prefix>:stats:created` (the year
+ * is no label: the metric sums the years), or `<land>|<service>|<priority>`
+ * as Lotse wrote it before 2026-12; null when any part is not a known value.
+ */
 export function parseCreatedField(field: string, sets: LabelSets): { land: string; service: string; priority: string } | null {
-  const [land, service, priority, ...rest] = field.split('|');
+  const parts = field.split('|');
+  if (parts.length === 4 && !/^\d{4}$/.test(parts.shift()!)) return null;
+  const [land, service, priority, ...rest] = parts;
   if (rest.length > 0 || !land || !service || !priority) return null;
   if (!sets.lands.has(land) || !sets.services.has(service) || !sets.priorities.has(priority)) return null;
   return { land, service, priority };

@@ -40,12 +40,15 @@ export interface Keys {
 }
 
 /**
- * `created`: `<land>|<service>|<priority>` → tickets created;
- * `created-year`: `<year>|<service>|<land>` → tickets created that year (the cost report); `events`:
+ * `created`: `<year>|<land>|<service>|<priority>` → tickets created (the
+ * metrics sum the years, the cost report the priorities; fields
+ * `<land>|<service>|<priority>` written before 2026-12 are still read);
+ * `created-year`: `<year>|<service>|<land>`, written before 2026-12 and only read since;
+ * `active`: `<land>|<service>|<priority>` → tickets at a level now; `events`:
  * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
  * → SLA warnings and breaches.
  */
-export type StatsName = 'created' | 'created-year' | 'events' | 'sla';
+export type StatsName = 'created' | 'created-year' | 'active' | 'events' | 'sla';
 
 export type IndexName =
   | 'all'
@@ -60,10 +63,8 @@ export type IndexName =
   | `service:${string}`
   | 'sla:at-risk'
   | 'sla:breached'
-  /** Tickets at a level (neither resolved nor closed), overall and by Land, service and priority: the dashboard's counts are their sizes. */
+  /** Tickets at a level (neither resolved nor closed), overall and by priority: listing indexes (their counts are `stats:active`). */
   | 'active'
-  | `active:land:${string}`
-  | `active:service:${string}`
   | `priority:${string}`;
 
 export function makeKeys(prefix: string): Keys {

@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis-client.js';
-import type { IndexName, Keys } from './keys.js';
+import type { IndexName, Keys, StatsName } from './keys.js';
 
 /** How many members each index set has, in one pipeline of ZCARDs: O(1) each, whatever the number of tickets. */
 export async function countIndexes(redis: RedisClient, keys: Keys, names: readonly IndexName[]): Promise<number[]> {
@@ -11,6 +11,14 @@ export async function countIndexes(redis: RedisClient, keys: Keys, names: readon
     if (err) throw err;
     return Number(n);
   });
+}
+
+/**
+ * A counter hash (`stats:<name>`) as field → count; the fields come from the
+ * topology's bounded sets, so HGETALL reads a bounded number of them.
+ */
+export async function readCounters(redis: RedisClient, keys: Keys, name: StatsName): Promise<Map<string, number>> {
+  return new Map(Object.entries(await redis.hgetall(keys.stats(name))).map(([f, v]) => [f, Number(v)] as const));
 }
 
 /** Webhook deliveries that failed for good, all organisations. */
@@ -46,15 +54,63 @@ export async function readSamples(redis: RedisClient, key: string): Promise<stri
 
 /**
  * What the cost report puts beside each Land's share: the tickets it created
- * in the year (a counter the commit keeps) and the backlog items its tickets
- * ask for (a set the backlog's commit keeps), per service.
+ * in the year (the commit's `created` counter, summed over the priorities,
+ * plus `created-year`, which Lotse wrote before 2026-12 and reads still) and
+ * the backlog items its tickets ask for (a set the backlog's commit keeps), per service.
  */
-export async function readCostFacts(redis: RedisClient, keys: Keys, year: number, pairs: readonly { service: string; land: string }[]) {
+export async function readCostFacts(redis: RedisClient, keys: Keys, year: number, pairs: readonly { service: string; land: string }[], priorities: readonly string[]) {
   const pipeline = redis.pipeline();
+  pipeline.hmget(keys.stats('created'), ...pairs.flatMap((p) => priorities.map((priority) => `${year}|${p.land}|${p.service}|${priority}`)));
   pipeline.hmget(keys.stats('created-year'), ...pairs.map((p) => `${year}|${p.service}|${p.land}`));
   for (const p of pairs) pipeline.zcard(keys.backlogIndex(`score:service:${p.service}:land:${p.land}`));
   const results = (await pipeline.exec()) ?? [];
   for (const [err] of results) if (err) throw err;
-  const tickets = (results[0]![1] as (string | null)[]).map((v) => Number(v ?? 0));
-  return pairs.map((p, i) => ({ ...p, tickets: tickets[i]!, backlogItems: Number(results[i + 1]![1]) }));
+  const created = (results[0]![1] as (string | null)[]).map((v) => Number(v ?? 0));
+  const before = (results[1]![1] as (string | null)[]).map((v) => Number(v ?? 0));
+  const tickets = (i: number) => before[i]! + created.slice(i * priorities.length, (i + 1) * priorities.length).reduce((a, b) => a + b, 0);
+  return pairs.map((p, i) => ({ ...p, tickets: tickets(i), backlogItems: Number(results[i + 2]![1]) }));
+}
+
+/**
+ * Lotse before 2026-12 counted active tickets in sorted sets by Land and by
+ * service (`ix:active:land:<L>`, `ix:active:service:<S>`) where it keeps the
+ * `stats:active` counters now. Run once at start: when those sets exist,
+ * the counters are built from them and the priority sets (each active
+ * ticket is in one set of each) and the old sets deleted, in one script,
+ * so a second process starting at the same time finds nothing left to do.
+ * It is right when no process of the older version still runs (stop them
+ * all, then start the new one): they would keep writing the old sets.
+ * KEYS: stats:active, then the Land sets, service sets and priority sets;
+ * ARGV: the number of Land sets, of service sets, then their Lands, services, priorities.
+ */
+const MIGRATE_ACTIVE = `
+local nl, ns = tonumber(ARGV[1]), tonumber(ARGV[2])
+local np = #KEYS - 1 - nl - ns
+local found = 0
+for i = 1, nl + ns do found = found + redis.call('EXISTS', KEYS[1 + i]) end
+if found == 0 then return -1 end
+local moved = 0
+for l = 1, nl do
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1 + l], 0, -1)) do
+    local service, priority
+    for s = 1, ns do if redis.call('ZSCORE', KEYS[1 + nl + s], id) then service = ARGV[2 + nl + s] break end end
+    for p = 1, np do if redis.call('ZSCORE', KEYS[1 + nl + ns + p], id) then priority = ARGV[2 + nl + ns + p] break end end
+    if service and priority then
+      redis.call('HINCRBY', KEYS[1], ARGV[2 + l] .. '|' .. service .. '|' .. priority, 1)
+      moved = moved + 1
+    end
+  end
+end
+for i = 1, nl + ns do redis.call('DEL', KEYS[1 + i]) end
+return moved
+`;
+
+/** Builds `stats:active` from the sets an older Lotse kept; the tickets moved, or null when there was nothing to migrate. */
+export async function migrateActiveCounters(redis: RedisClient, keys: Keys, topology: { lands: readonly string[]; services: readonly string[]; priorities: readonly string[] }): Promise<number | null> {
+  const old = (kind: string, v: string) => `${keys.prefix}:ix:active:${kind}:${v}`;
+  const keyList = [
+    keys.stats('active'), ...topology.lands.map((l) => old('land', l)), ...topology.services.map((s) => old('service', s)), ...topology.priorities.map((p) => keys.index(`priority:${p}`)),
+  ];
+  const n = Number(await redis.eval(MIGRATE_ACTIVE, keyList.length, ...keyList, topology.lands.length, topology.services.length, ...topology.lands, ...topology.services, ...topology.priorities));
+  return n < 0 ? null : n;
 }

@@ -207,6 +207,10 @@ describe('the cost report', () => {
     const by = Object.fromEntries(elfe!.shares.map((s) => [s.land, s]));
     expect(by.NW!.cents).toBeGreaterThan(by.HB!.cents);
     expect([by.HB!.tickets, by.NW!.tickets, by.BY!.tickets]).toEqual([2, 1, 0]);
+    // Tickets counted by an older Lotse (`created-year`, before 2026-12) add to those of the one counter now; another year's do not.
+    await h.redis.multi().hincrby(h.runtime.keys.stats('created-year'), `${year}|elfe|HB`, 4).hincrby(h.runtime.keys.stats('created'), `${year - 1}|HB|elfe|P2`, 9).exec();
+    const again = (await app.inject({ method: 'GET', url: `/v1/reports/cost-split?year=${year}&service=elfe`, headers: bearer('steuerungskreis') })).json();
+    expect(again.services[0].shares.find((s: { land: string }) => s.land === 'HB').tickets).toBe(6);
     expectProblem(await app.inject({ method: 'GET', url: `/v1/reports/cost-split?year=${year}`, headers: bearer('desk-HB') }), 403);
     expectProblem(await app.inject({ method: 'GET', url: '/v1/reports/cost-split?year=abc', headers: bearer('ops-bremen') }), 400);
   });

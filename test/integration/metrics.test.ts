@@ -98,7 +98,7 @@ describe('GET /metrics', () => {
     const { record: waiting } = await h.runtime.engine.createTicket(desk, ticketBody({ reporter, subject }));
     // A dead letter names an event of the ticket: the id must not leak through the count.
     await h.redis.zadd(h.runtime.keys.deadLetterIndex('dataport'), Date.now(), `${handedOff}-v3-handoff-dataport`);
-    await h.redis.hincrby(h.runtime.keys.stats('created'), `BY|${handedOff}|P2`, 1);
+    await h.redis.hincrby(h.runtime.keys.stats('created'), `2026|BY|${handedOff}|P2`, 1);
     await h.redis.hincrby(h.runtime.keys.stats('events'), reporter.email, 1);
 
     const { text, samples } = await scrape(h);
@@ -145,14 +145,19 @@ describe('GET /metrics', () => {
     expect(value(samples, 'lotse_handoff_receipt_seconds_bucket', { org: 'dataport', le: '60' })).toBe(1);
   });
 
-  it('reads created, event and SLA counts from the commit\'s counter hashes, dropping fields outside the known values', async () => {
+  it('reads created, event and SLA counts from the commit\'s counter hashes, summing the years and the fields an older Lotse wrote, dropping fields outside the known values', async () => {
     const h = await harness();
     const stats = { created: h.runtime.keys.stats('created'), events: h.runtime.keys.stats('events'), sla: h.runtime.keys.stats('sla') };
     await h.redis
       .multi()
       .hincrby(stats.created, 'HB|elfe|P2', 3)
+      .hincrby(stats.created, '2026|HB|elfe|P2', 2)
+      .hincrby(stats.created, '2027|HB|elfe|P2', 1)
+      .hincrby(stats.created, '2027|BY|uvo|P1', 7)
       .hincrby(stats.created, 'XX|elfe|P2', 5)
+      .hincrby(stats.created, '2027|XX|elfe|P2', 5)
       .hincrby(stats.created, 'HB|elfe|P9', 5)
+      .hincrby(stats.created, 'year|HB|elfe|P2', 5)
       .hincrby(stats.events, 'ACCEPT', 2)
       .hincrby(stats.events, 'CREATED', 3)
       .hincrby(stats.events, 'DROP_TABLE', 1)
@@ -162,7 +167,8 @@ describe('GET /metrics', () => {
       .exec();
     const { samples } = await scrape(h);
     const of = (name: string) => samples.filter((s) => s.name === name).map((s) => [s.labels, s.value]);
-    expect(of('lotse_tickets_created_total')).toEqual([[{ land: 'HB', service: 'elfe', priority: 'P2' }, 3]]);
+    expect(of('lotse_tickets_created_total')).toEqual(expect.arrayContaining([[{ land: 'HB', service: 'elfe', priority: 'P2' }, 6], [{ land: 'BY', service: 'uvo', priority: 'P1' }, 7]]));
+    expect(of('lotse_tickets_created_total')).toHaveLength(2);
     expect(of('lotse_events_total')).toEqual(expect.arrayContaining([[{ type: 'ACCEPT' }, 2], [{ type: 'CREATED' }, 3]]));
     expect(of('lotse_events_total')).toHaveLength(2);
     expect(of('lotse_sla_breaches_total')).toEqual([[{ clock: 'resolution', priority: 'P1' }, 1]]);

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { LAND_CODES as LANDS } from '../../src/domain/ids.js';
 import { PRIORITIES } from '../../src/domain/topology.js';
 import type { HistoryEntry } from '../../src/engine/effects.js';
+import type { ListQuery } from '../../src/engine/list.js';
 import { stateInfo, type TicketRecord } from '../../src/engine/ticket-record.js';
+import { createStatsReader } from '../../src/dashboard/stats-reader.js';
+import { migrateActiveCounters } from '../../src/store/read-model.js';
 import { AppError } from '../../src/errors.js';
 import { dev, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { fastSlaTopology } from '../helpers/topologies.js';
@@ -30,7 +33,7 @@ async function allTickets(h: Harness): Promise<TicketRecord[]> {
 async function recount(h: Harness, tickets: TicketRecord[]) {
   const sets = new Map<string, number>();
   const add = (name: string) => sets.set(name, (sets.get(name) ?? 0) + 1);
-  const hashes = { created: new Map<string, number>(), events: new Map<string, number>(), sla: new Map<string, number>() };
+  const hashes = { created: new Map<string, number>(), active: new Map<string, number>(), events: new Map<string, number>(), sla: new Map<string, number>() };
   const inc = (m: Map<string, number>, f: string) => m.set(f, (m.get(f) ?? 0) + 1);
   for (const t of tickets) {
     const info = stateInfo(t.state.value);
@@ -43,9 +46,8 @@ async function recount(h: Harness, tickets: TicketRecord[]) {
       add('active');
       add(`level:${info.level}`);
       add(`assignee:${ctx.assignee}`);
-      add(`active:land:${t.data.land}`);
-      add(`active:service:${t.data.service}`);
       add(`priority:${ctx.priority}`);
+      inc(hashes.active, `${t.data.land}|${t.data.service}|${ctx.priority}`);
     }
     const history = (await h.runtime.engine.history(dev('ops-bremen'), t.id)) as HistoryEntry[];
     let priority = '';
@@ -54,7 +56,7 @@ async function recount(h: Harness, tickets: TicketRecord[]) {
       // CHANGE_PRIORITY in this test always asks for high × high: P1 on the default matrix.
       if (e.type === 'CREATED') priority = String(e.details!.priority);
       if (e.type === 'CHANGE_PRIORITY') priority = 'P1';
-      if (e.type === 'CREATED') inc(hashes.created, `${t.data.land}|${t.data.service}|${priority}`);
+      if (e.type === 'CREATED') inc(hashes.created, `${new Date(e.at).getUTCFullYear()}|${t.data.land}|${t.data.service}|${priority}`);
       if (e.type === 'SLA_WARNING' || e.type === 'SLA_BREACHED') inc(hashes.sla, `${e.type === 'SLA_WARNING' ? 'warning' : 'breach'}|${String(e.details!.clock)}|${priority}`);
     }
   }
@@ -112,8 +114,8 @@ describe('read model kept by the commit', () => {
     const expected = await recount(h, tickets);
     const names = [
       'all', 'active', ...['new', 'open', 'waiting', 'handoff-pending', 'resolved', 'closed'].map((s) => `status:${s}`),
-      ...[1, 2, 3].map((l) => `level:${l}`), ...LANDS.flatMap((l) => [`land:${l}`, `active:land:${l}`]),
-      ...services.flatMap((s) => [`service:${s}`, `active:service:${s}`]), ...PRIORITIES.map((p) => `priority:${p}`),
+      ...[1, 2, 3].map((l) => `level:${l}`), ...LANDS.map((l) => `land:${l}`),
+      ...services.map((s) => `service:${s}`), ...PRIORITIES.map((p) => `priority:${p}`),
       ...[...topology.orgs.keys()].map((o) => `assignee:${o}`),
     ];
     // The two reads race the sla worker: read the model and recount until both agree on a quiet moment.
@@ -123,21 +125,83 @@ describe('read model kept by the commit', () => {
     };
     const hashesNow = async () => ({
       created: new Map(Object.entries(await h.redis.hgetall(`${h.prefix}:stats:created`)).map(([k, v]) => [k, Number(v)])),
+      // A field that went back to 0 counts nothing: HINCRBY keeps it, the recount has none.
+      active: new Map(Object.entries(await h.redis.hgetall(`${h.prefix}:stats:active`)).map(([k, v]) => [k, Number(v)] as const).filter(([, n]) => n !== 0)),
       events: new Map(Object.entries(await h.redis.hgetall(`${h.prefix}:stats:events`)).map(([k, v]) => [k, Number(v)])),
       sla: new Map(Object.entries(await h.redis.hgetall(`${h.prefix}:stats:sla`)).map(([k, v]) => [k, Number(v)])),
     });
+    // /v1/stats's counts, each with the tickets its list query lists (read at the same quiet moment).
+    const reader = createStatsReader({ redis: h.redis, keys: h.runtime.keys, topology, queues: h.runtime.queues });
+    const statsNow = async () => {
+      const out: { what: string; count: number; listed: string[] }[] = [];
+      for (const [group, counts] of Object.entries((await reader.read()).tickets)) {
+        for (const [key, c] of Object.entries(counts)) out.push({ what: `${group}/${key} ${c.list}`, count: c.count, listed: (await listAllOf(c.list)).sort() });
+      }
+      return out;
+    };
+    const listAllOf = async (url: string) => {
+      const query: ListQuery = { limit: 200 };
+      for (const [k, v] of new URLSearchParams(url.split('?')[1] ?? '')) Object.assign(query, { [k]: k === 'active' ? v === 'true' : k === 'level' ? Number(v) : v });
+      const ids: string[] = [];
+      for (let cursor: string | null = ''; cursor !== null;) {
+        const page = await engine.listTickets({ orgId: 'ops-bremen', role: 'operator' }, { ...query, cursor });
+        ids.push(...page.items.map((t) => t.id));
+        cursor = page.next;
+      }
+      return ids;
+    };
     const settled = await waitFor(async () => {
       const before = await recount(h, await allTickets(h));
-      const [sets, hashes] = [await actual(), await hashesNow()];
-      const after = await recount(h, await allTickets(h));
+      const [sets, hashes, stats] = [await actual(), await hashesNow(), await statsNow()];
+      const afterTickets = await allTickets(h);
+      const after = await recount(h, afterTickets);
       const same = (a: Map<string, number>, b: Map<string, number>) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
-      return same(before.sets, after.sets) && same(before.hashes.events, after.hashes.events) ? { expected: after, sets, hashes } : false;
+      return same(before.sets, after.sets) && same(before.hashes.events, after.hashes.events) ? { expected: after, sets, hashes, stats, tickets: afterTickets } : false;
     }, { timeoutMs: 20_000, what: 'a quiet moment' });
     expect(expected.sets.size).toBeGreaterThan(10);
     expect(Object.fromEntries(settled.sets)).toEqual(Object.fromEntries(settled.expected.sets));
     expect(Object.fromEntries(settled.hashes.created)).toEqual(Object.fromEntries(settled.expected.hashes.created));
+    expect(Object.fromEntries(settled.hashes.active)).toEqual(Object.fromEntries(settled.expected.hashes.active));
+    expect([...settled.hashes.active.values()].every((n) => n > 0)).toBe(true);
+    // Every count of /v1/stats is the length of its list, and the active ones are what the recount finds.
+    for (const c of settled.stats) expect(c.listed.length, c.what).toBe(c.count);
+    const activeNow = (match: (t: TicketRecord) => boolean) => settled.tickets.filter((t) => stateInfo(t.state.value).active && match(t)).length;
+    const count = (what: string) => settled.stats.find((c) => c.what.startsWith(`${what} `))!.count;
+    expect(count('total/active')).toBe(activeNow(() => true));
+    expect(count('total/active')).toBeGreaterThan(0);
+    for (const land of LANDS) expect(count(`land/${land}`), land).toBe(activeNow((t) => t.data.land === land));
+    for (const service of services) expect(count(`service/${service}`), service).toBe(activeNow((t) => t.data.service === service));
+    for (const p of PRIORITIES) expect(count(`priority/${p}`), p).toBe(activeNow((t) => t.state.context.priority === p));
     expect(Object.fromEntries(settled.hashes.events)).toEqual(Object.fromEntries(settled.expected.hashes.events));
     expect(Object.fromEntries(settled.hashes.sla)).toEqual(Object.fromEntries(settled.expected.hashes.sla));
     expect([...settled.hashes.created.values()].reduce((a, b) => a + b, 0)).toBe(40);
   }, 90_000);
+
+  it('builds the active counters from the sets an older Lotse kept, once, and drops those sets', async () => {
+    const h = await open({});
+    const engine = h.runtime.engine;
+    const ids: string[] = [];
+    for (const [land, service, impact] of [['HB', 'elfe', 'high'], ['HB', 'elfe', 'high'], ['BY', 'uvo', 'low'], ['NW', 'ehe', 'medium']] as const) {
+      ids.push((await engine.createTicket(dev(`desk-${land}`), ticketBody({ land, service, impact }))).record.id);
+    }
+    await engine.applyEvent(dev('desk-NW'), ids[3]!, { type: 'RESOLVE', resolution: 'erledigt' });
+    const expected = (await recount(h, await allTickets(h))).hashes.active;
+    expect(expected.size).toBe(2);
+    // What the older Lotse had: the sets by Land and service of the active tickets, no active counters.
+    const keys = h.runtime.keys;
+    await h.redis.del(keys.stats('active'));
+    for (const t of await allTickets(h)) {
+      if (!stateInfo(t.state.value).active) continue;
+      await h.redis.zadd(`${h.prefix}:ix:active:land:${t.data.land}`, 0, t.id);
+      await h.redis.zadd(`${h.prefix}:ix:active:service:${t.data.service}`, 0, t.id);
+    }
+    const topology = { lands: [...LANDS], services: ['elfe', 'uvo', 'vms', 'ehe'], priorities: PRIORITIES };
+    expect(await migrateActiveCounters(h.redis, keys, topology)).toBe(3);
+    const counters = Object.fromEntries(Object.entries(await h.redis.hgetall(keys.stats('active'))).map(([k, v]) => [k, Number(v)]));
+    expect(counters).toEqual(Object.fromEntries(expected));
+    expect(await h.redis.exists(`${h.prefix}:ix:active:land:HB`, `${h.prefix}:ix:active:service:elfe`, `${h.prefix}:ix:active:land:BY`)).toBe(0);
+    // A second start finds nothing to move and leaves the counters as they are.
+    expect(await migrateActiveCounters(h.redis, keys, topology)).toBeNull();
+    expect(Object.keys(await h.redis.hgetall(keys.stats('active')))).toHaveLength(2);
+  });
 });

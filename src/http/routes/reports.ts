@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CostSplitError, splitServiceBudget } from '../../domain/cost-split.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import type { Topology } from '../../domain/topology.js';
+import { PRIORITIES, type Topology } from '../../domain/topology.js';
 import { AppError } from '../../errors.js';
 import type { Keys } from '../../store/keys.js';
 import { readCostFacts } from '../../store/read-model.js';
@@ -66,7 +66,7 @@ export function reportRoutes(deps: { topology: Topology; redis: RedisClient; key
           withoutBudget.push(id);
           continue;
         }
-        const facts = await readCostFacts(deps.redis, deps.keys, year, split.shares.map((s) => ({ service: id, land: s.land })));
+        const facts = await readCostFacts(deps.redis, deps.keys, year, split.shares.map((s) => ({ service: id, land: s.land })), PRIORITIES);
         services.push({
           service: id, name: deps.topology.services.get(id)!.name, year, budgetCents: split.budgetCents, budgetEuros: euros(split.budgetCents),
           model: split.model, populationSource: split.populationSource,
