@@ -93,10 +93,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
-  const migrated = await migrateActiveCounters(redis, keys, { lands: [...topology.lands.keys()], services: [...topology.services.keys()], priorities: PRIORITIES });
-  if (migrated !== null) logger.info({ tickets: migrated }, 'active ticket counts moved from the index sets of an older Lotse to stats:active');
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
+  // On the worker connection, which has no command timeout: the one-time script must not be cut short by the client.
+  const migrated = await migrateActiveCounters(workerConnection, keys, { lands: [...topology.lands.keys()], services: [...topology.services.keys()], priorities: PRIORITIES });
+  if (migrated !== null) logger.info({ tickets: migrated }, 'active ticket counts rebuilt for stats:active; the index sets of an older Lotse are gone');
   const queues = createQueues(redis, config.prefix, logger);
   const metrics = createMetrics({ topology, redis, keys, queue: queues.queue });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;

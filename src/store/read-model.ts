@@ -75,42 +75,53 @@ export async function readCostFacts(redis: RedisClient, keys: Keys, year: number
  * Lotse before 2026-12 counted active tickets in sorted sets by Land and by
  * service (`ix:active:land:<L>`, `ix:active:service:<S>`) where it keeps the
  * `stats:active` counters now. Run once at start: when those sets exist,
- * the counters are built from them and the priority sets (each active
- * ticket is in one set of each) and the old sets deleted, in one script,
- * so a second process starting at the same time finds nothing left to do.
- * It is right when no process of the older version still runs (stop them
- * all, then start the new one): they would keep writing the old sets.
- * KEYS: stats:active, then the Land sets, service sets and priority sets;
- * ARGV: the number of Land sets, of service sets, then their Lands, services, priorities.
+ * the counters are rebuilt, not added to, from sets both versions keep
+ * (`ix:active` and the Land, service and priority sets), into a new hash
+ * renamed over `stats:active`, and the old sets deleted, in one script. So
+ * a second process starting at the same time finds nothing left to do, and
+ * a run after an old process wrote its sets again repairs the counters
+ * instead of counting twice. (Stop every older process first all the same:
+ * while one runs it moves no `stats:active` counter.) One pass over the
+ * active tickets, a few ZSCOREs each: run on a connection without a command
+ * timeout, since a script cannot be cut short once it writes.
+ * KEYS: stats:active, its scratch copy, ix:active, the old Land and
+ *       service sets, then the Land, service and priority sets kept;
+ * ARGV: the number of Länder, of services, then the Länder, services, priorities.
  */
-const MIGRATE_ACTIVE = `
+const REBUILD_ACTIVE = `
 local nl, ns = tonumber(ARGV[1]), tonumber(ARGV[2])
-local np = #KEYS - 1 - nl - ns
+local np = #ARGV - 2 - nl - ns
+local old = 3
 local found = 0
-for i = 1, nl + ns do found = found + redis.call('EXISTS', KEYS[1 + i]) end
+for i = 1, nl + ns do found = found + redis.call('EXISTS', KEYS[old + i]) end
 if found == 0 then return -1 end
+local base = old + nl + ns
+local function first(from, n, id)
+  for i = 1, n do if redis.call('ZSCORE', KEYS[base + from + i], id) then return ARGV[2 + from + i] end end
+  return nil
+end
+redis.call('DEL', KEYS[2])
 local moved = 0
-for l = 1, nl do
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1 + l], 0, -1)) do
-    local service, priority
-    for s = 1, ns do if redis.call('ZSCORE', KEYS[1 + nl + s], id) then service = ARGV[2 + nl + s] break end end
-    for p = 1, np do if redis.call('ZSCORE', KEYS[1 + nl + ns + p], id) then priority = ARGV[2 + nl + ns + p] break end end
-    if service and priority then
-      redis.call('HINCRBY', KEYS[1], ARGV[2 + l] .. '|' .. service .. '|' .. priority, 1)
-      moved = moved + 1
-    end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local land, service, priority = first(0, nl, id), first(nl, ns, id), first(nl + ns, np, id)
+  if land and service and priority then
+    redis.call('HINCRBY', KEYS[2], land .. '|' .. service .. '|' .. priority, 1)
+    moved = moved + 1
   end
 end
-for i = 1, nl + ns do redis.call('DEL', KEYS[1 + i]) end
+if moved > 0 then redis.call('RENAME', KEYS[2], KEYS[1]) else redis.call('DEL', KEYS[1]) end
+for i = 1, nl + ns do redis.call('DEL', KEYS[old + i]) end
 return moved
 `;
 
-/** Builds `stats:active` from the sets an older Lotse kept; the tickets moved, or null when there was nothing to migrate. */
+/** Rebuilds `stats:active` when the sets an older Lotse kept are there; the tickets counted, or null when there was nothing to do. */
 export async function migrateActiveCounters(redis: RedisClient, keys: Keys, topology: { lands: readonly string[]; services: readonly string[]; priorities: readonly string[] }): Promise<number | null> {
   const old = (kind: string, v: string) => `${keys.prefix}:ix:active:${kind}:${v}`;
   const keyList = [
-    keys.stats('active'), ...topology.lands.map((l) => old('land', l)), ...topology.services.map((s) => old('service', s)), ...topology.priorities.map((p) => keys.index(`priority:${p}`)),
+    keys.stats('active'), `${keys.stats('active')}:rebuild`, keys.index('active'),
+    ...topology.lands.map((l) => old('land', l)), ...topology.services.map((s) => old('service', s)),
+    ...topology.lands.map((l) => keys.index(`land:${l}`)), ...topology.services.map((s) => keys.index(`service:${s}`)), ...topology.priorities.map((p) => keys.index(`priority:${p}`)),
   ];
-  const n = Number(await redis.eval(MIGRATE_ACTIVE, keyList.length, ...keyList, topology.lands.length, topology.services.length, ...topology.lands, ...topology.services, ...topology.priorities));
+  const n = Number(await redis.eval(REBUILD_ACTIVE, keyList.length, ...keyList, topology.lands.length, topology.services.length, ...topology.lands, ...topology.services, ...topology.priorities));
   return n < 0 ? null : n;
 }

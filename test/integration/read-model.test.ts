@@ -203,5 +203,14 @@ describe('read model kept by the commit', () => {
     // A second start finds nothing to move and leaves the counters as they are.
     expect(await migrateActiveCounters(h.redis, keys, topology)).toBeNull();
     expect(Object.keys(await h.redis.hgetall(keys.stats('active')))).toHaveLength(2);
+
+    // An older process that still ran wrote its sets again (and moved no counter): the next start
+    // rebuilds the counters from the sets both versions keep, it does not add to them.
+    await h.redis.hincrby(keys.stats('active'), 'HB|elfe|P2', 5);
+    await h.redis.zadd(`${h.prefix}:ix:active:land:HB`, 0, ids[0]!);
+    expect(await migrateActiveCounters(h.redis, keys, topology)).toBe(3);
+    const again = Object.fromEntries(Object.entries(await h.redis.hgetall(keys.stats('active'))).map(([k, v]) => [k, Number(v)]));
+    expect(again).toEqual(Object.fromEntries(expected));
+    expect(await h.redis.exists(`${h.prefix}:ix:active:land:HB`, `${keys.stats('active')}:rebuild`)).toBe(0);
   });
 });
