@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseClusterUrl } from './redis-url.js';
+import { hasHashTag, parseClusterUrl } from './redis-url.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -102,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
   // On a cluster every key one script touches must share a slot: the prefix's hash tag puts them all in one.
-  if (e.REDIS_URL && parseClusterUrl(e.REDIS_URL) && !/\{[^{}]+\}/.test(e.LOTSE_PREFIX)) {
+  if (e.REDIS_URL && parseClusterUrl(e.REDIS_URL) && !hasHashTag(e.LOTSE_PREFIX)) {
     throw new ConfigError([`LOTSE_PREFIX: on a Redis Cluster the prefix needs a hash tag, such as {${e.LOTSE_PREFIX}}`]);
   }
   return Object.freeze({

@@ -29,3 +29,6 @@ export function parseClusterUrl(url: string): ClusterAddress | null {
   const decode = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
   return { nodes, tls: m[1] === 'rediss', ...(m[2] ? { username: decode(m[2]) } : {}), ...(m[3] ? { password: decode(m[3]) } : {}) };
 }
+
+/** Whether a key prefix has a hash tag (`{lotse}`), which a Redis Cluster needs: it puts every key of Lotse in one slot. */
+export const hasHashTag = (prefix: string): boolean => /\{[^{}]+\}/.test(prefix);

@@ -3,7 +3,7 @@ import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Conn
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
-import { parseClusterUrl } from '../config/redis-url.js';
+import { hasHashTag, parseClusterUrl } from '../config/redis-url.js';
 import { createLogger } from '../logger.js';
 import { createRedis } from '../queue/connections.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
@@ -79,17 +79,17 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   const logger = (opts.logger ?? createLogger('info')).child({ provider: opts.orgId });
   const autoReceipt = opts.autoReceipt ?? true;
   const name = `${prefix}-provider-${opts.orgId}`;
-  // On a Redis Cluster every part gets a Cluster client of its own, made the way Lotse makes its own
-  // (BullMQ closes what it was given); elsewhere BullMQ takes ioredis options as they are (its own
-  // type of them is narrower than ioredis').
   const clusterUrl = typeof opts.connection === 'string' && parseClusterUrl(opts.connection) ? opts.connection : undefined;
-  const connectionFor = (part: string): ConnectionOptions =>
-    clusterUrl ? createRedis(clusterUrl, 'worker', `${name}-${part}`) : ((typeof opts.connection === 'string' ? { url: opts.connection } : { ...opts.connection }) as ConnectionOptions);
+  if (clusterUrl && !hasHashTag(prefix)) throw new Error(`prefix: on a Redis Cluster the prefix needs a hash tag, such as {${prefix}} (Lotse's LOTSE_PREFIX)`);
   const redisOptions: RedisOptions = { maxRetriesPerRequest: null, connectionName: name };
   const redis = clusterUrl
     ? createRedis(clusterUrl, 'worker', name)
     : typeof opts.connection === 'string' ? new Redis(opts.connection, redisOptions) : new Redis({ ...opts.connection, ...redisOptions });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'provider redis connection error'));
+  // On a Redis Cluster the BullMQ parts share that Cluster client (BullMQ makes, and closes, its own
+  // copies for blocking reads; the shared one is quit last, in close()). Elsewhere BullMQ takes ioredis
+  // options as they are (its own type of them is narrower than ioredis').
+  const connection = (clusterUrl ? redis : typeof opts.connection === 'string' ? { url: opts.connection } : { ...opts.connection }) as ConnectionOptions;
 
   const dedup = createDedup(redis, {
     prefix,
@@ -102,7 +102,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   let events: Queue | undefined;
   let queueEvents: Promise<QueueEvents> | undefined;
   function overQueue(): AnswerTransport {
-    const queue = (events = new Queue(QUEUE.events, { connection: connectionFor('answers'), prefix }));
+    const queue = (events = new Queue(QUEUE.events, { connection, prefix }));
     queue.on('error', (err) => logger.error({ err }, 'events queue error'));
     // Every answer awaited adds a listener to this queue until it settles: as many as handlers and later answers in flight.
     queue.setMaxListeners(0);
@@ -115,7 +115,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
           // Read from the stream's current end, not '$' at the first blocking read: an answer that
           // finishes between this listener's start and that read would otherwise be missed.
           const last = await redis.xrevrange(`${prefix}:${QUEUE.events}:events`, '+', '-', 'COUNT', 1);
-          const qe = new QueueEvents(QUEUE.events, { connection: connectionFor('answer-events'), prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+          const qe = new QueueEvents(QUEUE.events, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
           qe.on('error', (err) => logger.error({ err }, 'events queue listener error'));
           await qe.waitUntilReady();
           return qe;
@@ -198,7 +198,7 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
         throw err;
       }
     },
-    { connection: connectionFor('worker'), prefix, concurrency: opts.concurrency ?? 8 },
+    { connection, prefix, concurrency: opts.concurrency ?? 8 },
   );
   worker.on('error', (err) => logger.error({ err }, 'provider worker error'));
 

@@ -80,8 +80,15 @@ it('carries a ticket from creation over HTTP through a provider handoff to resol
   expect((list.body.items as { id: string }[]).map((t) => t.id)).toEqual([id]);
 });
 
+/** Client connections on every master: what a closed kit must have given back. */
+async function clientsOnMasters(): Promise<number> {
+  const lists = await Promise.all(admin.nodes('master').map((node) => node.client('LIST') as Promise<string>));
+  return lists.reduce((n, list) => n + list.trim().split('\n').length, 0);
+}
+
 it("runs an IT provider's kit on the cluster URL: the handoff comes, its receipt and answer go back as jobs", async () => {
   const handled: string[] = [];
+  const before = await clientsOnMasters();
   const kit = createProviderWorker({
     orgId: 'dataport',
     connection: cluster.url,
@@ -107,7 +114,13 @@ it("runs an IT provider's kit on the cluster URL: the handoff comes, its receipt
   } finally {
     await kit.close();
   }
+  // Closed, the kit holds no connection: its Cluster client and BullMQ's copies of it are all gone.
+  await waitFor(async () => (await clientsOnMasters()) === before, { timeoutMs: 10_000, what: "the kit's connections to close" });
 }, 60_000);
+
+it('refuses a cluster URL for the kit with a prefix that has no hash tag, naming the option', () => {
+  expect(() => createProviderWorker({ orgId: 'dataport', connection: cluster.url, prefix: 'lotse', onHandoff: () => undefined })).toThrow(/prefix: on a Redis Cluster the prefix needs a hash tag/);
+});
 
 it('answers ready and stops cleanly on SIGTERM', async () => {
   const ready = await fetch(`${url}/readyz`);
