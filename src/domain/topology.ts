@@ -238,8 +238,8 @@ function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
     checkHolder(s.subjectMatter, ['services', i, 'subjectMatter']);
     if (isId(s.backlogOwner) && !orgs.has(s.backlogOwner)) issue(['services', i, 'backlogOwner'], `unknown organisation ${s.backlogOwner}`);
     // The owner ranks and decides the service's backlog with an operator key: only an organisation that may hold one can.
-    else if (isId(s.backlogOwner) && orgs.get(s.backlogOwner)?.kind !== 'operations') {
-      issue(['services', i, 'backlogOwner'], `must be an organisation of kind operations (it decides the backlog with an operator key); ${s.backlogOwner} is of kind ${orgs.get(s.backlogOwner)?.kind}`);
+    else if (isId(s.backlogOwner) && OrgKindSchema.safeParse(orgs.get(s.backlogOwner)?.kind).success && !rolesFor(orgs.get(s.backlogOwner)!.kind).includes('operator')) {
+      issue(['services', i, 'backlogOwner'], `must be an organisation that may hold the operator role (it decides the backlog with an operator key); ${s.backlogOwner} is of kind ${orgs.get(s.backlogOwner)!.kind}`);
     }
     s.shareReporterWith.forEach((id, j) => {
       if (isId(id) && !orgs.has(id)) issue(['services', i, 'shareReporterWith', j], `unknown organisation ${id}`);

@@ -8,19 +8,21 @@ import { dropPrefix, newPrefix, redisUrl, ticketBody, waitFor } from '../helpers
 import { spawnLotse, type LotseProcess } from '../helpers/process.js';
 
 /**
- * What the Docker image and a published package run: `npm run build`
- * (scripts/build.js), then the compiled `src/cli.js`. Built into a folder
- * of this test's own, so dist/ stays the developer's.
+ * The compiled Lotse, as the Docker image and a published package run it:
+ * `npm run build` (scripts/build.js), then `src/cli.js` of the build with
+ * NODE_ENV=production. (The devDependencies are still installed here, which
+ * the image prunes.) Built into a folder of this test's own, so dist/ stays
+ * the developer's.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BUILD = join(ROOT, '.build/e2e');
+const BUILD = join(ROOT, `.build/e2e-${process.pid}`);
 const prefix = newPrefix('build');
 let lotse: LotseProcess;
 let url: string;
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.js'), BUILD], { cwd: ROOT, stdio: 'pipe' });
-  lotse = spawnLotse(['start'], { REDIS_URL: redisUrl(), LOTSE_PREFIX: prefix }, BUILD);
+  lotse = spawnLotse(['start'], { REDIS_URL: redisUrl(), LOTSE_PREFIX: prefix, NODE_ENV: 'production' }, BUILD);
   url = await lotse.url();
 }, 180_000);
 

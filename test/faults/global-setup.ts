@@ -8,8 +8,8 @@ import { setup as setupRedis, teardown as teardownRedis } from '../helpers/globa
 
 let dir: string | undefined;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The suite's own build of Lotse, inside the checkout so that it finds node_modules. */
-const BUILD = join(ROOT, '.build/faults');
+/** The suite's own build of Lotse, inside the checkout so that it finds node_modules; one per run, so two runs in one checkout keep theirs. */
+const BUILD = join(ROOT, `.build/faults-${process.pid}`);
 
 /**
  * The suite's Redis (as for `npm test`), a build of Lotse that every
@@ -31,6 +31,7 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await teardownRedis();
+  rmSync(BUILD, { recursive: true, force: true });
   if (!dir) return;
   let rows: Record<string, unknown>[] = [];
   try {

@@ -2,6 +2,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { fastSlaTopology } from '../helpers/topologies.js';
+import { timerJobWaitsFor } from '../helpers/timers.js';
 
 const topology = fastSlaTopology();
 let h: Harness;
@@ -115,10 +116,7 @@ it('ignores a timer for an epoch the ticket has left', async () => {
  * BullMQ counts the delay from its own clock reading when the job is added,
  * a few ms off the relay's; the times compared here lie a second apart.
  */
-async function jobWaitsFor(ticketId: string, epoch: number, at: number): Promise<boolean> {
-  const score = await h.redis.zscore(`${h.prefix}:sla:delayed`, `timer-${ticketId}-${epoch}`);
-  return score !== null && Math.abs(Math.floor(Number(score) / 0x1000) - at) <= 100;
-}
+const jobWaitsFor = (ticketId: string, epoch: number, at: number) => timerJobWaitsFor(h.redis, h.prefix, ticketId, epoch, at);
 
 it('leaves the timer job in place for a later deadline (it waits again when it comes) and moves it for an earlier one', async () => {
   const { record } = await h.runtime.engine.createTicket(desk, ticketBody());
