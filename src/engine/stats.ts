@@ -30,11 +30,7 @@ export type CountGroup = (typeof COUNT_GROUPS)[number];
 type Filter = Omit<ListQuery, 'limit' | 'cursor'>;
 const OPERATOR: Principal = { orgId: 'operator', role: 'operator' };
 
-/** `stats:active` field of an active ticket. */
-export const activeField = (land: string, service: string, priority: string): string => `${land}|${service}|${priority}`;
-
-/** `stats:created` field of a creation: years × Länder × services × priorities, all bounded. */
-export const createdField = (year: number, land: string, service: string, priority: string): string => `${year}|${land}|${service}|${priority}`;
+export { activeField, createdField } from '../store/keys.js';
 
 /** A `stats:active` field's parts; null for a field of another shape. */
 export function parseActiveField(field: string): Required<ActiveMatch> | null {

@@ -48,6 +48,12 @@ export interface Keys {
  * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
  * → SLA warnings and breaches.
  */
+/** `stats:active` field of an active ticket (the upgrade script in read-model.ts builds the same shape in Lua). */
+export const activeField = (land: string, service: string, priority: string): string => `${land}|${service}|${priority}`;
+
+/** `stats:created` field of a creation: years × Länder × services × priorities, all bounded. */
+export const createdField = (year: number, land: string, service: string, priority: string): string => `${year}|${land}|${service}|${priority}`;
+
 export type StatsName = 'created' | 'created-year' | 'active' | 'events' | 'sla';
 
 export type IndexName =

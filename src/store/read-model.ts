@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis-client.js';
-import type { IndexName, Keys, StatsName } from './keys.js';
+import { createdField, type IndexName, type Keys, type StatsName } from './keys.js';
 
 /** How many members each index set has, in one pipeline of ZCARDs: O(1) each, whatever the number of tickets. */
 export async function countIndexes(redis: RedisClient, keys: Keys, names: readonly IndexName[]): Promise<number[]> {
@@ -60,7 +60,7 @@ export async function readSamples(redis: RedisClient, key: string): Promise<stri
  */
 export async function readCostFacts(redis: RedisClient, keys: Keys, year: number, pairs: readonly { service: string; land: string }[], priorities: readonly string[]) {
   const pipeline = redis.pipeline();
-  pipeline.hmget(keys.stats('created'), ...pairs.flatMap((p) => priorities.map((priority) => `${year}|${p.land}|${p.service}|${priority}`)));
+  pipeline.hmget(keys.stats('created'), ...pairs.flatMap((p) => priorities.map((priority) => createdField(year, p.land, p.service, priority))));
   pipeline.hmget(keys.stats('created-year'), ...pairs.map((p) => `${year}|${p.service}|${p.land}`));
   for (const p of pairs) pipeline.zcard(keys.backlogIndex(`score:service:${p.service}:land:${p.land}`));
   const results = (await pipeline.exec()) ?? [];
@@ -105,7 +105,7 @@ local moved = 0
 for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   local land, service, priority = first(0, nl, id), first(nl, ns, id), first(nl + ns, np, id)
   if land and service and priority then
-    redis.call('HINCRBY', KEYS[2], land .. '|' .. service .. '|' .. priority, 1)
+    redis.call('HINCRBY', KEYS[2], land .. '|' .. service .. '|' .. priority, 1) -- activeField's shape
     moved = moved + 1
   end
 end
