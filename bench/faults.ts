@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 /**
  * The fault suite (`npm run test:faults`, test/faults/) at full size: real
  * processes killed, Redis restarted, frozen and cut off, a webhook down,
- * with LOTSE_FAULTS_TICKETS=5000 unless set. It takes far longer than the
+ * with LOTSE_FAULTS_TICKETS=5000 (and time enough to start them all) unless set. It takes far longer than the
  * other parts (BENCH_SKIP=faults leaves it out). Its counts come from the lines each scenario prints
  * (`fault counts {…}`), gathered into one table.
  */
@@ -18,7 +18,10 @@ export interface FaultsRun {
 export async function benchFaults(url: string): Promise<FaultsRun> {
   const env: Record<string, string> = {
     LOTSE_FAULTS_TICKETS: process.env.LOTSE_FAULTS_TICKETS ?? '5000',
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOTSE_FAULTS_') && k !== 'LOTSE_FAULTS_TICKETS') as [string, string][]),
+    // Full size: every ticket started, not the CI run's two minutes of them; the bound on each scenario to match.
+    LOTSE_FAULTS_KILL_S: process.env.LOTSE_FAULTS_KILL_S ?? '1200',
+    LOTSE_FAULTS_TIMEOUT_S: process.env.LOTSE_FAULTS_TIMEOUT_S ?? '1800',
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOTSE_FAULTS_') && !['LOTSE_FAULTS_TICKETS', 'LOTSE_FAULTS_KILL_S', 'LOTSE_FAULTS_TIMEOUT_S'].includes(k)) as [string, string][]),
   };
   // BENCH_FAULTS_FILES: some scenario files only (a quick look), space-separated.
   const files = process.env.BENCH_FAULTS_FILES?.split(/\s+/).filter(Boolean) ?? [];
