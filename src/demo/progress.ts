@@ -68,7 +68,7 @@ export function renderProgress(s: ProgressState, width = Infinity): string {
       short ? `${c.created} angelegt` : `${c.created} Tickets angelegt`,
       `${open} offen`,
       `${c.resolved} gelöst`,
-      `${breached} SLA-Verstöße`,
+      breached === 1 ? '1 SLA-Verstoß' : `${breached} SLA-Verstöße`,
       short ? `${c.handoffs} Übergaben` : `${c.handoffs} Übergaben (${c.answered} beantwortet)`,
     ];
     if (c.failed > 0) parts.push(`${c.failed} Fehler`);

@@ -120,6 +120,11 @@ describe('the dashboard in a real browser', () => {
     expect(await page.locator('#lands a[href="/v1/tickets?active=true&land=HB"]').innerText()).toBe('3');
     await page.waitForSelector('#handoffs tbody tr');
     expect(await page.locator('#backlog').innerText()).toContain('noch keine');
+    // Queues by their German names, as in the chart's legend; the queue's own name in the link's title.
+    await page.waitForSelector('#queues tbody tr');
+    expect(await page.locator('#queues a[title="intake"]').innerText()).toBe('Eingang');
+    expect(await page.locator('#queues a[title="retention"]').innerText()).toBe('Aufbewahrung');
+    expect(await page.locator('.kpi.warn').innerText()).toContain('SLA gefährdet');
   });
 
   it('lists the tickets at risk in order of business time left', async () => {

@@ -89,7 +89,7 @@ describe('the progress line', () => {
   it('shows created, open, resolved, breaches and handoffs, preferring the counts Lotse reports', () => {
     const counters = { ...zeroCounters(), created: 12, open: 7, resolved: 5, breached: 1, handoffs: 4, answered: 2 };
     expect(renderProgress({ officeMs: 3_900_000, counters, api: undefined, capped: undefined })).toBe(
-      'Mo 09:05 · 12 Tickets angelegt · 7 offen · 5 gelöst · 1 SLA-Verstöße · 4 Übergaben (2 beantwortet)',
+      'Mo 09:05 · 12 Tickets angelegt · 7 offen · 5 gelöst · 1 SLA-Verstoß · 4 Übergaben (2 beantwortet)',
     );
     expect(renderProgress({ officeMs: 0, counters, api: { open: 30, breached: 9 }, capped: 'Obergrenze 2000 offene erreicht' })).toMatch(/30 offen · 5 gelöst · 9 SLA-Verstöße .* · Obergrenze 2000 offene erreicht$/);
   });

@@ -43,7 +43,7 @@ function renderKpis(stats) {
     Object.keys(s.status).map((k) => kpi(t.statusShort[k] ?? t.status[k], s.status[k], `status-${k}`)),
     Object.keys(s.level).map((k) => kpi(t.level[k], s.level[k])),
     Object.keys(s.priority).map((k) => kpi(k, s.priority[k], `prio-${k}`)),
-    [kpi(`SLA ${t.sla['at-risk']}`, s.sla['at-risk'], 'warn'), kpi(`SLA ${t.sla.breached}`, s.sla.breached, 'bad')],
+    [kpi(t.kpi.slaAtRisk, s.sla['at-risk'], 'warn'), kpi(t.kpi.slaBreached, s.sla.breached, 'bad')],
     [kpi(t.panels.deadLettersShort, { count: stats.deadLetters.count, list: '#panel-dead-letters' }, stats.deadLetters.count > 0 ? 'bad' : '')],
   ];
   replace($('kpis'), groups.map((g) => h('div', { class: 'kpi-group' }, g)));
@@ -69,7 +69,7 @@ function renderServices(stats) {
 }
 
 function jobLinks(jobs) {
-  return h('span', { class: 'jobs' }, jobs.map((j) => h('a', { href: boardPath(j.url), title: j.jobId ?? j.queue, class: 'job-link' }, j.jobId ? (j.queue === 'sla' ? 'Timer' : t.words.job) : t.words.queueLink)));
+  return h('span', { class: 'jobs' }, jobs.map((j) => h('a', { href: boardPath(j.url), title: j.jobId ?? j.queue, class: 'job-link' }, j.jobId ? (j.queue === 'sla' ? t.words.timer : t.words.job) : t.words.queueLink)));
 }
 
 /** The board's links point at the operators' board; the steering committee reads its own. */
@@ -108,7 +108,7 @@ function renderBreached(part) {
   listOrEmpty($('breached'), part, (items) =>
     table(
       [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.clock, t.columns.due, t.columns.breachedAt, t.columns.jobs],
-      items.map((r) => [ticketCell(r), h('span', { class: 'subject', title: r.subject }, r.subject), r.priority, orgCell(r.holder), t.clock[r.clock] ?? r.clock, fmtDateTime(r.dueAt), fmtDateTime(r.breachedAt), jobLinks(r.jobs)]),
+      items.map((r) => [ticketCell(r), h('span', { class: 'subject narrow', title: r.subject }, r.subject), r.priority, orgCell(r.holder), t.clock[r.clock] ?? r.clock, fmtDateTime(r.dueAt), fmtDateTime(r.breachedAt), jobLinks(r.jobs)]),
       { class: 'data rows' },
     ),
   );
@@ -145,11 +145,15 @@ function renderDeadLetters(part) {
   );
 }
 
+/** A queue's German name, as in the chart's legend: `handoff-dataport` → "Übergaben Dataport AöR". */
+const queueName = (name) =>
+  t.depth[name] ?? (name.startsWith('handoff-') ? `${t.depth.handoff} ${session.names.orgs[name.slice(8)] ?? name.slice(8)}` : name);
+
 function renderQueues(stats) {
   const rows = Object.entries(stats.queues).filter(([name, q]) => !name.startsWith('handoff-') || q.waiting + q.active + q.delayed + q.failed > 0);
   replace($('queues'), table(
     [t.columns.queue, t.queueShort.waiting, t.queueShort.active, t.queueShort.delayed, t.queueShort.failed],
-    rows.map(([name, q]) => [h('a', { href: boardPath(q.list) }, name), fmtNumber(q.waiting + q.prioritized), fmtNumber(q.active), fmtNumber(q.delayed), h('span', { class: q.failed > 0 ? 'bad' : '' }, fmtNumber(q.failed))]),
+    rows.map(([name, q]) => [h('a', { href: boardPath(q.list), title: name, class: 'subject narrow' }, queueName(name)), fmtNumber(q.waiting + q.prioritized), fmtNumber(q.active), fmtNumber(q.delayed), h('span', { class: q.failed > 0 ? 'bad' : '' }, fmtNumber(q.failed))]),
     { class: 'data compact', numeric: [1, 2, 3, 4] },
   ));
 }
@@ -181,7 +185,7 @@ async function renderBacklog() {
   if (items.length === 0) return replace($('backlog'), h('p', { class: 'empty' }, t.words.noneYet));
   replace($('backlog'), table(
     [t.columns.title, t.columns.service, t.columns.tickets, t.columns.score],
-    items.map((b) => [h('span', { class: 'subject', title: b.title }, b.title), session.names.services[b.service] ?? b.service, String(b.ticketCount ?? ''), String(b.score ?? '')]),
+    items.map((b) => [h('span', { class: 'subject narrow', title: b.title }, b.title), h('span', { class: 'subject narrow', title: session.names.services[b.service] ?? b.service }, session.names.services[b.service] ?? b.service), String(b.ticketCount ?? ''), String(b.score ?? '')]),
     { class: 'data rows', numeric: [2, 3] },
   ));
 }

@@ -54,7 +54,8 @@ export default {
   clock: { firstResponse: 'Erstreaktion', resolution: 'Lösung' },
   queue: { waiting: 'wartend', active: 'aktiv', delayed: 'verzögert', failed: 'fehlgeschlagen', completed: 'erledigt', prioritized: 'priorisiert' },
   queueShort: { waiting: 'wartend', active: 'aktiv', delayed: 'verzögert', failed: 'Fehler' },
-  depth: { intake: 'Eingang', events: 'Ereignisse', sla: 'SLA-Timer', webhook: 'Webhooks', backlog: 'Backlog', handoff: 'Übergaben' },
+  depth: { intake: 'Eingang', events: 'Ereignisse', sla: 'SLA-Timer', webhook: 'Webhooks', backlog: 'Backlog', handoff: 'Übergaben', retention: 'Aufbewahrung' },
+  kpi: { slaAtRisk: 'SLA gefährdet', slaBreached: 'SLA verletzt' },
   columns: {
     ticket: 'Ticket', subject: 'Betreff', land: 'Land', service: 'Dienst', priority: 'Prio', holder: 'Zuständig',
     clock: 'Uhr', left: 'verbleibend', due: 'fällig', breachedAt: 'verletzt am', provider: 'Dienstleister',
@@ -71,6 +72,7 @@ export default {
     replayed: 'erneut eingereiht',
     replayFailed: 'Erneutes Senden fehlgeschlagen',
     job: 'Job',
+    timer: 'Timer',
     queueLink: 'Warteschlange',
     listsRestricted: 'Ticketlisten sind der Betriebskoordination vorbehalten.',
     close: 'Schließen',
