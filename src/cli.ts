@@ -142,7 +142,7 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
     probe.on('error', () => undefined);
     try {
       await connected(probe).catch(() => {
-        throw new Exit(1, `Redis at ${redis.url} does not answer: start it (docker compose up -d redis) or set REDIS_URL.`);
+        throw new Exit(1, `Redis at ${redis.url} does not answer: ${process.env.REDIS_URL ? 'start it, or correct REDIS_URL' : 'start it, or set REDIS_URL'}.`);
       });
       const problem = await checkRedis(probe);
       if (problem) throw new Exit(1, problem);

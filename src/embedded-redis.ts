@@ -49,7 +49,7 @@ export async function resolveRedis(
   try {
     server = await startRedisServer({ port: local.port, dir, appendonly: true, appendfsync: 'everysec', binary: local.binary });
   } catch {
-    throw new NoRedisError('No Redis: run `docker compose up -d redis`, or set REDIS_URL to a Redis 6.2+ with maxmemory-policy noeviction.');
+    throw new NoRedisError('No Redis: install redis-server (Debian: apt install redis-server), or run one with `docker run -d -p 127.0.0.1:6379:6379 redis:7-alpine --maxmemory-policy noeviction`, or set REDIS_URL to a Redis 6.2+ with maxmemory-policy noeviction.');
   }
   log(`started redis-server on 127.0.0.1:${local.port} with its append-only file in ${dir}`);
   return { url, stop: server.stop };

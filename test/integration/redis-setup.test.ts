@@ -49,7 +49,7 @@ describe('the embedded default (npm start without REDIS_URL)', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const err = await resolveRedis(undefined, dir, () => undefined, { port: await freePort(), binary: 'no-such-redis-server' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoRedisError);
-    expect((err as Error).message).toMatch(/^No Redis: run `docker compose up -d redis`, or set REDIS_URL/);
+    expect((err as Error).message).toMatch(/^No Redis: install redis-server .*docker run -d .*redis:7-alpine --maxmemory-policy noeviction.*, or set REDIS_URL/);
     expect((err as Error).message).not.toContain('\n');
   });
 });
