@@ -90,13 +90,23 @@ function listOrEmpty(target, part, build) {
   replace(target, build(part.items), part.more ? h('p', { class: 'more muted' }, t.words.more) : null);
 }
 
+/**
+ * Business time left on the clock. None left while the due time is still ahead means the office is
+ * closed until then (a ticket due at 08:00, seen at night): "bei Dienstbeginn", not a red "0 min".
+ */
+function leftCell(r) {
+  const atOpening = r.businessMsLeft === 0 && Date.parse(r.dueAt) > Date.now();
+  const text = atOpening ? t.words.atOpening : fmtBusiness(r.businessMsLeft);
+  return h('span', { class: r.businessMsLeft === 0 && !atOpening ? 'bad' : 'warn', title: `${t.clock[r.clock] ?? r.clock} · ${t.words.businessTime}: ${r.calendar}` }, r.paused ? `${text} (${t.words.paused})` : text);
+}
+
 function renderAtRisk(part) {
   listOrEmpty($('at-risk'), part, (items) =>
     table(
       [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.left, t.columns.due, t.columns.jobs],
       items.map((r) => [
         ticketCell(r), h('span', { class: 'subject', title: r.subject }, r.subject), r.priority, orgCell(r.holder),
-        h('span', { class: r.businessMsLeft === 0 ? 'bad' : 'warn', title: `${t.clock[r.clock] ?? r.clock} · ${t.words.businessTime}: ${r.calendar}` }, r.paused ? `${fmtBusiness(r.businessMsLeft)} (${t.words.paused})` : fmtBusiness(r.businessMsLeft)),
+        leftCell(r),
         fmtDateTime(r.dueAt), jobLinks(r.jobs),
       ]),
       { class: 'data rows at-risk-table' },

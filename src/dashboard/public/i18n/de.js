@@ -82,6 +82,7 @@ export default {
     perMinute: 'je Minute',
     refreshed: 'Stand',
     businessTime: 'Geschäftszeit',
+    atOpening: 'bei Dienstbeginn',
     listEmpty: 'Die Liste ist leer.',
     nextPage: 'Weitere laden',
   },
