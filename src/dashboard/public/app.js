@@ -1,7 +1,7 @@
 import t from './i18n/de.js';
 import { barChart, lineChart, setWidth } from './charts.js';
 import { h, replace, table } from './dom.js';
-import { fmtBusiness, fmtDateTime, fmtNumber, fmtTime, shortId } from './format.js';
+import { businessLeft, fmtDateTime, fmtNumber, fmtTime, shortId } from './format.js';
 import { applyWords } from './words.js';
 
 const $ = (id) => document.getElementById(id);
@@ -90,14 +90,9 @@ function listOrEmpty(target, part, build) {
   replace(target, build(part.items), part.more ? h('p', { class: 'more muted' }, t.words.more) : null);
 }
 
-/**
- * Business time left on the clock. None left while the due time is still ahead means the office is
- * closed until then (a ticket due at 08:00, seen at night): "bei Dienstbeginn", not a red "0 min".
- */
 function leftCell(r) {
-  const atOpening = r.businessMsLeft === 0 && Date.parse(r.dueAt) > Date.now();
-  const text = atOpening ? t.words.atOpening : fmtBusiness(r.businessMsLeft);
-  return h('span', { class: r.businessMsLeft === 0 && !atOpening ? 'bad' : 'warn', title: `${t.clock[r.clock] ?? r.clock} · ${t.words.businessTime}: ${r.calendar}` }, r.paused ? `${text} (${t.words.paused})` : text);
+  const left = businessLeft(r.businessMsLeft, r.dueAt, Date.now(), t.words.atOpening);
+  return h('span', { class: left.due ? 'bad' : 'warn', title: `${t.clock[r.clock] ?? r.clock} · ${t.words.businessTime}: ${r.calendar}` }, r.paused ? `${left.text} (${t.words.paused})` : left.text);
 }
 
 function renderAtRisk(part) {

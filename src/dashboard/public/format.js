@@ -15,5 +15,15 @@ export function fmtBusiness(ms) {
   return hours > 0 ? `${hours} h ${String(rest).padStart(2, '0')} min` : `${rest} min`;
 }
 
+/**
+ * A clock's business time left, as the at-risk panel shows it: none left while its due time is still
+ * ahead means the office is closed until then (a ticket due at 08:00, seen at night), which reads
+ * `atOpening` and is no breach; none left at or after the due time is one.
+ */
+export function businessLeft(msLeft, dueAt, now, atOpening) {
+  const waitsForOpening = msLeft === 0 && Date.parse(dueAt) > now;
+  return { text: waitsForOpening ? atOpening : fmtBusiness(msLeft), due: msLeft === 0 && !waitsForOpening };
+}
+
 /** Short ticket id for tables: the tail is what tells tickets apart. */
 export const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
