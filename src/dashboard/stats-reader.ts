@@ -1,6 +1,6 @@
 import type { RedisClient } from '../store/redis-client.js';
 import type { Topology } from '../domain/topology.js';
-import { countSpecs, sumActive, type CountGroup } from '../engine/stats.js';
+import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/stats.js';
 import type { Queues } from '../queue/queues.js';
 import type { Keys } from '../store/keys.js';
 import { countDeadLetters, countIndexes, readCounters } from '../store/read-model.js';
@@ -54,8 +54,9 @@ export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology:
         countIndexes(o.redis, o.keys, indexes), readCounters(o.redis, o.keys, 'active'), readQueues(), countDeadLetters(o.redis, o.keys),
       ]);
       const size = new Map(indexes.map((name, i) => [name, sizes[i]!] as const));
+      const byField = activeCounters(active);
       const tickets = Object.fromEntries(['total', 'status', 'level', 'assignee', 'land', 'service', 'priority', 'sla'].map((g) => [g, {}])) as Stats['tickets'];
-      for (const s of specs) tickets[s.group][s.key] = { count: 'index' in s.source ? size.get(s.source.index)! : sumActive(active, s.source.active), list: s.list };
+      for (const s of specs) tickets[s.group][s.key] = { count: 'index' in s.source ? size.get(s.source.index)! : sumActive(byField, s.source.active), list: s.list };
       return { at: new Date(now()).toISOString(), tickets, queues, deadLetters: { count: dead, list: '/v1/dead-letters' } };
     },
   };

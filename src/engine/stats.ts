@@ -2,7 +2,7 @@ import type { Principal } from '../domain/access.js';
 import { LAND_CODES } from '../domain/ids.js';
 import { STATUSES } from '../domain/ticket.js';
 import { LEVELS, PRIORITIES, type Topology } from '../domain/topology.js';
-import type { IndexName } from '../store/keys.js';
+import { parseActiveField, type IndexName } from '../store/keys.js';
 import { indexesFor, type ListQuery } from './list.js';
 
 /** Which of the active tickets a count takes: the `stats:active` fields it sums. */
@@ -30,13 +30,6 @@ export type CountGroup = (typeof COUNT_GROUPS)[number];
 type Filter = Omit<ListQuery, 'limit' | 'cursor'>;
 const OPERATOR: Principal = { orgId: 'operator', role: 'operator' };
 
-export { activeField, createdField } from '../store/keys.js';
-
-/** A `stats:active` field's parts; null for a field of another shape. */
-export function parseActiveField(field: string): Required<ActiveMatch> | null {
-  const [land, service, priority, ...rest] = field.split('|');
-  return rest.length === 0 && land && service && priority ? { land, service, priority } : null;
-}
 
 /** `/v1/tickets?active=true&land=HB`: the query in a stable order. */
 export function listUrl(filter: Filter): string {
@@ -85,13 +78,19 @@ export function countSpecs(topology: Topology): CountSpec[] {
   return out;
 }
 
-/** The sum of the `stats:active` counters that match; fields of another shape are skipped. */
-export function sumActive(counters: ReadonlyMap<string, number>, match: ActiveMatch): number {
-  let n = 0;
-  for (const [field, count] of counters) {
+/** The `stats:active` counters with their fields split, once per read; fields of another shape are skipped. */
+export function activeCounters(counters: ReadonlyMap<string, number>): (Required<ActiveMatch> & { count: number })[] {
+  return [...counters].flatMap(([field, count]) => {
     const f = parseActiveField(field);
-    if (!f) continue;
-    if ((match.land === undefined || f.land === match.land) && (match.service === undefined || f.service === match.service) && (match.priority === undefined || f.priority === match.priority)) n += count;
+    return f ? [{ ...f, count }] : [];
+  });
+}
+
+/** The sum of the active counters that match. */
+export function sumActive(counters: readonly (Required<ActiveMatch> & { count: number })[], match: ActiveMatch): number {
+  let n = 0;
+  for (const f of counters) {
+    if ((match.land === undefined || f.land === match.land) && (match.service === undefined || f.service === match.service) && (match.priority === undefined || f.priority === match.priority)) n += f.count;
   }
   return n;
 }

@@ -51,6 +51,12 @@ export interface Keys {
 /** `stats:active` field of an active ticket (the upgrade script in read-model.ts builds the same shape in Lua). */
 export const activeField = (land: string, service: string, priority: string): string => `${land}|${service}|${priority}`;
 
+/** A `stats:active` field's parts; null for a field of another shape. */
+export function parseActiveField(field: string): { land: string; service: string; priority: string } | null {
+  const [land, service, priority, ...rest] = field.split('|');
+  return rest.length === 0 && land && service && priority ? { land, service, priority } : null;
+}
+
 /** `stats:created` field of a creation: years × Länder × services × priorities, all bounded. */
 export const createdField = (year: number, land: string, service: string, priority: string): string => `${year}|${land}|${service}|${priority}`;
 
