@@ -5,9 +5,9 @@
  * config through ESLint's Node API; without the rules every "forbidden" case
  * here fails.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
@@ -120,15 +120,20 @@ describe('layering lint', () => {
     expect(outside).toEqual([]);
   });
 
-  it('allow-lists for the Redis client only files that still import it', async () => {
+  it('allow-lists for the Redis client only files that exist and still import it', async () => {
+    const config = (await import(pathToFileURL(join(root, 'eslint.config.js')).href)) as { REDIS_CLIENT_NOT_YET_MOVED: string[] };
+    const stale = config.REDIS_CLIENT_NOT_YET_MOVED.filter(
+      (file) => !existsSync(join(root, file)) || !/from 'ioredis'|\bRedisClient\b/.test(readFileSync(join(root, file), 'utf8')),
+    );
+    expect(stale, 'delete these from REDIS_CLIENT_NOT_YET_MOVED in eslint.config.js').toEqual([]);
+    // Everything else outside the store, the queue, the provider kit and the process wiring is held to the rule.
     const mayHoldClient = (f: string) =>
       /^src\/(store|queue|provider)\//.test(f) || ['src/runtime.ts', 'src/cli.ts', 'src/embedded-redis.ts', 'src/redis-check.ts'].includes(f);
-    const stale: string[] = [];
+    const exempt: string[] = [];
     for (const file of sources) {
-      if (mayHoldClient(file)) continue;
-      const exempt = !(await patternsOf(file))?.some((p) => p.message.includes(REDIS));
-      if (exempt && !/from 'ioredis'|\bRedisClient\b/.test(readFileSync(join(root, file), 'utf8'))) stale.push(file);
+      if (mayHoldClient(file) || config.REDIS_CLIENT_NOT_YET_MOVED.includes(file)) continue;
+      if (!(await patternsOf(file))?.some((p) => p.message.includes(REDIS))) exempt.push(file);
     }
-    expect(stale, 'delete these from REDIS_CLIENT_NOT_YET_MOVED in eslint.config.js').toEqual([]);
+    expect(exempt).toEqual([]);
   });
 });
