@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { BacklogEvent, BacklogEventType, BacklogMachine } from './backlog.machine.js';
-import type { BacklogPolicy } from './backlog.policy.js';
+import type { BacklogPolicy } from '../src/domain/backlog-policy.js';
 import type { Actor } from './ticket.policy.js';
 
 /** The events a caller (not Lotse itself) may send to a backlog item: the contract's list. */

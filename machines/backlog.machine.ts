@@ -1,6 +1,6 @@
 import { and, assign, enqueueActions, not, or, setup } from 'xstate';
 import type { Actor } from './ticket.policy.js';
-import type { BacklogLink, BacklogPolicy } from './backlog.policy.js';
+import type { BacklogLink, BacklogPolicy } from '../src/domain/backlog-policy.js';
 
 const NO_INPUT = Object.freeze({ reason: 'the backlog item machine needs its input' });
 

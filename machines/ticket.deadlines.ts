@@ -1,6 +1,6 @@
 import { nextSlaDeadline, type ClockName } from '../src/domain/sla.js';
 import type { TicketContext } from './ticket.machine.js';
-import type { TicketPolicy } from './ticket.policy.js';
+import type { TicketPolicy } from '../src/domain/ticket-policy.js';
 
 export type DeadlineKind = 'warning' | 'breach' | 'receipt' | 'autoClose';
 

@@ -15,7 +15,8 @@ import {
 } from '../src/domain/sla.js';
 import type { Grade, Level, Priority } from '../src/domain/topology.js';
 import { nextDeadline, type Deadline } from './ticket.deadlines.js';
-import type { Actor, TicketPolicy } from './ticket.policy.js';
+import type { TicketPolicy } from '../src/domain/ticket-policy.js';
+import type { Actor } from './ticket.policy.js';
 
 const NO_INPUT = Object.freeze({ reason: 'the ticket machine needs its input' });
 

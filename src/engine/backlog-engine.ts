@@ -3,7 +3,7 @@ import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
 import { allowedBacklogEvents } from '../../machines/backlog.explain.js';
 import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../machines/backlog.machine.js';
-import type { BacklogLink } from '../../machines/backlog.policy.js';
+import type { BacklogLink } from '../domain/backlog-policy.js';
 import { analyseText, type Analysed } from '../backlog/text.js';
 import type { Principal } from '../domain/access.js';
 import { BacklogEventInputSchema } from '../domain/backlog-event.js';

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
-import type { BacklogLink } from '../../machines/backlog.policy.js';
+import type { BacklogLink } from '../domain/backlog-policy.js';
 import { compareTexts, type Analysed } from '../backlog/text.js';
 import type { Topology } from '../domain/topology.js';
 import type { BacklogJob } from '../queue/jobs.js';

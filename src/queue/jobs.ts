@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LINK_SOURCES } from '../../machines/backlog.policy.js';
+import { LINK_SOURCES } from '../domain/backlog-policy.js';
 import { IdSchema, LandCodeSchema } from '../domain/ids.js';
 import { PrioritySchema } from '../domain/topology.js';
 

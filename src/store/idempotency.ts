@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queue/connections.js';
+import type { RedisClient } from './redis-client.js';
 import type { Keys } from './keys.js';
 import { COMPARE_AND_DELETE } from './scripts.js';
 

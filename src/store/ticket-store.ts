@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queue/connections.js';
+import type { RedisClient } from './redis-client.js';
 import type { Keys } from './keys.js';
 import { createRecordStore, type RecordDoc, type RecordLayout, type RecordStore, type StoredRecord } from './record-store.js';
 import { decodeTicketDoc, encodeTicketDoc } from './ticket-codec.js';

@@ -27,7 +27,7 @@ import {
   type BacklogInput,
 } from '../../machines/backlog.machine.js';
 import { allowedBacklogEvents, explainBacklogRefusal } from '../../machines/backlog.explain.js';
-import type { BacklogLink, BacklogPolicy } from '../../machines/backlog.policy.js';
+import type { BacklogLink, BacklogPolicy } from '../../src/domain/backlog-policy.js';
 import { createPureStepper } from '../../machines/pure.js';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { createBacklogPolicy } from '../../src/domain/backlog-policy.js';
