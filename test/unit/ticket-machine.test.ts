@@ -1,7 +1,7 @@
 /**
  * The ticket machine against the contract's events table: every reachable
  * state, every event type, every kind of sender. The expectation is written
- * down here (MAY and outcomeOf) from shared/CONTRACT.md, so a guard that
+ * down here (MAY and outcomeOf) from docs/reference/api.md, so a guard that
  * lets the wrong sender through, or refuses the right one, fails a case.
  */
 import { describe, it, expect } from 'vitest';
@@ -27,7 +27,7 @@ const ALL_STATES = [
 ].sort();
 
 /**
- * Who may send what from where (shared/CONTRACT.md, "The ticket's life").
+ * Who may send what from where (docs/reference/api.md, "The ticket's events").
  * `desk` is a desk of the ticket's Land or the desk that created it; `timer`
  * is the system firing the timer armed now (its epoch, its kind).
  * Design choices the contract leaves open, pinned here:
