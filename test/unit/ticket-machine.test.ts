@@ -33,9 +33,10 @@ const ALL_STATES = [
  * Design choices the contract leaves open, pinned here:
  * - a handoff not yet accepted is not in the provider's hand: it may ACCEPT
  *   or REJECT_HANDOFF, not escalate, return or resolve;
- * - ASSIGN (operators) and CHANGE_PRIORITY are ours, not the contract's;
- * - SUGGEST_IMPROVEMENT: the contract says "any holder"; desks and operators
- *   pass suggestions on too.
+ * - ASSIGN (operators) and CHANGE_PRIORITY are Lotse's own, added to the
+ *   first contract's events;
+ * - SUGGEST_IMPROVEMENT: the first contract said "any holder"; desks and
+ *   operators pass suggestions on too.
  */
 const H = ['holder'] as const;
 const HDO = ['holder', 'desk', 'operator'] as const;
