@@ -29,7 +29,7 @@ const USAGE = `lotse <command>
                              desks of all 16 Länder and the providers; the dashboard
                              moves within seconds (keys: LOTSE_DEMO_KEYS, dev keys on loopback)
 
-Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see README).`;
+Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see docs/reference/configuration.md).`;
 
 /** Exit codes: 0 fine, 1 cannot run (Redis), 2 bad configuration or usage. */
 class Exit extends Error {

@@ -3,7 +3,7 @@ import type { LandCode } from '../domain/ids.js';
 
 /**
  * The built-in topology: the operations model of the Betriebskoordination
- * Bremen (see shared/DOMAIN.md). Every number here is configuration: print it
+ * Bremen (see docs/guides/domain.md). Every number here is configuration: print it
  * with `lotse config default`, edit, and point LOTSE_CONFIG at the file.
  */
 

@@ -10,7 +10,7 @@ import { stateInfo, type TicketRecord } from './ticket-record.js';
 /**
  * The erasure of a ticket's personal data, decided without I/O: from the
  * loaded ticket and its history to what the one commit writes. What counts
- * as personal data (README, "What Lotse keeps and for how long"): the
+ * as personal data (docs/reference/personal-data.md): the
  * reporter; the description and the attachments; every free text of an
  * event (notes, questions, infos, reasons, answers, resolutions, a
  * suggestion's description). Kept: the facts Lotse routes and reports by

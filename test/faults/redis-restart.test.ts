@@ -67,7 +67,7 @@ it('measures how far back appendfsync everysec loses acknowledged writes when Re
   report(counts, { lostAcknowledged: lostAt.length, lossWindowMs: windowMs });
   console.log(`appendfsync everysec, Redis killed with -9: ${lostAt.length} acknowledged writes lost, the oldest ${windowMs} ms before the kill`);
   expect(killedAt).toBeGreaterThan(0);
-  // The window is measured and reported (BENCHMARKS.md), not asserted: Redis promises about a second, and
+  // The window is measured and reported (docs/performance.md), not asserted: Redis promises about a second, and
   // a slow disk or a loaded machine stretches it; a duration is no test condition here.
   // Whatever was lost, nothing came back twice and every state is explained by its history.
   expectAllZero(counts, ['lostTickets', 'lostEvents']);

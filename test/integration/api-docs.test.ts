@@ -7,7 +7,7 @@ import { createHarness, type Harness } from '../helpers/harness.js';
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
- * The HTTP routes of the contract (shared/CONTRACT.md), in one table. `key`:
+ * The HTTP routes of the contract (docs/reference/api.md, "Routes"), in one table. `key`:
  * the route needs an API key (so it must document a 401 problem besides its
  * other errors). A route others are still building carries `pending`:
  * delete the mark once it exists, and the tests below hold it to the same rules.

@@ -1,6 +1,6 @@
 /**
  * Routing, the Land of a ticket, priority and access over the default
- * topology, table-driven from shared/CONTRACT.md and shared/DOMAIN.md.
+ * topology, table-driven from docs/reference/api.md and docs/guides/domain.md.
  */
 import { describe, it, expect } from 'vitest';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
@@ -21,7 +21,7 @@ const landIt: Holder = (l) => `it-${l}`;
 const org = (id: string): Holder => () => id;
 
 /**
- * Who holds each level of each service (DOMAIN.md): level 1 the Land's desk
+ * Who holds each level of each service (docs/guides/domain.md): level 1 the Land's desk
  * or the vendor's, subject-matter questions at level 1 the Land's Fachstelle
  * (or the service's own subject-matter holder), level 2 the IT provider or
  * operations, level 3 the named organisation or the Land's own IT provider.

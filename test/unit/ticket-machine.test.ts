@@ -1,7 +1,7 @@
 /**
  * The ticket machine against the contract's events table: every reachable
  * state, every event type, every kind of sender. The expectation is written
- * down here (MAY and outcomeOf) from shared/CONTRACT.md, so a guard that
+ * down here (MAY and outcomeOf) from docs/reference/api.md, so a guard that
  * lets the wrong sender through, or refuses the right one, fails a case.
  */
 import { describe, it, expect } from 'vitest';
@@ -27,15 +27,16 @@ const ALL_STATES = [
 ].sort();
 
 /**
- * Who may send what from where (shared/CONTRACT.md, "The ticket's life").
+ * Who may send what from where (docs/reference/api.md, "The ticket's events").
  * `desk` is a desk of the ticket's Land or the desk that created it; `timer`
  * is the system firing the timer armed now (its epoch, its kind).
  * Design choices the contract leaves open, pinned here:
  * - a handoff not yet accepted is not in the provider's hand: it may ACCEPT
  *   or REJECT_HANDOFF, not escalate, return or resolve;
- * - ASSIGN (operators) and CHANGE_PRIORITY are ours, not the contract's;
- * - SUGGEST_IMPROVEMENT: the contract says "any holder"; desks and operators
- *   pass suggestions on too.
+ * - ASSIGN (operators) and CHANGE_PRIORITY are Lotse's own, added to the
+ *   first contract's events;
+ * - SUGGEST_IMPROVEMENT: the first contract said "any holder"; desks and
+ *   operators pass suggestions on too.
  */
 const H = ['holder'] as const;
 const HDO = ['holder', 'desk', 'operator'] as const;

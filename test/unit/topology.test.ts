@@ -1,5 +1,5 @@
 /**
- * The topology: the built-in default against shared/DOMAIN.md, every broken
+ * The topology: the built-in default against docs/guides/domain.md, every broken
  * field named by its path (all of them at once), files in YAML and JSON, and
  * the `lotse config` commands as a real process.
  */
@@ -16,7 +16,7 @@ import { compileTopology, rolesFor, TopologySchema, type OrgKind, type Role, typ
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** shared/DOMAIN.md: ARS prefix and Zensus 2022 population (15 May 2022) of each Land. */
+/** docs/guides/domain.md: ARS prefix and Zensus 2022 population (15 May 2022) of each Land. */
 const LANDS: [code: string, ars: string, population: number][] = [
   ['SH', '01', 2_927_542], ['HH', '02', 1_808_846], ['NI', '03', 7_943_265], ['HB', '04', 693_204],
   ['NW', '05', 17_890_489], ['HE', '06', 6_207_278], ['RP', '07', 4_094_169], ['BW', '08', 11_104_040],
@@ -24,7 +24,7 @@ const LANDS: [code: string, ars: string, population: number][] = [
   ['MV', '13', 1_570_817], ['SN', '14', 4_038_131], ['ST', '15', 2_146_443], ['TH', '16', 2_110_396],
 ];
 
-/** The services of DOMAIN.md, their theme fields and who holds each level. */
+/** The services of docs/guides/domain.md, their theme fields and who holds each level. */
 const SERVICES: [id: string, theme: string, l1: string, l2: string, l3: string][] = [
   ['elfe', 'familie-kind', 'land-desk', 'dataport', 'land-it'],
   ['uvo', 'familie-kind', 'land-desk', 'dataport', 'land-it'],

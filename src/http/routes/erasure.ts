@@ -19,8 +19,8 @@ export const ErasureResultSchema = z
 
 /**
  * `POST /v1/tickets/{id}/erasure`: an operator erases one ticket's personal
- * data on request, whatever its state (README, "What Lotse keeps and for how
- * long"). The ticket, its history and its idempotency record change in one
+ * data on request, whatever its state (docs/reference/personal-data.md).
+ * The ticket, its history and its idempotency record change in one
  * audited commit at once; its jobs and stream events follow within seconds.
  */
 export function erasureRoutes(engine: Engine): FastifyPluginAsyncZod {
