@@ -28,9 +28,10 @@ import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
 import { createQueues, type Queues } from './queue/queues.js';
+import { createChartSamples } from './store/chart-samples.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
-import { migrateActiveCounters } from './store/read-model.js';
+import { createReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
 import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
@@ -117,8 +118,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
+  const readModel = createReadModel(redis, keys);
   const sessions = createSessions({ redis, keys });
-  const stats = createStatsReader({ redis, keys, topology, queues, now });
+  const stats = createStatsReader({ readModel, topology, queues, now });
   const hub = createEventHub({
     redis,
     key: keys.events,
@@ -129,7 +131,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       return conn;
     },
   });
-  const sampler = createSampler({ redis, keys, stats, logger, now });
+  const sampler = createSampler({ samples: createChartSamples(redis, keys), stats, logger, now });
   const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -232,7 +234,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog));
-            await app.register(reportRoutes({ topology, redis, keys }));
+            await app.register(reportRoutes({ topology, readModel }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
