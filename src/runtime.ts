@@ -32,6 +32,7 @@ import { createChartSamples } from './store/chart-samples.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
+import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
 import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
@@ -119,7 +120,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const readModel = createReadModel(redis, keys);
-  const sessions = createSessions({ redis, keys });
+  const sessions = createSessions({ store: createSessionStore(redis, keys) });
   const stats = createStatsReader({ readModel, topology, queues, now });
   const hub = createEventHub({
     redis,
