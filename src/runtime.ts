@@ -29,6 +29,7 @@ import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsL
 import { connected, createRedis } from './queue/connections.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createChartSamples } from './store/chart-samples.js';
+import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
@@ -117,7 +118,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const backlog = createBacklogEngine({
     topology, store: createBacklogStore(redis, keys), keys, redis, idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
-  const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
+  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const readModel = createReadModel(redis, keys);
   const sessions = createSessions({ store: createSessionStore(redis, keys) });
