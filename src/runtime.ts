@@ -32,6 +32,7 @@ import { createChartSamples } from './store/chart-samples.js';
 import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
+import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
@@ -143,14 +144,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   async function beat() {
     if (roles.size === 0) return;
-    const at = Date.now();
     // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
-    await redis
-      .multi()
-      .zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`]))
-      .zremrangebyscore(keys.heartbeat, '-inf', `(${at - HEARTBEAT_GONE_MS}`)
-      .exec()
-      .catch(() => undefined);
+    await recordBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`), Date.now(), HEARTBEAT_GONE_MS).catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
@@ -189,7 +184,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     {
       name: 'workers',
       check: async () => {
-        const live = await redis.zrangebyscore(keys.heartbeat, Date.now() - HEARTBEAT_STALE_MS, '+inf');
+        const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
         const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0));
@@ -251,7 +246,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (heartbeat) clearInterval(heartbeat);
       await sampler.stop();
       await hub.close();
-      await redis.zrem(keys.heartbeat, ...[...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
+      await removeBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s())]), deadline]);
       await queues.close();
