@@ -20,7 +20,7 @@ import { PRIORITIES, type Topology } from './domain/topology.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createExecutors } from './engine/executors.js';
 import { newTicketId } from './engine/ids.js';
-import { createOutboxRelay } from './engine/relay.js';
+import { createOutboxRelay } from '../workers/relay.worker.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { erasureRoutes } from './http/routes/erasure.js';
@@ -33,6 +33,7 @@ import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
+import { createRelayOutbox } from './store/outbox.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
@@ -163,13 +164,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
       const relay = createOutboxRelay({
-        redis: relayRedis,
-        keys,
+        outbox: createRelayOutbox(relayRedis, keys, {
+          consumer: instance,
+          eventsMaxLen: config.eventsMaxLen,
+          onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
+        }),
         executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
         logger: logger.child({ role: 'relay' }),
-        consumer: instance,
         claimIdleMs: config.relayClaimIdleMs,
-        eventsMaxLen: config.eventsMaxLen,
       });
       relay.start();
       stoppers.push(async () => {
