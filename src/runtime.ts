@@ -13,7 +13,7 @@ import { createBacklogStore } from './store/backlog-store.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
-import { createRetention } from './engine/retention.js';
+import { createRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
@@ -27,6 +27,7 @@ import { erasureRoutes } from './http/routes/erasure.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
+import { createJobPresence } from './queue/job-presence.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createChartSamples } from './store/chart-samples.js';
 import { createDeadLetterStore } from './store/dead-letters.js';
@@ -35,6 +36,7 @@ import { makeKeys, type Keys } from './store/keys.js';
 import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
 import { createRelayOutbox } from './store/outbox.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
+import { createRetentionScan } from './store/retention-scan.js';
 import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
@@ -157,7 +159,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     retention: async () => {
-      const retention = createRetention({ redis, keys, queues, engine, topology, now, logger: logger.child({ role: 'retention' }) });
+      const retention = createRetention({
+        scan: createRetentionScan(redis, keys),
+        jobsPresent: createJobPresence(redis, config.prefix),
+        queues,
+        engine,
+        loadTicket: (id) => engine.records.load(id),
+        topology,
+        now,
+        logger: logger.child({ role: 'retention' }),
+      });
       workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
     },
     relay: () => {
