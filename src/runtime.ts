@@ -34,7 +34,9 @@ import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
+import { createMetricFigures } from './store/metric-figures.js';
 import { createRelayOutbox } from './store/outbox.js';
+import { createRateCounters } from './store/rate-counters.js';
 import { createReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createRetentionScan } from './store/retention-scan.js';
 import { createSessionStore } from './store/sessions.js';
@@ -106,7 +108,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const migrated = await migrateActiveCounters(workerConnection, keys, { lands: [...topology.lands.keys()], services: [...topology.services.keys()], priorities: PRIORITIES });
   if (migrated !== null) logger.info({ tickets: migrated }, 'active ticket counts rebuilt for stats:active; the index sets of an older Lotse are gone');
   const queues = createQueues(redis, config.prefix, logger);
-  const metrics = createMetrics({ topology, redis, keys, queue: queues.queue });
+  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createEngine({
     topology,
@@ -235,7 +237,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         logger,
         readiness,
         http: config.http,
-        rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
+        rateLimit: { counters: createRateCounters(redis, config.prefix), limits: topology.config.limits.rate },
         sessions,
         documentedElsewhere: BOARD_DOCS,
         plugins: [
