@@ -46,8 +46,12 @@ export async function readCostFacts(redis: RedisClient, keys: Keys, year: number
   return pairs.map((p, i) => ({ ...p, tickets: tickets(i), backlogItems: Number(results[i + 2]![1]) }));
 }
 
-
-/** Rebuilds `stats:active` when the sets an older Lotse kept are there; the tickets counted, or null when there was nothing to do. */
+/**
+ * Rebuilds `stats:active` when the sets an older Lotse kept are there (the
+ * script REBUILD_ACTIVE in scripts.ts says how, and why once at start on a
+ * connection without a command timeout); the tickets counted, or null when
+ * there was nothing to do.
+ */
 export async function migrateActiveCounters(redis: RedisClient, keys: Keys, topology: { lands: readonly string[]; services: readonly string[]; priorities: readonly string[] }): Promise<number | null> {
   const old = (kind: string, v: string) => `${keys.prefix}:ix:active:${kind}:${v}`;
   const keyList = [
