@@ -13,24 +13,33 @@ import { createBacklogStore } from './store/backlog-store.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
-import { createRetention } from './engine/retention.js';
+import { createRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createExecutors } from './engine/executors.js';
 import { newTicketId } from './engine/ids.js';
-import { createOutboxRelay } from './engine/relay.js';
+import { createOutboxRelay } from '../workers/relay.worker.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { erasureRoutes } from './http/routes/erasure.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
+import { createJobPresence } from './queue/job-presence.js';
 import { createQueues, type Queues } from './queue/queues.js';
+import { createChartSamples } from './store/chart-samples.js';
+import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
-import { migrateActiveCounters } from './store/read-model.js';
+import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
+import { createMetricFigures } from './store/metric-figures.js';
+import { createRelayOutbox } from './store/outbox.js';
+import { createRateCounters } from './store/rate-counters.js';
+import { createReadModel, migrateActiveCounters } from './store/read-model.js';
+import { createRetentionScan } from './store/retention-scan.js';
+import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
 import { createDeadLetters } from './webhooks/dead-letters.js';
 import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
@@ -99,7 +108,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const migrated = await migrateActiveCounters(workerConnection, keys, { lands: [...topology.lands.keys()], services: [...topology.services.keys()], priorities: PRIORITIES });
   if (migrated !== null) logger.info({ tickets: migrated }, 'active ticket counts rebuilt for stats:active; the index sets of an older Lotse are gone');
   const queues = createQueues(redis, config.prefix, logger);
-  const metrics = createMetrics({ topology, redis, keys, queue: queues.queue });
+  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createEngine({
     topology,
@@ -115,10 +124,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const backlog = createBacklogEngine({
     topology, store: createBacklogStore(redis, keys), keys, redis, idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
-  const deadLetters = createDeadLetters({ redis, keys, queues, attempts: webhookSettings.attempts });
+  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
-  const sessions = createSessions({ redis, keys });
-  const stats = createStatsReader({ redis, keys, topology, queues, now });
+  const readModel = createReadModel(redis, keys);
+  const sessions = createSessions({ store: createSessionStore(redis, keys) });
+  const stats = createStatsReader({ readModel, topology, queues, now });
   const hub = createEventHub({
     redis,
     key: keys.events,
@@ -129,7 +139,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       return conn;
     },
   });
-  const sampler = createSampler({ redis, keys, stats, logger, now });
+  const sampler = createSampler({ samples: createChartSamples(redis, keys), stats, logger, now });
   const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -139,14 +149,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   async function beat() {
     if (roles.size === 0) return;
-    const at = Date.now();
     // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
-    await redis
-      .multi()
-      .zadd(keys.heartbeat, ...[...roles].flatMap((r) => [at, `${r}@${instance}`]))
-      .zremrangebyscore(keys.heartbeat, '-inf', `(${at - HEARTBEAT_GONE_MS}`)
-      .exec()
-      .catch(() => undefined);
+    await recordBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`), Date.now(), HEARTBEAT_GONE_MS).catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
@@ -157,20 +161,30 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     retention: async () => {
-      const retention = createRetention({ redis, keys, queues, engine, topology, now, logger: logger.child({ role: 'retention' }) });
+      const retention = createRetention({
+        scan: createRetentionScan(redis, keys),
+        jobsPresent: createJobPresence(redis, config.prefix),
+        queues,
+        engine,
+        loadTicket: (id) => engine.records.load(id),
+        topology,
+        now,
+        logger: logger.child({ role: 'retention' }),
+      });
       workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
     },
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
       const relay = createOutboxRelay({
-        redis: relayRedis,
-        keys,
+        outbox: createRelayOutbox(relayRedis, keys, {
+          consumer: instance,
+          eventsMaxLen: config.eventsMaxLen,
+          onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
+        }),
         executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
         logger: logger.child({ role: 'relay' }),
-        consumer: instance,
         claimIdleMs: config.relayClaimIdleMs,
-        eventsMaxLen: config.eventsMaxLen,
       });
       relay.start();
       stoppers.push(async () => {
@@ -185,7 +199,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     {
       name: 'workers',
       check: async () => {
-        const live = await redis.zrangebyscore(keys.heartbeat, Date.now() - HEARTBEAT_STALE_MS, '+inf');
+        const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
         const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0));
@@ -223,7 +237,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         logger,
         readiness,
         http: config.http,
-        rateLimit: { redis, prefix: config.prefix, limits: topology.config.limits.rate },
+        rateLimit: { counters: createRateCounters(redis, config.prefix), limits: topology.config.limits.rate },
         sessions,
         documentedElsewhere: BOARD_DOCS,
         plugins: [
@@ -232,7 +246,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog));
-            await app.register(reportRoutes({ topology, redis, keys }));
+            await app.register(reportRoutes({ topology, readModel }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
@@ -247,7 +261,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (heartbeat) clearInterval(heartbeat);
       await sampler.stop();
       await hub.close();
-      await redis.zrem(keys.heartbeat, ...[...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
+      await removeBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s())]), deadline]);
       await queues.close();

@@ -1,6 +1,6 @@
 import { DelayedError, Queue } from 'bullmq';
 import { fieldErrors } from '../src/errors.js';
-import type { Retention } from '../src/engine/retention.js';
+import type { Retention } from './retention.js';
 import { RetentionJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import { KEEP } from '../src/queue/retention.js';

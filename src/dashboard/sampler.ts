@@ -1,7 +1,5 @@
-import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
-import type { Keys } from '../store/keys.js';
-import { appendSample, countStreamEntries, readSamples } from '../store/read-model.js';
+import type { ChartSamples } from '../store/chart-samples.js';
 import type { StatsReader } from './stats-reader.js';
 
 const MINUTE = 60_000;
@@ -21,7 +19,7 @@ const open = (c: { waiting: number; active: number; delayed: number; prioritized
  * Samples once a minute (and once at start) into a sorted set kept to the
  * last hour. Several API processes share the work: the first to claim a minute writes it.
  */
-export function createSampler(o: { redis: RedisClient; keys: Keys; stats: StatsReader; logger: Logger; now?: () => number; intervalMs?: number }) {
+export function createSampler(o: { samples: ChartSamples; stats: StatsReader; logger: Logger; now?: () => number; intervalMs?: number }) {
   const now = o.now ?? Date.now;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -34,10 +32,10 @@ export function createSampler(o: { redis: RedisClient; keys: Keys; stats: StatsR
     const handoffs = Object.keys(q).filter((n) => n.startsWith('handoff-'));
     const s: Sample = {
       t: minute,
-      events: await countStreamEntries(o.redis, o.keys.events, minute - MINUTE, minute, 1_000_000),
+      events: await o.samples.countEvents(minute - MINUTE, minute, 1_000_000),
       depth: { intake: sum(['intake']), events: sum(['events']), sla: sum(['sla']), webhook: sum(['webhook']), backlog: sum(['backlog']), handoff: sum(handoffs) },
     };
-    await appendSample(o.redis, o.keys.dashboardSeries, minute, JSON.stringify(s), SERIES_KEEP);
+    await o.samples.append(minute, JSON.stringify(s), SERIES_KEEP);
   }
 
   const tick = () => {
@@ -62,7 +60,7 @@ export function createSampler(o: { redis: RedisClient; keys: Keys; stats: StatsR
       await running;
     },
     async series(): Promise<Sample[]> {
-      return (await readSamples(o.redis, o.keys.dashboardSeries)).map((s) => JSON.parse(s) as Sample);
+      return (await o.samples.read()).map((s) => JSON.parse(s) as Sample);
     },
   };
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
-import type { RedisClient } from '../store/redis-client.js';
 import type { Principal } from '../domain/access.js';
-import type { Keys } from '../store/keys.js';
+import type { SessionStore } from '../store/sessions.js';
 
 export const SESSION_COOKIE = 'lotse_session';
 /** Eight hours, renewed with every request: a shift at the board. */
@@ -24,17 +23,17 @@ const newSecret = () => randomBytes(32).toString('base64url');
 export const isSecure = (req: FastifyRequest) => req.protocol === 'https' || String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https';
 
 /**
- * Dashboard sessions in Redis: `<prefix>:sess:<random id>`, holding the
+ * Dashboard sessions, kept by src/store/sessions.ts under a random id, holding the
  * principal (never the key), with a sliding expiry. Only a valid key creates
  * one, and every one expires, so sessions cannot grow Redis without bound.
  */
-export function createSessions(o: { redis: RedisClient; keys: Keys; ttlSeconds?: number }) {
+export function createSessions(o: { store: SessionStore; ttlSeconds?: number }) {
   const ttl = o.ttlSeconds ?? SESSION_TTL_S;
 
   async function get(id: string | undefined): Promise<Session | null> {
     if (!id || !ID.test(id)) return null;
     // GETEX renews the expiry with the read: the session slides while it is used.
-    const raw = await o.redis.getex(o.keys.session(id), 'EX', ttl);
+    const raw = await o.store.read(id, ttl);
     return raw ? ({ ...(JSON.parse(raw) as Omit<Session, 'id'>), id }) : null;
   }
 
@@ -43,7 +42,7 @@ export function createSessions(o: { redis: RedisClient; keys: Keys; ttlSeconds?:
     async create(principal: Principal, at: number): Promise<Session> {
       const session: Session = { id: newSecret(), principal, csrf: newSecret(), createdAt: new Date(at).toISOString() };
       const { id: _id, ...stored } = session;
-      await o.redis.set(o.keys.session(session.id), JSON.stringify(stored), 'EX', ttl);
+      await o.store.write(session.id, JSON.stringify(stored), ttl);
       return session;
     },
     get,
@@ -52,7 +51,7 @@ export function createSessions(o: { redis: RedisClient; keys: Keys; ttlSeconds?:
       return get(header ? fastifyCookie.parse(header)[SESSION_COOKIE] : undefined);
     },
     async destroy(id: string): Promise<void> {
-      if (ID.test(id)) await o.redis.del(o.keys.session(id));
+      if (ID.test(id)) await o.store.delete(id);
     },
     cookie(req: FastifyRequest, id: string): string {
       return fastifyCookie.serialize(SESSION_COOKIE, id, { path: '/', httpOnly: true, sameSite: 'strict', secure: isSecure(req), maxAge: ttl });

@@ -1,9 +1,7 @@
-import type { RedisClient } from '../store/redis-client.js';
 import type { Topology } from '../domain/topology.js';
 import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/stats.js';
 import type { Queues } from '../queue/queues.js';
-import type { Keys } from '../store/keys.js';
-import { countDeadLetters, countIndexes, readCounters } from '../store/read-model.js';
+import type { ReadModel } from '../store/read-model.js';
 import { boardUrl, lotseQueueNames } from './queue-list.js';
 
 export interface Count {
@@ -30,7 +28,7 @@ export interface Stats {
  * counters (one HGETALL of at most Länder × services × priorities fields),
  * BullMQ's job counts per queue and the dead letters. Nothing here scans tickets.
  */
-export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology: Topology; queues: Queues; now?: () => number }) {
+export function createStatsReader(o: { readModel: ReadModel; topology: Topology; queues: Queues; now?: () => number }) {
   const specs = countSpecs(o.topology);
   const indexes = specs.flatMap((s) => ('index' in s.source ? [s.source.index] : []));
   const queueNames = lotseQueueNames(o.topology);
@@ -51,7 +49,7 @@ export function createStatsReader(o: { redis: RedisClient; keys: Keys; topology:
     queueNames,
     async read(): Promise<Stats> {
       const [sizes, active, queues, dead] = await Promise.all([
-        countIndexes(o.redis, o.keys, indexes), readCounters(o.redis, o.keys, 'active'), readQueues(), countDeadLetters(o.redis, o.keys),
+        o.readModel.countIndexes(indexes), o.readModel.readCounters('active'), readQueues(), o.readModel.countDeadLetters(),
       ]);
       const size = new Map(indexes.map((name, i) => [name, sizes[i]!] as const));
       const byField = activeCounters(active);

@@ -2,16 +2,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RedisClient } from '../store/redis-client.js';
+import type { RateCounters } from '../store/rate-counters.js';
 import type { RateLimit, Role } from '../domain/topology.js';
 import { AppError } from '../errors.js';
 import { sendProblem } from './problem.js';
 
 export interface RateLimitDeps {
-  /** Counters live here, so every API process counts against the same limit. */
-  redis: RedisClient;
-  /** Key prefix: counters are `<prefix>:ratelimit:<role>:<orgId>`, each expiring with its window. */
-  prefix: string;
+  /** Counters live in Redis (src/store/rate-counters.ts), so every API process counts against the same limit. */
+  counters: RateCounters;
   limits: Readonly<Record<Role, RateLimit>>;
 }
 
@@ -31,8 +29,8 @@ export async function registerRateLimit(app: FastifyInstance, deps: RateLimitDep
   await app.register(fastifyRateLimit, {
     global: true,
     hook: 'onRequest',
-    redis: deps.redis,
-    nameSpace: `${deps.prefix}:ratelimit:`,
+    redis: deps.counters.redis,
+    nameSpace: deps.counters.nameSpace,
     enableDraftSpec: true,
     skipOnError: false,
     allowList: (req) => req.principal === undefined,

@@ -1,24 +1,22 @@
 import type { Queue } from 'bullmq';
-import type { RedisClient } from '../store/redis-client.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Topology } from '../domain/topology.js';
 import type { AppliedEvent } from '../engine/engine.js';
-import type { Keys } from '../store/keys.js';
+import type { MetricFiguresReader } from '../store/metric-figures.js';
 import { mergeExpositions } from './exposition.js';
 import { counts, labelSetsOf, lotseQueueNames, parseCreatedField, parseEventField, parseSlaField } from './labels.js';
 import { receiptLatency } from './receipt.js';
 
 export interface MetricsDeps {
   topology: Topology;
-  redis: RedisClient;
-  keys: Keys;
+  /** The scrape's figures from Redis (src/store/metric-figures.ts). */
+  readFigures: MetricFiguresReader;
   /** A Lotse queue by name, for BullMQ's own metrics. */
   queue(name: string): Queue;
 }
 
 /** Seconds from a handoff to its receipt: receipt deadlines run from minutes to a business day or two. */
 const RECEIPT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 259_200];
-const RELAY_GROUP = 'relay';
 
 let processRegistry: Registry | undefined;
 /**
@@ -44,7 +42,7 @@ function processMetrics(): Registry {
  *   fleet of workers does not export them many times over.
  */
 export function createMetrics(deps: MetricsDeps) {
-  const { topology, redis, keys } = deps;
+  const { topology } = deps;
   const sets = labelSetsOf(topology);
   const queueNames = lotseQueueNames(topology);
 
@@ -76,48 +74,28 @@ export function createMetrics(deps: MetricsDeps) {
   const statuses = [...sets.statuses];
   const orgs = [...sets.handoffOrgs];
 
-  /** One round trip: every figure of the scrape from one pipeline. */
+  /** Every figure of the scrape, read from Redis in one round trip. */
   async function readRedis(now: number) {
-    const p = redis.pipeline();
     // The commit's read-model counters (hash increments in the same Lua step as each change), so every process reads the same figures.
-    p.hgetall(keys.stats('created')).hgetall(keys.stats('events')).hgetall(keys.stats('sla'));
-    for (const l of levels) p.zcard(keys.index(`level:${l}`));
-    for (const s of statuses) p.zcard(keys.index(`status:${s}`));
-    for (const o of orgs) p.zcard(keys.deadLetterIndex(o));
-    p.xlen(keys.outboxDead).xlen(keys.outbox).xrange(keys.outbox, '-', '+', 'COUNT', 1).xinfo('GROUPS', keys.outbox);
-    const results = (await p.exec()) ?? [];
-    let i = 0;
-    // XINFO on a stream not yet created fails with "no such key": nothing waits then. Any other error fails the scrape.
-    const next = <T>(fallback?: T): T => {
-      const [err, value] = results[i++] ?? [new Error('missing pipeline result'), null];
-      if (err) {
-        if (fallback !== undefined && /no such key/i.test(err.message)) return fallback;
-        throw err;
-      }
-      return value as T;
-    };
-
-    setCounter(created, counts(next<Record<string, string>>()).flatMap(([f, n]) => withLabels(parseCreatedField(f, sets), n)));
-    setCounter(events, counts(next<Record<string, string>>()).flatMap(([f, n]) => withLabels(parseEventField(f, sets), n)));
-    const sla = counts(next<Record<string, string>>()).flatMap(([f, n]) => withLabels(parseSlaField(f, sets), n));
+    const f = await deps.readFigures({ levels, statuses, orgs });
+    setCounter(created, counts(f.created).flatMap(([field, n]) => withLabels(parseCreatedField(field, sets), n)));
+    setCounter(events, counts(f.events).flatMap(([field, n]) => withLabels(parseEventField(field, sets), n)));
+    const sla = counts(f.sla).flatMap(([field, n]) => withLabels(parseSlaField(field, sets), n));
     setCounter(warnings, sla.filter(([l]) => l.kind === 'warning').map(([{ clock, priority }, n]) => [{ clock, priority }, n]));
     setCounter(breaches, sla.filter(([l]) => l.kind === 'breach').map(([{ clock, priority }, n]) => [{ clock, priority }, n]));
-    for (const level of levels) openByLevel.set({ level }, next<number>());
-    for (const status of statuses) byStatus.set({ status }, next<number>());
-    for (const org of orgs) deadLetters.set({ org }, next<number>());
-    outboxDead.set(next<number>());
-    const entries = next<number>();
-    const oldest = next<[string, string[]][]>();
-    const groups = next<unknown[][]>([]);
-    const relay = groups.map(pairsOf).find((g) => g.name === RELAY_GROUP);
-    const pending = Number(relay?.pending ?? 0);
+    levels.forEach((level, i) => openByLevel.set({ level }, f.levels[i]!));
+    statuses.forEach((status, i) => byStatus.set({ status }, f.statuses[i]!));
+    orgs.forEach((org, i) => deadLetters.set({ org }, f.deadLetters[i]!));
+    outboxDead.set(f.outboxDead);
+    const entries = f.outboxEntries;
+    const pending = f.relay?.pending ?? 0;
     // `lag` is reported from Redis 7 on; before, what is in the stream and not pending has not been read.
-    const lag = relay?.lag === undefined || relay.lag === null ? Math.max(0, entries - pending) : Number(relay.lag);
+    const lag = f.relay?.lag ?? Math.max(0, entries - pending);
     outboxEntries.set(entries);
     outboxPending.set(pending);
-    outboxUndelivered.set(relay ? lag : entries);
+    outboxUndelivered.set(f.relay ? lag : entries);
     // Finished entries are deleted, so the stream's first entry is the oldest unfinished one; its id is its time.
-    const first = oldest[0]?.[0];
+    const first = f.oldestOutboxId;
     outboxAge.set(first ? Math.max(0, now - Number(first.split('-')[0])) / 1000 : 0);
   }
 
@@ -156,11 +134,4 @@ function withLabels<L extends object>(labels: L | null, n: number): [L, number][
 function setCounter<T extends string>(counter: Counter<T>, values: [Partial<Record<T, string>>, number][]) {
   counter.reset();
   for (const [labels, n] of values) counter.inc(labels, n);
-}
-
-/** XINFO GROUPS answers each group as a flat list of name, value, name, value, … */
-function pairsOf(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
-  return out;
 }

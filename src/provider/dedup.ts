@@ -1,5 +1,5 @@
 import type { RedisClient } from '../store/redis-client.js';
-import { COMPARE_AND_DELETE } from '../store/scripts.js';
+import { COMPARE_AND_DELETE, COMPARE_AND_PEXPIRE } from '../store/scripts.js';
 
 /**
  * Deduplication of handoff events by CloudEvent id, crash-safe:
@@ -24,7 +24,7 @@ export type Claim = { status: 'claimed'; token: string } | { status: 'done' } | 
 const DONE = 'done';
 
 // Compare-and-extend (and compare-and-delete to release): never touch a claim another delivery took after ours lapsed.
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const EXTEND = COMPARE_AND_PEXPIRE;
 
 export interface Dedup {
   claim(eventId: string, token: string): Promise<Claim>;

@@ -48,7 +48,7 @@ export interface Keys {
  * event type → events applied; `sla`: `<warning|breach>|<clock>|<priority>`
  * → SLA warnings and breaches.
  */
-/** `stats:active` field of an active ticket (the upgrade script in read-model.ts builds the same shape in Lua). */
+/** `stats:active` field of an active ticket (the upgrade script REBUILD_ACTIVE in scripts.ts builds the same shape in Lua). */
 export const activeField = (land: string, service: string, priority: string): string => `${land}|${service}|${priority}`;
 
 /** A `stats:active` field's parts; null for a field of another shape. */

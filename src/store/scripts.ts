@@ -6,6 +6,19 @@
 /** Deletes KEYS[1] only while it still holds ARGV[1]: never a value someone else wrote since. Returns 1 or 0. */
 export const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/** Extends KEYS[1]'s expiry to ARGV[2] ms only while it still holds ARGV[1]: a lease another took since is left alone. Returns 1 or 0. */
+export const COMPARE_AND_PEXPIRE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
+/** Removes member ARGV[1] from the sorted set KEYS[1] only while its score is still ARGV[2] (a later write stays). Returns 1 or 0. */
+export const COMPARE_AND_ZREM = `if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end return 0`;
+
+/**
+ * Entries of a stream between two ids, counted inside Redis (only the
+ * number travels), at most ARGV[3]: the dashboard's throughput per minute.
+ * KEYS: 1 the stream; ARGV: 1 first id, 2 last id, 3 cap
+ */
+export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])`;
+
 /**
  * The one commit of a change to a record (a ticket, a backlog item): version
  * check, document, history entry, the change's store operations (index
@@ -127,4 +140,47 @@ while #out < limit and scanned < budget do
   max = '(' .. last
 end
 return {last, unpack(out)}
+`;
+
+/**
+ * Lotse before 2026-12 counted active tickets in sorted sets by Land and by
+ * service (`ix:active:land:<L>`, `ix:active:service:<S>`) where it keeps the
+ * `stats:active` counters now. Run once at start: when those sets exist,
+ * the counters are rebuilt, not added to, from sets both versions keep
+ * (`ix:active` and the Land, service and priority sets), into a new hash
+ * renamed over `stats:active`, and the old sets deleted, in one script. So
+ * a second process starting at the same time finds nothing left to do, and
+ * a run after an old process wrote its sets again repairs the counters
+ * instead of counting twice. (Stop every older process first all the same:
+ * while one runs it moves no `stats:active` counter.) One pass over the
+ * active tickets, a few ZSCOREs each: run on a connection without a command
+ * timeout, since a script cannot be cut short once it writes.
+ * KEYS: stats:active, its scratch copy, ix:active, the old Land and
+ *       service sets, then the Land, service and priority sets kept;
+ * ARGV: the number of Länder, of services, then the Länder, services, priorities.
+ */
+export const REBUILD_ACTIVE = `
+local nl, ns = tonumber(ARGV[1]), tonumber(ARGV[2])
+local np = #ARGV - 2 - nl - ns
+local old = 3
+local found = 0
+for i = 1, nl + ns do found = found + redis.call('EXISTS', KEYS[old + i]) end
+if found == 0 then return -1 end
+local base = old + nl + ns
+local function first(from, n, id)
+  for i = 1, n do if redis.call('ZSCORE', KEYS[base + from + i], id) then return ARGV[2 + from + i] end end
+  return nil
+end
+redis.call('DEL', KEYS[2])
+local moved = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local land, service, priority = first(0, nl, id), first(nl, ns, id), first(nl + ns, np, id)
+  if land and service and priority then
+    redis.call('HINCRBY', KEYS[2], land .. '|' .. service .. '|' .. priority, 1) -- activeField's shape
+    moved = moved + 1
+  end
+end
+if moved > 0 then redis.call('RENAME', KEYS[2], KEYS[1]) else redis.call('DEL', KEYS[1]) end
+for i = 1, nl + ns do redis.call('DEL', KEYS[old + i]) end
+return moved
 `;

@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/topology-file.js';
 import type { TopologyInput } from '../../src/domain/topology.js';
-import { createOutboxRelay } from '../../src/engine/relay.js';
 import { makeKeys } from '../../src/store/keys.js';
+import { createRelayOutbox } from '../../src/store/outbox.js';
+import { createOutboxRelay } from '../../workers/relay.worker.js';
 import { WORKER_ROLES } from '../../src/runtime.js';
 import { bearer, createHarness, dev, dropPrefix, newPrefix, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { keysUnder } from '../helpers/key-scan.js';
@@ -179,7 +180,7 @@ describe('key growth', () => {
       await redis.xreadgroup('GROUP', 'relay', 'busy@host:2', 'COUNT', 1, 'STREAMS', keys.outbox, '>');
       const relayRedis = new Redis(redisUrl());
       const relay = createOutboxRelay({
-        redis: relayRedis, keys, logger: pino({ level: 'silent' }), consumer: 'live@host:3', claimIdleMs: 3_600_000, goneIdleMs: 50,
+        outbox: createRelayOutbox(relayRedis, keys, { consumer: 'live@host:3' }), logger: pino({ level: 'silent' }), claimIdleMs: 3_600_000, goneIdleMs: 50,
         executors: { 'timer.arm': async () => {}, 'timer.move': async () => {}, 'timer.cancel': async () => {}, handoff: async () => {}, backlog: async () => {}, erase: async () => {} },
       });
       const names = async () => ((await redis.xinfo('CONSUMERS', keys.outbox, 'relay')) as unknown[][]).map((c) => String(c[1]));

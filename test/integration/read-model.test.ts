@@ -5,7 +5,7 @@ import type { HistoryEntry } from '../../src/engine/effects.js';
 import type { ListQuery } from '../../src/engine/list.js';
 import { stateInfo, type TicketRecord } from '../../src/engine/ticket-record.js';
 import { createStatsReader } from '../../src/dashboard/stats-reader.js';
-import { migrateActiveCounters } from '../../src/store/read-model.js';
+import { createReadModel, migrateActiveCounters } from '../../src/store/read-model.js';
 import { AppError } from '../../src/errors.js';
 import { dev, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { fastSlaTopology } from '../helpers/topologies.js';
@@ -131,7 +131,7 @@ describe('read model kept by the commit', () => {
       sla: new Map(Object.entries(await h.redis.hgetall(`${h.prefix}:stats:sla`)).map(([k, v]) => [k, Number(v)])),
     });
     // /v1/stats's counts, each with the tickets its list query lists (read at the same quiet moment).
-    const reader = createStatsReader({ redis: h.redis, keys: h.runtime.keys, topology, queues: h.runtime.queues });
+    const reader = createStatsReader({ readModel: createReadModel(h.redis, h.runtime.keys), topology, queues: h.runtime.queues });
     const statsNow = async () => {
       const out: { what: string; count: number; listed: string[] }[] = [];
       for (const [group, counts] of Object.entries((await reader.read()).tickets)) {

@@ -4,9 +4,7 @@ import { CostSplitError, splitServiceBudget } from '../../domain/cost-split.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { PRIORITIES, type Topology } from '../../domain/topology.js';
 import { AppError } from '../../errors.js';
-import type { Keys } from '../../store/keys.js';
-import { readCostFacts } from '../../store/read-model.js';
-import type { RedisClient } from '../../store/redis-client.js';
+import type { ReadModel } from '../../store/read-model.js';
 import { problemResponses } from '../problem.js';
 
 const Query = z.strictObject({
@@ -38,7 +36,7 @@ const ServiceReport = z.object({
 const euros = (cents: number) => `${Math.trunc(cents / 100)}.${String(Math.abs(cents % 100)).padStart(2, '0')}`;
 
 /** The seed's cost split: each service's yearly budget across its Länder, with their tickets and backlog items beside. */
-export function reportRoutes(deps: { topology: Topology; redis: RedisClient; keys: Keys }): FastifyPluginAsyncZod {
+export function reportRoutes(deps: { topology: Topology; readModel: Pick<ReadModel, 'readCostFacts'> }): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/v1/reports/cost-split', {
       config: { roles: ['operator', 'steering'] },
@@ -66,7 +64,7 @@ export function reportRoutes(deps: { topology: Topology; redis: RedisClient; key
           withoutBudget.push(id);
           continue;
         }
-        const facts = await readCostFacts(deps.redis, deps.keys, year, split.shares.map((s) => ({ service: id, land: s.land })), PRIORITIES);
+        const facts = await deps.readModel.readCostFacts(year, split.shares.map((s) => ({ service: id, land: s.land })), PRIORITIES);
         services.push({
           service: id, name: deps.topology.services.get(id)!.name, year, budgetCents: split.budgetCents, budgetEuros: euros(split.budgetCents),
           model: split.model, populationSource: split.populationSource,

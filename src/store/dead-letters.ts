@@ -1,0 +1,115 @@
+import type { CloudEvent } from '../domain/cloudevent.js';
+import type { RedisClient } from './redis-client.js';
+import type { Keys } from './keys.js';
+
+/** A webhook delivery that failed for good, kept for an operator to look at and replay. */
+export interface DeadLetter {
+  /** The CloudEvent's id, which is also the `webhook-id` of every attempt and replay. */
+  id: string;
+  orgId: string;
+  event: CloudEvent;
+  reason: string;
+  /** Requests made for this delivery (0 when the endpoint was already disabled). */
+  attempts: number;
+  /** The last HTTP status received; null when no answer came. */
+  lastStatus: number | null;
+  failedAt: string;
+  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay. */
+  jobId: string;
+}
+
+/**
+ * Webhook dead letters lie in a hash (`wh:dead`, event id → entry) and two
+ * sorted sets by failing time (all, and the organisation's); beside them the
+ * disabled endpoints (`wh:off:<org>`) and the replays made so far
+ * (`wh:replays`, event id → count), so a replay's job id is never reused.
+ */
+const parse = (raw: string | null) => (raw ? (JSON.parse(raw) as DeadLetter) : null);
+
+export async function addDeadLetter(redis: RedisClient, keys: Keys, entry: DeadLetter): Promise<void> {
+  const score = Date.parse(entry.failedAt);
+  await redis
+    .multi()
+    .hset(keys.deadLetters, entry.id, JSON.stringify(entry))
+    .zadd(keys.deadLetterIndex(), score, entry.id)
+    .zadd(keys.deadLetterIndex(entry.orgId), score, entry.id)
+    .exec();
+}
+
+/** Removes an entry; true only for the caller that removed it. */
+export async function takeDeadLetter(redis: RedisClient, keys: Keys, entry: Pick<DeadLetter, 'id' | 'orgId'>): Promise<boolean> {
+  const res = await redis.multi().hdel(keys.deadLetters, entry.id).zrem(keys.deadLetterIndex(), entry.id).zrem(keys.deadLetterIndex(entry.orgId), entry.id).exec();
+  return res?.[0]?.[1] === 1;
+}
+
+export async function readDeadLetter(redis: RedisClient, keys: Keys, id: string): Promise<DeadLetter | null> {
+  return parse(await redis.hget(keys.deadLetters, id));
+}
+
+export async function readDeadLetters(redis: RedisClient, keys: Keys, ids: readonly string[]): Promise<DeadLetter[]> {
+  if (ids.length === 0) return [];
+  return (await redis.hmget(keys.deadLetters, ...ids)).flatMap((raw) => (raw ? [JSON.parse(raw) as DeadLetter] : []));
+}
+
+/**
+ * Ids and failing times of the entries at or before `maxScore` (all, or one
+ * organisation's), newest first, `count` from `offset`; entries failing in the
+ * same millisecond come in reverse id order, as ZRANGE REV gives them.
+ */
+export async function deadLetterIdsBefore(redis: RedisClient, keys: Keys, o: { orgId?: string | undefined; maxScore?: number | undefined; offset: number; count: number }): Promise<{ id: string; score: number }[]> {
+  const batch = await redis.zrange(keys.deadLetterIndex(o.orgId), o.maxScore ?? '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', o.offset, o.count, 'WITHSCORES');
+  const out: { id: string; score: number }[] = [];
+  for (let i = 0; i < batch.length; i += 2) out.push({ id: batch[i]!, score: Number(batch[i + 1]) });
+  return out;
+}
+
+export async function isEndpointDisabled(redis: RedisClient, keys: Keys, orgId: string): Promise<boolean> {
+  return (await redis.exists(keys.webhookDisabled(orgId))) === 1;
+}
+
+export async function disableEndpoint(redis: RedisClient, keys: Keys, orgId: string, at: number): Promise<void> {
+  await redis.set(keys.webhookDisabled(orgId), JSON.stringify({ at: new Date(at).toISOString(), status: 410 }));
+}
+
+export async function enableEndpoint(redis: RedisClient, keys: Keys, orgId: string): Promise<void> {
+  await redis.del(keys.webhookDisabled(orgId));
+}
+
+/** Counts one more replay of an event: its number, for a job id never used before. */
+export async function countReplay(redis: RedisClient, keys: Keys, eventId: string): Promise<number> {
+  return redis.hincrby(keys.webhookReplays, eventId, 1);
+}
+
+/**
+ * Everything kept of these events' webhook deliveries, for an erased
+ * ticket's purge: removes their replay counts and dead letters, and answers
+ * how many replays each had (their jobs may still lie on the webhook queue)
+ * and how many dead letters went.
+ */
+export async function purgeDeliveries(redis: RedisClient, keys: Keys, eventIds: readonly string[]): Promise<{ replays: number[]; deadLetters: number }> {
+  if (eventIds.length === 0) return { replays: [], deadLetters: 0 };
+  const replays = (await redis.hmget(keys.webhookReplays, ...eventIds)).map((n) => Number(n ?? 0));
+  const letters = await readDeadLetters(redis, keys, eventIds);
+  const multi = redis.multi().hdel(keys.webhookReplays, ...eventIds);
+  for (const l of letters) multi.hdel(keys.deadLetters, l.id).zrem(keys.deadLetterIndex(), l.id).zrem(keys.deadLetterIndex(l.orgId), l.id);
+  await multi.exec();
+  return { replays, deadLetters: letters.length };
+}
+
+/** The dead-letter functions bound to one client and prefix: what the webhooks and the retention worker are handed instead of the client. */
+export function createDeadLetterStore(redis: RedisClient, keys: Keys) {
+  return {
+    add: (entry: DeadLetter) => addDeadLetter(redis, keys, entry),
+    take: (entry: Pick<DeadLetter, 'id' | 'orgId'>) => takeDeadLetter(redis, keys, entry),
+    get: (id: string) => readDeadLetter(redis, keys, id),
+    getMany: (ids: readonly string[]) => readDeadLetters(redis, keys, ids),
+    idsBefore: (o: { orgId?: string | undefined; maxScore?: number | undefined; offset: number; count: number }) => deadLetterIdsBefore(redis, keys, o),
+    isDisabled: (orgId: string) => isEndpointDisabled(redis, keys, orgId),
+    disable: (orgId: string, at: number) => disableEndpoint(redis, keys, orgId, at),
+    enable: (orgId: string) => enableEndpoint(redis, keys, orgId),
+    countReplay: (eventId: string) => countReplay(redis, keys, eventId),
+    purgeDeliveries: (eventIds: readonly string[]) => purgeDeliveries(redis, keys, eventIds),
+  };
+}
+
+export type DeadLetterStore = ReturnType<typeof createDeadLetterStore>;

@@ -1,0 +1,71 @@
+import type { RedisClient } from './redis-client.js';
+import type { Keys } from './keys.js';
+import { RELAY_GROUP, type OutboxEntry } from './outbox.js';
+
+/** The figures a metrics scrape reads from Redis, as Redis keeps them. */
+export interface MetricFigures {
+  /** The commit's counter hashes `stats:created`, `stats:events`, `stats:sla`: field → count as Redis answers it. */
+  created: Record<string, string>;
+  events: Record<string, string>;
+  sla: Record<string, string>;
+  /** Index sizes, in the order asked: tickets per level, per status; dead letters per organisation. */
+  levels: number[];
+  statuses: number[];
+  deadLetters: number[];
+  outboxDead: number;
+  outboxEntries: number;
+  /** The outbox's first entry id (its time is the oldest unfinished entry's); undefined when it is empty. */
+  oldestOutboxId: string | undefined;
+  /** The relays' consumer group: its pending count and `lag` (null where Redis does not report it, before 7); null when there is no group yet. */
+  relay: { pending: number; lag: number | null } | null;
+}
+
+/** One round trip: every figure of a scrape from one pipeline. */
+export async function readMetricFigures(redis: RedisClient, keys: Keys, o: { levels: readonly (string | number)[]; statuses: readonly string[]; orgs: readonly string[] }): Promise<MetricFigures> {
+  const p = redis.pipeline();
+  p.hgetall(keys.stats('created')).hgetall(keys.stats('events')).hgetall(keys.stats('sla'));
+  for (const l of o.levels) p.zcard(keys.index(`level:${l}`));
+  for (const s of o.statuses) p.zcard(keys.index(`status:${s}`));
+  for (const org of o.orgs) p.zcard(keys.deadLetterIndex(org));
+  p.xlen(keys.outboxDead).xlen(keys.outbox).xrange(keys.outbox, '-', '+', 'COUNT', 1).xinfo('GROUPS', keys.outbox);
+  const results = (await p.exec()) ?? [];
+  let i = 0;
+  // XINFO on a stream not yet created fails with "no such key": nothing waits then. Any other error fails the scrape.
+  const next = <T>(fallback?: T): T => {
+    const [err, value] = results[i++] ?? [new Error('missing pipeline result'), null];
+    if (err) {
+      if (fallback !== undefined && /no such key/i.test(err.message)) return fallback;
+      throw err;
+    }
+    return value as T;
+  };
+  const many = (n: number) => Array.from({ length: n }, () => next<number>());
+  const created = next<Record<string, string>>();
+  const events = next<Record<string, string>>();
+  const sla = next<Record<string, string>>();
+  const levels = many(o.levels.length);
+  const statuses = many(o.statuses.length);
+  const deadLetters = many(o.orgs.length);
+  const outboxDead = next<number>();
+  const outboxEntries = next<number>();
+  const oldest = next<OutboxEntry[]>();
+  const groups = next<unknown[][]>([]);
+  // XINFO GROUPS answers each group as a flat list of name, value, name, value, …
+  const group = groups.map(flatToObject).find((g) => g.name === RELAY_GROUP);
+  return {
+    created, events, sla, levels, statuses, deadLetters, outboxDead, outboxEntries,
+    oldestOutboxId: oldest[0]?.[0],
+    relay: group ? { pending: Number(group.pending ?? 0), lag: group.lag === undefined || group.lag === null ? null : Number(group.lag) } : null,
+  };
+}
+
+function flatToObject(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
+
+/** The same bound to one client and prefix: what the metrics are handed instead of the client. */
+export const createMetricFigures = (redis: RedisClient, keys: Keys) => (o: { levels: readonly (string | number)[]; statuses: readonly string[]; orgs: readonly string[] }) => readMetricFigures(redis, keys, o);
+
+export type MetricFiguresReader = ReturnType<typeof createMetricFigures>;
