@@ -94,8 +94,10 @@ export function classifyDefault(heartbeatKey: string): Classify {
 /**
  * BullMQ's per-minute job metrics (`metrics` on a Worker): the first job
  * finished in a new minute also pushes the last minute's point (HGET
- * prevCount, LPUSH, LTRIM, HSET prevTS on the `:metrics:` keys). That happens
- * once a minute per queue, whatever the number of jobs: it is background.
+ * prevCount, LPUSH, LTRIM, HSET prevCount prevTS on the `:metrics:` keys),
+ * and the first job a queue ever finishes starts the series (HSET prevTS).
+ * That happens once a minute per queue, whatever the number of jobs: it is
+ * background.
  */
 export function splitMetricsPoint(inner: string[][]): { kept: string[][]; point: string[][] } {
   const kept: string[][] = [];
@@ -103,7 +105,7 @@ export function splitMetricsPoint(inner: string[][]): { kept: string[][]; point:
   for (const c of inner) {
     const key = c[1] ?? '';
     const cmd = lower(c[0]);
-    const isPoint = /:metrics:(completed|failed)/.test(key) && (cmd === 'lpush' || cmd === 'ltrim' || (cmd === 'hget' && c[2] === 'prevCount') || (cmd === 'hset' && c[2] === 'prevTS'));
+    const isPoint = /:metrics:(completed|failed)/.test(key) && (cmd === 'lpush' || cmd === 'ltrim' || (cmd === 'hget' && c[2] === 'prevCount') || (cmd === 'hset' && (c[2] === 'prevTS' || c[2] === 'prevCount')));
     (isPoint ? point : kept).push(c);
   }
   return { kept, point };
@@ -128,9 +130,14 @@ async function clientNames(redis: Redis): Promise<Map<string, string>> {
 /**
  * A counter on `url`. `ours(name)` says which connections belong to the
  * system measured (by their CLIENT SETNAME name); a connection that closed
- * before its name was read is an error, not a guess.
+ * before its name was read is an error, not a guess. `rewrite` may replace
+ * a command that depends on the clock by the one it stands for (say so where
+ * it is used).
  */
-export async function startCommandCounter(url: string, o: { ours: (name: string) => boolean; classify: Classify }): Promise<CommandCounter> {
+export async function startCommandCounter(
+  url: string,
+  o: { ours: (name: string) => boolean; classify: Classify; rewrite?: (inv: Invocation) => Invocation },
+): Promise<CommandCounter> {
   const scripts = await knownScripts();
   const admin = new Redis(url, { connectionName: `budget-admin-${randomBytes(3).toString('hex')}` });
   const monitor = await new Redis(url).monitor();
@@ -196,7 +203,8 @@ export async function startCommandCounter(url: string, o: { ours: (name: string)
       }
 
       const result: Counted = { work: {}, waits: {}, background: {}, others: {}, invocations };
-      for (const inv of top) {
+      for (const seenInv of top) {
+        const inv = o.rewrite ? o.rewrite(seenInv) : seenInv;
         if (!o.ours(inv.name)) {
           add(result.others, inv.args[0]);
           for (const c of inv.inner) add(result.others, c[0]);
@@ -217,6 +225,26 @@ export async function startCommandCounter(url: string, o: { ours: (name: string)
       admin.disconnect();
     },
   };
+}
+
+/**
+ * Each command's count, and which steps sent it: `label(inv)` names the step
+ * (`moveToActive intake`, `hmget t:<id>`…). A budget's table is written from
+ * this, and a failing budget shows it.
+ */
+export function breakdown(invocations: Invocation[], label: (inv: Invocation) => string): Map<string, { count: number; by: Map<string, number> }> {
+  const table = new Map<string, { count: number; by: Map<string, number> }>();
+  for (const inv of invocations) {
+    const step = label(inv);
+    for (const c of [inv.args, ...inv.inner]) {
+      const cmd = lower(c[0]);
+      const row = table.get(cmd) ?? { count: 0, by: new Map<string, number>() };
+      row.count++;
+      row.by.set(step, (row.by.get(step) ?? 0) + 1);
+      table.set(cmd, row);
+    }
+  }
+  return new Map([...table].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0])));
 }
 
 /** The total of a count map. */
