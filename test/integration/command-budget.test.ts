@@ -54,13 +54,13 @@ const ROLES: WorkerRole[] = ['intake', 'events', 'sla', 'relay', 'backlog'];
 /** Every step a budget names, and why it is there. */
 const STEPS: Record<string, string> = {
   'addStandardJob intake': 'the desk adds the intake job (BullMQ script)',
-  'moveToActive intake': 'the intake worker takes the job and locks it',
+  'moveToActive intake': 'the intake worker takes the job (BullMQ script: due delayed jobs, wait to active, the lock, the job read)',
   'moveToFinished intake': 'the intake worker completes the job: completed set, retention trims by age and count, metrics count, events stream, a look for the next job',
   rateLimit: 'the API rate limit (@fastify/rate-limit script), once per request',
   'set idem:desk-BY:<key>': 'the create reserves its idempotency record (the key comes from externalRef)',
   'get idem:dataport:<key>': "the kit's answer carries an Idempotency-Key: looked up before the change",
   'hmget t:<id>': "a ticket's snapshot loaded (the change, the backlog feed)",
-  COMMIT: 'the one atomic commit: version check, snapshot, history entry, outbox entry, index sets, counters, idempotency record',
+  COMMIT: "the one atomic commit (Lotse's script): HGET the version, GET the idempotency record (creations), HSET the snapshot, RPUSH the history entry, XADD the outbox entry, ZADD/ZREM the ticket's index sets (10 for a new one), HINCRBY the read-model counters, SET the idempotency record",
   'addDelayedJob sla': 'the relay arms the SLA timer (a delayed job)',
   'hgetall sla:timer-<id>-<epoch>': 'the relay loads the armed timer job to move it',
   'changeDelay sla': 'the relay moves the timer to the new deadline',
@@ -80,13 +80,19 @@ const STEPS: Record<string, string> = {
   'moveToActive handoff-dataport': "dataport's kit takes the handoff job",
   'set provider:dataport:seen:<job>': 'the kit marks the handoff seen, so a repeat is skipped (receipt, then resolution)',
   'moveToFinished handoff-dataport': 'the kit completes the handoff job',
-  FINISH_OUTBOX: 'the relay publishes the stream events, deletes and acknowledges the outbox entry, in one script',
+  FINISH_OUTBOX: 'the relay, in one script: XDEL the outbox entry, XADD each stream event, XACK the entry',
 };
 
-/** A budget: per Redis command, how many, and which steps send them. */
+/**
+ * A budget: per Redis command, how many, and which steps send them (a step
+ * and its count; each step's reason is in STEPS). Printed in this form by
+ * `BUDGET_PRINT=1 npx vitest run test/integration/command-budget.test.ts`.
+ */
 type Budget = Record<string, readonly [count: number, why: string]>;
 
-// Budgets measured at 5b7ea15 + docs and layers merges (the worktree's main); see the steps above.
+// Measured on main at 50c1c00 (5b7ea15 with the docs and layers merges), BullMQ 6.7.0, Redis 7.0.
+// The counted ticket is the second of its kind in its prefix (the warm-up is the first): the
+// recurring-problem window finds both, both from one Land, so it never opens a backlog item here.
 /** 215 commands. */
 const INTAKE: Budget = {
   zadd: [32, 'addStandardJob intake 1, moveToActive intake 1, COMMIT 10, addDelayedJob sla 2, addStandardJob backlog 1, moveToFinished intake 1, moveToActive backlog 1, multi rt:<id> 14, moveToFinished backlog 1'],
@@ -298,21 +304,25 @@ function asBudget(c: Counted): Budget {
   return budget;
 }
 
+/** What the test itself sends, on its own unnamed connection: the checks of `settled` and the window's markers. */
+const TEST_READS = new Set(['multi', 'exec', 'xlen', 'llen', 'zcard', 'zscore', 'exists', 'echo']);
+
 function expectBudget(c: Counted, budget: Budget) {
   const measured = asBudget(c);
   if (PRINT) {
     const lines = Object.entries(measured).map(([cmd, [n, why]]) => `  ${cmd}: [${n}, '${why}'],`);
     console.log(`work ${totalOf(c.work)}; waits ${JSON.stringify(c.waits)}; background ${JSON.stringify(c.background)}\n{\n${lines.join('\n')}\n}`);
   }
-  const steps = new Set(c.invocations.map(stepOf));
-  // Every step has its reason.
-  expect([...steps].filter((s) => !(s in STEPS))).toEqual([]);
+  // A step without a reason in STEPS is named in the message (a renamed script or key still counts the same).
+  const unexplained = [...new Set(c.invocations.map(stepOf))].filter((s) => !(s in STEPS));
   const counts = (b: Budget): Counts => Object.fromEntries(Object.entries(b).map(([cmd, [n]]) => [cmd, n]));
-  // The exact map; on a difference the measured breakdown by step is the message.
-  expect(c.work, JSON.stringify(measured, null, 1)).toEqual(counts(budget));
+  // Anything but the test's reads from a connection without Lotse's names would be work left uncounted.
+  expect(Object.keys(c.others).filter((cmd) => !TEST_READS.has(cmd)), 'commands from connections without a name of this Lotse: name them so they count').toEqual([]);
+  // The exact map; on a difference the message is the measured breakdown by step, to compare with the budget.
+  expect(c.work, `${JSON.stringify(measured, null, 1)}${unexplained.length ? `\nsteps without a reason in STEPS: ${unexplained.join('; ')}` : ''}`).toEqual(counts(budget));
   // Waits: only blocking reads and empty fetches. Their number follows the
-  // clock (a BZPOPMIN times out after 5 s, the relay's XREADGROUP after 1 s),
-  // so it gets a loose ceiling that catches a busy loop, not a timing.
+  // clock (an idle BZPOPMIN returns after 5 s, the relay's XREADGROUP after
+  // 1 s), so a loose ceiling that catches a busy loop, not a timing.
   expect(Object.keys(c.waits).filter((cmd) => !WAIT_COMMANDS.has(cmd))).toEqual([]);
   expect((c.waits.bzpopmin ?? 0) + (c.waits.xreadgroup ?? 0)).toBeLessThan(60);
 }
@@ -417,6 +427,25 @@ it('one event over HTTP (ACCEPT), with its effects', async () => {
   };
   await accept(first);
   expectBudget(await counter.count(() => accept(second)), HTTP_EVENT);
+});
+
+it('sees one command more on the path: the budget fails by exactly that command', async () => {
+  const { url } = await startLotse();
+  const [first, second] = [await createOverHttp(url), await createOverHttp(url)];
+  await untilSettled('the creations');
+  const extra = new Redis(server.url, { connectionName: `${prefix}-extra` });
+  open.push(async () => void extra.disconnect());
+  await extra.ping();
+  await call(url, `/v1/tickets/${first}/events`, 'desk-BY', { type: 'ACCEPT' }, 200);
+  await untilSettled('the warm-up event');
+  const c = await counter.count(async () => {
+    await call(url, `/v1/tickets/${second}/events`, 'desk-BY', { type: 'ACCEPT' }, 200);
+    // What a change that reads the ticket once more would add.
+    await extra.hmget(`${prefix}:t:${second}`, 'v');
+    await untilSettled('the event and its effects');
+  });
+  const expected = Object.fromEntries(Object.entries(HTTP_EVENT).map(([cmd, [n]]) => [cmd, n]));
+  expect(c.work).toEqual({ ...expected, hmget: expected.hmget! + 1 });
 });
 
 it('one handoff lifecycle over HTTP: create, accept, escalate, receipt and resolution by the kit, close', async () => {
