@@ -75,7 +75,7 @@ const lower = (s: string | undefined) => (s ?? '').toLowerCase();
  * The default sorting. Waits: BZPOPMIN and XREADGROUP … BLOCK, and a
  * moveToActive that took no job (it locks the job it takes: no SET of a
  * `:lock` key means it found nothing). Background: stalled checks, lock
- * renewals, MULTI/EXEC on the heartbeat set, the relay's claim pass
+ * renewals, whatever touches the heartbeat set, the relay's claim pass
  * (XAUTOCLAIM, XPENDING, XINFO); a minute's metrics point inside
  * moveToFinished is taken out of that call by `splitMetricsPoint`.
  */
@@ -86,7 +86,8 @@ export function classifyDefault(heartbeatKey: string): Classify {
     if (inv.script === 'moveToActive' && !inv.inner.some((c) => lower(c[0]) === 'set' && (c[1] ?? '').endsWith(':lock'))) return 'waits';
     if (inv.script === 'moveStalledJobsToWait' || inv.script === 'extendLocks' || inv.script === 'extendLock') return 'background';
     if (cmd === 'xautoclaim' || cmd === 'xpending' || cmd === 'xinfo') return 'background';
-    if (cmd === 'multi' && inv.inner.some((c) => c[1] === heartbeatKey)) return 'background';
+    // Heartbeats, however they are sent (MULTI today, a script or a store module's call tomorrow): any touch of the heartbeat key.
+    if (inv.args.includes(heartbeatKey) || inv.inner.some((c) => c.includes(heartbeatKey))) return 'background';
     return 'work';
   };
 }
