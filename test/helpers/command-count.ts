@@ -128,6 +128,55 @@ async function clientNames(redis: Redis): Promise<Map<string, string>> {
   return names;
 }
 
+type MonitorLine = { source: string; args: string[] };
+
+/**
+ * The window's lines as the commands clients sent: a script's inner calls
+ * (source `lua`) joined to it, a MULTI's queued commands to it until EXEC.
+ */
+function invocationsOf(window: MonitorLine[], names: Map<string, string>, scripts: Map<string, string>): Invocation[] {
+  const top: Invocation[] = [];
+  const openMulti = new Map<string, Invocation>();
+  for (const line of window) {
+    if (line.source === 'lua') {
+      top.at(-1)?.inner.push(line.args);
+      continue;
+    }
+    const name = names.get(line.source);
+    if (name === undefined) throw new Error(`a command from ${line.source}, a connection not in CLIENT LIST: ${line.args.join(' ')}`);
+    const cmd = lower(line.args[0]);
+    const multi = openMulti.get(line.source);
+    if (multi) {
+      multi.inner.push(line.args);
+      if (cmd === 'exec' || cmd === 'discard') openMulti.delete(line.source);
+      continue;
+    }
+    const sha = cmd === 'evalsha' ? line.args[1] : cmd === 'eval' ? createHash('sha1').update(line.args[1] ?? '').digest('hex') : undefined;
+    const inv: Invocation = { source: line.source, name, args: line.args, inner: [], ...(sha ? { script: scripts.get(sha) ?? `script ${sha.slice(0, 8)}` } : {}) };
+    top.push(inv);
+    if (cmd === 'multi') openMulti.set(line.source, inv);
+  }
+  return top;
+}
+
+/** Each command into its heap; a minute's metrics point out of the call it rode in. */
+function sortIntoHeaps(top: Invocation[], o: { ours: (name: string) => boolean; classify: Classify; rewrite?: (inv: Invocation) => Invocation }): Counted {
+  const result: Counted = { work: {}, waits: {}, background: {}, others: {}, invocations: [] };
+  for (const seen of top) {
+    const inv = o.rewrite ? o.rewrite(seen) : seen;
+    if (!o.ours(inv.name)) {
+      for (const c of [inv.args, ...inv.inner]) add(result.others, c[0]);
+      continue;
+    }
+    const heap = o.classify(inv);
+    const { kept, point } = splitMetricsPoint(inv.inner);
+    for (const c of point) add(result.background, c[0]);
+    for (const c of [inv.args, ...kept]) add(result[heap], c[0]);
+    if (heap === 'work') result.invocations.push({ ...inv, inner: kept });
+  }
+  return result;
+}
+
 /**
  * A counter on `url`. `ours(name)` says which connections belong to the
  * system measured (by their CLIENT SETNAME name); a connection that closed
@@ -142,7 +191,7 @@ export async function startCommandCounter(
   const scripts = await knownScripts();
   const admin = new Redis(url, { connectionName: `budget-admin-${randomBytes(3).toString('hex')}` });
   const monitor = await new Redis(url).monitor();
-  const lines: { source: string; args: string[] }[] = [];
+  const lines: MonitorLine[] = [];
   monitor.on('monitor', (_time: string, args: string[], source: string) => void lines.push({ source, args }));
   let seen = new Map<string, string>();
   const refreshNames = async () => {
@@ -176,50 +225,7 @@ export async function startCommandCounter(
       const to = await waitForLine(`budget-end-${id}`);
       const window = lines.splice(0, to + 1).slice(from + 1);
 
-      const invocations: Invocation[] = [];
-      const openMulti = new Map<string, Invocation>();
-      const top: Invocation[] = [];
-      for (const line of window) {
-        if (line.source === 'lua') {
-          top.at(-1)?.inner.push(line.args);
-          continue;
-        }
-        const name = seen.get(line.source);
-        if (name === undefined) throw new Error(`a command from ${line.source}, a connection not in CLIENT LIST: ${line.args.join(' ')}`);
-        const cmd = lower(line.args[0]);
-        const multi = openMulti.get(line.source);
-        if (multi && cmd !== 'exec' && cmd !== 'discard') {
-          multi.inner.push(line.args);
-          continue;
-        }
-        if (multi) {
-          multi.inner.push(line.args);
-          openMulti.delete(line.source);
-          continue;
-        }
-        const sha = cmd === 'evalsha' ? line.args[1] : cmd === 'eval' ? createHash('sha1').update(line.args[1] ?? '').digest('hex') : undefined;
-        const inv: Invocation = { source: line.source, name, args: line.args, inner: [], ...(sha ? { script: scripts.get(sha) ?? `script ${sha.slice(0, 8)}` } : {}) };
-        top.push(inv);
-        if (cmd === 'multi') openMulti.set(line.source, inv);
-      }
-
-      const result: Counted = { work: {}, waits: {}, background: {}, others: {}, invocations };
-      for (const seenInv of top) {
-        const inv = o.rewrite ? o.rewrite(seenInv) : seenInv;
-        if (!o.ours(inv.name)) {
-          add(result.others, inv.args[0]);
-          for (const c of inv.inner) add(result.others, c[0]);
-          continue;
-        }
-        const heap = o.classify(inv);
-        const { kept, point } = splitMetricsPoint(inv.inner);
-        for (const c of point) add(result.background, c[0]);
-        const counts = result[heap];
-        add(counts, inv.args[0]);
-        for (const c of kept) add(counts, c[0]);
-        if (heap === 'work') invocations.push({ ...inv, inner: kept });
-      }
-      return result;
+      return sortIntoHeaps(invocationsOf(window, seen, scripts), o);
     },
     async close() {
       monitor.disconnect();
@@ -250,9 +256,3 @@ export function breakdown(invocations: Invocation[], label: (inv: Invocation) =>
 
 /** The total of a count map. */
 export const totalOf = (counts: Counts) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/** An invocation in one line, for a failing budget's message: `store evalsha COMMIT (+9)`. */
-export function describeInvocation(inv: Invocation): string {
-  const what = inv.script ? `${lower(inv.args[0])} ${inv.script}` : inv.args.slice(0, 2).join(' ');
-  return `${inv.name} ${what}${inv.inner.length ? ` (+${inv.inner.length}: ${inv.inner.map((c) => lower(c[0])).join(' ')})` : ''}`;
-}
