@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createTransport } from 'nodemailer';
+import type { MailSentStore } from '../store/mail-sent.js';
+import type { ComposedMail } from './compose.js';
+import { renderMail } from './render.js';
+import type { SmtpTarget } from './settings.js';
+
+/**
+ * Mail out, sending: one effect, one mail, never twice (see
+ * src/store/mail-sent.ts for the trade between at most once and at least
+ * once, and why this is at most once with a visible "in doubt").
+ *
+ * The sender sends the rendered bytes itself (`raw`) as a stream and notes
+ * when the SMTP client has read all of it. A failure before that, or one
+ * the server answered with a reply code, means the message did not leave:
+ * the claim is released and the error says whether a retry helps (4xx,
+ * connection) or not (5xx). A failure after the whole message was handed
+ * over with no answer is in doubt: marked so, never sent again by itself.
+ */
+
+export type SendResult =
+  | { outcome: 'sent'; messageId: string; response: string }
+  | { outcome: 'already-sent'; messageId: string }
+  /** Another attempt holds the claim and may still be sending: retry later. */
+  | { outcome: 'busy'; messageId: string }
+  /** It may have left: an operator decides (the Message-ID is in the MTA's log). Dead-letter it; do not retry. */
+  | { outcome: 'in-doubt'; messageId: string; reason: string };
+
+export class MailSendError extends Error {
+  constructor(
+    message: string,
+    /** A 5xx answer: the same mail will be refused again (a dead letter, not a retry). */
+    readonly permanent: boolean,
+    readonly responseCode: number | undefined,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'MailSendError';
+  }
+  get retryable(): boolean {
+    return !this.permanent;
+  }
+}
+
+export interface MailSenderOptions {
+  smtp: SmtpTarget;
+  sent: MailSentStore;
+  /** EHLO name; default the sender's domain. */
+  name?: string;
+  /** Test servers without TLS or with their own certificate: `ignoreTLS` skips STARTTLS. */
+  ignoreTLS?: boolean;
+  timeouts?: { connectMs?: number; greetingMs?: number; socketMs?: number };
+  /** Ask for delivery status notifications that carry the effect id (RFC 3461 ENVID) and only the headers. */
+  dsn?: boolean;
+  now?: () => number;
+}
+
+export interface MailSender {
+  sendMail(effectId: string, mail: ComposedMail): Promise<SendResult>;
+  close(): void;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  permanent?: boolean;
+}
+
+export function createMailSender(opts: MailSenderOptions): MailSender {
+  const now = opts.now ?? Date.now;
+  const transport = createTransport({
+    host: opts.smtp.host,
+    port: opts.smtp.port,
+    secure: opts.smtp.secure,
+    ...(opts.smtp.auth ? { auth: opts.smtp.auth } : {}),
+    ...(opts.name ? { name: opts.name } : {}),
+    ignoreTLS: opts.ignoreTLS ?? false,
+    connectionTimeout: opts.timeouts?.connectMs ?? 30_000,
+    greetingTimeout: opts.timeouts?.greetingMs ?? 30_000,
+    socketTimeout: opts.timeouts?.socketMs ?? 120_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+
+  return {
+    async sendMail(effectId, mail) {
+      const raw = await renderMail(mail);
+      const claim = await opts.sent.claim(effectId, randomUUID(), mail.messageId, now());
+      switch (claim.outcome) {
+        case 'already-sent':
+          return { outcome: 'already-sent', messageId: claim.record.messageId };
+        case 'busy':
+          return { outcome: 'busy', messageId: claim.record.messageId };
+        case 'in-doubt':
+          return { outcome: 'in-doubt', messageId: claim.record.messageId, reason: claim.record.state === 'doubt' ? claim.record.reason : 'an earlier attempt claimed the send and never recorded it (killed?)' };
+        case 'claimed':
+          break;
+      }
+      let handedOver = false;
+      const body = new Readable({
+        read() {
+          this.push(raw);
+          this.push(null);
+        },
+      });
+      body.on('end', () => (handedOver = true));
+      try {
+        const info = await transport.sendMail({
+          envelope: mail.envelope,
+          raw: body,
+          ...(opts.dsn ? { dsn: { id: effectId, return: 'headers' as const, notify: ['failure', 'delay'] as ('failure' | 'delay')[] } } : {}),
+        });
+        await opts.sent.markSent(effectId, mail.messageId, now(), String(info.response ?? ''));
+        return { outcome: 'sent', messageId: mail.messageId, response: String(info.response ?? '') };
+      } catch (caught) {
+        const err = caught as SmtpError;
+        const answered = typeof err.responseCode === 'number';
+        if (handedOver && !answered) {
+          const reason = `the connection failed after the message was handed over: ${err.code ?? ''} ${err.message}`.trim();
+          await opts.sent.markInDoubt(effectId, mail.messageId, now(), reason);
+          return { outcome: 'in-doubt', messageId: mail.messageId, reason };
+        }
+        await opts.sent.release(effectId, claim.claim);
+        throw new MailSendError(err.message, err.permanent === true, err.responseCode, err.code);
+      }
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
