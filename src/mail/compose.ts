@@ -54,12 +54,12 @@ export function composeMail(input: ComposeMailInput): ComposedMail {
   const domain = domainOf(input.sender.address);
   const thread = input.thread.map(bracketed);
   const references = thread.length <= MAX_REFERENCES ? thread : [thread[0]!, ...thread.slice(-(MAX_REFERENCES - 1))];
-  const headers: Record<string, string> = {
-    'X-Lotse-Ticket': ticket.id,
-    // Asks Exchange not to answer with out-of-office notes; ticket systems' acknowledgements still come.
-    'X-Auto-Response-Suppress': 'OOF',
-  };
-  if (input.automatic !== false) headers['Auto-Submitted'] = 'auto-generated';
+  const headers: Record<string, string> = { 'X-Lotse-Ticket': ticket.id };
+  if (input.automatic !== false) {
+    headers['Auto-Submitted'] = 'auto-generated';
+    // Asks Exchange (and Sieve vacation) not to answer with out-of-office notes; ticket systems' acknowledgements still come.
+    headers['X-Auto-Response-Suppress'] = 'OOF';
+  }
   return {
     messageId: messageIdFor(input.effectId, ticket.id, domain),
     date: input.at,

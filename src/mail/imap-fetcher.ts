@@ -43,6 +43,8 @@ export interface ImapFetcherOptions {
   /** A pino-compatible logger; default none (imapflow would log to stdout). */
   logger?: NonNullable<ConstructorParameters<typeof ImapFlow>[0]>['logger'];
   reconnectDelayMs?: number;
+  /** Quiet time before IDLE starts (imapflow's default is 15 s, so a mail in that window waited as long). */
+  idleAfterMs?: number;
   onError?(err: Error): void;
 }
 
@@ -75,6 +77,7 @@ export function createImapFetcher(opts: ImapFetcherOptions): ImapFetcher {
       logger: opts.logger ?? false,
       ...(opts.plain ? { doSTARTTLS: false } : {}),
       missingIdleCommand: 'NOOP',
+      autoIdleDelay: opts.idleAfterMs ?? 1000,
       maxLockHoldTime: false,
     });
 
