@@ -45,7 +45,7 @@ export interface MailServers {
 
 /** Why the servers cannot run here, or null when they can. */
 export function mailServersMissing(): string | null {
-  const missing = ['/usr/sbin/postfix', '/usr/sbin/postconf', '/usr/sbin/dovecot', '/usr/lib/dovecot/modules/lib90_sieve_plugin.so'].filter((f) => !existsSync(f));
+  const missing = ['/usr/sbin/postfix', '/usr/sbin/postconf', '/usr/sbin/dovecot', '/usr/lib/dovecot/imap', '/usr/lib/dovecot/lmtp', '/usr/lib/dovecot/modules/lib90_sieve_plugin.so'].filter((f) => !existsSync(f));
   if (missing.length) return `not installed: ${missing.join(', ')} (apt-get install postfix dovecot-imapd dovecot-lmtpd dovecot-sieve; .ci/run does)`;
   if (process.getuid?.() !== 0) return 'Postfix and Dovecot start as root (as in CI); these tests run as root only';
   return null;
