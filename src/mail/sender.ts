@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createTransport } from 'nodemailer';
+import { failpoint } from '../failpoints.js';
 import type { MailSentStore } from '../store/mail-sent.js';
 import type { ComposedMail } from './compose.js';
 import { renderMail } from './render.js';
@@ -111,6 +112,8 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
           raw: body,
           ...(opts.dsn ? { dsn: { id: effectId, return: 'headers' as const, notify: ['failure', 'delay'] as ('failure' | 'delay')[] } } : {}),
         });
+        // The window issue 17 is about: accepted by the server, not yet recorded (mail-kill test).
+        failpoint('mail-after-send');
         await opts.sent.markSent(effectId, mail.messageId, now(), String(info.response ?? ''));
         return { outcome: 'sent', messageId: mail.messageId, response: String(info.response ?? '') };
       } catch (caught) {

@@ -82,25 +82,31 @@ export function createMailSentStore(redis: RedisClient, prefix: string, opts: Ma
     return claim === null ? null : decode(claim);
   }
 
-  return {
-    async claim(effectId, token, messageId, at) {
-      const claim = encodeClaim(token, at, messageId);
-      if ((await redis.set(keys.sentClaim(effectId), claim, 'PX', ttlMs, 'NX')) === 'OK') return { outcome: 'claimed', claim };
+  async function claim(effectId: string, token: string, messageId: string, at: number): Promise<ClaimResult> {
+    const value = encodeClaim(token, at, messageId);
+    for (;;) {
+      if ((await redis.set(keys.sentClaim(effectId), value, 'PX', ttlMs, 'NX')) === 'OK') return { outcome: 'claimed', claim: value };
       const record = await get(effectId);
-      if (record === null) return this.claim(effectId, token, messageId, at); // released between the two calls
+      if (record === null) continue; // released between the two calls: try again
       if (record.state === 'sent') return { outcome: 'already-sent', record };
       if (record.state === 'claimed' && at - record.at < leaseMs) return { outcome: 'busy', record };
       return { outcome: 'in-doubt', record };
-    },
-    async markSent(effectId, messageId, at, response) {
-      await redis
-        .multi()
-        .set(keys.sent(effectId), ['sent', '', at, messageId, response.replace(/[\r\n]+/g, ' ').slice(0, 500)].join(sep), 'PX', ttlMs)
-        .pexpire(keys.sentClaim(effectId), ttlMs)
-        .exec();
-    },
-    async release(effectId, claim) {
-      return (await compareAndDelete(keys.sentClaim(effectId), claim)) === 1;
+    }
+  }
+
+  async function markSent(effectId: string, messageId: string, at: number, response: string): Promise<void> {
+    await redis
+      .multi()
+      .set(keys.sent(effectId), ['sent', '', at, messageId, response.replace(/[\r\n]+/g, ' ').slice(0, 500)].join(sep), 'PX', ttlMs)
+      .pexpire(keys.sentClaim(effectId), ttlMs)
+      .exec();
+  }
+
+  return {
+    claim,
+    markSent,
+    async release(effectId, value) {
+      return (await compareAndDelete(keys.sentClaim(effectId), value)) === 1;
     },
     async markInDoubt(effectId, messageId, at, reason) {
       await redis.set(keys.sentClaim(effectId), encodeDoubt(at, messageId, reason), 'PX', ttlMs);
@@ -109,7 +115,7 @@ export function createMailSentStore(redis: RedisClient, prefix: string, opts: Ma
     async resolveInDoubt(effectId, decision, at) {
       const record = await get(effectId);
       if (record === null || record.state === 'sent') return;
-      if (decision === 'sent') await this.markSent(effectId, record.messageId, at, 'marked sent by an operator');
+      if (decision === 'sent') await markSent(effectId, record.messageId, at, 'marked sent by an operator');
       else await redis.del(keys.sentClaim(effectId));
     },
   };

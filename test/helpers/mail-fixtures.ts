@@ -1,5 +1,6 @@
 /** A ticket view and raw messages for the mail unit tests. */
 import type { TicketView } from '../../src/domain/ticket.js';
+import { composeHandoffMail, type ComposedMail } from '../../src/mail/compose.js';
 
 export const TICKET = 'T01KBX7Q9M2V8C4N6P0R3';
 export const OTHER = 'T01KBX7Q9M2V8C4N6P0R4';
@@ -74,4 +75,12 @@ export function dsn(opts: { action: string; status: string; original?: string; p
       '',
     ].join('\n'),
   );
+}
+
+/** The mail of one effect, as the kill test's worker and its retry compose it. */
+export function killMail(effectId: string): ComposedMail {
+  return composeHandoffMail({
+    effectId, at: '2026-12-07T09:00:00.000Z', ticket: ticketView(), personalData: false,
+    recipient: { orgId: 'vendor-lc', address: 'desk@lotse.test' }, sender: { address: 'lotse@lotse.test' }, thread: [],
+  });
 }
