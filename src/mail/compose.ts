@@ -33,6 +33,7 @@ export interface ComposeMailInput {
 }
 
 export interface ComposedMail {
+  ticketId: string;
   messageId: string;
   date: string;
   from: { name: string; address: string };
@@ -61,6 +62,7 @@ export function composeMail(input: ComposeMailInput): ComposedMail {
     headers['X-Auto-Response-Suppress'] = 'OOF';
   }
   return {
+    ticketId: ticket.id,
     messageId: messageIdFor(input.effectId, ticket.id, domain),
     date: input.at,
     from: { name: input.sender.name ?? 'Lotse', address: input.sender.address },

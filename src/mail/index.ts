@@ -3,7 +3,7 @@ export { composeMail, composeHandoffMail, composeUpdateMail, composeInfoRequestM
 export type { ComposeMailInput, ComposedMail, MailMessageKind } from './compose.js';
 export { renderMail } from './render.js';
 export { createMailSender, MailSendError } from './sender.js';
-export type { MailSender, MailSenderOptions, SendResult } from './sender.js';
+export type { MailSender, MailSenderOptions, SendChecks, SendResult } from './sender.js';
 export { parseMail, parseDeliveryStatus, DEFAULT_PARSE_LIMITS } from './parse.js';
 export type { InboundMail, InboundAttachment, DeliveryReport, ParseLimits } from './parse.js';
 export { classifyMail, mayAnswer, RULES } from './classify.js';

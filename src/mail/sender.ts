@@ -26,7 +26,16 @@ export type SendResult =
   /** Another attempt holds the claim and may still be sending: retry later. */
   | { outcome: 'busy'; messageId: string }
   /** It may have left: an operator decides (the Message-ID is in the MTA's log). Dead-letter it; do not retry. */
-  | { outcome: 'in-doubt'; messageId: string; reason: string };
+  | { outcome: 'in-doubt'; messageId: string; reason: string }
+  /** Not sent and not to be retried: the address bounced for good, or the day's limit for this recipient and ticket is reached. */
+  | { outcome: 'refused'; messageId: string; reason: 'undeliverable' | 'quota'; detail: string };
+
+/** The "no loops, no floods" checks (src/store/mail-limits.ts), asked once a send is claimed. */
+export interface SendChecks {
+  undeliverable(address: string): Promise<{ status: string; diagnostic: string } | null>;
+  /** Counts the effect for (recipient, ticket, day); false once over the limit. A retried effect counts once. */
+  count(recipient: string, ticketId: string, effectId: string, at: number): Promise<{ allowed: boolean; count: number }>;
+}
 
 export class MailSendError extends Error {
   constructor(
@@ -54,6 +63,7 @@ export interface MailSenderOptions {
   timeouts?: { connectMs?: number; greetingMs?: number; socketMs?: number };
   /** Ask for delivery status notifications that carry the effect id (RFC 3461 ENVID) and only the headers. */
   dsn?: boolean;
+  checks?: SendChecks;
   now?: () => number;
 }
 
@@ -84,6 +94,19 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
     disableUrlAccess: true,
   });
 
+  async function refusalOf(effectId: string, mail: ComposedMail): Promise<SendResult | null> {
+    if (!opts.checks) return null;
+    for (const to of mail.envelope.to) {
+      const bad = await opts.checks.undeliverable(to);
+      if (bad) return { outcome: 'refused', messageId: mail.messageId, reason: 'undeliverable', detail: `${to} bounced for good: ${bad.status} ${bad.diagnostic}`.trim() };
+    }
+    for (const to of mail.envelope.to) {
+      const quota = await opts.checks.count(to, mail.ticketId, effectId, now());
+      if (!quota.allowed) return { outcome: 'refused', messageId: mail.messageId, reason: 'quota', detail: `${quota.count} mails to ${to} on this ticket today` };
+    }
+    return null;
+  }
+
   return {
     async sendMail(effectId, mail) {
       const raw = await renderMail(mail);
@@ -97,6 +120,11 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
           return { outcome: 'in-doubt', messageId: claim.record.messageId, reason: claim.record.state === 'doubt' ? claim.record.reason : 'an earlier attempt claimed the send and never recorded it (killed?)' };
         case 'claimed':
           break;
+      }
+      const refusal = await refusalOf(effectId, mail);
+      if (refusal) {
+        await opts.sent.release(effectId, claim.claim);
+        return refusal;
       }
       let handedOver = false;
       const body = new Readable({

@@ -18,4 +18,8 @@ export const mailKeys = (prefix: string) => ({
   refs: (orgId: string) => `${prefix}:mx:refs:${orgId}`,
   /** Hash: an IMAP mailbox's UIDVALIDITY and the highest UID taken. */
   cursor: (mailbox: string) => `${prefix}:mx:cursor:${shortHash(mailbox)}`,
+  /** Set of the effects mailed to one recipient about one ticket on one (UTC) day: the flood limit. */
+  quota: (recipient: string, ticketId: string, day: string) => `${prefix}:mx:quota:${day}:${ticketId}:${shortHash(recipient.toLowerCase())}`,
+  /** Hash: address → why it is undeliverable (a permanent bounce), for operators and the sender. */
+  undeliverable: `${prefix}:mx:undeliverable`,
 });

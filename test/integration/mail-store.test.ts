@@ -11,11 +11,12 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composeHandoffMail } from '../../src/mail/compose.js';
 import { parseMail } from '../../src/mail/parse.js';
-import { createMailSender, MailSendError, type MailSender } from '../../src/mail/sender.js';
+import { createMailSender, MailSendError, type MailSender, type SendChecks } from '../../src/mail/sender.js';
 import { startMailListener, type MailListener } from '../../src/mail/smtp-listener.js';
 import { freePort } from '../../src/embedded-redis.js';
 import { mailboxId, readCursor, writeCursor } from '../../src/store/mail-cursor.js';
 import { mailKeys } from '../../src/store/mail-keys.js';
+import { clearUndeliverable, countMail, listUndeliverable, markUndeliverable, undeliverable } from '../../src/store/mail-limits.js';
 import { findTicketByRef, keepRef, refOps, removeRefOps } from '../../src/store/mail-refs.js';
 import { hasSeen, messageKey, pruneSeen, seenGuard, seenOps, takeMessage } from '../../src/store/mail-seen.js';
 import { createMailSentStore, type MailSentStore } from '../../src/store/mail-sent.js';
@@ -44,8 +45,8 @@ const mailFor = (effectId: string, to = 'desk@lotse.test') =>
     recipient: { orgId: 'vendor-lc', address: to }, sender: { address: 'lotse@lotse.test' }, thread: [],
   });
 
-function senderOn(port: number, sent: MailSentStore, now?: () => number): MailSender {
-  const s = createMailSender({ smtp: { host: '127.0.0.1', port, secure: false, auth: undefined }, sent, ignoreTLS: true, timeouts: { connectMs: 2000, greetingMs: 2000, socketMs: 2000 }, ...(now ? { now } : {}) });
+function senderOn(port: number, sent: MailSentStore, now?: () => number, checks?: SendChecks): MailSender {
+  const s = createMailSender({ smtp: { host: '127.0.0.1', port, secure: false, auth: undefined }, sent, ignoreTLS: true, timeouts: { connectMs: 2000, greetingMs: 2000, socketMs: 2000 }, ...(now ? { now } : {}), ...(checks ? { checks } : {}) });
   closers.push(() => s.close());
   return s;
 }
@@ -170,6 +171,45 @@ describe('sending: never twice for one effect', () => {
     expect(await sent.release('eff-x', 'claimed|someone-else|1|<m@lotse.test>')).toBe(false);
     expect(await sent.release('eff-x', (mine as { claim: string }).claim)).toBe(true);
     expect(await sent.get('eff-x')).toBeNull();
+  });
+});
+
+describe('no loops, no floods', () => {
+  const checks = (max: number): SendChecks => ({
+    undeliverable: (a) => undeliverable(redis, prefix, a),
+    count: (to, ticketId, effectId, at) => countMail(redis, prefix, to, ticketId, effectId, at, max),
+  });
+
+  it('counts effects per recipient, ticket and day; a retried effect counts once', async () => {
+    const at = Date.parse('2026-12-07T10:00:00Z');
+    const count = (effect: string, to = 'a@vendor.test', ticket = TICKET, when = at) => countMail(redis, prefix, to, ticket, effect, when, 2);
+    expect(await count('e1')).toEqual({ allowed: true, count: 1 });
+    expect(await count('e2')).toEqual({ allowed: true, count: 2 });
+    expect(await count('e3')).toEqual({ allowed: false, count: 2 });
+    expect(await count('e1')).toEqual({ allowed: true, count: 2 });
+    expect((await count('e3', 'A@vendor.test')).allowed).toBe(false);
+    expect((await count('e3', 'b@vendor.test')).allowed).toBe(true);
+    expect((await count('e3', 'a@vendor.test', 'T01KBX7Q9M2V8C4N6P0R4')).allowed).toBe(true);
+    expect((await count('e3', 'a@vendor.test', TICKET, at + 86_400_000)).allowed).toBe(true);
+  });
+
+  it('keeps undeliverable addresses for operators, and the sender refuses them and floods without sending', async () => {
+    const port = await freePort();
+    const { got } = await listener(port);
+    await markUndeliverable(redis, prefix, { address: 'Gone@Vendor.test', at: 5, status: '5.1.1', diagnostic: 'User unknown', ticketId: TICKET });
+    expect(await listUndeliverable(redis, prefix)).toEqual([{ address: 'gone@vendor.test', at: 5, status: '5.1.1', diagnostic: 'User unknown', ticketId: TICKET }]);
+    const sent = createMailSentStore(redis, prefix);
+    const sender = senderOn(port, sent, undefined, checks(2));
+    expect(await sender.sendMail('eff-gone', mailFor('eff-gone', 'gone@vendor.test'))).toMatchObject({ outcome: 'refused', reason: 'undeliverable' });
+    expect(await sent.get('eff-gone')).toBeNull();
+
+    for (const e of ['eff-q1', 'eff-q2']) expect((await sender.sendMail(e, mailFor(e))).outcome).toBe('sent');
+    expect(await sender.sendMail('eff-q3', mailFor('eff-q3'))).toMatchObject({ outcome: 'refused', reason: 'quota' });
+    expect(got).toHaveLength(2);
+
+    expect(await clearUndeliverable(redis, prefix, 'gone@vendor.test')).toBe(true);
+    expect((await sender.sendMail('eff-gone', mailFor('eff-gone', 'gone@vendor.test'))).outcome).toBe('sent');
+    expect(got).toHaveLength(3);
   });
 });
 
