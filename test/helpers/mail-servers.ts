@@ -6,7 +6,8 @@
  * system's /etc/postfix and /etc/dovecot are never read or changed. Postfix
  * and Dovecot start their daemons as root and drop to their own users, as
  * they do in production: the tests run as root (CI does). Mail is stored as
- * `nobody` (Dovecot refuses UIDs below 500 and root).
+ * `nobody` (Dovecot refuses UIDs below 500 and root). KEEP_MAIL_DIR=1 keeps
+ * the temp dir after stop, to read the servers' logs and mailboxes.
  *
  * Routing (Postfix transport map):
  *   lotse.test        → Dovecot LMTP (Lotse's own mailbox `lotse`: replies, bounces, vacation notes)
@@ -135,9 +136,9 @@ function writeDovecot(s: MailServers): void {
     mkdirSync(join(s.dir, 'home', user), { recursive: true });
     chownSync(join(s.dir, 'home', user), NOBODY, NOBODY);
   }
-  // The vendor's desk is on vacation: a real RFC 3834 reply, every time (vacation-seconds, no minimum period).
+  // The vendor's desk is on vacation: a real RFC 3834 reply to every mail that asks none be sent (`:seconds 0`, RFC 6131; no minimum period).
   const sieve = join(s.dir, 'home', 'support', '.dovecot.sieve');
-  writeFileSync(sieve, 'require ["vacation", "vacation-seconds"];\nvacation :seconds 1 :subject "Abwesenheitsnotiz" "Ich bin bis Montag nicht im Büro.";\n');
+  writeFileSync(sieve, 'require ["vacation", "vacation-seconds"];\nvacation :seconds 0 :subject "Abwesenheitsnotiz" "Ich bin bis Montag nicht im Büro.";\n');
   chownSync(sieve, NOBODY, NOBODY);
   writeFileSync(
     join(v, 'dovecot.conf'),

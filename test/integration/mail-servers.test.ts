@@ -18,6 +18,7 @@ import { parseMail } from '../../src/mail/parse.js';
 import { createMailSender, type MailSender } from '../../src/mail/sender.js';
 import { startMailListener, type InboundDelivery } from '../../src/mail/smtp-listener.js';
 import { mailboxId, readCursor, writeCursor } from '../../src/store/mail-cursor.js';
+import { markUndeliverable, undeliverable, countMail } from '../../src/store/mail-limits.js';
 import { findTicketByRef } from '../../src/store/mail-refs.js';
 import { messageKey, takeMessage } from '../../src/store/mail-seen.js';
 import { createMailSentStore } from '../../src/store/mail-sent.js';
@@ -235,6 +236,53 @@ describe.skipIf(missing !== null)('mail through a real Postfix and Dovecot', () 
     } finally {
       await listener.close();
     }
+  });
+
+  it('answers no automatic mail: 10 round trips with a vendor on vacation and a dead address give 0 loops, 1 bounce', async () => {
+    const mailbox = 'loop-lotse';
+    const checked = createMailSender({
+      smtp: { host: '127.0.0.1', port: servers.smtpPort, secure: false, auth: undefined }, sent: createMailSentStore(redis, prefix), ignoreTLS: true, name: 'lotse.test',
+      checks: { undeliverable: (a) => undeliverable(redis, prefix, a), count: (to, t, e, at) => countMail(redis, prefix, to, t, e, at, 100) },
+    });
+    const seen = { autoReplies: 0, bounces: 0, answered: 0 };
+    const inbound: ReadMail[] = [];
+    // What the mail worker will do with each inbound mail: answer a person, keep the rest as notes, mark dead addresses.
+    const react = async (m: ImapMessage) => {
+      const read = await readInboundMail(m.raw, { mailbox }, { ownDomain: DOMAIN, ownAddresses: [FROM], lookups });
+      if (!(await takeMessage(redis, prefix, mailbox, read.key, Date.now()))) return;
+      inbound.push(read);
+      if (read.classification.kind === 'auto-reply') seen.autoReplies++;
+      if (read.classification.kind === 'bounce') {
+        seen.bounces++;
+        for (const r of read.classification.bounce!.recipients) {
+          if (read.classification.bounce!.severity === 'permanent') await markUndeliverable(redis, prefix, { address: r.address, at: Date.now(), status: r.status, diagnostic: r.diagnostic ?? '', ticketId: read.match.ticketId });
+        }
+      }
+      if (read.mayAnswer) seen.answered++;
+    };
+    const fetcher = fetcherFor('lotse', react, mailbox);
+    await fetcher.fetchOnce(); // take what earlier tests left, so only this test's mail counts below
+    Object.assign(seen, { autoReplies: 0, bounces: 0, answered: 0 });
+    inbound.length = 0;
+    const outcomes: string[] = [];
+    try {
+      for (let round = 1; round <= 10; round++) {
+        const ticketId = `T01KBX7Q9M2V8C4N6P${String(round).padStart(3, '0')}`;
+        const toVendor = composeUpdateMail({
+          effectId: `loop-${round}`, at: '2026-12-07T11:00:00.000Z', ticket: ticketView(ticketId), personalData: false,
+          recipient: { orgId: 'vendor-lc', address: 'support@vendor.test' }, sender: { address: FROM }, thread: [], summary: `Runde ${round}`, automatic: false,
+        });
+        outcomes.push((await checked.sendMail(`loop-${round}`, toVendor)).outcome);
+        outcomes.push((await checked.sendMail(`loop-dead-${round}`, handoff(`loop-dead-${round}`, 'weg@vendor.test', [], ticketId))).outcome);
+        await waitFor(async () => (await fetcher.fetchOnce(), seen.autoReplies >= round && seen.bounces >= 1), { timeoutMs: 20_000, intervalMs: 100, what: `round ${round}: the vacation reply and the first bounce` });
+      }
+    } finally {
+      checked.close();
+    }
+    expect(seen).toEqual({ autoReplies: 10, bounces: 1, answered: 0 });
+    // The first mail to the dead address bounced; every later one was refused before it left.
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(9);
+    expect(inbound.every((m) => !m.mayAnswer)).toBe(true);
   });
 
   it('keeps an organisation\'s number lookups per organisation (store round trip)', async () => {
