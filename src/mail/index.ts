@@ -1,0 +1,22 @@
+/** Mail at the edge: effects into mail, mail into what the engine needs. */
+export { composeMail, composeHandoffMail, composeUpdateMail, composeInfoRequestMail, RESOLVED_LINE, MAX_REFERENCES } from './compose.js';
+export type { ComposeMailInput, ComposedMail, MailMessageKind } from './compose.js';
+export { renderMail } from './render.js';
+export { createMailSender, MailSendError } from './sender.js';
+export type { MailSender, MailSenderOptions, SendChecks, SendResult } from './sender.js';
+export { parseMail, parseDeliveryStatus, DEFAULT_PARSE_LIMITS } from './parse.js';
+export type { InboundMail, InboundAttachment, DeliveryReport, ParseLimits } from './parse.js';
+export { classifyMail, mayAnswer, RULES } from './classify.js';
+export type { Classification, MailKind, BounceInfo, ClassifyContext } from './classify.js';
+export { matchTicket } from './match.js';
+export type { MatchLookups, MatchOrganisation, TicketMatch, MatchRule } from './match.js';
+export { readReply } from './reply.js';
+export { readInboundMail } from './inbound.js';
+export type { ReadMail, ReadMailDeps } from './inbound.js';
+export { startMailListener } from './smtp-listener.js';
+export type { MailListener, MailListenerOptions, InboundDelivery } from './smtp-listener.js';
+export { createImapFetcher } from './imap-fetcher.js';
+export type { ImapFetcher, ImapFetcherOptions, ImapMessage, CursorStore } from './imap-fetcher.js';
+export { loadMailConfig, parseSmtpUrl, OrganisationMailSchema } from './settings.js';
+export type { MailConfig, SmtpTarget, OrganisationMail } from './settings.js';
+export { subjectTag, messageIdFor, ticketIdFromMessageId, ticketIdFromSubject } from './ids.js';

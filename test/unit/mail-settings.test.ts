@@ -1,0 +1,32 @@
+/** The mail settings: environment (contract names) and an organisation's `mail` block. */
+import { describe, expect, it } from 'vitest';
+import { loadMailConfig, OrganisationMailSchema, parseSmtpUrl } from '../../src/mail/settings.js';
+
+describe('mail settings', () => {
+  it('reads LOTSE_SMTP_URL, LOTSE_MAIL_FROM and LOTSE_MAIL_LISTEN', () => {
+    expect(loadMailConfig({ LOTSE_SMTP_URL: 'smtp://mx.example:25', LOTSE_MAIL_FROM: 'lotse@Lotse.Example', LOTSE_MAIL_LISTEN: '127.0.0.1:2525' })).toEqual({
+      smtpUrl: 'smtp://mx.example:25', from: 'lotse@Lotse.Example', domain: 'lotse.example',
+      listen: { host: '127.0.0.1', port: 2525, protocol: 'smtp' }, maxBytes: 10 * 1024 * 1024,
+    });
+    expect(loadMailConfig({ LOTSE_MAIL_LISTEN: '[::1]:24', LOTSE_MAIL_LISTEN_PROTOCOL: 'lmtp' }).listen).toEqual({ host: '::1', port: 24, protocol: 'lmtp' });
+    expect(loadMailConfig({}).smtpUrl).toBeUndefined();
+  });
+
+  it('names every wrong variable, and wants a sender with an SMTP server', () => {
+    expect(() => loadMailConfig({ LOTSE_SMTP_URL: 'http://x', LOTSE_MAIL_LISTEN: 'nope' })).toThrow(/LOTSE_SMTP_URL[\s\S]*LOTSE_MAIL_LISTEN/);
+    expect(() => loadMailConfig({ LOTSE_SMTP_URL: 'smtp://x' })).toThrow(/LOTSE_MAIL_FROM/);
+  });
+
+  it('takes user and password from the URL, the password also from env:NAME', () => {
+    expect(parseSmtpUrl('smtps://lotse:geheim@mx.example', {})).toEqual({ host: 'mx.example', port: 465, secure: true, auth: { user: 'lotse', pass: 'geheim' } });
+    expect(parseSmtpUrl('smtp://lotse:env:SMTP_PASSWORD@mx.example:587', { SMTP_PASSWORD: 'aus der Umgebung' })).toEqual({ host: 'mx.example', port: 587, secure: false, auth: { user: 'lotse', pass: 'aus der Umgebung' } });
+    expect(parseSmtpUrl('smtp://mx.example', {})).toEqual({ host: 'mx.example', port: 25, secure: false, auth: undefined });
+    expect(() => parseSmtpUrl('smtp://lotse:env:MISSING@mx.example', {})).toThrow(/MISSING/);
+  });
+
+  it('checks an organisation\'s mail block', () => {
+    expect(OrganisationMailSchema.parse({ address: 'support@vendor.example', ticketNumber: 'INC-[0-9]+', resolvedWhen: 'Status: gel(ö|oe)st' })).toBeTruthy();
+    expect(OrganisationMailSchema.safeParse({ address: 'support@vendor.example', ticketNumber: 'INC-[' }).success).toBe(false);
+    expect(OrganisationMailSchema.safeParse({ address: 'kein-mail' }).success).toBe(false);
+  });
+});
