@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queue/connections.js';
+import type { RedisClient } from './redis-client.js';
 import { mailKeys } from './mail-keys.js';
 
 /**

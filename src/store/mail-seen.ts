@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../queue/connections.js';
+import type { RedisClient } from './redis-client.js';
 import { mailKeys } from './mail-keys.js';
 import type { StoreOp } from './ops.js';
 
