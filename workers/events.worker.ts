@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
-import type { Engine } from '../src/engine/engine.js';
-import { stateInfo } from '../src/engine/ticket-record.js';
+import type { Engine } from '../src/engine/ticket/engine.js';
+import { stateInfo } from '../src/engine/ticket/record.js';
 import { EventsJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';

@@ -1,5 +1,5 @@
 import { fieldErrors } from '../src/errors.js';
-import type { Engine } from '../src/engine/engine.js';
+import type { Engine } from '../src/engine/ticket/engine.js';
 import { IntakeJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';

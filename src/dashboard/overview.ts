@@ -1,9 +1,9 @@
 import type { Principal } from '../domain/access.js';
 import { businessMsBetween } from '../domain/business-time.js';
 import type { Topology } from '../domain/topology.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/ticket/engine.js';
 import { timerJobId } from '../engine/effects.js';
-import { stateInfo, type TicketRecord } from '../engine/ticket-record.js';
+import { stateInfo, type TicketRecord } from '../engine/ticket/record.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';

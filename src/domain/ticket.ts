@@ -157,3 +157,23 @@ export const TicketViewSchema = z
   })
   .describe('A ticket as its readers see it; `reporter` only for callers allowed to see personal data');
 export type TicketView = z.infer<typeof TicketViewSchema>;
+
+/** Who made a change, as a history entry names them: an organisation in a role, or Lotse itself. */
+export const ActorViewSchema = z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]);
+export type ActorView = z.infer<typeof ActorViewSchema>;
+
+export const HistoryEntrySchema = z
+  .object({
+    version: z.number().int(),
+    at: z.string(),
+    type: z.string(),
+    actor: ActorViewSchema,
+    from: z.string().nullable(),
+    to: z.string(),
+    level: z.number().int().nullable(),
+    assignee: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe('One applied event: who, what, when, from which state to which');
+/** One entry of a ticket's history, as stored and as callers read it. */
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;

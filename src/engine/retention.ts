@@ -8,8 +8,8 @@ import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { replayJobId, webhookJobId } from '../webhooks/delivery.js';
 import type { DeadLetter } from '../webhooks/dead-letters.js';
-import type { Engine } from './engine.js';
-import type { TicketRecord } from './ticket-record.js';
+import type { Engine } from './ticket/engine.js';
+import type { TicketRecord } from './ticket/record.js';
 
 /**
  * The retention worker's two tasks. The sweep erases closed tickets past

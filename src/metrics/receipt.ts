@@ -1,5 +1,5 @@
-import type { AppliedEvent } from '../engine/engine.js';
-import { stateInfo } from '../engine/ticket-record.js';
+import type { AppliedEvent } from '../engine/ticket/engine.js';
+import { stateInfo } from '../engine/ticket/record.js';
 
 /**
  * A provider's receipt: an ACCEPT applied to a ticket whose handoff awaited

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BacklogJob } from '../../src/queue/jobs.js';
-import { createBacklogFeed } from '../../src/engine/backlog-feed.js';
+import { createBacklogFeed } from '../../src/engine/backlog/feed.js';
 import { createLogger } from '../../src/logger.js';
 import { bearer, defaultTopology, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdSchema } from '../../domain/ids.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/ticket/engine.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 

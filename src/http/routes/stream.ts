@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../../domain/access.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/ticket/engine.js';
 import { AppError } from '../../errors.js';
 import { compareStreamIds, type EventHub, type StreamEntry } from '../../store/event-hub.js';
 import { principalOf } from '../auth.js';

@@ -1,30 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
+import { CreateTicketSchema, HistoryEntrySchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import { PrioritySchema } from '../../domain/topology.js';
-import type { Engine } from '../../engine/engine.js';
-import { SlaTimelineSchema } from '../../engine/sla-view.js';
+import type { Engine } from '../../engine/ticket/engine.js';
+import { SlaTimelineSchema } from '../../engine/ticket/sla-view.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
 const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
 const Params = z.object({ id: IdSchema.describe('Ticket id') });
-
-export const HistoryEntrySchema = z
-  .object({
-    version: z.number().int(),
-    at: z.string(),
-    type: z.string(),
-    actor: z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]),
-    from: z.string().nullable(),
-    to: z.string(),
-    level: z.number().int().nullable(),
-    assignee: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  })
-  .describe('One applied event: who, what, when, from which state to which');
 
 const IdempotencyKeyHeader = z
   .string()

@@ -1,28 +1,28 @@
 import type { Logger } from 'pino';
-import { timerEvent, type TicketEventPayload } from '../../machines/ticket.machine.js';
-import { canSeeReporter, type Principal } from '../domain/access.js';
-import { CreateTicketSchema, TicketEventInputSchema, type CreateTicket, type TicketView } from '../domain/ticket.js';
-import type { Topology } from '../domain/topology.js';
-import { AppError, fieldErrors, validationFailed, type FieldError } from '../errors.js';
-import { failpoint } from '../failpoints.js';
-import { parseRecord, type IdempotencyRecord, type IdempotencyStore } from '../store/idempotency.js';
-import type { Keys } from '../store/keys.js';
-import type { TicketStore } from '../store/ticket-store.js';
-import { checkCreation, createErrors } from './creation-check.js';
-import type { HistoryEntry } from './effects.js';
-import { eventKeyText, fingerprint, idempotencyDigest, IDEMPOTENCY_PENDING_MS } from './idempotency-keys.js';
+import { timerEvent, type TicketEventPayload } from '../../../machines/ticket.machine.js';
+import { canSeeReporter, type Principal } from '../../domain/access.js';
+import { CreateTicketSchema, TicketEventInputSchema, type CreateTicket, type TicketView } from '../../domain/ticket.js';
+import type { Topology } from '../../domain/topology.js';
+import { AppError, fieldErrors, validationFailed, type FieldError } from '../../errors.js';
+import { failpoint } from '../../failpoints.js';
+import { parseRecord, type IdempotencyRecord, type IdempotencyStore } from '../../store/idempotency.js';
+import type { Keys } from '../../store/keys.js';
+import type { TicketStore } from '../../store/ticket-store.js';
+import { checkCreation, createErrors } from './creation.js';
+import type { HistoryEntry } from '../../domain/ticket.js';
+import { eventKeyText, fingerprint, idempotencyDigest, IDEMPOTENCY_PENDING_MS } from '../idempotency-keys.js';
 import { listTickets, type ListQuery } from './list.js';
-import { actorOf, createRecordEngine } from './record-engine.js';
+import { actorOf, createRecordEngine } from '../path.js';
 import { allowedEventTypes } from './refusal.js';
 import { toSlaTimeline } from './sla-view.js';
-import { createTicketKind } from './ticket-kind.js';
-import { reachFacts, type TicketData, type TicketOrigin, type TicketRecord } from './ticket-record.js';
+import { createTicketKind } from './kind.js';
+import { reachFacts, type TicketData, type TicketOrigin, type TicketRecord } from './record.js';
 import { planErasure, type ErasureCause } from './erasure.js';
 import { toTicketView } from './view.js';
 
-export { actorOf } from './record-engine.js';
-export { EVENT_IDEMPOTENCY_TTL_S, idempotencyDigest } from './idempotency-keys.js';
-export type { TicketMachine } from './ticket-kind.js';
+export { actorOf } from '../path.js';
+export { EVENT_IDEMPOTENCY_TTL_S, idempotencyDigest } from '../idempotency-keys.js';
+export type { TicketMachine } from './kind.js';
 
 export interface EngineDeps {
   topology: Topology;

@@ -1,21 +1,21 @@
-import { createHash } from 'node:crypto';
-import type { RedisClient } from '../store/redis-client.js';
+import type { RedisClient } from '../../store/redis-client.js';
 import type { Logger } from 'pino';
-import { allowedBacklogEvents } from '../../machines/backlog.explain.js';
-import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../machines/backlog.machine.js';
-import type { BacklogLink } from '../../machines/backlog.policy.js';
-import { analyseText, type Analysed } from '../backlog/text.js';
-import type { Principal } from '../domain/access.js';
-import { BacklogEventInputSchema } from '../domain/backlog-event.js';
-import type { Topology } from '../domain/topology.js';
-import { AppError, fieldErrors, validationFailed } from '../errors.js';
-import type { IdempotencyStore } from '../store/idempotency.js';
-import type { Keys } from '../store/keys.js';
-import type { RecordStore } from '../store/record-store.js';
-import { takesLinks, type BacklogHistoryEntry, type BacklogItemRecord, type BacklogStatus } from './backlog-record.js';
-import { createBacklogKind, runsService, scoreOf } from './backlog-kind.js';
-import { eventKeyText, fingerprint, idempotencyDigest } from './idempotency-keys.js';
-import { actorOf, createRecordEngine } from './record-engine.js';
+import { allowedBacklogEvents } from '../../../machines/backlog.explain.js';
+import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../../machines/backlog.machine.js';
+import type { BacklogLink } from '../../../machines/backlog.policy.js';
+import { analyseText, type Analysed } from '../../backlog/text.js';
+import type { Principal } from '../../domain/access.js';
+import { BacklogEventInputSchema } from '../../domain/backlog-event.js';
+import type { Topology } from '../../domain/topology.js';
+import { AppError, fieldErrors, validationFailed } from '../../errors.js';
+import type { IdempotencyStore } from '../../store/idempotency.js';
+import type { Keys } from '../../store/keys.js';
+import type { RecordStore } from '../../store/record-store.js';
+import type { BacklogHistoryEntry } from '../../domain/backlog-event.js';
+import { takesLinks, type BacklogItemRecord, type BacklogStatus } from './record.js';
+import { createBacklogKind, runsService, scoreOf } from './kind.js';
+import { eventKeyText, fingerprint, idempotencyDigest } from '../idempotency-keys.js';
+import { actorOf, createRecordEngine } from '../path.js';
 
 export interface BacklogEngineDeps {
   topology: Topology;
@@ -28,8 +28,6 @@ export interface BacklogEngineDeps {
   logger: Logger;
 }
 
-/** Item ids from what made them (a suggestion job, a split), so a retry makes the same item, never a second. */
-export const itemIdFor = (origin: string) => `B${createHash('sha256').update(origin).digest('base64url').replace(/[-_]/g, '').slice(0, 20)}`;
 
 export interface NewItem {
   id: string;

@@ -1,8 +1,8 @@
-import type { TicketContext } from '../../machines/ticket.machine.js';
-import type { ReachFacts } from '../domain/access.js';
-import type { Category, Reporter, Status } from '../domain/ticket.js';
-import type { LandCode } from '../domain/ids.js';
-import type { Level } from '../domain/topology.js';
+import type { TicketContext } from '../../../machines/ticket.machine.js';
+import type { ReachFacts } from '../../domain/access.js';
+import type { Category, Reporter, Status } from '../../domain/ticket.js';
+import type { LandCode } from '../../domain/ids.js';
+import type { Level } from '../../domain/topology.js';
 
 /** The facts of a ticket that never change after creation (stored once, beside the snapshot). */
 export interface TicketData {

@@ -1,7 +1,7 @@
-import type { Principal } from '../domain/access.js';
-import type { Keys, IndexName } from '../store/keys.js';
-import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
-import type { TicketRecord } from './ticket-record.js';
+import type { Principal } from '../../domain/access.js';
+import type { Keys, IndexName } from '../../store/keys.js';
+import type { StoredTicket, TicketStore } from '../../store/ticket-store.js';
+import type { TicketRecord } from './record.js';
 
 export interface ListQuery {
   level?: number | undefined;

@@ -1,20 +1,21 @@
 import type { SnapshotFrom } from 'xstate';
-import { explainBacklogRefusal } from '../../machines/backlog.explain.js';
-import { BACKLOG_MACHINE_VERSION, createBacklogMachine, type BacklogEffectParams, type BacklogEffectType, type BacklogEvent, type BacklogEventPayload, type BacklogMachine } from '../../machines/backlog.machine.js';
-import { createPureStepper } from '../../machines/pure.js';
-import type { Principal } from '../domain/access.js';
-import { createBacklogPolicy } from '../domain/backlog-policy.js';
-import { scoreServiceItem, type BacklogScore } from '../domain/backlog-score.js';
-import { backlogEventType, cloudEvent } from '../domain/cloudevent.js';
-import type { Topology } from '../domain/topology.js';
-import { AppError } from '../errors.js';
-import { backlogIndexOps } from '../store/backlog-index.js';
-import type { Keys } from '../store/keys.js';
-import { membershipOps, type StoreOp } from '../store/ops.js';
-import type { RecordStore, StoredRecord } from '../store/record-store.js';
-import { takesLinks, type BacklogHistoryEntry, type BacklogItemData, type BacklogItemRecord, type BacklogStatus } from './backlog-record.js';
-import { actorView, type Effect } from './effects.js';
-import type { MachineAction, MachineKind } from './record-engine.js';
+import { explainBacklogRefusal } from '../../../machines/backlog.explain.js';
+import { BACKLOG_MACHINE_VERSION, createBacklogMachine, type BacklogEffectParams, type BacklogEffectType, type BacklogEvent, type BacklogEventPayload, type BacklogMachine } from '../../../machines/backlog.machine.js';
+import { createPureStepper } from '../../../machines/pure.js';
+import type { Principal } from '../../domain/access.js';
+import { createBacklogPolicy } from '../../domain/backlog-policy.js';
+import { scoreServiceItem, type BacklogScore } from '../../domain/backlog-score.js';
+import { backlogEventType, cloudEvent } from '../../domain/cloudevent.js';
+import type { Topology } from '../../domain/topology.js';
+import { AppError } from '../../errors.js';
+import { backlogIndexOps } from '../../store/backlog-index.js';
+import type { Keys } from '../../store/keys.js';
+import { membershipOps, type StoreOp } from '../../store/ops.js';
+import type { RecordStore, StoredRecord } from '../../store/record-store.js';
+import type { BacklogHistoryEntry } from '../../domain/backlog-event.js';
+import { takesLinks, type BacklogItemData, type BacklogItemRecord, type BacklogStatus } from './record.js';
+import { actorView, type Effect } from '../effects.js';
+import type { MachineAction, MachineKind } from '../path.js';
 
 export type BacklogSnapshot = SnapshotFrom<BacklogMachine>;
 

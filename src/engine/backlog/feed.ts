@@ -1,19 +1,19 @@
-import type { RedisClient } from '../store/redis-client.js';
+import type { RedisClient } from '../../store/redis-client.js';
 import type { Logger } from 'pino';
-import type { BacklogLink } from '../../machines/backlog.policy.js';
-import { compareTexts, type Analysed } from '../backlog/text.js';
-import type { Topology } from '../domain/topology.js';
-import type { BacklogJob } from '../queue/jobs.js';
-import { backlogIndexTerms, findCandidates } from '../store/backlog-index.js';
-import type { Keys } from '../store/keys.js';
-import { COMPARE_AND_DELETE } from '../store/scripts.js';
-import type { BacklogEngine, NewItem } from './backlog-engine.js';
-import { itemIdFor } from './backlog-engine.js';
-import { takesLinks } from './backlog-record.js';
-import type { HistoryEntry } from './effects.js';
-import type { Engine } from './engine.js';
-import { eventKeyText, fingerprint, idempotencyDigest } from './idempotency-keys.js';
-import type { TicketRecord } from './ticket-record.js';
+import type { BacklogLink } from '../../../machines/backlog.policy.js';
+import { compareTexts, type Analysed } from '../../backlog/text.js';
+import type { Topology } from '../../domain/topology.js';
+import type { BacklogJob } from '../../queue/jobs.js';
+import { backlogIndexTerms, findCandidates } from '../../store/backlog-index.js';
+import type { Keys } from '../../store/keys.js';
+import { COMPARE_AND_DELETE } from '../../store/scripts.js';
+import type { BacklogEngine, NewItem } from './engine.js';
+import { itemIdFor } from './ids.js';
+import { takesLinks } from './record.js';
+import type { HistoryEntry } from '../../domain/ticket.js';
+import type { Engine } from '../ticket/engine.js';
+import { eventKeyText, fingerprint, idempotencyDigest } from '../idempotency-keys.js';
+import type { TicketRecord } from '../ticket/record.js';
 
 /** How long one worker may hold a service's matching lock; it is given back as soon as the job is done. */
 const LOCK_MS = 15_000;

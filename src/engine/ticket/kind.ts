@@ -1,18 +1,20 @@
 import type { SnapshotFrom } from 'xstate';
-import { createPureStepper } from '../../machines/pure.js';
-import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent, type TicketEventPayload } from '../../machines/ticket.machine.js';
-import { canReach } from '../domain/access.js';
-import { createTicketPolicy } from '../domain/ticket-policy.js';
-import type { Topology } from '../domain/topology.js';
-import { ticketNotFound } from '../errors.js';
-import type { Keys } from '../store/keys.js';
-import type { StoredRecord } from '../store/record-store.js';
-import type { TicketStore } from '../store/ticket-store.js';
-import { ticketStoreOps } from './commit-plan.js';
-import { actorView, deriveEffects, providerToUpdate, type HistoryEntry } from './effects.js';
-import type { MachineKind } from './record-engine.js';
+import { createPureStepper } from '../../../machines/pure.js';
+import { createTicketMachine, TICKET_MACHINE_VERSION, type TicketEvent, type TicketEventPayload } from '../../../machines/ticket.machine.js';
+import { canReach } from '../../domain/access.js';
+import { createTicketPolicy } from '../../domain/ticket-policy.js';
+import type { Topology } from '../../domain/topology.js';
+import { ticketNotFound } from '../../errors.js';
+import type { Keys } from '../../store/keys.js';
+import type { StoredRecord } from '../../store/record-store.js';
+import type { TicketStore } from '../../store/ticket-store.js';
+import { ticketStoreOps } from './plan.js';
+import type { HistoryEntry } from '../../domain/ticket.js';
+import { actorView } from '../effects.js';
+import { deriveEffects, providerToUpdate } from './effects.js';
+import type { MachineKind } from '../path.js';
 import { explainRefusal } from './refusal.js';
-import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './ticket-record.js';
+import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './record.js';
 
 /**
  * How many of the latest history entries a handoff or update CloudEvent

@@ -1,8 +1,8 @@
-import type { Principal } from '../domain/access.js';
-import { LAND_CODES } from '../domain/ids.js';
-import { STATUSES } from '../domain/ticket.js';
-import { LEVELS, PRIORITIES, type Topology } from '../domain/topology.js';
-import { parseActiveField, type IndexName } from '../store/keys.js';
+import type { Principal } from '../../domain/access.js';
+import { LAND_CODES } from '../../domain/ids.js';
+import { STATUSES } from '../../domain/ticket.js';
+import { LEVELS, PRIORITIES, type Topology } from '../../domain/topology.js';
+import { parseActiveField, type IndexName } from '../../store/keys.js';
 import { indexesFor, type ListQuery } from './list.js';
 
 /** Which of the active tickets a count takes: the `stats:active` fields it sums. */
