@@ -93,7 +93,7 @@ async function makeTemplates(runtime: Runtime, redis: Redis, topology: Topology,
 }
 
 /** Commit fields cloneRequest fills itself; any other field holding the template's id, reference or key is rewritten as JSON text. */
-const FILLED = new Set(['id', 'snapshot', 'data', 'ops', 'idempotency']);
+const FILLED = new Set(['id', 'state', 'data', 'ops', 'idempotency']);
 
 /**
  * A template's commit for another ticket: its id, reference and idempotency
@@ -103,11 +103,11 @@ const FILLED = new Set(['id', 'snapshot', 'data', 'ops', 'idempotency']);
  * through JSON. checkClone proves it misses nothing.
  */
 function cloneRequest(tpl: Template, r: CommitRequest, id: string, cloneRef: string, idemKey: string): CommitRequest {
-  const snapshot = r.snapshot as { value: unknown; context: { id: string } };
+  const state = r.state as { value: unknown; context: { id: string } };
   const out: Record<string, unknown> = {
     ...r,
     id,
-    snapshot: { ...snapshot, context: { ...snapshot.context, id } },
+    state: { ...state, context: { ...state.context, id } },
     data: { ...(r.data as object), externalRef: cloneRef },
     ops: r.ops.map((o) => ('member' in o && o.member === tpl.id ? { ...o, member: id } : o)),
     ...(r.idempotency ? { idempotency: { ...r.idempotency, key: idemKey, record: r.idempotency.record.replaceAll(tpl.id, id) } } : {}),

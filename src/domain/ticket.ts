@@ -104,8 +104,25 @@ export const TicketEventInputSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('CHANGE_PRIORITY'), impact: GradeSchema, urgency: GradeSchema, reason }),
 ]);
 export type TicketEventInput = z.infer<typeof TicketEventInputSchema>;
-export type TicketEventType = TicketEventInput['type'];
+/** The type of an event a caller may send (the machine's TicketEventType also names Lotse's own events). */
+export type TicketEventInputType = TicketEventInput['type'];
 export const USER_EVENT_TYPES = TicketEventInputSchema.options.map((o) => o.shape.type.value);
+
+/** A page of tickets as the engine lists it: HTTP's query string, parsed, comes to this. */
+export const TicketListQuerySchema = z.object({
+  level: z.number().int().optional(),
+  status: z.string().optional(),
+  assignee: z.string().optional(),
+  land: z.string().optional(),
+  service: z.string().optional(),
+  sla: z.enum(['at-risk', 'breached']).optional(),
+  priority: z.string().optional(),
+  /** Only tickets at a level (neither resolved nor closed). */
+  active: z.boolean().optional(),
+  limit: z.number().int(),
+  cursor: z.string().optional(),
+});
+export type TicketListQuery = z.infer<typeof TicketListQuerySchema>;
 
 /** A warning or breach as callers see it. */
 export const SlaMarkSchema = z.object({

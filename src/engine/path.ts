@@ -151,7 +151,7 @@ export function createRecordEngine<R extends MachineRecord, P extends { type: st
       id: after.id,
       expectedVersion: before?.version ?? 0,
       version: after.version,
-      snapshot: after.state,
+      state: after.state,
       machineVersion: kind.machineVersion,
       updatedAt: after.updatedAt,
       data: kind.dataOf(after),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LAND_CODES as LANDS } from '../../src/domain/ids.js';
 import { PRIORITIES } from '../../src/domain/topology.js';
 import type { HistoryEntry } from '../../src/domain/ticket.js';
-import type { ListQuery } from '../../src/engine/ticket/list.js';
+import type { TicketListQuery as ListQuery } from '../../src/domain/ticket.js';
 import { stateInfo, type TicketRecord } from '../../src/engine/ticket/record.js';
 import { createStatsReader } from '../../src/dashboard/stats-reader.js';
 import { migrateActiveCounters } from '../../src/store/read-model.js';

@@ -139,7 +139,7 @@ export function createBacklogKind(deps: BacklogKindDeps) {
       id: stored.id,
       version: stored.version,
       data: stored.data as BacklogItemData,
-      state: stored.snapshot as BacklogItemRecord['state'],
+      state: stored.state as BacklogItemRecord['state'],
       updatedAt: stored.updatedAt,
     }),
     canReach: (principal, record) => canReachItem(topology, principal, record),

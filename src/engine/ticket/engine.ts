@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { timerEvent, type TicketEventPayload } from '../../../machines/ticket.machine.js';
 import { canSeeReporter, type Principal } from '../../domain/access.js';
-import { CreateTicketSchema, TicketEventInputSchema, type CreateTicket, type TicketView } from '../../domain/ticket.js';
+import { CreateTicketSchema, TicketEventInputSchema, type CreateTicket, type TicketListQuery, type TicketView } from '../../domain/ticket.js';
 import type { Topology } from '../../domain/topology.js';
 import { AppError, fieldErrors, validationFailed, type FieldError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
@@ -11,7 +11,7 @@ import type { TicketStore } from '../../store/ticket-store.js';
 import { checkCreation, createErrors } from './creation.js';
 import type { HistoryEntry } from '../../domain/ticket.js';
 import { eventKeyText, fingerprint, idempotencyDigest, IDEMPOTENCY_PENDING_MS } from '../idempotency-keys.js';
-import { listTickets, type ListQuery } from './list.js';
+import { listTickets } from './list.js';
 import { actorOf, createRecordEngine } from '../path.js';
 import { allowedEventTypes } from './refusal.js';
 import { toSlaTimeline } from './sla-view.js';
@@ -242,7 +242,7 @@ export function createEngine(deps: EngineDeps) {
       return (await store.historyEntry(id, version)) as HistoryEntry | null;
     },
 
-    async listTickets(principal: Principal, query: ListQuery) {
+    async listTickets(principal: Principal, query: TicketListQuery) {
       return listTickets({ store, keys, toRecord: kind.toRecord }, principal, query);
     },
 

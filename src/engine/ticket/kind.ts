@@ -14,7 +14,7 @@ import { actorView } from '../effects.js';
 import { deriveEffects, providerToUpdate } from './effects.js';
 import type { MachineKind } from '../path.js';
 import { explainRefusal } from './refusal.js';
-import { reachFacts, stateInfo, type PersistedTicket, type TicketData, type TicketRecord } from './record.js';
+import { reachFacts, stateInfo, type TicketState, type TicketData, type TicketRecord } from './record.js';
 
 /**
  * How many of the latest history entries a handoff or update CloudEvent
@@ -39,7 +39,7 @@ export function createTicketKind(deps: TicketKindDeps) {
   const machine = createTicketMachine(createTicketPolicy(topology));
   // xstate's pure initialTransition/transition, with their inert actor scope built once.
   const stepper = createPureStepper(machine);
-  const persist = (s: TicketSnapshot): PersistedTicket => ({ value: s.value as PersistedTicket['value'], context: s.context });
+  const persist = (s: TicketSnapshot): TicketState => ({ value: s.value as TicketState['value'], context: s.context });
 
   const kind: MachineKind<TicketRecord, TicketEventPayload, TicketSnapshot, HistoryEntry> = {
     noun: 'ticket',
@@ -53,7 +53,7 @@ export function createTicketKind(deps: TicketKindDeps) {
       data: stored.data as TicketData,
       reporter: stored.reporter as TicketRecord['reporter'],
       origin: stored.origin as TicketRecord['origin'],
-      state: stored.snapshot as PersistedTicket,
+      state: stored.state as TicketState,
       updatedAt: stored.updatedAt,
     }),
     canReach: (principal, record) => canReach(topology, principal, reachFacts(record)),

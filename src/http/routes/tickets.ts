@@ -23,7 +23,7 @@ const IdempotencyKeyHeader = z
 const CreateHeaders = z.object({ 'idempotency-key': IdempotencyKeyHeader });
 
 /** The draft has the key as a structured-field string: "…"; plain tokens are taken as they are. */
-const idempotencyKeyOf = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
+const idempotencyKeyFromHeader = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
 
 const ListQuery = z.strictObject({
   level: z.coerce.number().int().min(1).max(3).optional(),
@@ -68,7 +68,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         if (!headers.success) throw new AppError('BAD_REQUEST', 'The request headers are not valid', { errors: fieldErrors(headers.error.issues).map((e) => ({ ...e, path: `headers.${e.path}` })) });
         if (req.validationError.validationContext !== 'body') throw req.validationError;
       }
-      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']) });
+      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey: idempotencyKeyFromHeader(req.headers['idempotency-key']) });
       reply.header('etag', `"${record.version}"`).header('location', `/v1/tickets/${record.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(engine.view(principal, record));
@@ -116,7 +116,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
       const principal = principalOf(req);
       const { record, replayed } = await engine.applyEventOnce(principal, req.params.id, req.body, {
         ifMatch: parseIfMatch(req.headers['if-match']),
-        idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']),
+        idempotencyKey: idempotencyKeyFromHeader(req.headers['idempotency-key']),
       });
       reply.header('etag', `"${record.version}"`);
       if (replayed) reply.header('idempotent-replayed', 'true');
