@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Principal } from '../src/domain/access.js';
 import { LAND_CODES } from '../src/domain/ids.js';
 import type { Topology } from '../src/domain/topology.js';
-import { createEngine } from '../src/engine/ticket/engine.js';
+import { createTicketEngine } from '../src/engine/ticket/index.js';
 import { idempotencyDigest } from '../src/engine/idempotency-keys.js';
 import { newTicketId } from '../src/engine/ticket/ids.js';
 import { createLogger } from '../src/logger.js';
@@ -58,7 +58,7 @@ async function makeTemplates(runtime: Runtime, redis: Redis, topology: Topology,
   const store = createTicketStore(redis, keys);
   const seen: CommitRequest[] = [];
   const recording = { ...store, commit: async (r: CommitRequest) => (seen.push(structuredClone(r)), store.commit(r)) };
-  const engine = createEngine({
+  const engine = createTicketEngine({
     topology,
     store: recording,
     idempotency: createIdempotencyStore(redis, keys),

@@ -1,12 +1,12 @@
 import { fieldErrors } from '../src/errors.js';
-import type { Engine } from '../src/engine/ticket/engine.js';
+import type { TicketEngine } from '../src/engine/ticket/index.js';
 import { IntakeJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 /** `intake`: desks enqueue tickets; the job id is the idempotency key, the result `{ ticketId }`. */
-export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principals: PrincipalResolver }, concurrency?: number) {
+export function createIntakeWorker(deps: WorkerDeps & { engine: TicketEngine; principals: PrincipalResolver }, concurrency?: number) {
   return makeWorker<unknown, { ticketId: string }>(
     QUEUE.intake,
     async (job, log) => {

@@ -1,7 +1,7 @@
 import type { Principal } from '../domain/access.js';
 import { businessMsBetween } from '../domain/business-time.js';
 import type { Topology } from '../domain/topology.js';
-import type { Engine } from '../engine/ticket/engine.js';
+import type { TicketEngine } from '../engine/ticket/index.js';
 import { timerJobId } from '../engine/effects.js';
 import { stateInfo, type TicketRecord } from '../engine/ticket/record.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
@@ -59,7 +59,7 @@ const SHOW = 25;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The board's ticket lists: at risk by business time left, breached, handoffs by receipt deadline, dead letters. */
-export function createOverview(o: { engine: Engine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
+export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
   const now = o.now ?? Date.now;
   const { engine, topology } = o;
 

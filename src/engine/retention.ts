@@ -8,7 +8,7 @@ import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { replayJobId, webhookJobId } from '../webhooks/delivery.js';
 import type { DeadLetter } from '../webhooks/dead-letters.js';
-import type { Engine } from './ticket/engine.js';
+import type { TicketEngine as Engine } from './ticket/index.js';
 import type { TicketRecord } from './ticket/record.js';
 
 /**
@@ -206,7 +206,7 @@ export function createRetention(d: RetentionDeps) {
     if (raw.length === 0) return counts;
     const ids: string[] = [];
     for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]!);
-    const records = new Map((await Promise.all(ids.map((id) => d.engine.records.load(id)))).flatMap((r) => (r ? [[r.id, r] as const] : [])));
+    const records = new Map((await Promise.all(ids.map((id) => d.engine.findTicket(id)))).flatMap((r) => (r ? [[r.id, r] as const] : [])));
     const pending: Pending[] = ids.map((id, i) => ({ id, version: Number(raw[i * 2 + 1]), record: records.get(id) ?? null }));
     const calm = await settled(pending);
     const ready: Pending[] = [];

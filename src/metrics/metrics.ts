@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { RedisClient } from '../store/redis-client.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Topology } from '../domain/topology.js';
-import type { AppliedEvent } from '../engine/ticket/engine.js';
+import type { AppliedEvent } from '../engine/ticket/index.js';
 import type { Keys } from '../store/keys.js';
 import { mergeExpositions } from './exposition.js';
 import { counts, labelSetsOf, lotseQueueNames, parseCreatedField, parseEventField, parseSlaField } from './labels.js';

@@ -1,4 +1,4 @@
-import type { AppliedEvent } from '../engine/ticket/engine.js';
+import type { AppliedEvent } from '../engine/ticket/index.js';
 import { stateInfo } from '../engine/ticket/record.js';
 
 /**

@@ -1,21 +1,20 @@
 import type { SnapshotFrom } from 'xstate';
-import { explainBacklogRefusal } from '../../../machines/backlog.explain.js';
-import { BACKLOG_MACHINE_VERSION, createBacklogMachine, type BacklogEffectParams, type BacklogEffectType, type BacklogEvent, type BacklogEventPayload, type BacklogMachine } from '../../../machines/backlog.machine.js';
+import { BACKLOG_MACHINE_VERSION, createBacklogMachine, type BacklogEvent, type BacklogEventPayload, type BacklogMachine } from '../../../machines/backlog.machine.js';
 import { createPureStepper } from '../../../machines/pure.js';
+import type { Actor } from '../../../machines/ticket.policy.js';
 import type { Principal } from '../../domain/access.js';
+import type { BacklogHistoryEntry } from '../../domain/backlog-event.js';
 import { createBacklogPolicy } from '../../domain/backlog-policy.js';
-import { scoreServiceItem, type BacklogScore } from '../../domain/backlog-score.js';
-import { backlogEventType, cloudEvent } from '../../domain/cloudevent.js';
 import type { Topology } from '../../domain/topology.js';
 import { AppError } from '../../errors.js';
-import { backlogIndexOps } from '../../store/backlog-index.js';
 import type { Keys } from '../../store/keys.js';
-import { membershipOps, type StoreOp } from '../../store/ops.js';
 import type { RecordStore, StoredRecord } from '../../store/record-store.js';
-import type { BacklogHistoryEntry } from '../../domain/backlog-event.js';
-import { takesLinks, type BacklogItemData, type BacklogItemRecord, type BacklogStatus } from './record.js';
-import { actorView, type Effect } from '../effects.js';
-import type { MachineAction, MachineKind } from '../path.js';
+import { actorView } from '../effects.js';
+import type { MachineKind } from '../interfaces.js';
+import type { NewItem } from './interfaces.js';
+import { planBacklogChange } from './plan.js';
+import { type BacklogItemData, type BacklogItemRecord, type BacklogStatus } from './record.js';
+import { refuseBacklogEvent } from './refusal.js';
 
 export type BacklogSnapshot = SnapshotFrom<BacklogMachine>;
 
@@ -45,75 +44,6 @@ export function canReachItem(topology: Topology, principal: Principal, record: B
   return principal.land !== undefined && lands.has(principal.land);
 }
 
-export const scoreOf = (topology: Topology, record: BacklogItemRecord): BacklogScore =>
-  scoreServiceItem(topology, record.state.context.service, record.state.context.links);
-
-/**
- * The listing sets an item is in, with its score there: by score overall,
- * per service, per status and both, per Land asking; by rank the same once
- * ranked. An item merged away is in none: it only answers by id.
- */
-export function backlogMembership(topology: Topology, record: BacklogItemRecord): Map<string, number> {
-  const m = new Map<string, number>();
-  const status = record.state.value;
-  if (status === 'merged') return m;
-  const ctx = record.state.context;
-  const score = scoreOf(topology, record).score;
-  const lands = [...new Set(ctx.links.map((l) => l.land))];
-  const scopes = ['all', `service:${ctx.service}`, `status:${status}`, `service:${ctx.service}:status:${status}`, ...lands.map((l) => `land:${l}`), ...lands.map((l) => `service:${ctx.service}:land:${l}`)];
-  for (const scope of scopes) {
-    m.set(`score:${scope}`, score);
-    if (ctx.rank !== null) m.set(`rank:${scope}`, ctx.rank);
-  }
-  return m;
-}
-
-export const backlogIndexSetOps = (keys: Keys, topology: Topology, before: BacklogItemRecord | null, after: BacklogItemRecord): StoreOp[] =>
-  membershipOps(before ? backlogMembership(topology, before) : new Map(), backlogMembership(topology, after), after.id, keys.backlogIndex);
-
-/** The machine's actions and the change itself as effects, each with a deterministic id. */
-export function deriveBacklogEffects(source: string, after: BacklogItemRecord, entry: BacklogHistoryEntry, actions: readonly MachineAction[], score: BacklogScore): Effect[] {
-  const id = after.id;
-  const v = after.version;
-  const ctx = after.state.context;
-  const effects: Effect[] = [{
-    kind: 'publish',
-    id: `${id}-v${v}`,
-    event: cloudEvent({
-      id: `${id}-v${v}`, source, type: backlogEventType(entry.type), subject: id, at: Date.parse(entry.at), version: v,
-      data: { itemId: id, service: ctx.service, title: ctx.title, status: after.state.value, score: score.score, ticketCount: ctx.links.length, ...entry },
-    }),
-  }];
-  for (const action of actions) {
-    const type = action.type as BacklogEffectType;
-    switch (type) {
-      case 'absorbInto': {
-        const p = action.params as BacklogEffectParams['absorbInto'];
-        effects.push({ kind: 'backlog', id: `${id}-v${v}-absorb`, job: { type: 'absorb', into: p.into, from: p.from, links: p.links } });
-        break;
-      }
-      case 'splitOff': {
-        const p = action.params as BacklogEffectParams['splitOff'];
-        effects.push({ kind: 'backlog', id: `${id}-v${v}-split`, job: { type: 'split', from: p.from, version: v, links: p.links } });
-        break;
-      }
-      case 'notifyTickets': {
-        const p = action.params as BacklogEffectParams['notifyTickets'];
-        for (const ticketId of p.tickets) {
-          effects.push({
-            kind: 'backlog', id: `${id}-v${v}-notify-${ticketId}`,
-            job: { type: 'notify', item: id, version: v, ticketId, outcome: p.outcome, ...(p.outcome === 'done' ? { release: p.release } : { reason: p.reason }) },
-          });
-        }
-        break;
-      }
-      default:
-        throw new Error(`the backlog machine asked for an unknown effect ${String(type)}`);
-    }
-  }
-  return effects;
-}
-
 export interface BacklogKindDeps {
   topology: Topology;
   store: RecordStore;
@@ -128,8 +58,13 @@ export function createBacklogKind(deps: BacklogKindDeps) {
   const machine = createBacklogMachine(policy);
   const stepper = createPureStepper(machine);
   const persist = (s: BacklogSnapshot): BacklogItemRecord['state'] => ({ value: s.value as BacklogStatus, context: s.context });
+  const historyEntry = (before: BacklogItemRecord | null, after: BacklogItemRecord, event: { type: string; at: number; actor: Actor; details?: Record<string, unknown> }): BacklogHistoryEntry => ({
+    version: after.version, at: new Date(event.at).toISOString(), type: event.type, actor: actorView(event.actor),
+    from: before ? before.state.value : null, to: after.state.value,
+    ...(event.details ? { details: compactDetails(event.details) } : {}),
+  });
 
-  const kind: MachineKind<BacklogItemRecord, BacklogEventPayload, BacklogSnapshot, BacklogHistoryEntry> = {
+  const kind: MachineKind<BacklogItemRecord, BacklogEventPayload, BacklogSnapshot, BacklogHistoryEntry, NewItem> = {
     noun: 'backlog item',
     machineVersion: BACKLOG_MACHINE_VERSION,
     store,
@@ -146,34 +81,20 @@ export function createBacklogKind(deps: BacklogKindDeps) {
     restore: (record) => machine.resolveState({ value: record.state.value, context: record.state.context }),
     transition: (snapshot, event) => stepper.transition(snapshot, event as BacklogEvent),
     persist,
-    refuse: (snapshot, event) => {
-      const why = explainBacklogRefusal(policy, snapshot, event as BacklogEvent);
-      return why.kind === 'forbidden'
-        ? new AppError('FORBIDDEN', `In state ${why.state} only ${why.couldSend.join(' or ')} may send ${event.type}`, { allowedEvents: why.allowedEvents })
-        : new AppError('INVALID_TRANSITION', `${event.type} is not possible for this item in state ${why.state}`, { state: why.state, allowedEvents: why.allowedEvents });
+    start: (item, at, actor) => {
+      const [snapshot, actions] = stepper.initialTransition({ ...item, at });
+      const after: BacklogItemRecord = { id: item.id, version: 1, data: { text: item.text }, state: persist(snapshot), updatedAt: at };
+      const details = { tickets: item.links.map((l) => l.ticketId), ...(item.splitFrom ? { splitFrom: item.splitFrom } : {}) };
+      return { after, entry: historyEntry(null, after, { type: 'CREATED', at, actor, details }), actions };
     },
-    historyEntry: (before, after, event) => ({
-      version: after.version, at: new Date(event.at).toISOString(), type: event.type, actor: actorView(event.actor),
-      from: before ? before.state.value : null, to: after.state.value,
-      ...(event.details ? { details: compactDetails(event.details) } : {}),
-    }),
-    plan({ before, after, entry, actions }) {
-      const score = scoreOf(topology, after);
-      const service = after.state.context.service;
-      const textBefore = before && takesLinks(before.state.value) ? before.data.text : null;
-      const textAfter = takesLinks(after.state.value) ? after.data.text : null;
-      return {
-        effects: deriveBacklogEffects(deps.source, after, entry, actions, score),
-        ops: [
-          ...backlogIndexSetOps(keys, topology, before, after),
-          // Only items that still take links are found by new suggestions.
-          ...(textBefore || textAfter ? backlogIndexOps(keys.prefix, service, after.id, textBefore, textAfter, after.updatedAt) : []),
-        ],
-      };
-    },
+    refuse: (snapshot, event) => refuseBacklogEvent(policy, snapshot, event as BacklogEvent),
+    historyEntry,
+    // An item's plan reads nothing but the change.
+    loadPlanInputs: async () => undefined,
+    plan: (change) => planBacklogChange(topology, keys, deps.source, change),
     dataOf: (record) => record.data,
   };
-  return { kind, machine, stepper, persist, policy };
+  return { kind, policy };
 }
 
 /** A history entry names the links an event moved by ticket id, not their whole records. */
@@ -183,3 +104,5 @@ function compactDetails(details: Record<string, unknown>): Record<string, unknow
   if (Array.isArray(out.links)) out.links = (out.links as { ticketId: string }[]).map((l) => l.ticketId);
   return out;
 }
+
+export type BacklogKind = ReturnType<typeof createBacklogKind>['kind'];

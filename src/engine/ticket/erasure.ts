@@ -3,7 +3,7 @@ import { cloudEvent, ticketEventType } from '../../domain/cloudevent.js';
 import type { Keys } from '../../store/keys.js';
 import type { StoreOp } from '../../store/ops.js';
 import { EVENT_IDEMPOTENCY_TTL_S } from '../idempotency-keys.js';
-import type { Amendment } from '../path.js';
+import type { Amendment } from '../interfaces.js';
 import type { HistoryEntry } from '../../domain/ticket.js';
 import { actorView, type Effect } from '../effects.js';
 import { stateInfo, type TicketRecord } from './record.js';

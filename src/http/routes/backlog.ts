@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BacklogEventInputSchema, BacklogHistoryEntrySchema } from '../../domain/backlog-event.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import type { BacklogEngine } from '../../engine/backlog/engine.js';
-import { BACKLOG_STATUSES } from '../../engine/backlog/record.js';
+import { BACKLOG_STATUSES, type BacklogEngine } from '../../engine/backlog/index.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 

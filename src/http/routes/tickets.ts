@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, HistoryEntrySchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import { PrioritySchema } from '../../domain/topology.js';
-import type { Engine } from '../../engine/ticket/engine.js';
+import type { TicketEngine } from '../../engine/ticket/index.js';
 import { SlaTimelineSchema } from '../../engine/ticket/sla-view.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
@@ -47,7 +47,7 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return version === undefined ? undefined : Number(version);
 }
 
-export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
+export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/v1/tickets', {
       config: { roles: ['desk', 'operator'] },
