@@ -21,7 +21,7 @@ import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
 import { createTicketEngine, newTicketId, type TicketEngine } from './engine/ticket/index.js';
-import { createExecutors } from './engine/executors.js';
+import { createExecutors } from './engine/index.js';
 import { createOutboxRelay } from './engine/relay.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';

@@ -1,8 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
-import type { TicketEngine } from '../src/engine/ticket/index.js';
-import { stateInfo } from '../src/engine/ticket/record.js';
+import { stateInfo, type TicketEngine } from '../src/engine/ticket/index.js';
 import { EventsJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';

@@ -1,9 +1,8 @@
 import type { Principal } from '../domain/access.js';
 import { businessMsBetween } from '../domain/business-time.js';
 import type { Topology } from '../domain/topology.js';
-import type { TicketEngine } from '../engine/ticket/index.js';
-import { timerJobId } from '../engine/effects.js';
-import { stateInfo, type TicketRecord } from '../engine/ticket/record.js';
+import { timerJobId } from '../engine/index.js';
+import { stateInfo, type TicketEngine, type TicketRecord } from '../engine/ticket/index.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../store/redis-client.js';
 import type { Topology } from '../domain/topology.js';
-import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/ticket/stats.js';
+import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/ticket/index.js';
 import type { Queues } from '../queue/queues.js';
 import type { Keys } from '../store/keys.js';
 import { countDeadLetters, countIndexes, readCounters } from '../store/read-model.js';

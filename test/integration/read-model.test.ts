@@ -3,7 +3,7 @@ import { LAND_CODES as LANDS } from '../../src/domain/ids.js';
 import { PRIORITIES } from '../../src/domain/topology.js';
 import type { HistoryEntry } from '../../src/domain/ticket.js';
 import type { TicketListQuery as ListQuery } from '../../src/domain/ticket.js';
-import { stateInfo, type TicketRecord } from '../../src/engine/ticket/record.js';
+import { stateInfo, type TicketRecord } from '../../src/engine/ticket/index.js';
 import { createStatsReader } from '../../src/dashboard/stats-reader.js';
 import { migrateActiveCounters } from '../../src/store/read-model.js';
 import { AppError } from '../../src/errors.js';

@@ -6,7 +6,7 @@ import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/topology-file.js';
 import type { Topology, TopologyInput } from '../../src/domain/topology.js';
 import type { HistoryEntry } from '../../src/domain/ticket.js';
-import { ERASED_TEXT } from '../../src/engine/ticket/erasure.js';
+import { ERASED_TEXT } from '../../src/engine/ticket/index.js';
 import { WORKER_ROLES } from '../../src/runtime.js';
 import { bearer, createHarness, dev, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { findMarkers } from '../helpers/key-scan.js';
