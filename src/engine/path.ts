@@ -106,10 +106,11 @@ export async function create<R extends MachineRecord, P extends { type: string }
   deps: PathDeps<R, P, S, H, I, X>,
   principal: Principal | 'system',
   input: I,
-  opts: { idempotency?: IdempotencyUse | undefined; origin?: unknown } = {},
+  opts: { idempotency?: IdempotencyUse | undefined; origin?: unknown; at?: number } = {},
 ): Promise<CreateOutcome<R>> {
   const actor = actorOf(principal);
-  const { after, entry, actions } = deps.kind.start(input, deps.now(), actor);
+  // `at`: the moment the caller checked the input against (a ticket's receivedAt is clamped to it).
+  const { after, entry, actions } = deps.kind.start(input, opts.at ?? deps.now(), actor);
   const change: Change<R, H> = { before: null, after, entry, actions, actor };
   const result = await commit(deps.kind, change, await planOf(deps.kind, change), opts.idempotency, opts.origin);
   if (result.status === 'ok') return { status: 'created', record: after };

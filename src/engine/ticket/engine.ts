@@ -76,7 +76,7 @@ export async function createParsedTicket(t: TicketPath, principal: Principal, bo
     const id = t.newId(now);
     const origin: TicketOrigin = { k: idemKey, ...(opts.intakeJobId !== undefined ? { j: opts.intakeJobId } : {}) };
     const input: NewTicket = { id, body: { ...body, createdBy: principal.orgId }, land, service, receivedAt };
-    const result = await create(t.path, principal, input, { idempotency: { key: idemKey, fp }, origin });
+    const result = await create(t.path, principal, input, { idempotency: { key: idemKey, fp }, origin, at: now });
     if (result.status === 'idempotent') return replay(t, parseRecord(result.stored), fp);
     if (result.status === 'stale') throw new Error(`ticket id ${id} already taken`);
     failpoint('engine-after-commit');
