@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { itemIdFor } from '../src/engine/backlog-engine.js';
-import { newTicketId } from '../src/engine/ids.js';
+import { itemIdFor } from '../src/engine/backlog/index.js';
+import { newTicketId } from '../src/engine/ticket/index.js';
 import { loadConfig } from '../src/config/env.js';
 import { LAND_CODES } from '../src/domain/ids.js';
 import type { Principal } from '../src/domain/access.js';

@@ -4,7 +4,7 @@ import { createPureStepper } from '../machines/pure.js';
 import { createTicketMachine, TICKET_MACHINE_VERSION } from '../machines/ticket.machine.js';
 import type { Topology } from '../src/domain/topology.js';
 import { createTicketPolicy } from '../src/domain/ticket-policy.js';
-import { newTicketId } from '../src/engine/ids.js';
+import { newTicketId } from '../src/engine/ticket/index.js';
 import { encodeTicketDoc } from '../src/store/ticket-codec.js';
 import type { IntakeJob } from '../src/queue/jobs.js';
 

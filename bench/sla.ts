@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_TOPOLOGY } from '../src/config/default-topology.js';
 import { parseTopology } from '../src/config/topology-file.js';
 import type { TopologyInput } from '../src/domain/topology.js';
-import type { HistoryEntry } from '../src/engine/effects.js';
+import type { HistoryEntry } from '../src/domain/ticket.js';
 import type { Runtime } from '../src/runtime.js';
 import { percentile } from './redis.js';
 import { benchBody } from './body.js';

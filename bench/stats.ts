@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_TOPOLOGY } from '../src/config/default-topology.js';
 import { parseTopology } from '../src/config/topology-file.js';
 import type { TopologyInput } from '../src/domain/topology.js';
-import { countSpecs } from '../src/engine/stats.js';
+import { countSpecs } from '../src/engine/ticket/index.js';
 import { percentile } from './redis.js';
 import { listen, startRuntime } from './support.js';
 import { createTicketLoader } from './ticket-loader.js';

@@ -2,9 +2,8 @@ import { Redis } from 'ioredis';
 import type { Principal } from '../src/domain/access.js';
 import { LAND_CODES } from '../src/domain/ids.js';
 import type { Topology } from '../src/domain/topology.js';
-import { createEngine } from '../src/engine/engine.js';
 import { idempotencyDigest } from '../src/engine/idempotency-keys.js';
-import { newTicketId } from '../src/engine/ids.js';
+import { createTicketEngine, newTicketId } from '../src/engine/ticket/index.js';
 import { createLogger } from '../src/logger.js';
 import type { Runtime } from '../src/runtime.js';
 import { createIdempotencyStore } from '../src/store/idempotency.js';
@@ -58,7 +57,7 @@ async function makeTemplates(runtime: Runtime, redis: Redis, topology: Topology,
   const store = createTicketStore(redis, keys);
   const seen: CommitRequest[] = [];
   const recording = { ...store, commit: async (r: CommitRequest) => (seen.push(structuredClone(r)), store.commit(r)) };
-  const engine = createEngine({
+  const engine = createTicketEngine({
     topology,
     store: recording,
     idempotency: createIdempotencyStore(redis, keys),
@@ -93,7 +92,7 @@ async function makeTemplates(runtime: Runtime, redis: Redis, topology: Topology,
 }
 
 /** Commit fields cloneRequest fills itself; any other field holding the template's id, reference or key is rewritten as JSON text. */
-const FILLED = new Set(['id', 'snapshot', 'data', 'ops', 'idempotency']);
+const FILLED = new Set(['id', 'state', 'data', 'ops', 'idempotency']);
 
 /**
  * A template's commit for another ticket: its id, reference and idempotency
@@ -103,11 +102,11 @@ const FILLED = new Set(['id', 'snapshot', 'data', 'ops', 'idempotency']);
  * through JSON. checkClone proves it misses nothing.
  */
 function cloneRequest(tpl: Template, r: CommitRequest, id: string, cloneRef: string, idemKey: string): CommitRequest {
-  const snapshot = r.snapshot as { value: unknown; context: { id: string } };
+  const state = r.state as { value: unknown; context: { id: string } };
   const out: Record<string, unknown> = {
     ...r,
     id,
-    snapshot: { ...snapshot, context: { ...snapshot.context, id } },
+    state: { ...state, context: { ...state.context, id } },
     data: { ...(r.data as object), externalRef: cloneRef },
     ops: r.ops.map((o) => ('member' in o && o.member === tpl.id ? { ...o, member: id } : o)),
     ...(r.idempotency ? { idempotency: { ...r.idempotency, key: idemKey, record: r.idempotency.record.replaceAll(tpl.id, id) } } : {}),

@@ -26,6 +26,6 @@ export {
 } from './provider/index.js';
 export type { CloudEvent } from './domain/cloudevent.js';
 export type { TicketView } from './domain/ticket.js';
-export type { HistoryEntry } from './engine/effects.js';
+export type { HistoryEntry } from './domain/ticket.js';
 export type { EventsJob } from './queue/jobs.js';
 export { handoffQueueName, QUEUE } from './queue/names.js';

@@ -7,9 +7,12 @@ import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
 import { createBacklogWorker } from '../workers/backlog.worker.js';
-import { createBacklogEngine, type BacklogEngine } from './engine/backlog-engine.js';
-import { createBacklogFeed } from './engine/backlog-feed.js';
+import { createBacklogEngine, createBacklogFeed, type BacklogEngine } from './engine/backlog/index.js';
 import { createBacklogStore } from './store/backlog-store.js';
+import { makeBacklogListing } from './store/backlog-listing.js';
+import { makeCandidateFinder } from './store/backlog-index.js';
+import { makeLocks } from './store/locks.js';
+import { makeRecurringWindow } from './store/recurring-window.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
@@ -17,9 +20,8 @@ import { createRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
-import { createEngine, type Engine } from './engine/engine.js';
-import { createExecutors } from './engine/executors.js';
-import { newTicketId } from './engine/ids.js';
+import { createTicketEngine, newTicketId, type TicketEngine } from './engine/ticket/index.js';
+import { createExecutors } from './engine/index.js';
 import { createOutboxRelay } from '../workers/relay.worker.js';
 import { buildApp, type App } from './http/app.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
@@ -73,7 +75,7 @@ export interface RuntimeOptions {
 export interface Runtime {
   config: Config;
   keys: Keys;
-  engine: Engine;
+  engine: TicketEngine;
   backlog: BacklogEngine;
   queues: Queues;
   principals: PrincipalResolver;
@@ -110,7 +112,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const queues = createQueues(redis, config.prefix, logger);
   const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
-  const engine = createEngine({
+  const engine = createTicketEngine({
     topology,
     store: createTicketStore(redis, keys),
     idempotency: createIdempotencyStore(redis, keys),
@@ -122,7 +124,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     onEventApplied: metrics.observeEvent,
   });
   const backlog = createBacklogEngine({
-    topology, store: createBacklogStore(redis, keys), keys, redis, idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
+    topology, store: createBacklogStore(redis, keys), keys, listing: makeBacklogListing(redis, keys), idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
   const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
@@ -158,7 +160,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
-    backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({ topology, keys, redis, tickets: engine, backlog, now, logger }) }, config.concurrency)),
+    backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({
+      topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
+    }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     retention: async () => {
       const retention = createRetention({
@@ -166,7 +170,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         jobsPresent: createJobPresence(redis, config.prefix),
         queues,
         engine,
-        loadTicket: (id) => engine.records.load(id),
+        loadTicket: (id) => engine.findTicket(id),
         topology,
         now,
         logger: logger.child({ role: 'retention' }),

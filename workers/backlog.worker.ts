@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { fieldErrors } from '../src/errors.js';
-import { ServiceBusy, type BacklogFeed } from '../src/engine/backlog-feed.js';
+import { ServiceBusy, type BacklogFeed } from '../src/engine/backlog/index.js';
 import { BacklogJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';

@@ -1,15 +1,14 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
-import type { Engine } from '../src/engine/engine.js';
-import { stateInfo } from '../src/engine/ticket-record.js';
+import { stateInfo, type TicketEngine } from '../src/engine/ticket/index.js';
 import { EventsJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 export type EventsJobResult = { ticketId: string; version: number; state: string; replayed?: true };
-type EventsDeps = { engine: Engine; principals: PrincipalResolver };
+type EventsDeps = { engine: TicketEngine; principals: PrincipalResolver };
 
 /** `events`: `{ ticketId, orgId, event }` from desks and providers, through the same engine call as HTTP. */
 export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: number) {

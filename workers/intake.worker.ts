@@ -1,12 +1,12 @@
 import { fieldErrors } from '../src/errors.js';
-import type { Engine } from '../src/engine/engine.js';
+import type { TicketEngine } from '../src/engine/ticket/index.js';
 import { IntakeJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
 import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 /** `intake`: desks enqueue tickets; the job id is the idempotency key, the result `{ ticketId }`. */
-export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principals: PrincipalResolver }, concurrency?: number) {
+export function createIntakeWorker(deps: WorkerDeps & { engine: TicketEngine; principals: PrincipalResolver }, concurrency?: number) {
   return makeWorker<unknown, { ticketId: string }>(
     QUEUE.intake,
     async (job, log) => {
@@ -15,7 +15,7 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
       const { orgId, ...body } = parsed.data;
       const principal = deps.principals.forOrg(orgId, 'desk');
       if (!principal || (principal.role !== 'desk' && principal.role !== 'operator')) throw invalidPayload('intake job', [{ path: 'orgId', message: 'not a desk or operator organisation' }]);
-      const { record, replayed } = await deps.engine.createParsedTicket(principal, body, { idempotencyKey: idempotencyKeyOf(job.id), reserve: false, intakeJobId: job.id });
+      const { record, replayed } = await deps.engine.createParsedTicket(principal, body, { idempotencyKey: intakeJobKey(job.id), reserve: false, intakeJobId: job.id });
       log.info({ ticketId: record.id, replayed }, 'intake job done');
       return { ticketId: record.id };
     },
@@ -25,6 +25,6 @@ export function createIntakeWorker(deps: WorkerDeps & { engine: Engine; principa
 }
 
 /** A job id the desk chose is the idempotency key; BullMQ's own numeric ids are not stable, so then externalRef is. */
-export function idempotencyKeyOf(jobId: string | undefined): string | undefined {
+export function intakeJobKey(jobId: string | undefined): string | undefined {
   return jobId === undefined || /^\d+$/.test(jobId) ? undefined : jobId;
 }

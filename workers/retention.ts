@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { handsOffTo } from '../src/domain/routing.js';
 import type { Topology } from '../src/domain/topology.js';
-import type { Engine } from '../src/engine/engine.js';
+import type { TicketEngine as Engine } from '../src/engine/ticket/index.js';
 import { AppError } from '../src/errors.js';
 import type { JobPresence } from '../src/queue/job-presence.js';
 import { handoffQueueName, QUEUE } from '../src/queue/names.js';

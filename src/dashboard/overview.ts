@@ -1,9 +1,8 @@
 import type { Principal } from '../domain/access.js';
 import { businessMsBetween } from '../domain/business-time.js';
 import type { Topology } from '../domain/topology.js';
-import type { Engine } from '../engine/engine.js';
-import { timerJobId } from '../engine/effects.js';
-import { stateInfo, type TicketRecord } from '../engine/ticket-record.js';
+import { timerJobId } from '../engine/index.js';
+import { stateInfo, type TicketEngine, type TicketRecord } from '../engine/ticket/index.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';
@@ -59,7 +58,7 @@ const SHOW = 25;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The board's ticket lists: at risk by business time left, breached, handoffs by receipt deadline, dead letters. */
-export function createOverview(o: { engine: Engine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
+export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
   const now = o.now ?? Date.now;
   const { engine, topology } = o;
 

@@ -1,5 +1,5 @@
 import type { Topology } from '../domain/topology.js';
-import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/stats.js';
+import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/ticket/index.js';
 import type { Queues } from '../queue/queues.js';
 import type { ReadModel } from '../store/read-model.js';
 import { boardUrl, lotseQueueNames } from './queue-list.js';

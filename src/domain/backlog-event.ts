@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema } from './ids.js';
+import { ActorViewSchema } from './ticket.js';
 
 const reason = z.string().min(1).max(5_000);
 const note = z.string().max(20_000);
@@ -26,3 +27,11 @@ export const BacklogEventInputSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type BacklogEventInput = z.infer<typeof BacklogEventInputSchema>;
+
+/** One entry of a backlog item's history, as stored and as callers read it. */
+export const BacklogHistoryEntrySchema = z.object({
+  version: z.number().int(), at: z.string(), type: z.string(),
+  actor: ActorViewSchema,
+  from: z.string().nullable(), to: z.string(), details: z.record(z.string(), z.unknown()).optional(),
+});
+export type BacklogHistoryEntry = z.infer<typeof BacklogHistoryEntrySchema>;

@@ -158,9 +158,9 @@ export function reprioritize(state: SlaState, rules: SlaRules, priority: Priorit
   return { ...state, clocks };
 }
 
-export type DeadlineKind = 'warning' | 'breach';
+export type SlaDeadlineKind = 'warning' | 'breach';
 export interface SlaDeadline {
-  kind: DeadlineKind;
+  kind: SlaDeadlineKind;
   clock: ClockName;
   at: number;
 }
@@ -181,7 +181,7 @@ export function nextSlaDeadline(state: SlaState): SlaDeadline | null {
   return best;
 }
 
-function mark(state: SlaState, name: ClockName, at: number, kind: DeadlineKind): SlaState {
+function mark(state: SlaState, name: ClockName, at: number, kind: SlaDeadlineKind): SlaState {
   const clock = state.clocks.find((c) => isRunning(c) && c.name === name);
   if (!clock) return state;
   const entry: Mark = { clock: name, level: clock.level, holder: clock.holder, at, dueAt: clock.dueAt };

@@ -104,8 +104,25 @@ export const TicketEventInputSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('CHANGE_PRIORITY'), impact: GradeSchema, urgency: GradeSchema, reason }),
 ]);
 export type TicketEventInput = z.infer<typeof TicketEventInputSchema>;
-export type TicketEventType = TicketEventInput['type'];
+/** The type of an event a caller may send (the machine's TicketEventType also names Lotse's own events). */
+export type TicketEventInputType = TicketEventInput['type'];
 export const USER_EVENT_TYPES = TicketEventInputSchema.options.map((o) => o.shape.type.value);
+
+/** A page of tickets as the engine lists it: HTTP's query string, parsed, comes to this. */
+export const TicketListQuerySchema = z.object({
+  level: z.number().int().optional(),
+  status: z.string().optional(),
+  assignee: z.string().optional(),
+  land: z.string().optional(),
+  service: z.string().optional(),
+  sla: z.enum(['at-risk', 'breached']).optional(),
+  priority: z.string().optional(),
+  /** Only tickets at a level (neither resolved nor closed). */
+  active: z.boolean().optional(),
+  limit: z.number().int(),
+  cursor: z.string().optional(),
+});
+export type TicketListQuery = z.infer<typeof TicketListQuerySchema>;
 
 /** A warning or breach as callers see it. */
 export const SlaMarkSchema = z.object({
@@ -157,3 +174,23 @@ export const TicketViewSchema = z
   })
   .describe('A ticket as its readers see it; `reporter` only for callers allowed to see personal data');
 export type TicketView = z.infer<typeof TicketViewSchema>;
+
+/** Who made a change, as a history entry names them: an organisation in a role, or Lotse itself. */
+export const ActorViewSchema = z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]);
+export type ActorView = z.infer<typeof ActorViewSchema>;
+
+export const HistoryEntrySchema = z
+  .object({
+    version: z.number().int(),
+    at: z.string(),
+    type: z.string(),
+    actor: ActorViewSchema,
+    from: z.string().nullable(),
+    to: z.string(),
+    level: z.number().int().nullable(),
+    assignee: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe('One applied event: who, what, when, from which state to which');
+/** One entry of a ticket's history, as stored and as callers read it. */
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;

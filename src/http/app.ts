@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { HttpSettings } from '../config/env.js';
 import type { PrincipalResolver } from '../config/principals.js';
-import type { Engine } from '../engine/engine.js';
+import type { TicketEngine } from '../engine/ticket/index.js';
 import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
 import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './limits.js';
@@ -19,7 +19,7 @@ import { ticketRoutes } from './routes/tickets.js';
 export type App = FastifyInstance;
 
 export interface AppDeps {
-  engine: Engine;
+  engine: TicketEngine;
   principals: PrincipalResolver;
   logger: Logger;
   readiness: ReadinessCheck[];

@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BACKLOG_EVENT_NAMES, backlogEventType, CloudEventSchema, EVENT_TYPE_NAMES, HANDOFF_EVENT_TYPES, ticketEventType } from '../domain/cloudevent.js';
 import { CLOCK_NAMES } from '../domain/sla.js';
-import { TicketViewSchema } from '../domain/ticket.js';
+import { HistoryEntrySchema, TicketViewSchema } from '../domain/ticket.js';
 import { HANDOFF_DATA_SCHEMAS } from '../provider/events.js';
 import { EventsJobSchema, IntakeJobSchema } from '../queue/jobs.js';
-import { HistoryEntrySchema } from './routes/tickets.js';
 
 /**
  * The AsyncAPI 3.0 document of Lotse's asynchronous interfaces: the `intake`

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
  * `In-Reply-To`/`References` finds the ticket without a lookup.
  */
 
-/** Lotse's ticket ids (src/engine/ids.ts: a ULID with a `T` in front); kept here so mail does not import the engine. */
+/** Lotse's ticket ids (src/engine/ticket/ids.ts: a ULID with a `T` in front); kept here so mail does not import the engine. */
 const TICKET_ID = 'T[0-9A-HJKMNP-TV-Z]{20}';
 const TAG = new RegExp(`\\[Lotse#(${TICKET_ID})\\]`, 'i');
 const OWN_ID = new RegExp(`^<?lotse\\.(${TICKET_ID})\\.([0-9a-f]{24})@([^>\\s]+)>?$`, 'i');

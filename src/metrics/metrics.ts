@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Topology } from '../domain/topology.js';
-import type { AppliedEvent } from '../engine/engine.js';
+import type { AppliedEvent } from '../engine/ticket/index.js';
 import type { MetricFiguresReader } from '../store/metric-figures.js';
 import { mergeExpositions } from './exposition.js';
 import { counts, labelSetsOf, lotseQueueNames, parseCreatedField, parseEventField, parseSlaField } from './labels.js';

@@ -1,5 +1,4 @@
-import type { AppliedEvent } from '../engine/engine.js';
-import { stateInfo } from '../engine/ticket-record.js';
+import { stateInfo, type AppliedEvent } from '../engine/ticket/index.js';
 
 /**
  * A provider's receipt: an ACCEPT applied to a ticket whose handoff awaited

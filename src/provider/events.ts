@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CloudEventSchema, HANDOFF_EVENT_TYPES, type CloudEvent } from '../domain/cloudevent.js';
 import type { TicketView } from '../domain/ticket.js';
-import type { HistoryEntry } from '../engine/effects.js';
+import type { HistoryEntry } from '../domain/ticket.js';
 
 export { HANDOFF_EVENT_TYPES, type HandoffEventType } from '../domain/cloudevent.js';
 

@@ -150,3 +150,8 @@ export async function findCandidates(
     .slice(0, limit)
     .map(([itemId, { hits }]) => ({ itemId, hits }));
 }
+
+/** The candidate lookup bound to a client and a prefix: what the backlog feed is given. */
+export type CandidateFinder = (service: string, analysed: Analysed) => Promise<Candidate[]>;
+
+export const makeCandidateFinder = (redis: RedisClient, prefix: string): CandidateFinder => (service, analysed) => findCandidates(redis, prefix, service, analysed);

@@ -12,7 +12,8 @@ export interface StoredRecord {
   id: string;
   version: number;
   machineVersion: number;
-  snapshot: unknown;
+  /** The machine's persisted state (value and context): what `resolveState` takes. */
+  state: unknown;
   data: unknown;
   reporter: unknown;
   /** Where the record came from, written once at creation (its idempotency key, its intake job): what an erasure must find. */
@@ -33,6 +34,7 @@ export interface RecordDoc {
   mv: number;
   upd: number;
   data: unknown;
+  /** The record's `state`; `snap` is its name in documents already written, kept so they still decode. */
   snap: unknown;
 }
 
@@ -40,7 +42,7 @@ export interface CommitRequest {
   id: string;
   expectedVersion: number;
   version: number;
-  snapshot: unknown;
+  state: unknown;
   machineVersion: number;
   updatedAt: number;
   /** The facts that never change (rewritten with every commit: they are small). */
@@ -108,7 +110,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
       id,
       version: Number(v.toString()),
       machineVersion: doc.mv,
-      snapshot: doc.snap,
+      state: doc.snap,
       data: doc.data,
       reporter: r ? JSON.parse(r.toString('utf8')) : null,
       origin: o ? JSON.parse(o.toString('utf8')) : null,
@@ -134,7 +136,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
     },
 
     async commit(r) {
-      const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.snapshot })];
+      const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.state })];
       if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
       if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
       const idem = r.idempotency;

@@ -10,7 +10,7 @@ import {
   type TicketUpdatedEvent,
   type TicketWithdrawnEvent,
 } from '../../src/index.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { TicketEngine as Engine } from '../../src/engine/ticket/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { WorkerRole } from '../../src/runtime.js';
 import { createHarness, dev, redisUrl, ticketBody, type Harness } from './harness.js';

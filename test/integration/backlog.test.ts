@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BacklogJob } from '../../src/queue/jobs.js';
-import { createBacklogFeed } from '../../src/engine/backlog-feed.js';
+import { createBacklogFeed } from '../../src/engine/backlog/index.js';
+import { makeCandidateFinder } from '../../src/store/backlog-index.js';
+import { makeLocks } from '../../src/store/locks.js';
+import { makeRecurringWindow } from '../../src/store/recurring-window.js';
 import { createLogger } from '../../src/logger.js';
 import { bearer, defaultTopology, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';
@@ -37,7 +40,7 @@ async function itemEvent(h: Harness, id: string, who: string, payload: Record<st
 }
 
 /** The feed of a harness's runtime, to run a job again as a re-delivery would. */
-const feedOf = (h: Harness) => createBacklogFeed({ topology: defaultTopology, keys: h.runtime.keys, redis: h.runtime.redis, tickets: h.runtime.engine, backlog: h.runtime.backlog, now: Date.now, logger: createLogger('silent') });
+const feedOf = (h: Harness) => createBacklogFeed({ topology: defaultTopology, keys: h.runtime.keys, findCandidates: makeCandidateFinder(h.runtime.redis, h.runtime.keys.prefix), window: makeRecurringWindow(h.runtime.redis, h.runtime.keys), locks: makeLocks(h.runtime.redis), tickets: h.runtime.engine, backlog: h.runtime.backlog, now: Date.now, logger: createLogger('silent') });
 
 const settled = (h: Harness) => waitFor(async () => {
   const counts = await h.runtime.queues.queue('backlog').getJobCounts('waiting', 'active', 'delayed');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { createPrincipalResolver } from '../../src/config/principals.js';
 import { parseTopology } from '../../src/config/topology-file.js';
-import { newTicketId } from '../../src/engine/ids.js';
+import { newTicketId } from '../../src/engine/ticket/index.js';
 import type { App } from '../../src/http/app.js';
 import { bearer, harnessPerTest, ticketBody, type HarnessOptions } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';

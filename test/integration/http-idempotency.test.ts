@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/http/app.js';
-import { idempotencyDigest } from '../../src/engine/engine.js';
+import { idempotencyDigest } from '../../src/engine/idempotency-keys.js';
 import { createIdempotencyStore, parseRecord } from '../../src/store/idempotency.js';
 import { bearer, harnessPerTest, ticketBody, type Harness } from '../helpers/harness.js';
 import { expectProblem as expectAnyProblem } from '../helpers/http.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LAND_CODES as LANDS } from '../../src/domain/ids.js';
 import { PRIORITIES } from '../../src/domain/topology.js';
-import type { HistoryEntry } from '../../src/engine/effects.js';
-import type { ListQuery } from '../../src/engine/list.js';
-import { stateInfo, type TicketRecord } from '../../src/engine/ticket-record.js';
+import type { HistoryEntry } from '../../src/domain/ticket.js';
+import type { TicketListQuery as ListQuery } from '../../src/domain/ticket.js';
+import { stateInfo, type TicketRecord } from '../../src/engine/ticket/index.js';
 import { createStatsReader } from '../../src/dashboard/stats-reader.js';
 import { createReadModel, migrateActiveCounters } from '../../src/store/read-model.js';
 import { AppError } from '../../src/errors.js';

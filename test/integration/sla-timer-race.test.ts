@@ -1,7 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { TicketEngine as Engine } from '../../src/engine/ticket/index.js';
 import { createSlaWorker } from '../../workers/sla.worker.js';
 import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { fastSlaTopology } from '../helpers/topologies.js';

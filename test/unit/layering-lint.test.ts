@@ -5,9 +5,9 @@
  * config through ESLint's Node API; without the rules every "forbidden" case
  * here fails.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
@@ -57,7 +57,7 @@ describe('layering lint', () => {
     ['src/store/x.ts', valueImport('QUEUE', '../queue/names.js'), 'store (rank 3) must not import queue'],
     // A few more arrows back up.
     ['src/engine/x.ts', typeImport('App', '../http/app.js'), 'engine (rank 7) must not import http'],
-    ['src/webhooks/x.ts', typeImport('Engine', '../engine/engine.js'), 'webhooks (rank 5) must not import engine'],
+    ['src/webhooks/x.ts', typeImport('TicketEngine', '../engine/ticket/index.js'), 'webhooks (rank 5) must not import engine'],
     ['src/config/x.ts', typeImport('Keys', '../store/keys.js'), 'config (rank 2) must not import store'],
     ['workers/x.worker.ts', valueImport('createRuntime', '../src/runtime.js'), 'workers (rank 11) must not import wiring'],
     ['src/runtime.ts', valueImport('runDemo', './demo/index.js'), 'wiring (rank 12) must not import demo'],
@@ -65,7 +65,7 @@ describe('layering lint', () => {
     // Workers and HTTP change tickets through the engine.
     ['src/http/x.ts', valueImport('createTicketStore', '../store/ticket-store.js'), 'write through src/engine'],
     // An allow-listed file (temporary) may still hold the client, but keeps its layer's direction.
-    ['src/engine/backlog-feed.ts', typeImport('App', '../http/app.js'), 'engine (rank 7) must not import http'],
+    ['src/engine/backlog/feed.ts', typeImport('App', '../http/app.js'), 'engine (rank 7) must not import http'],
   ];
 
   it.each(forbidden)('%s: forbids %s', async (file, code, says) => {
@@ -87,14 +87,12 @@ describe('layering lint', () => {
     ['src/cli.ts', valueImport('Redis', 'ioredis')],
     ['src/embedded-redis.ts', valueImport('Redis', 'ioredis')],
     ['src/dashboard/x.ts', valueImport('sendProblem', '../http/problem.js')],
-    ['src/http/routes/x.ts', typeImport('Engine', '../../engine/engine.js')],
+    ['src/http/routes/x.ts', typeImport('TicketEngine', '../../engine/ticket/index.js')],
     ['machines/x.ts', valueImport('setup', 'xstate')],
     ['machines/x.ts', valueImport('z', 'zod')],
     ['machines/x.ts', typeImport('LandCode', '../src/domain/ids.js')],
     ['src/domain/x.ts', valueImport('z', 'zod')],
-    ['workers/x.worker.ts', typeImport('Engine', '../src/engine/engine.js')],
-    // Allow-listed today (eslint.config.js, REDIS_CLIENT_NOT_YET_MOVED): removed once the store modules land.
-    ['src/engine/backlog-feed.ts', typeImport('RedisClient', '../store/redis-client.js')],
+    ['workers/x.worker.ts', typeImport('TicketEngine', '../src/engine/ticket/index.js')],
   ];
 
   it.each(allowed)('%s: allows %s', async (file, code) => {
@@ -120,18 +118,13 @@ describe('layering lint', () => {
     expect(outside).toEqual([]);
   });
 
-  it('allow-lists for the Redis client only files that exist and still import it', async () => {
-    const config = (await import(pathToFileURL(join(root, 'eslint.config.js')).href)) as { REDIS_CLIENT_NOT_YET_MOVED: string[] };
-    const stale = config.REDIS_CLIENT_NOT_YET_MOVED.filter(
-      (file) => !existsSync(join(root, file)) || !/from 'ioredis'|\bRedisClient\b/.test(readFileSync(join(root, file), 'utf8')),
-    );
-    expect(stale, 'delete these from REDIS_CLIENT_NOT_YET_MOVED in eslint.config.js').toEqual([]);
-    // Everything else outside the store, the queue, the provider kit and the process wiring is held to the rule.
+  it('holds every file outside the Redis rooms to the Redis client rule', async () => {
+    // Everything outside the store, the queue, the provider kit and the process wiring is held to the rule.
     const mayHoldClient = (f: string) =>
       /^src\/(store|queue|provider)\//.test(f) || ['src/runtime.ts', 'src/cli.ts', 'src/embedded-redis.ts', 'src/redis-check.ts'].includes(f);
     const exempt: string[] = [];
     for (const file of sources) {
-      if (mayHoldClient(file) || config.REDIS_CLIENT_NOT_YET_MOVED.includes(file)) continue;
+      if (mayHoldClient(file)) continue;
       if (!(await patternsOf(file))?.some((p) => p.message.includes(REDIS))) exempt.push(file);
     }
     expect(exempt).toEqual([]);

@@ -19,7 +19,7 @@ import {
   type TicketEventType,
 } from '../../machines/ticket.machine.js';
 import { nextDeadline } from '../../machines/ticket.deadlines.js';
-import { sampleEvent } from '../../src/engine/refusal.js';
+import { sampleEvent } from '../../src/engine/ticket/index.js';
 import type { Actor } from '../../machines/ticket.policy.js';
 
 export const MINUTE = 60_000;

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BacklogEventInputSchema } from '../../domain/backlog-event.js';
+import { BacklogEventInputSchema, BacklogHistoryEntrySchema } from '../../domain/backlog-event.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import type { BacklogEngine } from '../../engine/backlog-engine.js';
-import { BACKLOG_STATUSES } from '../../engine/backlog-record.js';
+import { BACKLOG_STATUSES, type BacklogEngine } from '../../engine/backlog/index.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
@@ -48,12 +47,6 @@ export const BacklogItemViewSchema = z.object({
   allowedEvents: z.array(z.string()),
 });
 
-const HistoryEntry = z.object({
-  version: z.number().int(), at: z.string(), type: z.string(),
-  actor: z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]),
-  from: z.string().nullable(), to: z.string(), details: z.record(z.string(), z.unknown()).optional(),
-});
-
 const IF_MATCH = /^\s*(?:"(\d{1,12})"|(\d{1,12}))\s*$/;
 
 export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
@@ -78,7 +71,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
         tags: ['backlog'],
         summary: 'One backlog item with why each ticket was linked, the score\'s parts and its history',
         params: Params,
-        response: { 200: BacklogItemViewSchema.extend({ history: z.array(HistoryEntry) }), ...problemResponses(401, 404) },
+        response: { 200: BacklogItemViewSchema.extend({ history: z.array(BacklogHistoryEntrySchema) }), ...problemResponses(401, 404) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);

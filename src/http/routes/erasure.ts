@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdSchema } from '../../domain/ids.js';
-import type { Engine } from '../../engine/engine.js';
+import type { TicketEngine } from '../../engine/ticket/index.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
@@ -23,7 +23,7 @@ export const ErasureResultSchema = z
  * The ticket, its history and its idempotency record change in one
  * audited commit at once; its jobs and stream events follow within seconds.
  */
-export function erasureRoutes(engine: Engine): FastifyPluginAsyncZod {
+export function erasureRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/v1/tickets/:id/erasure', {
       config: { roles: ['operator'] },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../../domain/access.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import type { Engine } from '../../engine/engine.js';
+import type { TicketEngine } from '../../engine/ticket/index.js';
 import { AppError } from '../../errors.js';
 import { compareStreamIds, type EventHub, type StreamEntry } from '../../store/event-hub.js';
 import { principalOf } from '../auth.js';
@@ -58,7 +58,7 @@ const FACTS_CACHE = 1000;
 const NO_REACH_TTL_MS = 5000;
 
 /** The ticket facts a connection's filters need, loaded once and kept briefly (bounded). */
-function makeFactsCache(engine: Engine, principal: Principal) {
+function makeFactsCache(engine: TicketEngine, principal: Principal) {
   const cache = new Map<string, Promise<Facts | null>>();
   return async (ticketId: string, heldByCaller: boolean): Promise<Facts | null> => {
     const hit = cache.get(ticketId);
@@ -99,7 +99,7 @@ function parsedOf(entry: StreamEntry): ParsedEvent | null {
 }
 
 /** Whether an entry goes to this client: its type, its ticket's Land and service, and the caller's reach. */
-function makeFilter(engine: Engine, principal: Principal, f: Filters) {
+function makeFilter(engine: TicketEngine, principal: Principal, f: Filters) {
   // Operators and the steering committee watch every event; the steering's
   // own reach is none, so its filters read the facts as the board does.
   const seesAll = principal.role === 'operator' || principal.role === 'steering';
@@ -120,7 +120,7 @@ function makeFilter(engine: Engine, principal: Principal, f: Filters) {
 
 const frame = (e: StreamEntry) => `id: ${e.id}\ndata: ${e.event}\n\n`;
 
-export function streamRoutes(engine: Engine, hub: EventHub, opts: StreamOptions): FastifyPluginAsyncZod {
+export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOptions): FastifyPluginAsyncZod {
   const maxQueued = opts.maxQueued ?? 2000;
   const maxBuffered = opts.maxBuffered ?? 1024 * 1024;
   const maxClients = opts.maxClients ?? 1000;

@@ -1,30 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
-import { CreateTicketSchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
+import { CreateTicketSchema, HistoryEntrySchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import { PrioritySchema } from '../../domain/topology.js';
-import type { Engine } from '../../engine/engine.js';
-import { SlaTimelineSchema } from '../../engine/sla-view.js';
+import { SlaTimelineSchema, type TicketEngine } from '../../engine/ticket/index.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
 const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
 const Params = z.object({ id: IdSchema.describe('Ticket id') });
-
-export const HistoryEntrySchema = z
-  .object({
-    version: z.number().int(),
-    at: z.string(),
-    type: z.string(),
-    actor: z.union([z.object({ orgId: z.string(), role: z.string() }), z.object({ system: z.literal(true) })]),
-    from: z.string().nullable(),
-    to: z.string(),
-    level: z.number().int().nullable(),
-    assignee: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  })
-  .describe('One applied event: who, what, when, from which state to which');
 
 const IdempotencyKeyHeader = z
   .string()
@@ -37,7 +22,7 @@ const IdempotencyKeyHeader = z
 const CreateHeaders = z.object({ 'idempotency-key': IdempotencyKeyHeader });
 
 /** The draft has the key as a structured-field string: "…"; plain tokens are taken as they are. */
-const idempotencyKeyOf = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
+const idempotencyKeyFromHeader = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
 
 const ListQuery = z.strictObject({
   level: z.coerce.number().int().min(1).max(3).optional(),
@@ -61,7 +46,7 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return version === undefined ? undefined : Number(version);
 }
 
-export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
+export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/v1/tickets', {
       config: { roles: ['desk', 'operator'] },
@@ -82,7 +67,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
         if (!headers.success) throw new AppError('BAD_REQUEST', 'The request headers are not valid', { errors: fieldErrors(headers.error.issues).map((e) => ({ ...e, path: `headers.${e.path}` })) });
         if (req.validationError.validationContext !== 'body') throw req.validationError;
       }
-      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']) });
+      const { record, replayed } = await engine.createTicket(principal, req.body, { idempotencyKey: idempotencyKeyFromHeader(req.headers['idempotency-key']) });
       reply.header('etag', `"${record.version}"`).header('location', `/v1/tickets/${record.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(engine.view(principal, record));
@@ -130,7 +115,7 @@ export function ticketRoutes(engine: Engine): FastifyPluginAsyncZod {
       const principal = principalOf(req);
       const { record, replayed } = await engine.applyEventOnce(principal, req.params.id, req.body, {
         ifMatch: parseIfMatch(req.headers['if-match']),
-        idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']),
+        idempotencyKey: idempotencyKeyFromHeader(req.headers['idempotency-key']),
       });
       reply.header('etag', `"${record.version}"`);
       if (replayed) reply.header('idempotent-replayed', 'true');

@@ -1,9 +1,9 @@
-import type { Principal } from '../domain/access.js';
-import { LAND_CODES } from '../domain/ids.js';
-import { STATUSES } from '../domain/ticket.js';
-import { LEVELS, PRIORITIES, type Topology } from '../domain/topology.js';
-import { parseActiveField, type IndexName } from '../store/keys.js';
-import { indexesFor, type ListQuery } from './list.js';
+import type { Principal } from '../../domain/access.js';
+import { LAND_CODES } from '../../domain/ids.js';
+import { STATUSES, type TicketListQuery } from '../../domain/ticket.js';
+import { LEVELS, PRIORITIES, type Topology } from '../../domain/topology.js';
+import { parseActiveField, type IndexName } from '../../store/keys.js';
+import { indexesFor } from './list.js';
 
 /** Which of the active tickets a count takes: the `stats:active` fields it sums. */
 export interface ActiveMatch {
@@ -27,7 +27,7 @@ export interface CountSpec {
 export const COUNT_GROUPS = ['total', 'status', 'level', 'assignee', 'land', 'service', 'priority', 'sla'] as const;
 export type CountGroup = (typeof COUNT_GROUPS)[number];
 
-type Filter = Omit<ListQuery, 'limit' | 'cursor'>;
+type Filter = Omit<TicketListQuery, 'limit' | 'cursor'>;
 const OPERATOR: Principal = { orgId: 'operator', role: 'operator' };
 
 

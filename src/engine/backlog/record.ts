@@ -1,5 +1,7 @@
-import type { BacklogContext } from '../../machines/backlog.machine.js';
-import type { Analysed } from '../backlog/text.js';
+import type { BacklogContext } from '../../../machines/backlog.machine.js';
+import type { Analysed } from '../../backlog/text.js';
+import { scoreServiceItem, type BacklogScore } from '../../domain/backlog-score.js';
+import type { Topology } from '../../domain/topology.js';
 
 /** The facts of an item that the machine does not keep: its analysed text, for matching. */
 export interface BacklogItemData {
@@ -20,12 +22,5 @@ export interface BacklogItemRecord {
 /** Items a new suggestion may still be linked to: not decided against, not merged away, not shipped. */
 export const takesLinks = (status: BacklogStatus) => status === 'proposed' || status === 'prioritized' || status === 'accepted' || status === 'scheduled';
 
-export interface BacklogHistoryEntry {
-  version: number;
-  at: string;
-  type: string;
-  actor: { orgId: string; role: string } | { system: true };
-  from: BacklogStatus | null;
-  to: BacklogStatus;
-  details?: Record<string, unknown>;
-}
+export const scoreOf = (topology: Topology, record: BacklogItemRecord): BacklogScore =>
+  scoreServiceItem(topology, record.state.context.service, record.state.context.links);

@@ -1,8 +1,8 @@
-import type { TicketContext } from '../../machines/ticket.machine.js';
-import type { ReachFacts } from '../domain/access.js';
-import type { Category, Reporter, Status } from '../domain/ticket.js';
-import type { LandCode } from '../domain/ids.js';
-import type { Level } from '../domain/topology.js';
+import type { TicketContext } from '../../../machines/ticket.machine.js';
+import type { ReachFacts } from '../../domain/access.js';
+import type { Category, Reporter, Status } from '../../domain/ticket.js';
+import type { LandCode } from '../../domain/ids.js';
+import type { Level } from '../../domain/topology.js';
 
 /** The facts of a ticket that never change after creation (stored once, beside the snapshot). */
 export interface TicketData {
@@ -22,7 +22,7 @@ export interface TicketData {
 }
 
 /** The part of a machine snapshot Lotse persists: `resolveState` takes exactly this. */
-export interface PersistedTicket {
+export interface TicketState {
   value: string | Record<string, string>;
   context: TicketContext;
 }
@@ -42,7 +42,7 @@ export interface TicketRecord {
   data: TicketData;
   reporter: Reporter | null;
   origin?: TicketOrigin | null;
-  state: PersistedTicket;
+  state: TicketState;
   updatedAt: number;
 }
 
@@ -63,7 +63,7 @@ const STATUS_OF: Record<string, Status> = {
   closed: 'closed',
 };
 
-export function stateInfo(value: PersistedTicket['value']): StateInfo {
+export function stateInfo(value: TicketState['value']): StateInfo {
   if (typeof value === 'string') {
     return { path: value, status: STATUS_OF[value] ?? 'new', level: null, active: false };
   }

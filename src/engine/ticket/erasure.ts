@@ -1,11 +1,12 @@
-import type { Actor } from '../../machines/ticket.policy.js';
-import { cloudEvent, ticketEventType } from '../domain/cloudevent.js';
-import type { Keys } from '../store/keys.js';
-import type { StoreOp } from '../store/ops.js';
-import { EVENT_IDEMPOTENCY_TTL_S } from './idempotency-keys.js';
-import type { Amendment } from './record-engine.js';
-import { actorView, type Effect, type HistoryEntry } from './effects.js';
-import { stateInfo, type TicketRecord } from './ticket-record.js';
+import type { Actor } from '../../../machines/ticket.policy.js';
+import { cloudEvent, ticketEventType } from '../../domain/cloudevent.js';
+import type { Keys } from '../../store/keys.js';
+import type { StoreOp } from '../../store/ops.js';
+import { EVENT_IDEMPOTENCY_TTL_S } from '../idempotency-keys.js';
+import type { Amendment } from '../interfaces.js';
+import type { HistoryEntry } from '../../domain/ticket.js';
+import { actorView, type Effect } from '../effects.js';
+import { stateInfo, type TicketRecord } from './record.js';
 
 /**
  * The erasure of a ticket's personal data, decided without I/O: from the

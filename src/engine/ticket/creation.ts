@@ -1,7 +1,7 @@
-import { landOf } from '../domain/routing.js';
-import type { CreateTicket } from '../domain/ticket.js';
-import type { Topology } from '../domain/topology.js';
-import { validationFailed, type FieldError } from '../errors.js';
+import { landOf } from '../../domain/routing.js';
+import type { CreateTicket } from '../../domain/ticket.js';
+import type { Topology } from '../../domain/topology.js';
+import { validationFailed, type FieldError } from '../../errors.js';
 
 const RECEIVED_AT_MAX_AGE_MS = 7 * 86_400_000;
 const CLOCK_SKEW_MS = 60_000;

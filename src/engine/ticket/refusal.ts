@@ -1,10 +1,10 @@
 import type { SnapshotFrom } from 'xstate';
-import type { TicketEvent } from '../../machines/ticket.machine.js';
-import type { Actor } from '../../machines/ticket.policy.js';
-import { USER_EVENT_TYPES } from '../domain/ticket.js';
-import { AppError } from '../errors.js';
-import type { TicketMachine } from './ticket-kind.js';
-import { stateInfo, type TicketRecord } from './ticket-record.js';
+import type { TicketEvent } from '../../../machines/ticket.machine.js';
+import type { Actor } from '../../../machines/ticket.policy.js';
+import { USER_EVENT_TYPES } from '../../domain/ticket.js';
+import { AppError } from '../../errors.js';
+import type { TicketMachine } from './kind.js';
+import { stateInfo, type TicketRecord } from './record.js';
 
 /**
  * Why the machine refused an event: 403 when someone else (the holder, an

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { closedDaysBetween, describeCalendar } from '../domain/business-time.js';
-import { clockOutcome, type Clock } from '../domain/sla.js';
-import { SlaMarkSchema } from '../domain/ticket.js';
-import type { Topology } from '../domain/topology.js';
-import type { TicketRecord } from './ticket-record.js';
+import { closedDaysBetween, describeCalendar } from '../../domain/business-time.js';
+import { clockOutcome, type Clock } from '../../domain/sla.js';
+import { SlaMarkSchema } from '../../domain/ticket.js';
+import type { Topology } from '../../domain/topology.js';
+import type { TicketRecord } from './record.js';
 import { markView } from './view.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,6 +1,6 @@
-import { runningClock, type Mark } from '../domain/sla.js';
-import type { TicketView } from '../domain/ticket.js';
-import { stateInfo, type TicketRecord } from './ticket-record.js';
+import { runningClock, type Mark } from '../../domain/sla.js';
+import type { TicketView } from '../../domain/ticket.js';
+import { stateInfo, type TicketRecord } from './record.js';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 /** A warning or breach as callers see it (SlaMarkSchema). */

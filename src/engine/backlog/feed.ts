@@ -1,19 +1,17 @@
-import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from 'pino';
-import type { BacklogLink } from '../domain/backlog-policy.js';
-import { compareTexts, type Analysed } from '../backlog/text.js';
-import type { Topology } from '../domain/topology.js';
-import type { BacklogJob } from '../queue/jobs.js';
-import { backlogIndexTerms, findCandidates } from '../store/backlog-index.js';
-import type { Keys } from '../store/keys.js';
-import { COMPARE_AND_DELETE } from '../store/scripts.js';
-import type { BacklogEngine, NewItem } from './backlog-engine.js';
-import { itemIdFor } from './backlog-engine.js';
-import { takesLinks } from './backlog-record.js';
-import type { HistoryEntry } from './effects.js';
-import type { Engine } from './engine.js';
-import { eventKeyText, fingerprint, idempotencyDigest } from './idempotency-keys.js';
-import type { TicketRecord } from './ticket-record.js';
+import type { BacklogLink } from '../../domain/backlog-policy.js';
+import { compareTexts, type Analysed } from '../../backlog/text.js';
+import type { Topology } from '../../domain/topology.js';
+import type { BacklogJob } from '../../queue/jobs.js';
+import { backlogIndexTerms, type CandidateFinder } from '../../store/backlog-index.js';
+import type { Keys } from '../../store/keys.js';
+import type { Locks } from '../../store/locks.js';
+import type { RecurringWindow } from '../../store/recurring-window.js';
+import { eventKeyText, idempotencyDigest } from '../idempotency-keys.js';
+import type { TicketEngine, TicketRecord } from '../ticket/index.js';
+import { itemIdFor } from './ids.js';
+import type { BacklogEngine, NewItem } from './interfaces.js';
+import { takesLinks } from './record.js';
 
 /** How long one worker may hold a service's matching lock; it is given back as soon as the job is done. */
 const LOCK_MS = 15_000;
@@ -33,8 +31,13 @@ const RECURRING_CANDIDATES = 100;
 export interface BacklogFeedDeps {
   topology: Topology;
   keys: Keys;
-  redis: RedisClient;
-  tickets: Engine;
+  /** The candidate items of a service for a text (the backlog's text index). */
+  findCandidates: CandidateFinder;
+  /** The recurring-problem window. */
+  window: RecurringWindow;
+  /** One matching job per service at a time. */
+  locks: Locks;
+  tickets: TicketEngine;
   backlog: BacklogEngine;
   now: () => number;
   logger: Logger;
@@ -59,15 +62,14 @@ const linkOf = (ticket: TicketRecord, score: number, shared: string[], source: B
  * carries an idempotency key.
  */
 export function createBacklogFeed(deps: BacklogFeedDeps) {
-  const { topology, keys, redis, backlog } = deps;
+  const { topology, keys, backlog } = deps;
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
-  const loadTicket = (id: string) => deps.tickets.records.load(id);
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
   async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[] } | null> {
-    const candidates = await findCandidates(redis, keys.prefix, service, text);
+    const candidates = await deps.findCandidates(service, text);
     if (candidates.length === 0) return null;
-    const items = await Promise.all(candidates.map((c) => backlog.records.load(c.itemId)));
+    const items = await Promise.all(candidates.map((c) => backlog.findItem(c.itemId)));
     let best: { itemId: string; score: number; shared: string[] } | null = null;
     for (const item of items) {
       if (!item || item.state.context.service !== service || !takesLinks(item.state.value)) continue;
@@ -88,12 +90,10 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     return (await backlog.createItem(item)).record.id;
   }
 
-  async function suggest(job: Extract<BacklogJob, { type: 'suggest' }>): Promise<{ itemId: string } | null> {
-    const ticket = await loadTicket(job.ticketId);
-    if (!ticket) return null;
+  async function suggest(ticket: TicketRecord, job: Extract<BacklogJob, { type: 'suggest' }>): Promise<{ itemId: string } | null> {
     if (job.source === 'improvement') return { itemId: await place(ticket, ticket.data.subject, ticket.data.description, 'improvement', `${job.ticketId}-improvement`) };
     // The suggestion's text lies in the ticket's history entry of that version.
-    const entry = (await deps.tickets.historyEntry(job.ticketId, job.version)) as HistoryEntry | null;
+    const entry = await deps.tickets.historyEntry(job.ticketId, job.version);
     if (entry?.type !== 'SUGGEST_IMPROVEMENT') return null;
     const details = entry.details ?? {};
     return { itemId: await place(ticket, String(details.title ?? ''), String(details.description ?? ''), 'suggestion', `${job.ticketId}-v${job.version}`) };
@@ -104,9 +104,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
    * at least N tickets from at least M Länder within the window match, they
    * become one item (or join the item that already says it).
    */
-  async function observe(job: Extract<BacklogJob, { type: 'observe' }>): Promise<{ itemId: string } | null> {
-    const ticket = await loadTicket(job.ticketId);
-    if (!ticket) return null;
+  async function observe(ticket: TicketRecord): Promise<{ itemId: string } | null> {
     const service = ticket.data.service;
     const { recurring, similarityThreshold } = settingsOf(service);
     const windowMs = recurring.windowDays * 86_400_000;
@@ -115,28 +113,13 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const terms = backlogIndexTerms(text);
     if (terms.length === 0) return null;
     const me: Observation = { ticketId: ticket.id, land: ticket.data.land, priority: ticket.state.context.priority, at, text };
-    const ttl = Math.ceil(windowMs / 1000);
 
     // Write first, then read: two observations of one problem at once still see each other.
-    const write = redis.multi().set(keys.recurringTicket(ticket.id), JSON.stringify(me), 'EX', ttl);
-    for (const term of terms) {
-      const key = keys.recurringPosting(service, term);
-      write.zadd(key, at, ticket.id).zremrangebyscore(key, '-inf', at - windowMs).zremrangebyrank(key, 0, -(RECURRING_POSTING_CAP + 1)).expire(key, ttl);
-    }
-    await write.exec();
-
-    const read = redis.pipeline();
-    for (const term of terms) read.zrevrangebyscore(keys.recurringPosting(service, term), '+inf', deps.now() - windowMs, 'LIMIT', 0, RECURRING_CANDIDATES);
-    const hits = new Map<string, number>();
-    for (const [err, ids] of (await read.exec()) ?? []) {
-      if (err) throw err;
-      for (const id of ids as string[]) hits.set(id, (hits.get(id) ?? 0) + 1);
-    }
+    await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP);
+    const hits = await deps.window.countTermHits(service, terms, deps.now() - windowMs, RECURRING_CANDIDATES);
     const nearest = [...hits].sort((a, b) => b[1] - a[1]).slice(0, RECURRING_CANDIDATES).map(([id]) => id);
-    const stored = nearest.length > 0 ? await redis.mget(...nearest.map((id) => keys.recurringTicket(id))) : [];
-    const cluster = stored.flatMap((raw) => {
-      if (!raw) return [];
-      const o = JSON.parse(raw) as Observation;
+    const stored = (await deps.window.readObservations(nearest)) as Observation[];
+    const cluster = stored.flatMap((o) => {
       const { score, shared } = o.ticketId === me.ticketId ? { score: 1, shared: [] } : compareTexts(text, o.text);
       return score >= similarityThreshold ? [{ o, score, shared }] : [];
     });
@@ -165,7 +148,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   /** A MERGE's links go to the target; if the target cannot take them after all, they get an item of their own. */
   async function absorbJob(job: Extract<BacklogJob, { type: 'absorb' }>) {
     if (await backlog.absorb(job.into, job.from, job.links)) return { itemId: job.into };
-    const source = await backlog.records.load(job.from);
+    const source = await backlog.findItem(job.from);
     const ctx = source?.state.context;
     const item = await backlog.createItem({
       id: itemIdFor(`absorb-${job.from}-${job.into}`), service: ctx?.service ?? '', title: ctx?.title ?? '', description: ctx?.description ?? '',
@@ -176,7 +159,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   }
 
   async function split(job: Extract<BacklogJob, { type: 'split' }>) {
-    const source = await backlog.records.load(job.from);
+    const source = await backlog.findItem(job.from);
     if (!source) return null;
     const ctx = source.state.context;
     const item = await backlog.createItem({
@@ -188,42 +171,38 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
 
   /** A decided item tells a linked ticket once: a closed ticket is left alone, a retry applies nothing again. */
   async function notify(job: Extract<BacklogJob, { type: 'notify' }>) {
-    const payload = {
+    const outcome = {
       type: 'BACKLOG_DECIDED' as const, item: job.item, outcome: job.outcome,
       ...(job.release !== undefined ? { release: job.release } : {}), ...(job.reason !== undefined ? { reason: job.reason } : {}),
       note: job.outcome === 'done' ? `Umsetzung ausgeliefert in Release ${job.release ?? ''}`.trim() : `Vorschlag abgelehnt: ${job.reason ?? ''}`.trim(),
     };
     const key = keys.idempotency('lotse', idempotencyDigest(eventKeyText(job.ticketId, `${job.item}-v${job.version}`)));
-    const result = await deps.tickets.records.change('system', job.ticketId, (before) => (before.state.value === 'closed' ? null : payload), { idempotency: { key, fp: fingerprint(payload) } })
-      .catch((err: unknown) => {
-        if ((err as { code?: string }).code === 'TICKET_NOT_FOUND') return null;
-        throw err;
-      });
-    return { applied: !!result && !result.replayed };
+    return deps.tickets.tellBacklogOutcome(job.ticketId, outcome, key);
   }
 
   /**
    * Matching and opening items of one service, one job at a time: two
    * suggestions of one wish at once would otherwise both open an item.
    */
-  async function locked<T>(ticketId: string, fn: () => Promise<T>): Promise<T | null> {
-    const ticket = await loadTicket(ticketId);
+  async function locked<T>(ticketId: string, fn: (ticket: TicketRecord) => Promise<T>): Promise<T | null> {
+    // Loaded once: the lock's service and the job's ticket are the same read.
+    const ticket = await deps.tickets.findTicket(ticketId);
     if (!ticket) return null;
     const key = keys.backlogLock(ticket.data.service);
     const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-    if ((await redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') throw new ServiceBusy(ticket.data.service);
+    if (!(await deps.locks.acquire(key, token, LOCK_MS))) throw new ServiceBusy(ticket.data.service);
     try {
-      return await fn();
+      return await fn(ticket);
     } finally {
-      await redis.eval(COMPARE_AND_DELETE, 1, key, token);
+      await deps.locks.release(key, token);
     }
   }
 
   return {
     async run(job: BacklogJob) {
       switch (job.type) {
-        case 'suggest': return locked(job.ticketId, () => suggest(job));
-        case 'observe': return locked(job.ticketId, () => observe(job));
+        case 'suggest': return locked(job.ticketId, (ticket) => suggest(ticket, job));
+        case 'observe': return locked(job.ticketId, (ticket) => observe(ticket));
         case 'absorb': return absorbJob(job);
         case 'split': return split(job);
         case 'notify': return notify(job);

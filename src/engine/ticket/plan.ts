@@ -1,10 +1,10 @@
-import { reachingOrgs } from '../domain/access.js';
-import { hasBreached, isAtRisk } from '../domain/sla.js';
-import type { Topology } from '../domain/topology.js';
-import { activeField, createdField, type IndexName, type Keys } from '../store/keys.js';
-import { membershipOps, type StoreOp } from '../store/ops.js';
-import type { HistoryEntry } from './effects.js';
-import { reachFacts, stateInfo, type TicketRecord } from './ticket-record.js';
+import { reachingOrgs } from '../../domain/access.js';
+import { hasBreached, isAtRisk } from '../../domain/sla.js';
+import type { Topology } from '../../domain/topology.js';
+import { activeField, createdField, type IndexName, type Keys } from '../../store/keys.js';
+import { membershipOps, type StoreOp } from '../../store/ops.js';
+import type { HistoryEntry } from '../../domain/ticket.js';
+import { reachFacts, stateInfo, type TicketRecord } from './record.js';
 
 /** The score of every member of a lexical index: LIST_PAGE orders them by id. */
 const LEXICAL = 0;

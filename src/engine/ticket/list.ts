@@ -1,24 +1,11 @@
-import type { Principal } from '../domain/access.js';
-import type { Keys, IndexName } from '../store/keys.js';
-import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
-import type { TicketRecord } from './ticket-record.js';
-
-export interface ListQuery {
-  level?: number | undefined;
-  status?: string | undefined;
-  assignee?: string | undefined;
-  land?: string | undefined;
-  service?: string | undefined;
-  sla?: 'at-risk' | 'breached' | undefined;
-  priority?: string | undefined;
-  /** Only tickets at a level (neither resolved nor closed). */
-  active?: boolean | undefined;
-  limit: number;
-  cursor?: string | undefined;
-}
+import type { Principal } from '../../domain/access.js';
+import type { TicketListQuery } from '../../domain/ticket.js';
+import type { Keys, IndexName } from '../../store/keys.js';
+import type { StoredTicket, TicketStore } from '../../store/ticket-store.js';
+import type { TicketRecord } from './record.js';
 
 /** The index sets a query narrows to; the caller's reach is always one of them. */
-export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
+export function indexesFor(principal: Principal, q: TicketListQuery): IndexName[] {
   const names: IndexName[] = [principal.role === 'operator' ? 'all' : `reach:${principal.orgId}`];
   if (q.level !== undefined) names.push(`level:${q.level}`);
   if (q.status !== undefined) names.push(`status:${q.status}`);
@@ -36,7 +23,7 @@ export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
 export async function listTickets(
   deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord },
   principal: Principal,
-  q: ListQuery,
+  q: TicketListQuery,
 ): Promise<{ items: TicketRecord[]; next: string | null }> {
   if (principal.role === 'steering') return { items: [], next: null };
   const keys = indexesFor(principal, q).map((n) => deps.keys.index(n));

@@ -1,0 +1,116 @@
+import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../../machines/backlog.machine.js';
+import type { BacklogLink } from '../../domain/backlog-policy.js';
+import { analyseText } from '../../backlog/text.js';
+import type { Principal } from '../../domain/access.js';
+import { BacklogEventInputSchema, type BacklogHistoryEntry } from '../../domain/backlog-event.js';
+import type { Topology } from '../../domain/topology.js';
+import { AppError, fieldErrors, validationFailed } from '../../errors.js';
+import { eventKeyText, fingerprint, idempotencyDigest } from '../idempotency-keys.js';
+import type { Decision, PathDeps } from '../interfaces.js';
+import { change, create, load, loadInReach } from '../path.js';
+import type { BacklogEngine, BacklogEngineDeps, NewItem } from './interfaces.js';
+import { createBacklogKind, type BacklogSnapshot } from './kind.js';
+import { listItems } from './list.js';
+import { takesLinks, type BacklogItemRecord } from './record.js';
+import { toItemView } from './view.js';
+import type { BacklogPolicy } from '../../domain/backlog-policy.js';
+
+/** The words of a service's own name say nothing about what a ticket of it asks: every subject carries them. */
+export function textSettingsOf(topology: Topology, service: string) {
+  const s = topology.services.get(service);
+  const own = s ? [s.id, ...s.name.split(/[\s–—-]+/)] : [];
+  return { synonyms: s?.backlog.synonyms ?? topology.config.backlog.synonyms, stopWords: own.filter((w) => w.length > 1) };
+}
+
+/** What the backlog's operations share: the engine's deps, the policy and the path's (the item kind among them). */
+export interface BacklogPath extends BacklogEngineDeps {
+  policy: BacklogPolicy;
+  path: PathDeps<BacklogItemRecord, BacklogEventPayload, BacklogSnapshot, BacklogHistoryEntry, NewItem>;
+}
+
+/** Opens an item through the path's `create`; a retry with the same id finds the item made the first time. */
+export async function createItem(b: BacklogPath, item: NewItem): Promise<{ record: BacklogItemRecord; created: boolean }> {
+  const result = await create(b.path, 'system', item);
+  if (result.status === 'created') {
+    b.logger.info({ itemId: item.id, service: item.service, tickets: item.links.length }, 'backlog item opened');
+    return { record: result.record, created: true };
+  }
+  return { record: await loadInReach(b.path.kind, 'system', item.id), created: false };
+}
+
+/** Whether an item takes a ticket: LINK it; keep it as it is when linked already or when it takes no links (refused). */
+export function decideLink(policy: BacklogPolicy, before: BacklogItemRecord, l: BacklogLink): Decision<BacklogEventPayload, 'linked' | 'refused'> {
+  if (isLinked(before.state.context, l.ticketId)) return { keep: 'linked' };
+  if (!takesLinks(before.state.value) || !hasRoomFor(policy, before.state.context, [l])) return { keep: 'refused' };
+  return { send: { type: 'LINK', link: l } };
+}
+
+/** Whether a MERGE's target takes the source's links: ABSORB them; keep it when every one is there (a retried job) or it cannot. */
+export function decideAbsorb(policy: BacklogPolicy, before: BacklogItemRecord, from: string, links: BacklogLink[]): Decision<BacklogEventPayload, 'absorbed' | 'refused'> {
+  const ctx = before.state.context;
+  if (links.every((l) => isLinked(ctx, l.ticketId))) return { keep: 'absorbed' };
+  if (!takesLinks(before.state.value) || !hasRoomFor(policy, ctx, links)) return { keep: 'refused' };
+  return { send: { type: 'ABSORB', from, links } };
+}
+
+/** Links a ticket to an item; a ticket linked already changes nothing (no commit). Null when the item takes no links. */
+export async function link(b: BacklogPath, itemId: string, l: BacklogLink): Promise<BacklogItemRecord | null> {
+  const outcome = await change(b.path, 'system', itemId, (before) => decideLink(b.policy, before, l));
+  // Linked already: the record the decision was made on, not a second read.
+  return outcome.status === 'kept' && outcome.why === 'refused' ? null : outcome.record;
+}
+
+export async function absorb(b: BacklogPath, into: string, from: string, links: BacklogLink[]): Promise<boolean> {
+  const outcome = await change(b.path, 'system', into, (before) => decideAbsorb(b.policy, before, from, links));
+  return !(outcome.status === 'kept' && outcome.why === 'refused');
+}
+
+/**
+ * A caller's event: operators of the service's backlog owner and the
+ * steering committee move items; desks and providers read them only. A
+ * MERGE is checked against its target first, so no link is lost on the way.
+ */
+export async function applyItemEvent(b: BacklogPath, principal: Principal, id: string, input: unknown, opts: { ifMatch?: number | undefined; idempotencyKey?: string | undefined } = {}) {
+  const parsed = BacklogEventInputSchema.safeParse(input);
+  if (!parsed.success) throw validationFailed(fieldErrors(parsed.error.issues));
+  const payload = parsed.data as BacklogEventPayload;
+  const current = await loadInReach(b.path.kind, principal, id);
+  if (principal.role !== 'operator' && principal.role !== 'steering') throw new AppError('FORBIDDEN', 'Only operators and the steering committee move backlog items');
+  if (payload.type === 'MERGE') {
+    const target = await load(b.path.kind, payload.into);
+    if (!target) throw validationFailed([{ path: 'into', message: 'no such backlog item' }]);
+    if (target.state.context.service !== current.state.context.service) throw validationFailed([{ path: 'into', message: 'an item of another service' }]);
+    if (!takesLinks(target.state.value)) throw validationFailed([{ path: 'into', message: `the item is ${target.state.value} and takes no more tickets` }]);
+    if (!hasRoomFor(b.policy, target.state.context, current.state.context.links)) {
+      throw new AppError('LIMIT_REACHED', 'The target item cannot hold these tickets too', { limit: 'backlog.maxLinksPerItem', max: b.policy.maxLinksPerItem(current.state.context.service) });
+    }
+  }
+  const idempotency = opts.idempotencyKey !== undefined
+    ? { key: b.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(id, opts.idempotencyKey))), fp: fingerprint(payload) }
+    : undefined;
+  const outcome = await change(b.path, principal, id, () => ({ send: payload }), { ifMatch: opts.ifMatch, idempotency });
+  return { record: outcome.record, replayed: outcome.status === 'replayed' };
+}
+
+/** The backlog engine: its operations bound to their deps, as BacklogEngine names them. */
+export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
+  const { topology } = deps;
+  const { kind, policy } = createBacklogKind({ topology, store: deps.store, keys: deps.keys, source: deps.source });
+  const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now } };
+  return {
+    createItem: (item) => createItem(b, item),
+    link: (itemId, l) => link(b, itemId, l),
+    absorb: (into, from, links) => absorb(b, into, from, links),
+    applyItemEvent: (principal, id, input, opts) => applyItemEvent(b, principal, id, input, opts),
+    list: (principal, q) => listItems({ topology, listing: deps.listing, loadMany: (ids) => deps.store.loadMany(ids), toRecord: kind.toRecord }, principal, q),
+    view: (principal, record) => toItemView(topology, kind, principal, record, deps.now()),
+    analyse: (service, text) => analyseText(text, textSettingsOf(topology, service)),
+    get: (principal, id) => loadInReach(kind, principal, id),
+    findItem: (id) => load(kind, id),
+    async history(principal, id) {
+      await loadInReach(kind, principal, id);
+      return (await deps.store.history(id)) as BacklogHistoryEntry[];
+    },
+    policy,
+  };
+}
