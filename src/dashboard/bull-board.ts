@@ -3,6 +3,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { DocumentedRoute } from '../http/app.js';
 import { ownOrigin } from '../http/auth.js';
 import { sendProblem } from '../http/problem.js';
 import { securityHeaders } from './security-headers.js';
@@ -11,8 +13,16 @@ import type { Sessions } from './sessions.js';
 export const BOARD_PATH = '/admin/queues';
 
 /** How the OpenAPI document names the board's entry page, which bull-board registers hidden. */
-export const BOARD_DOCS = {
-  [`GET ${BOARD_PATH}`]: { tags: ['dashboard'], summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)' },
+export const BOARD_DOCS: Record<string, DocumentedRoute> = {
+  [`GET ${BOARD_PATH}`]: {
+    tags: ['dashboard'],
+    operationId: 'getQueueBoard',
+    summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)',
+    response: {
+      200: { description: "The operators' board (HTML) to an operator's session", content: { 'text/html': { schema: z.string() } } },
+      303: z.null().describe('No session: to the login form, /dashboard/login; the steering committee: to its read-only board, /admin/queues-ro (Location)'),
+    },
+  },
 };
 /** The steering committee's board: the same queues, read-only. */
 export const READ_ONLY_BOARD_PATH = '/admin/queues-ro';

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { fastifyCookie } from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Topology } from '../domain/topology.js';
 import { ownOrigin, principalOf, sameToken } from '../http/auth.js';
@@ -13,6 +14,12 @@ import type { Sessions } from './sessions.js';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const DASHBOARD_ROLES = ['operator', 'steering'] as const;
+
+/** What the OpenAPI document says `GET /dashboard` answers (besides the problems every route can answer). */
+const DASHBOARD_PAGE_RESPONSES = {
+  200: { description: 'The board (HTML) to a session of an operator or the steering committee', content: { 'text/html': { schema: z.string() } } },
+  303: z.null().describe('No session: to the login form, /dashboard/login (Location)'),
+};
 const FORM_LIMIT = 4096;
 
 export interface DashboardDeps {
@@ -55,7 +62,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
     await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/dashboard/assets/', index: false, cacheControl: true, maxAge: 0 });
 
-    app.get('/dashboard', { schema: { tags: ['dashboard'], summary: 'The live board for operators and the steering committee (a login form without a session)' } }, async (req, reply) => {
+    app.get('/dashboard', { schema: { tags: ['dashboard'], operationId: 'getDashboard', summary: 'The live board for operators and the steering committee (a login form without a session)', response: DASHBOARD_PAGE_RESPONSES } }, async (req, reply) => {
       if (!(await deps.sessions.fromRequest(req))) return back(reply, '/dashboard/login');
       reply.header('cache-control', 'no-store');
       return reply.sendFile('index.html');

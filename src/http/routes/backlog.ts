@@ -62,6 +62,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['backlog'],
+        operationId: 'listBacklogItems',
         summary: 'Backlog items in reach, by score (highest first) or rank (1 first)',
         querystring: ListQuery,
         response: { 200: z.object({ items: z.array(BacklogItemViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
@@ -76,6 +77,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['backlog'],
+        operationId: 'getBacklogItem',
         summary: 'One backlog item with why each ticket was linked, the score\'s parts and its history',
         params: Params,
         response: { 200: BacklogItemViewSchema.extend({ history: z.array(HistoryEntry) }), ...problemResponses(401, 404) },
@@ -91,6 +93,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ['operator', 'steering'] },
       schema: {
         tags: ['backlog'],
+        operationId: 'applyBacklogEvent',
         summary: 'Decide on an item: PRIORITIZE, ACCEPT, REJECT, SCHEDULE, COMPLETE, MERGE, UNMERGE',
         params: Params,
         headers: z.object({

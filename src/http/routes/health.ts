@@ -33,8 +33,8 @@ const NotReady = ProblemSchema.extend({ checks: Checks, reasons: z.record(z.stri
 /** Liveness answers while the process runs; readiness asks Redis and the workers. */
 export function healthRoutes(checks: ReadinessCheck[]): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
-    app.get('/readyz', { schema: { tags: ['health'], summary: 'Readiness: Redis reachable, workers up', response: { 200: Health, 503: NotReady } } }, async (_req, reply) => {
+    app.get('/healthz', { schema: { tags: ['health'], operationId: 'getLiveness', summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+    app.get('/readyz', { schema: { tags: ['health'], operationId: 'getReadiness', summary: 'Readiness: Redis reachable, workers up', response: { 200: Health, 503: NotReady } } }, async (_req, reply) => {
       const results = await Promise.all(checks.map(async (c) => [c.name, await checkWithin(c, READINESS_TIMEOUT_MS)] as const));
       const report = Object.fromEntries(results.map(([n, r]) => [n, r === true ? ('ok' as const) : ('failing' as const)]));
       const failing = results.filter(([, r]) => r !== true);

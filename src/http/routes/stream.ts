@@ -135,6 +135,7 @@ export function streamRoutes(engine: Engine, hub: EventHub, opts: StreamOptions)
       config: { roles: ['desk', 'provider', 'operator', 'steering'] },
       schema: {
         tags: ['stream'],
+        operationId: 'streamEvents',
         summary: 'Server-sent events of ticket events (CloudEvents), resuming after Last-Event-ID; operators see all, others the tickets in their reach',
         description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
         querystring: StreamQuery,
