@@ -140,7 +140,7 @@ export function streamRoutes(engine: Engine, hub: EventHub, opts: StreamOptions)
         description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
         querystring: StreamQuery,
         headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional() }),
-        response: { 200: z.string().describe('text/event-stream'), ...problemResponses(400, 401, 403, 503) },
+        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses(400, 401, 403, 503) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
