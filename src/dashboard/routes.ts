@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Topology } from '../domain/topology.js';
 import { ownOrigin, principalOf, sameToken } from '../http/auth.js';
+import { AppError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import { BOARD_PATH, READ_ONLY_BOARD_PATH } from './bull-board.js';
 import type { Overview } from './overview.js';
@@ -75,7 +76,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
 
     app.post('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
-      if (crossSite(req)) return sendProblem(reply, 403, 'FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' });
+      if (crossSite(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' }));
       const key = (req.body as { key?: unknown } | undefined)?.key;
       const principal = typeof key === 'string' && key.length <= 500 ? deps.principals.authenticate(key.trim()) : null;
       if (!principal) return back(reply, '/dashboard/login?fehler=schluessel');
@@ -91,7 +92,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
       if (!session) return back(reply, '/dashboard/login');
       const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
       if (crossSite(req) || !sameToken(typeof token === 'string' ? token : undefined, session.csrf)) {
-        return sendProblem(reply, 403, 'FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' });
+        return sendProblem(reply, new AppError('FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' }));
       }
       await deps.sessions.destroy(session.id);
       reply.header('set-cookie', deps.sessions.clearCookie(req));

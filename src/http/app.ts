@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { HttpSettings } from '../config/env.js';
+import { AppError } from '../errors.js';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Engine } from '../engine/engine.js';
 import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
@@ -116,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (422 instead of 415).
   app.removeContentTypeParser('text/plain');
   installJsonParser(app, BODY_LIMIT);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, new AppError('NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
   await registerUnderPressure(app, http);
   app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
   app.addHook('preValidation', csrfHook);

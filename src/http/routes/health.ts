@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 import { ProblemSchema, sendProblem } from '../problem.js';
 
 /** A check that has not answered by then counts as failing: a frozen Redis must not hold /readyz. */
@@ -42,7 +43,7 @@ export function healthRoutes(checks: ReadinessCheck[]): FastifyPluginAsyncZod {
       const named = failing.map(([n, r]) => (typeof r === 'object' ? `${n} failing (${r.reason})` : `${n} failing`));
       // Not ready is an error like any other: a problem document, with every check's result beside it.
       if (failing.length > 0) {
-        return sendProblem(reply, 503, 'NOT_READY', `Not ready: ${named.join('; ')}`, { checks: report, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) });
+        return sendProblem(reply, new AppError('NOT_READY', `Not ready: ${named.join('; ')}`, { checks: report, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) }));
       }
       return { status: 'ok' as const, checks: report };
     });
