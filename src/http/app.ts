@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Lotse',
         version,
         description: 'Routes and escalates support tickets for shared public online services across first, second and third level support.',
-        license: { name: 'EUPL-1.2', url: 'https://interoperable-europe.ec.europa.eu/collection/eupl/eupl-text-eupl-12' },
+        license: { name: 'EUPL-1.2', url: 'https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12' },
       },
       // Relative: the API answers at the root of whichever address served this document (each deployment has its own).
       servers: [{ url: '/', description: 'The Lotse that serves this document' }],
