@@ -1,11 +1,11 @@
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
 import { stateInfo, type TicketEngine } from '../src/engine/ticket/index.js';
 import { EventsJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
-import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+import { describe, invalidPayload, makeWorker, withoutStack, type WorkerDeps } from './worker-kit.js';
 
 export type EventsJobResult = { ticketId: string; version: number; state: string; replayed?: true };
 type EventsDeps = { engine: TicketEngine; principals: PrincipalResolver };
@@ -33,6 +33,9 @@ export function makeEventsProcessor(deps: EventsDeps) {
     // the job keeps only what it was, so finished jobs hold no personal data a desk typed.
     const minimal = { ticketId, orgId, event: { type: event.type }, ...(ifMatch !== undefined ? { ifMatch } : {}) };
     const key = eventsJobKey(job);
+    // A job refused for good whose run could not record the failure (its lock was lost: a starved process, a
+    // stall) runs again without its texts: it fails with the refusal it had, not with a check of what was dropped.
+    if (job.attemptsStarted > 1 && typeof event.refused === 'string' && Object.keys(event).length === 2) throw withoutStack(new UnrecoverableError(event.refused));
     // A job that lost its texts was applied before: a re-run answers from the key, never refused.
     const before = Object.keys(event).length === 1 ? await deps.engine.appliedUnder(principal, ticketId, key) : null;
     if (before) return { ticketId, version: before.version, state: stateInfo(before.state.value).path, replayed: true };
@@ -40,7 +43,8 @@ export function makeEventsProcessor(deps: EventsDeps) {
     try {
       applied = await deps.engine.applyEventOnce(principal, ticketId, event, { ifMatch, idempotencyKey: key });
     } catch (err) {
-      if (err instanceof AppError && !err.retryable) await job.updateData(minimal).catch(() => undefined);
+      // The reason names fields and states, never their texts (it is the failed job's reason all the same).
+      if (err instanceof AppError && !err.retryable) await job.updateData({ ...minimal, event: { ...minimal.event, refused: describe(err) } }).catch(() => undefined);
       throw err;
     }
     await job.updateData(minimal);

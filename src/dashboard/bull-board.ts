@@ -3,7 +3,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { DocumentedRoute } from '../http/app.js';
 import { ownOrigin } from '../http/auth.js';
+import { AppError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import { securityHeaders } from './security-headers.js';
 import type { Sessions } from './sessions.js';
@@ -11,8 +14,16 @@ import type { Sessions } from './sessions.js';
 export const BOARD_PATH = '/admin/queues';
 
 /** How the OpenAPI document names the board's entry page, which bull-board registers hidden. */
-export const BOARD_DOCS = {
-  [`GET ${BOARD_PATH}`]: { tags: ['dashboard'], summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)' },
+export const BOARD_DOCS: Record<string, DocumentedRoute> = {
+  [`GET ${BOARD_PATH}`]: {
+    tags: ['dashboard'],
+    operationId: 'getQueueBoard',
+    summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)',
+    response: {
+      200: { description: "The operators' board (HTML) to an operator's session", content: { 'text/html': { schema: z.string() } } },
+      303: z.null().describe('No session: to the login form, /dashboard/login; the steering committee: to its read-only board, /admin/queues-ro (Location)'),
+    },
+  },
 };
 /** The steering committee's board: the same queues, read-only. */
 export const READ_ONLY_BOARD_PATH = '/admin/queues-ro';
@@ -72,7 +83,7 @@ function board(path: string, queues: Queue[], readOnly: boolean) {
 /** A page request without a session goes to the login; an API call gets a problem. */
 function refuse(req: FastifyRequest, reply: FastifyReply) {
   if (SAFE.has(req.method) && !req.url.includes('/api/') && !req.url.includes('/static/')) return reply.code(303).header('location', '/dashboard/login').send();
-  return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Log in on /dashboard/login first');
+  return sendProblem(reply, new AppError('UNAUTHENTICATED', 'Log in on /dashboard/login first'));
 }
 
 /**
@@ -92,11 +103,11 @@ export function bullBoardRoutes(deps: BoardDeps) {
           if (!session) return refuse(req, reply);
           const role = session.principal.role;
           if (!readOnly && role !== 'operator') {
-            if (!SAFE.has(req.method)) return sendProblem(reply, 403, 'FORBIDDEN', 'The steering committee reads the queues only');
+            if (!SAFE.has(req.method)) return sendProblem(reply, new AppError('FORBIDDEN', 'The steering committee reads the queues only'));
             return reply.code(303).header('location', READ_ONLY_BOARD_PATH + req.url.slice(BOARD_PATH.length)).send();
           }
           // Hooks answer themselves: the board's own error handler would hide our problem documents.
-          if (!SAFE.has(req.method) && req.headers.origin !== ownOrigin(req)) return sendProblem(reply, 403, 'FORBIDDEN', 'Cross-site request refused (Origin)', { reason: 'csrf' });
+          if (!SAFE.has(req.method) && req.headers.origin !== ownOrigin(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site request refused (Origin)', { reason: 'csrf' }));
           req.principal = session.principal;
         });
         scope.addHook('onSend', async (_req, reply, payload) => {

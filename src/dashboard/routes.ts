@@ -2,9 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { fastifyCookie } from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Topology } from '../domain/topology.js';
 import { ownOrigin, principalOf, sameToken } from '../http/auth.js';
+import { AppError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import { BOARD_PATH, READ_ONLY_BOARD_PATH } from './bull-board.js';
 import type { Overview } from './overview.js';
@@ -13,6 +15,12 @@ import type { Sessions } from './sessions.js';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const DASHBOARD_ROLES = ['operator', 'steering'] as const;
+
+/** What the OpenAPI document says `GET /dashboard` answers (besides the problems every route can answer). */
+const DASHBOARD_PAGE_RESPONSES = {
+  200: { description: 'The board (HTML) to a session of an operator or the steering committee', content: { 'text/html': { schema: z.string() } } },
+  303: z.null().describe('No session: to the login form, /dashboard/login (Location)'),
+};
 const FORM_LIMIT = 4096;
 
 export interface DashboardDeps {
@@ -55,7 +63,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
     await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/dashboard/assets/', index: false, cacheControl: true, maxAge: 0 });
 
-    app.get('/dashboard', { schema: { tags: ['dashboard'], summary: 'The live board for operators and the steering committee (a login form without a session)' } }, async (req, reply) => {
+    app.get('/dashboard', { schema: { tags: ['dashboard'], operationId: 'getDashboard', summary: 'The live board for operators and the steering committee (a login form without a session)', response: DASHBOARD_PAGE_RESPONSES } }, async (req, reply) => {
       if (!(await deps.sessions.fromRequest(req))) return back(reply, '/dashboard/login');
       reply.header('cache-control', 'no-store');
       return reply.sendFile('index.html');
@@ -68,7 +76,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
 
     app.post('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
-      if (crossSite(req)) return sendProblem(reply, 403, 'FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' });
+      if (crossSite(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' }));
       const key = (req.body as { key?: unknown } | undefined)?.key;
       const principal = typeof key === 'string' && key.length <= 500 ? deps.principals.authenticate(key.trim()) : null;
       if (!principal) return back(reply, '/dashboard/login?fehler=schluessel');
@@ -84,7 +92,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
       if (!session) return back(reply, '/dashboard/login');
       const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
       if (crossSite(req) || !sameToken(typeof token === 'string' ? token : undefined, session.csrf)) {
-        return sendProblem(reply, 403, 'FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' });
+        return sendProblem(reply, new AppError('FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' }));
       }
       await deps.sessions.destroy(session.id);
       reply.header('set-cookie', deps.sessions.clearCookie(req));

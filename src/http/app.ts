@@ -3,7 +3,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { HttpSettings } from '../config/env.js';
+import { AppError } from '../errors.js';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { TicketEngine } from '../engine/ticket/index.js';
 import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
@@ -12,7 +14,7 @@ import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
 import { PACKAGE_VERSION } from '../package-version.js';
 import { asyncApiRoute } from './asyncapi.js';
-import { documentProblems, INTERNAL_PROBLEM, UNAVAILABLE_PROBLEM } from './documented-problems.js';
+import { documentProblems, withDocumentedProblems } from './documented-problems.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -27,14 +29,53 @@ export interface AppDeps {
   version?: string;
   /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
   sessions?: SessionAuth;
-  /** Routes a plugin registers hidden that the OpenAPI document names all the same (`GET /admin/queues` → tags and summary). */
-  documentedElsewhere?: Record<string, { tags: string[]; summary: string }>;
+  /** Routes a plugin registers hidden that the OpenAPI document names all the same (`GET /admin/queues` → its schema for the document). */
+  documentedElsewhere?: Record<string, DocumentedRoute>;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Server timeouts and load shedding; defaults as in the environment settings. */
   http?: Partial<HttpSettings>;
   /** Per-key rate limits counted in Redis; without it, nothing is limited. */
   rateLimit?: RateLimitDeps;
+}
+
+/** How the OpenAPI document names a route a plugin registers hidden. */
+export interface DocumentedRoute {
+  tags: string[];
+  summary: string;
+  operationId: string;
+  /** Its answers by status: a zod schema, or one per media type; the problems every route can answer are added. */
+  response: Record<number, z.ZodType | { description: string; content: Record<string, { schema: z.ZodType }> }>;
+}
+
+/** The tags of the OpenAPI document, each with what it groups. */
+const TAGS = [
+  { name: 'tickets', description: 'Create tickets, apply events to them, read them, their history and SLA clocks, erase their personal data' },
+  { name: 'backlog', description: 'Improvement items the tickets suggest or report again, and the decisions on them' },
+  { name: 'dead-letters', description: 'Webhook deliveries that failed for good, to read and send again (operators)' },
+  { name: 'stats', description: 'Counts of tickets, queues and dead letters for the board' },
+  { name: 'reports', description: "Reports for the alliance's steering committee: the cost split" },
+  { name: 'stream', description: 'Server-sent events of ticket and backlog changes' },
+  { name: 'health', description: 'Liveness and readiness for orchestrators and load balancers' },
+  { name: 'metrics', description: 'Prometheus metrics' },
+  { name: 'docs', description: 'This OpenAPI document and the AsyncAPI document of the queues, the webhook and the stream' },
+  { name: 'dashboard', description: 'The browser pages for operators and the steering committee (behind the dashboard login)' },
+];
+
+/** A zod schema as the JSON Schema of a hand-written part of the document. */
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...json } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  return json;
+}
+
+/** The problem answers of a route described by hand, as OpenAPI response objects. */
+function handWrittenProblems(method: string): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(withDocumentedProblems({ method })).map(([status, schema]) => {
+      const json = jsonSchemaOf(schema as z.ZodType);
+      return [status, { description: json.description, content: { 'application/json': { schema: json } } }];
+    }),
+  );
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -76,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (422 instead of 415).
   app.removeContentTypeParser('text/plain');
   installJsonParser(app, BODY_LIMIT);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, new AppError('NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
   await registerUnderPressure(app, http);
   app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
   app.addHook('preValidation', csrfHook);
@@ -92,19 +133,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Lotse',
         version,
         description: 'Routes and escalates support tickets for shared public online services across first, second and third level support.',
+        license: { name: 'EUPL-1.2', url: 'https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12' },
       },
+      // Relative: the API answers at the root of whichever address served this document (each deployment has its own).
+      servers: [{ url: '/', description: 'The Lotse that serves this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
-      tags: [{ name: 'tickets' }, { name: 'health' }, { name: 'metrics' }, { name: 'docs' }],
+      tags: TAGS,
       // The docs routes of swagger-ui are hidden; /docs itself is part of the contract.
       paths: {
         '/docs': {
           get: {
             tags: ['docs'],
+            operationId: 'getOpenApiDocument',
             summary: 'This OpenAPI 3.1 document (JSON) to API clients; the browsable page to browsers (Accept: text/html)',
             security: [],
             responses: {
               200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } } },
+              ...handWrittenProblems('GET'),
             },
           },
         },
@@ -116,7 +162,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const url = doc.url.length > 1 ? doc.url.replace(/\/$/, '') : doc.url;
       const extra = deps.documentedElsewhere?.[`${String(doc.route.method)} ${url}`];
       if (!extra) return jsonSchemaTransform(doc);
-      return { ...jsonSchemaTransform({ ...doc, schema: { ...extra, response: { 500: INTERNAL_PROBLEM, 503: UNAVAILABLE_PROBLEM } } }), url };
+      const response = withDocumentedProblems({ method: doc.route.method }, extra.response);
+      return { ...jsonSchemaTransform({ ...doc, schema: { ...extra, response } }), url };
     },
   });
   // /docs answers the OpenAPI document to API clients and the browsable page to people.

@@ -236,6 +236,7 @@ export function asyncApiRoute(version: string): FastifyPluginAsyncZod {
     app.get('/docs/asyncapi', {
       schema: {
         tags: ['docs'],
+        operationId: 'getAsyncApiDocument',
         summary: 'AsyncAPI 3.0 document of the queues, the provider CloudEvents, the webhook and the stream',
         response: { 200: z.looseObject({ asyncapi: z.literal('3.0.0') }).describe('AsyncAPI 3.0 document') },
       },

@@ -52,7 +52,7 @@ export async function registerUnderPressure(app: FastifyInstance, o: { maxEventL
     // Answers and returns nothing: a returned reply would be sent again, and Fastify stops at a sent reply.
     pressureHandler: (_req, reply, type) => {
       reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
-      void sendProblem(reply, 503, 'OVERLOADED', `The server is under pressure (${type === 'heapUsedBytes' ? 'memory' : 'event loop delay'}); try again shortly`);
+      void sendProblem(reply, new AppError('OVERLOADED', `The server is under pressure (${type === 'heapUsedBytes' ? 'memory' : 'event loop delay'}); try again shortly`));
     },
   });
 }

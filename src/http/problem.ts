@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, type FieldError } from '../errors.js';
+import { AppError, type ErrorCode, type FieldError } from '../errors.js';
 import { STORE_RETRY_AFTER_S, toStoreUnavailable } from '../store/unavailable.js';
 
 /** RFC 9457 problem details, as every error leaves the API. */
@@ -23,7 +23,8 @@ export const ProblemSchema = z
 /** The problem responses of a route's schema, one per status code. */
 export const problemResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
-const TITLES: Record<number, string> = {
+/** The title of each status a problem is answered with (RFC 9110's reason phrases). */
+export const PROBLEM_TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -42,14 +43,26 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const kebab = (code: string) => code.toLowerCase().replace(/_/g, '-');
+/** A problem's `type`: the code in kebab case under /problems/ (`/problems/invalid-transition`). */
+export const problemType = (code: ErrorCode) => `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
 
-export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}) {
-  return { type: `/problems/${kebab(code)}`, title: TITLES[status] ?? 'Error', status, detail, ...extra };
+/** The RFC 9457 document of an error: type from its code, title from its status, detail its message, then its details. */
+export function problemOf(err: AppError) {
+  const { errors, allowedEvents, ...rest } = err.details;
+  return {
+    type: problemType(err.code),
+    title: PROBLEM_TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    ...(errors ? { errors } : {}),
+    ...(allowedEvents ? { allowedEvents } : {}),
+    ...rest,
+  };
 }
 
-export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, extra: Record<string, unknown> = {}) {
-  return reply.code(status).type('application/problem+json').send(problem(status, code, detail, extra));
+/** Answers with the error's problem document (headers such as Retry-After are the caller's). */
+export function sendProblem(reply: FastifyReply, err: AppError) {
+  return reply.code(err.status).type('application/problem+json').send(problemOf(err));
 }
 
 /** Zod issues as Fastify reports them, as field errors with dotted paths. */
@@ -68,47 +81,47 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
   if (unavailable && !(err instanceof AppError)) req.log.warn({ err: err.message }, 'store unavailable');
   if (unavailable) err = unavailable as unknown as FastifyError;
   if (err instanceof AppError) {
-    const { errors, allowedEvents, ...rest } = err.details;
     if (err.status === 401) reply.header('www-authenticate', 'Bearer');
     if (err.code === 'STORE_UNAVAILABLE') reply.header('retry-after', String(STORE_RETRY_AFTER_S));
-    return sendProblem(reply, err.status, err.code, err.message, {
-      ...(errors ? { errors } : {}),
-      ...(allowedEvents ? { allowedEvents } : {}),
-      ...rest,
-    });
+    return sendProblem(reply, err);
   }
+  return sendProblem(reply, toAppError(err, req));
+}
+
+/** What Fastify, its parsers and plugins raise, as the AppError Lotse answers with. */
+function toAppError(err: FastifyError, req: FastifyRequest): AppError {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';
     const errors = validationErrors(err).map((e) => (where === 'body' ? e : { ...e, path: e.path ? `${where}.${e.path}` : where }));
-    return sendProblem(reply, where === 'body' ? 422 : 400, 'VALIDATION_FAILED', `The request ${where} is not valid`, { errors });
+    return new AppError('VALIDATION_FAILED', `The request ${where} is not valid`, { errors }, { status: where === 'body' ? 422 : 400 });
   }
   switch (err.code) {
     case 'FST_ERR_BAD_URL':
-      return sendProblem(reply, 400, 'BAD_URL', 'The URL is not valid: a %-escape does not encode UTF-8', { errors: [{ path: 'url', message: 'not a valid percent-encoded UTF-8 path' }] });
+      return new AppError('BAD_URL', 'The URL is not valid: a %-escape does not encode UTF-8', { errors: [{ path: 'url', message: 'not a valid percent-encoded UTF-8 path' }] });
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return sendProblem(reply, 414, 'PARAMETER_TOO_LONG', 'A path parameter is longer than the API allows', { errors: [{ path: 'params', message: 'too long' }] });
+      return new AppError('PARAMETER_TOO_LONG', 'A path parameter is longer than the API allows', { errors: [{ path: 'params', message: 'too long' }] });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return sendProblem(reply, 400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body', { errors: [{ path: 'headers.content-length', message: 'does not match the body' }] });
+      return new AppError('BAD_CONTENT_LENGTH', 'Content-Length does not match the body', { errors: [{ path: 'headers.content-length', message: 'does not match the body' }] });
     case 'FST_ERR_CTP_INVALID_TYPE':
-      return sendProblem(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json', { errors: [{ path: 'headers.content-type', message: 'send application/json' }] });
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send application/json', { errors: [{ path: 'headers.content-type', message: 'send application/json' }] });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return sendProblem(reply, 413, 'BODY_TOO_LARGE', 'The request body is larger than 1 MiB');
+      return new AppError('BODY_TOO_LARGE', 'The request body is larger than 1 MiB');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return sendProblem(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json');
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return sendProblem(reply, 400, 'MALFORMED_JSON', 'The body is empty but declared as JSON');
+      return new AppError('MALFORMED_JSON', 'The body is empty but declared as JSON');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       // Fastify reports a refused __proto__ or constructor.prototype key with the same code.
-      return sendProblem(reply, 400, 'MALFORMED_JSON', 'The body is not valid JSON, or holds a forbidden __proto__ or constructor.prototype key');
+      return new AppError('MALFORMED_JSON', 'The body is not valid JSON, or holds a forbidden __proto__ or constructor.prototype key');
   }
   if (err instanceof SyntaxError || /prototype property|constructor property/.test(err.message)) {
     const poisoned = /prototype property|constructor property/.test(err.message);
-    return sendProblem(reply, 400, 'MALFORMED_JSON', poisoned ? 'The body contains a forbidden __proto__ or constructor key' : 'The body is not valid JSON');
+    return new AppError('MALFORMED_JSON', poisoned ? 'The body contains a forbidden __proto__ or constructor key' : 'The body is not valid JSON');
   }
   const status = err.statusCode ?? 500;
-  if (status >= 400 && status < 500) return sendProblem(reply, status, 'BAD_REQUEST', TITLES[status] ?? 'The request was refused');
+  if (status >= 400 && status < 500) return new AppError('BAD_REQUEST', PROBLEM_TITLES[status] ?? 'The request was refused', {}, { status });
   req.log.error({ err }, 'unhandled error');
-  return sendProblem(reply, 500, 'INTERNAL', 'Something went wrong on our side; it has been logged');
+  return new AppError('INTERNAL', 'Something went wrong on our side; it has been logged');
 }
 
 /**
@@ -120,11 +133,11 @@ export function handleFrameworkError(err: FastifyError, req: FastifyRequest, rep
   return handleError(err, req, reply);
 }
 
-const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'The request headers are larger than the server accepts' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
-  HPE_HEADERS_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', detail: 'The request headers did not arrive in time' },
-  HPE_URI_TOO_LONG: { status: 414, code: 'URI_TOO_LONG', detail: 'The request line is longer than the server accepts' },
+const CLIENT_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'HEADERS_TOO_LARGE', detail: 'The request headers are larger than the server accepts' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
+  HPE_HEADERS_TIMEOUT: { code: 'REQUEST_TIMEOUT', detail: 'The request headers did not arrive in time' },
+  HPE_URI_TOO_LONG: { code: 'URI_TOO_LONG', detail: 'The request line is longer than the server accepts' },
 };
 
 /**
@@ -135,12 +148,13 @@ const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: stri
  */
 export function handleClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const known = CLIENT_ERRORS[err.code ?? ''] ?? { status: 400, code: 'MALFORMED_REQUEST', detail: 'The request is not valid HTTP/1.1' };
+  const known = CLIENT_ERRORS[err.code ?? ''] ?? { code: 'MALFORMED_REQUEST', detail: 'The request is not valid HTTP/1.1' };
   this.log.debug({ code: err.code }, 'client error');
-  const body = JSON.stringify(problem(known.status, known.code, known.detail));
+  const refused = new AppError(known.code, known.detail);
+  const body = JSON.stringify(problemOf(refused));
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status] ?? 'Bad Request'}\r\n` +
+      `HTTP/1.1 ${refused.status} ${STATUS_CODES[refused.status] ?? 'Bad Request'}\r\n` +
         `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -11,10 +11,11 @@ export function metricsRoute(metrics: Metrics, path: string): FastifyPluginAsync
     app.get(path, {
       schema: {
         tags: ['metrics'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (text exposition format)',
         description: 'Tickets created, events, open tickets, SLA warnings and breaches, handoff receipt latency, dead letters, outbox lag, BullMQ queue metrics and process metrics. No label carries a ticket id or personal data.',
-        produces: ['text/plain'],
-        response: { 200: z.string().describe('Prometheus text format 0.0.4') },
+        // The media type on the 200 alone: the problems this route can answer are JSON.
+        response: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
       },
     }, async (_req, reply) => {
       const text = await metrics.render({ shared: true });

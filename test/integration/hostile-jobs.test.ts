@@ -1,8 +1,11 @@
 import { Queue, type Job } from 'bullmq';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE } from '../../src/queue/names.js';
+import { makeEventsProcessor, type EventsJobResult } from '../../workers/events.worker.js';
+import { makeWorker } from '../../workers/worker-kit.js';
 import { createHarness, dev, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 
 /**
@@ -104,6 +107,42 @@ describe('generated hostile jobs', () => {
       expectFailedAtOnce(job, new RegExp(`(^|; |event\\.)${escape(m.field)}(\\.[^:]*)?: |PRECONDITION_FAILED${extra}`));
     });
     expect((await h.runtime.engine.getTicket(dev('desk-BY'), ticketId)).version).toBeLessThanOrEqual(1 + jobs.length);
+  });
+
+  /**
+   * On a starved machine a worker's timers do not run, so a job's lock can
+   * expire while it runs: BullMQ then cannot record the failure ("Missing
+   * lock") and hands the job out again. An events job drops its texts when
+   * it is refused; its second run once failed with a check of those dropped
+   * texts (`impact`, `urgency`, `reason` missing) instead of its refusal.
+   */
+  it('an events job refused for good whose lock was lost before the failure was recorded fails again with the same reason', { timeout: 60_000 }, async () => {
+    const name = 'events-lost-lock';
+    const processor = makeEventsProcessor({ engine: h.runtime.engine, principals: h.runtime.principals });
+    const runs: unknown[] = [];
+    const worker = makeWorker<unknown, EventsJobResult>(name, async (job, log) => {
+      runs.push(job.data);
+      try {
+        return await processor(job, log);
+      } catch (err) {
+        // What an expired lock leaves: the failure of this run cannot be recorded.
+        if (runs.length === 1) await connection.del(`${h.prefix}:${name}:${job.id}:lock`);
+        throw err;
+      }
+    }, { connection: { url: redisUrl() }, prefix: h.prefix, logger: pino({ level: 'silent' }) });
+    const queue = new Queue(name, { connection, prefix: h.prefix });
+    try {
+      const event = { type: 'CHANGE_PRIORITY', impact: 'high', urgency: 'low', reason: 'Text der Meldestelle' };
+      await queue.add('lost-lock', { ticketId, orgId: 'desk-BY', event, ifMatch: 999_999 }, { jobId: 'lost-lock', attempts: 5, backoff: 60_000 });
+      const job = await waitFor(async () => ((await queue.getJob('lost-lock'))?.finishedOn ? queue.getJob('lost-lock') : null), { timeoutMs: 45_000, what: 'the job to fail' });
+      expect(runs, 'the job ran again').toHaveLength(2);
+      expect(job!.attemptsMade).toBe(1);
+      expect(job!.failedReason).toMatch(/^PRECONDITION_FAILED: /);
+      expect(JSON.stringify(job!.data)).not.toContain('Text der Meldestelle');
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
   });
 
   it('a desk producer that keeps everything and stack traces gets neither: no trace on the failed job', { timeout: 60_000 }, async () => {

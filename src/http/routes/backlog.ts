@@ -55,6 +55,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['backlog'],
+        operationId: 'listBacklogItems',
         summary: 'Backlog items in reach, by score (highest first) or rank (1 first)',
         querystring: ListQuery,
         response: { 200: z.object({ items: z.array(BacklogItemViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
@@ -69,6 +70,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['backlog'],
+        operationId: 'getBacklogItem',
         summary: 'One backlog item with why each ticket was linked, the score\'s parts and its history',
         params: Params,
         response: { 200: BacklogItemViewSchema.extend({ history: z.array(BacklogHistoryEntrySchema) }), ...problemResponses(401, 404) },
@@ -84,6 +86,7 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       config: { roles: ['operator', 'steering'] },
       schema: {
         tags: ['backlog'],
+        operationId: 'applyBacklogEvent',
         summary: 'Decide on an item: PRIORITIZE, ACCEPT, REJECT, SCHEDULE, COMPLETE, MERGE, UNMERGE',
         params: Params,
         headers: z.object({

@@ -48,6 +48,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
       config: { roles: ['operator'] },
       schema: {
         tags: ['dead-letters'],
+        operationId: 'listDeadLetters',
         summary: 'Webhook deliveries that failed for good, newest first',
         querystring: ListQuery,
         response: { 200: z.object({ items: z.array(DeadLetterSchema), next: z.string().nullable() }), ...problemResponses(400, 401, 403) },
@@ -59,7 +60,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
 
     app.get('/v1/dead-letters/:id', {
       config: { roles: ['operator'] },
-      schema: { tags: ['dead-letters'], summary: 'One dead letter', params: Params, response: { 200: DeadLetterSchema, ...problemResponses(400, 401, 403, 404) } },
+      schema: { tags: ['dead-letters'], operationId: 'getDeadLetter', summary: 'One dead letter', params: Params, response: { 200: DeadLetterSchema, ...problemResponses(400, 401, 403, 404) } },
     }, async (req) => {
       const entry = await deadLetters.get(req.params.id);
       if (!entry) throw notFound(req.params.id);
@@ -70,6 +71,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
       config: { roles: ['operator'] },
       schema: {
         tags: ['dead-letters'],
+        operationId: 'replayDeadLetter',
         summary: 'Send the same event (same webhook-id) again; re-enables a disabled endpoint and removes the entry',
         params: Params,
         response: {

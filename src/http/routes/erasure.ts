@@ -29,6 +29,7 @@ export function erasureRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       config: { roles: ['operator'] },
       schema: {
         tags: ['tickets'],
+        operationId: 'eraseTicketPersonalData',
         summary: "Erase a ticket's personal data now (operators; GDPR Art. 17)",
         description: 'The reporter, the description, the attachments and every free text of its events are erased; an audit entry (ERASED) records what and when, never what it was. A repeat finds nothing left and writes nothing.',
         params: Params,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 import { ProblemSchema, sendProblem } from '../problem.js';
 
 /** A check that has not answered by then counts as failing: a frozen Redis must not hold /readyz. */
@@ -33,8 +34,8 @@ const NotReady = ProblemSchema.extend({ checks: Checks, reasons: z.record(z.stri
 /** Liveness answers while the process runs; readiness asks Redis and the workers. */
 export function healthRoutes(checks: ReadinessCheck[]): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
-    app.get('/readyz', { schema: { tags: ['health'], summary: 'Readiness: Redis reachable, workers up', response: { 200: Health, 503: NotReady } } }, async (_req, reply) => {
+    app.get('/healthz', { schema: { tags: ['health'], operationId: 'getLiveness', summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+    app.get('/readyz', { schema: { tags: ['health'], operationId: 'getReadiness', summary: 'Readiness: Redis reachable, workers up', response: { 200: Health, 503: NotReady } } }, async (_req, reply) => {
       const results = await Promise.all(checks.map(async (c) => [c.name, await checkWithin(c, READINESS_TIMEOUT_MS)] as const));
       const report = Object.fromEntries(results.map(([n, r]) => [n, r === true ? ('ok' as const) : ('failing' as const)]));
       const failing = results.filter(([, r]) => r !== true);
@@ -42,7 +43,7 @@ export function healthRoutes(checks: ReadinessCheck[]): FastifyPluginAsyncZod {
       const named = failing.map(([n, r]) => (typeof r === 'object' ? `${n} failing (${r.reason})` : `${n} failing`));
       // Not ready is an error like any other: a problem document, with every check's result beside it.
       if (failing.length > 0) {
-        return sendProblem(reply, 503, 'NOT_READY', `Not ready: ${named.join('; ')}`, { checks: report, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) });
+        return sendProblem(reply, new AppError('NOT_READY', `Not ready: ${named.join('; ')}`, { checks: report, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) }));
       }
       return { status: 'ok' as const, checks: report };
     });

@@ -42,6 +42,7 @@ export function reportRoutes(deps: { topology: Topology; readModel: Pick<ReadMod
       config: { roles: ['operator', 'steering'] },
       schema: {
         tags: ['reports'],
+        operationId: 'getCostSplitReport',
         summary: "Each participating Land's share of each service's yearly budget (by population unless the alliance set another model)",
         querystring: Query,
         response: { 200: z.object({ year: z.number().int(), services: z.array(ServiceReport), withoutBudget: z.array(z.string()) }), ...problemResponses(400, 401, 403, 422) },

@@ -52,6 +52,7 @@ export function statsRoutes(stats: StatsSource): FastifyPluginAsyncZod {
       config: { roles: ['operator', 'steering'] },
       schema: {
         tags: ['stats'],
+        operationId: 'getStats',
         summary: 'Counts by status, level, organisation, Land, service, priority and SLA; queue depths; dead letters. Each count names the list it counts.',
         response: { 200: StatsSchema, ...problemResponses(401, 403) },
       },

@@ -135,11 +135,12 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
       config: { roles: ['desk', 'provider', 'operator', 'steering'] },
       schema: {
         tags: ['stream'],
+        operationId: 'streamEvents',
         summary: 'Server-sent events of ticket events (CloudEvents), resuming after Last-Event-ID; operators see all, others the tickets in their reach',
         description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
         querystring: StreamQuery,
         headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional() }),
-        response: { 200: z.string().describe('text/event-stream'), ...problemResponses(400, 401, 403, 503) },
+        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses(400, 401, 403, 503) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);

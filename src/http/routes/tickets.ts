@@ -54,6 +54,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       attachValidation: true,
       schema: {
         tags: ['tickets'],
+        operationId: 'createTicket',
         summary: 'Create a ticket (idempotent per Idempotency-Key, default externalRef)',
         headers: CreateHeaders,
         body: CreateTicketSchema,
@@ -77,6 +78,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['tickets'],
+        operationId: 'listTickets',
         summary: 'List tickets in reach, newest first',
         querystring: ListQuery,
         response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
@@ -89,7 +91,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
 
     app.get('/v1/tickets/:id', {
       config: { roles: ALL },
-      schema: { tags: ['tickets'], summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problemResponses(401, 404) } },
+      schema: { tags: ['tickets'], operationId: 'getTicket', summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problemResponses(401, 404) } },
     }, async (req, reply) => {
       const principal = principalOf(req);
       const record = await engine.getTicket(principal, req.params.id);
@@ -101,6 +103,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       config: { roles: ['desk', 'provider', 'operator'] },
       schema: {
         tags: ['tickets'],
+        operationId: 'applyTicketEvent',
         summary: 'Apply one event to a ticket (once per Idempotency-Key, when one is sent)',
         params: Params,
         // A malformed header is a bad request (400), like a bad query parameter.
@@ -126,6 +129,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['tickets'],
+        operationId: 'getTicketHistory',
         summary: "A ticket's history",
         params: Params,
         response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problemResponses(401, 404) },
@@ -136,6 +140,7 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
       config: { roles: ALL },
       schema: {
         tags: ['tickets'],
+        operationId: 'getTicketSla',
         summary: "A ticket's SLA clocks explained: calendars, pauses, closed days, due times, warnings, breaches",
         params: Params,
         response: { 200: SlaTimelineSchema, ...problemResponses(401, 404) },
