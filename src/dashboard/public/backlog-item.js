@@ -84,7 +84,7 @@ function historyList() {
     const who = e.actor.system ? t.ticket.system : `${t.ticket.by} ${session.names.orgs[e.actor.orgId] ?? e.actor.orgId}`;
     return h('li', {},
       h('time', { class: 'at', datetime: e.at }, fmtDateTime(e.at)),
-      h('div', { class: 'what' }, h('span', { class: 'sentence' }, `${t.backlogAction[e.type] ?? t.backlogStatus[e.to] ?? e.type}`), h('span', { class: 'muted' }, ` – ${who}`), text ? h('p', { class: 'quote' }, text) : null),
+      h('div', { class: 'what' }, h('span', { class: 'sentence' }, t.backlogDone[e.type] ?? t.backlogStatus[e.to] ?? e.type), h('span', { class: 'muted' }, ` – ${who}`), text ? h('p', { class: 'quote' }, text) : null),
     );
   }));
 }

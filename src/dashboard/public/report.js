@@ -8,6 +8,8 @@ const service = params.get('service') ?? '';
 const eur = new Intl.NumberFormat('de-DE', { style: 'currency', currency: 'EUR' });
 const pct = new Intl.NumberFormat('de-DE', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
+/** `2022-05-15` → `15.05.2022`. */
+const germanDate = (iso) => (/^\d{4}-\d\d-\d\d$/.test(iso) ? iso.split('-').reverse().join('.') : iso);
 const euros = (cents) => eur.format(cents / 100);
 
 function serviceTable(s) {
@@ -17,7 +19,7 @@ function serviceTable(s) {
   return h('section', { class: 'panel report-service', dataset: { service: s.service } },
     h('h2', {}, `${s.name} · ${r.budget} ${euros(s.budgetCents)} · ${r.model}: ${r.models[s.model] ?? s.model}`),
     h('div', { class: 'body' },
-      s.populationSource ? h('p', { class: 'muted' }, `${r.source}: ${s.populationSource.name}, ${s.populationSource.date}`) : null,
+      s.populationSource ? h('p', { class: 'muted' }, `${r.source}: ${s.populationSource.name}, ${germanDate(s.populationSource.date)}`) : null,
       h('table', { class: 'data rows' },
         h('thead', {}, h('tr', {}, [[t.columns.land], [r.weight, 1], [r.percent, 1], [r.share, 1], [r.tickets, 1], [r.backlogItems, 1]].map(([c, n]) => h('th', { class: n ? 'num' : undefined }, c)))),
         h('tbody', {}, s.shares.map((x) => h('tr', {},

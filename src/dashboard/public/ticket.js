@@ -6,7 +6,7 @@ const ticketId = decodeURIComponent(location.pathname.replace(/^\/dashboard\/tic
 let data = null;
 let backlogItems = [];
 
-const section = (title, id, ...body) => h('section', { class: 'panel', id }, h('h2', {}, title), h('div', { class: 'body' }, body));
+const section = (title, id, ...body) => h('section', { class: 'panel', id }, h('h2', {}, title), h('div', { class: 'body' }, ...body.flat(2)));
 const quote = (text) => (text ? h('p', { class: 'quote' }, text) : null);
 
 /** The words of one history entry: "an Dataport übergeben", "Empfang bestätigt", "SLA verletzt (Erstreaktion)". */
@@ -36,7 +36,7 @@ function renderTimeline(history) {
     const text = d.reason ?? d.answer ?? d.resolution ?? d.question ?? d.info ?? d.note ?? d.title ?? null;
     return h('li', { class: `event ev-${e.type.toLowerCase()}`, dataset: { type: e.type, version: String(e.version) } },
       h('time', { datetime: e.at, class: 'at' }, fmtDateTime(e.at)),
-      h('div', { class: 'what' }, h('span', { class: 'sentence' }, sentence(e, history[i - 1])), h('span', { class: 'who muted' }, ` – ${who}`), quote(text)),
+      h('div', { class: 'what' }, h('span', { class: 'sentence' }, sentence(e, history[i - 1])), h('span', { class: 'actor' }, ` – ${who}`), quote(text)),
     );
   }));
 }
@@ -65,8 +65,8 @@ function renderHandoffs() {
     h('thead', {}, h('tr', {}, [t.ticket.handoff, t.ticket.handedAt, t.ticket.outcome].map((c) => h('th', {}, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('td', { class: 'wrap' }, orgName(r.org)),
-      h('td', {}, fmtDateTime(r.at)),
-      h('td', { class: 'wrap' }, r.answer ? `${r.answer} ${fmtDateTime(r.answerAt)}` : '–'),
+      h('td', { class: 'nowrap' }, fmtDateTime(r.at)),
+      h('td', {}, r.answer ? `${r.answer} ${fmtDateTime(r.answerAt)}` : '–'),
     ))),
   );
   return [pending, table];
@@ -77,15 +77,15 @@ function renderClocks() {
   if (clocks.length === 0) return h('p', { class: 'muted' }, t.ticket.noClocks);
   const now = Date.parse(data.at);
   return h('table', { class: 'data rows clocks' },
-    h('thead', {}, h('tr', {}, [t.ticket.clock, t.ticket.holder, t.ticket.due, t.ticket.left, t.ticket.outcome].map((c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, [t.ticket.clock, t.ticket.holder, t.ticket.due, t.ticket.left, t.ticket.outcome].map((c) => h('th', { title: c === t.ticket.left ? t.ticket.leftLong : undefined }, c)))),
     h('tbody', {}, clocks.map((c) => {
       const left = c.businessMsLeft === null ? null : businessLeft(c.businessMsLeft, c.dueAt, now, t.words.atOpening);
       const cls = c.outcome === 'breached' ? 'bad' : left?.due ? 'bad' : '';
       return h('tr', { dataset: { clock: c.name, outcome: c.outcome } },
-        h('td', {}, `${t.clock[c.name] ?? c.name} · ${levelText(c.level)}`),
-        h('td', { class: 'wrap', title: `${t.ticket.calendar}: ${c.calendar}` }, orgName(c.holder)),
-        h('td', {}, fmtDateTime(c.dueAt)),
-        h('td', { class: left?.due ? 'bad' : '' }, left ? left.text : '–'),
+        h('td', {}, h('span', { class: 'nowrap' }, t.clock[c.name] ?? c.name), h('br'), h('span', { class: 'muted' }, levelText(c.level))),
+        h('td', { title: `${t.ticket.calendar}: ${c.calendar}` }, orgName(c.holder)),
+        h('td', { class: 'nowrap' }, fmtDateTime(c.dueAt)),
+        h('td', { class: `nowrap ${left?.due ? 'bad' : ''}` }, left ? left.text : '–'),
         h('td', { class: cls }, t.outcome[c.outcome] ?? c.outcome),
       );
     })),
