@@ -32,6 +32,8 @@ function setLive(state) {
 const listPage = (list) => (list.startsWith('/v1/tickets') ? list.replace(/^\/v1\/tickets/, '/dashboard/tickets') : list);
 
 function countLink(c, label) {
+  // The steering committee reaches no ticket: its counts are numbers, not links to lists it may not open.
+  if (session.readOnly) return h('span', { class: 'count' }, fmtNumber(c.count));
   return h('a', { href: listPage(c.list), class: 'count-link', dataset: { list: c.list, label } }, fmtNumber(c.count));
 }
 
@@ -146,7 +148,8 @@ function renderDeadLetters(part) {
     table(
       [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
       items.map((d) => [
-        h('span', { title: d.id }, d.type.replace(/^lotse\./, '')), session.names.orgs[d.orgId] ?? d.orgId, d.reason, String(d.attempts), fmtDateTime(d.failedAt),
+        h('span', {}, h('span', { title: d.id }, t.eventType[d.type.replace(/^lotse\./, '')] ?? d.type.replace(/^lotse\./, '')), ' ', d.subject ? h('a', { href: `/dashboard/tickets/${encodeURIComponent(d.subject)}`, class: 'ticket-id', title: d.subject }, shortId(d.subject)) : null),
+        h('span', { class: 'name', title: d.orgId }, session.names.orgs[d.orgId] ?? d.orgId), d.reason, String(d.attempts), fmtDateTime(d.failedAt),
         session.readOnly ? '' : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay),
       ]),
       { class: 'data rows', numeric: [3] },
@@ -214,6 +217,8 @@ async function refresh() {
   if (!res.body) return;
   overview = res.body;
   heard();
+  // The steering committee reaches no ticket: the ticket lists are left out rather than shown as refusals.
+  for (const id of ['panel-at-risk', 'panel-breached', 'panel-handoffs', 'panel-dead-letters']) $(id).hidden = !overview.lists;
   const { stats } = overview;
   renderKpis(stats);
   renderLands(stats);
@@ -302,7 +307,9 @@ async function start() {
   session = res.body;
   $('logout-csrf').value = session.csrf ?? '';
   $('board-link').href = session.board;
-  replace($('who'), session.orgName, session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null);
+  $('tickets-link').hidden = session.readOnly;
+  $('report-link').href = `/dashboard/reports/cost-split?year=${new Date().getFullYear()}`;
+  replace($('who'), h('span', { class: 'who-name', title: session.orgName }, session.orgName), session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null);
   await refresh();
   renderBacklog();
   setInterval(renderBacklog, 60_000);

@@ -21,7 +21,7 @@ function toRow(b) {
       h('span', { title: b.lands.map(landName).join(', ') }, b.lands.join(', ')),
       fmtNumber(b.ticketCount),
       t.backlogStatus[b.status] ?? b.status,
-      fmtDateTime(b.lastSeen),
+      h('span', { class: 'nowrap' }, fmtDateTime(b.lastSeen)),
     ],
   };
 }

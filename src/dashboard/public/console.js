@@ -73,7 +73,7 @@ function topbar(current) {
       navLink(`/dashboard/reports/cost-split?year=${new Date().getFullYear()}`, t.nav.report, current === 'report'),
     ),
     session.readOnly ? null : search,
-    h('div', { class: 'who' }, session.orgName, session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null),
+    h('div', { class: 'who' }, h('span', { class: 'who-name', title: session.orgName }, session.orgName), session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null),
     h('nav', { class: 'actions' }, logout),
   ];
 }

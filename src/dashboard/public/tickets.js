@@ -32,7 +32,7 @@ function toRow(v) {
     cells: [
       h('a', { href: ticketHref(v.id), class: 'ticket-id', title: v.id }, shortId(v.id)),
       h('a', { href: ticketHref(v.id), class: 'subject-link' }, v.subject),
-      landName(v.land), serviceName(v.service), v.priority, statusText(v.status), levelText(v.level), orgName(v.assignee), fmtDateTime(v.createdAt),
+      landName(v.land), serviceName(v.service), v.priority, statusText(v.status), levelText(v.level), orgName(v.assignee), h('span', { class: 'nowrap' }, fmtDateTime(v.createdAt)),
     ],
   };
 }

@@ -16,7 +16,7 @@ export default {
   },
   header: {
     board: 'Warteschlangen',
-    api: 'API-Dokumentation',
+    api: 'API',
     logout: 'Abmelden',
     readOnly: 'nur lesen',
   },
@@ -244,6 +244,7 @@ export default {
     withoutBudget: 'Ohne Budget in diesem Jahr',
     empty: 'Für dieses Jahr ist kein Budget hinterlegt.',
   },
+  eventType: { 'ticket.handoff.requested': 'Übergabe', 'ticket.updated': 'Aktualisierung', 'ticket.withdrawn': 'Rückzug' },
   words: {
     none: 'keine',
     noneYet: 'noch keine',
