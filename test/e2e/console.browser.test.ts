@@ -202,6 +202,7 @@ describe('the console in a real browser: an operator', () => {
     expect(await page.locator('#holder').innerText()).toContain('Stufe 3');
     expect(await page.evaluate(() => (globalThis as unknown as Doc).marker)).toBe(42);
     await expectNoHostileMarkup(page);
+    await screenshots(page, 'ticket-escalated');
     const history = (await app.inject({ method: 'GET', url: `/v1/tickets/${breached}/history`, headers: bearer('ops-bremen') })).json().items;
     expect(history.at(-1)).toMatchObject({ type: 'ESCALATE', actor: { orgId: 'ops-bremen', role: 'operator' }, level: 3 });
   });
@@ -284,9 +285,16 @@ describe('the console in a real browser: an operator', () => {
 });
 
 describe('the console in a real browser: the steering committee', () => {
-  it('opens the backlog and an item, reads why tickets were linked, and decides', async () => {
+  it('opens the backlog and an item, reads why tickets were linked, and decides', { timeout: 90_000 }, async () => {
     const page = await newPage();
     await logIn(page, 'steuerungskreis');
+    // Its board leaves out the ticket lists it may not read, instead of four panels of refusals.
+    // Its counts are numbers, not links to lists it may not open.
+    await page.waitForSelector('.kpi.lead .kpi-value span.count');
+    expect(await page.locator('.kpi a.count-link').count()).toBe(0);
+    expect(await page.locator('#panel-breached').isHidden()).toBe(true);
+    expect(await page.locator('main').innerText()).not.toContain('vorbehalten');
+    await screenshots(page, 'board-steering');
     await page.goto(`${base}/dashboard/backlog`);
     await page.waitForSelector('#list tbody tr');
     expect(await page.locator('#list tbody').innerText()).toContain(`Upload größerer Dateien ${HOSTILE}`);
