@@ -1,6 +1,7 @@
 import type { Principal } from '../domain/access.js';
 import type { Keys, IndexName } from '../store/keys.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
+import { idempotencyDigest } from './idempotency-keys.js';
 import type { TicketRecord } from './ticket-record.js';
 
 export interface ListQuery {
@@ -11,11 +12,16 @@ export interface ListQuery {
   service?: string | undefined;
   sla?: 'at-risk' | 'breached' | undefined;
   priority?: string | undefined;
+  /** The desk's own reference, exactly as it was sent. */
+  externalRef?: string | undefined;
   /** Only tickets at a level (neither resolved nor closed). */
   active?: boolean | undefined;
   limit: number;
   cursor?: string | undefined;
 }
+
+/** The index of a desk's reference: a digest, so any text makes a short key name. */
+export const externalRefIndex = (externalRef: string): IndexName => `ref:${idempotencyDigest(externalRef)}`;
 
 /** The index sets a query narrows to; the caller's reach is always one of them. */
 export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
@@ -29,6 +35,7 @@ export function indexesFor(principal: Principal, q: ListQuery): IndexName[] {
   if (q.active) names.push('active');
   if (q.priority !== undefined) names.push(`priority:${q.priority}`);
   if (q.sla !== undefined) names.push(`sla:${q.sla}`);
+  if (q.externalRef !== undefined) names.push(externalRefIndex(q.externalRef));
   return names;
 }
 

@@ -81,6 +81,22 @@ describe('the console over HTTP', () => {
     expect(history.at(-1)).toMatchObject({ type: 'CHANGE_PRIORITY', actor: { orgId: 'ops-bremen', role: 'operator' } });
   });
 
+  it('finds tickets by the desk\'s own reference (externalRef), within the caller\'s reach', async () => {
+    const ref = `INC-${Date.now()}`;
+    const created = await app.inject({ method: 'POST', url: '/v1/tickets', headers: bearer('desk-NW'), payload: ticketBody({ land: 'NW', service: 'elfe', externalRef: ref }) });
+    expect(created.statusCode, created.body).toBe(201);
+    const find = async (orgId: string, value = ref) => {
+      const res = await app.inject({ method: 'GET', url: `/v1/tickets?externalRef=${encodeURIComponent(value)}`, headers: bearer(orgId) });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().items.map((v: { id: string }) => v.id);
+    };
+    expect(await find('desk-NW')).toEqual([created.json().id]);
+    expect(await find('ops-bremen')).toEqual([created.json().id]);
+    expect(await find('desk-HB')).toEqual([]);
+    expect(await find('desk-NW', `${ref}-other`)).toEqual([]);
+    expect(await find('desk-NW', ref.toLowerCase())).toEqual([]);
+  });
+
   it('refuses the steering committee a ticket list (403), as it reaches no ticket', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/tickets', headers: bearer('steuerungskreis') });
     expect(res.statusCode).toBe(403);

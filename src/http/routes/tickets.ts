@@ -47,6 +47,7 @@ const ListQuery = z.strictObject({
   service: IdSchema.optional(),
   sla: z.enum(['at-risk', 'breached']).optional(),
   priority: PrioritySchema.optional(),
+  externalRef: z.string().min(1).max(200).optional().describe("The desk's own reference, exactly as sent at creation (tickets in the caller's reach)"),
   active: z.enum(['true', 'false']).optional().describe('true: only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
