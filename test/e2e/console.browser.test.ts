@@ -247,6 +247,13 @@ describe('the console in a real browser: an operator', () => {
     expect(await page.locator('#list th:nth-child(2)').getAttribute('aria-sort')).toBe('ascending');
     await expectNoHostileMarkup(page);
     await screenshots(page, 'tickets');
+    // By the desk's own reference: the list with that filter.
+    const ref = (await h.runtime.engine.getTicket(ops(), quiet)).data.externalRef;
+    await page.fill('#find-ref', ref);
+    await Promise.all([page.waitForURL(/externalRef=/), page.click('#search-page button[type=submit]')]);
+    await page.waitForSelector('#list tbody tr');
+    expect(await page.locator('#list tbody a.ticket-id').evaluateAll((as) => as.map((a) => (a as unknown as { title: string }).title))).toEqual([quiet]);
+    expect(await page.locator('#filter').innerText()).toContain(`Referenz der Stelle: ${ref}`);
     await page.fill('#search-id', breached);
     await Promise.all([page.waitForURL(`${base}/dashboard/tickets/${breached}`), page.press('#search-id', 'Enter')]);
   });

@@ -2,7 +2,7 @@
 import { $, getJson, h, landName, levelText, orgName, replace, serviceName, sortableTable, startPage, statusText, t, ticketHref } from './console.js';
 import { fmtDateTime, fmtNumber, shortId } from './format.js';
 
-const FILTERS = ['level', 'status', 'assignee', 'land', 'service', 'sla', 'priority', 'active'];
+const FILTERS = ['level', 'status', 'assignee', 'land', 'service', 'sla', 'priority', 'active', 'externalRef'];
 const PAGE = 50;
 const params = new URLSearchParams(location.search);
 const filter = new URLSearchParams([...params].filter(([k]) => FILTERS.includes(k)));
@@ -65,13 +65,16 @@ async function more() {
 function searchBox() {
   const form = h('form', { class: 'toolbar', id: 'search-page' },
     h('label', {}, t.list.searchId, h('input', { name: 'id', id: 'find-id', maxlength: '100', spellcheck: 'false' })),
+    h('label', {}, t.list.searchRef, h('input', { name: 'externalRef', id: 'find-ref', maxlength: '200', spellcheck: 'false', value: filter.get('externalRef') ?? '' })),
     h('button', { type: 'submit', class: 'action' }, t.nav.go),
     h('span', { class: 'muted' }, t.list.searchHint),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const id = $('find-id').value.trim();
+    const ref = $('find-ref').value.trim();
     if (id) location.assign(ticketHref(id));
+    else if (ref) location.assign(`/dashboard/tickets?${new URLSearchParams({ externalRef: ref })}`);
   });
   return form;
 }
