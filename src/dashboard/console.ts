@@ -80,7 +80,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const session = await deps.sessions.fromRequest(req);
     if (!session) return back(reply, `/dashboard/login`);
     if (!roles.includes(session.principal.role)) {
-      return sendProblem(reply, 403, 'FORBIDDEN', `The role ${session.principal.role} may not open this page`);
+      // A browser gets a page that says so in words; a client that asks for JSON, the problem document.
+      if (!/text\/html/.test(req.headers.accept ?? '')) return sendProblem(reply, 403, 'FORBIDDEN', `The role ${session.principal.role} may not open this page`);
+      return reply.code(403).header('cache-control', 'no-store').sendFile('forbidden.html');
     }
     reply.header('cache-control', 'no-store');
     return reply.sendFile(file);

@@ -117,9 +117,9 @@ async function expectNoOverflow(page: Page, what: string) {
   expect(wide, what).toEqual({ over: [], scroll: false });
 }
 
-/** The page at 1280×720 and 1440×900, saved for a person to look at. */
+/** The page at 1280×720, 1366×768 and 1440×900, saved for a person to look at. */
 async function screenshots(page: Page, name: string) {
-  for (const [width, height] of [[1280, 720], [1440, 900]] as const) {
+  for (const [width, height] of [[1280, 720], [1366, 768], [1440, 900]] as const) {
     await page.setViewportSize({ width, height });
     await page.screenshot({ path: resolve(ARTIFACTS, `console-${name}-${width}x${height}.png`) });
     await page.screenshot({ path: resolve(ARTIFACTS, `console-${name}-${width}x${height}-full.png`), fullPage: true });
@@ -323,6 +323,8 @@ describe('the console in a real browser: the steering committee', () => {
     // A ticket page is the operators': refused, not an empty page.
     const res = await page.goto(`${base}/dashboard/tickets/${breached}`);
     expect(res?.status()).toBe(403);
+    expect(await page.locator('h1').innerText()).toBe('Kein Zugang');
+    await screenshots(page, 'forbidden');
     await page.context().close();
   });
 });

@@ -45,6 +45,9 @@ describe('the console over HTTP', () => {
     const refused = await app.inject({ method: 'GET', url: `/dashboard/tickets/${ticket}`, headers: { cookie: steering.cookie } });
     expect(refused.statusCode).toBe(403);
     expect(refused.headers['content-type']).toContain('application/problem+json');
+    const page = await app.inject({ method: 'GET', url: `/dashboard/tickets/${ticket}`, headers: { cookie: steering.cookie, accept: 'text/html' } });
+    expect(page.statusCode).toBe(403);
+    expect(page.body).toContain('Kein Zugang');
   });
 
   it('reads a ticket with its clocks, history and the events the operator may send, without the reporter', async () => {
