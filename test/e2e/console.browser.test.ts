@@ -188,7 +188,13 @@ describe('the console in a real browser: an operator', () => {
     await screenshots(page, 'ticket');
   });
 
-  it('escalates it with a reason and sees the page change without a reload', async () => {
+  it('escalates it with a reason and sees the page and the board change without a reload', async () => {
+    // The board open beside it, as an operator keeps it.
+    const board = await newPage();
+    await logIn(board, 'ops-bremen');
+    await board.locator(`#breached a.ticket-id[title="${breached}"]`).waitFor();
+    expect(await board.locator('#breached tbody tr', { hasText: breached.slice(-8) }).innerText()).toContain('Dataport AöR');
+    await board.evaluate(() => ((globalThis as unknown as Doc).marker = 7));
     await page.evaluate(() => ((globalThis as unknown as Doc).marker = 42));
     await page.click('#action-area button[data-action="ESCALATE"]');
     await page.fill('#f-reason', `Dataport meldet sich nicht ${HOSTILE}`);
@@ -203,6 +209,9 @@ describe('the console in a real browser: an operator', () => {
     expect(await page.evaluate(() => (globalThis as unknown as Doc).marker)).toBe(42);
     await expectNoHostileMarkup(page);
     await screenshots(page, 'ticket-escalated');
+    await board.locator('#breached tbody tr', { hasText: 'IT-Dienstleister Bayern' }).waitFor({ timeout: 15_000 });
+    expect(await board.evaluate(() => (globalThis as unknown as Doc).marker)).toBe(7);
+    await board.context().close();
     const history = (await app.inject({ method: 'GET', url: `/v1/tickets/${breached}/history`, headers: bearer('ops-bremen') })).json().items;
     expect(history.at(-1)).toMatchObject({ type: 'ESCALATE', actor: { orgId: 'ops-bremen', role: 'operator' }, level: 3 });
   });

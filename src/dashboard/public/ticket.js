@@ -63,10 +63,10 @@ function renderHandoffs() {
     : h('p', { class: 'muted' }, t.ticket.noHandoff);
   const table = rows.length === 0 ? null : h('table', { class: 'data rows' },
     h('thead', {}, h('tr', {}, [t.ticket.handoff, t.ticket.handedAt, t.ticket.outcome].map((c) => h('th', {}, c)))),
-    h('tbody', {}, rows.map((r) => h('tr', {},
+    h('tbody', {}, rows.map((r, i) => h('tr', {},
       h('td', { class: 'wrap' }, orgName(r.org)),
       h('td', { class: 'nowrap' }, fmtDateTime(r.at)),
-      h('td', {}, r.answer ? `${r.answer} ${fmtDateTime(r.answerAt)}` : '–'),
+      h('td', { class: r.answer ? '' : 'warn' }, r.answer ? `${r.answer} ${fmtDateTime(r.answerAt)}` : i === rows.length - 1 && data.handoff ? t.ticket.receiptPending : t.ticket.noReceipt),
     ))),
   );
   return [pending, table];

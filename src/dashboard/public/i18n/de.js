@@ -99,6 +99,8 @@ export default {
     receiptDue: 'Bestätigung bis',
     attempts: 'Versuche',
     handoffs: 'Übergaben und Empfangsbestätigungen',
+    receiptPending: 'Bestätigung ausstehend',
+    noReceipt: 'ohne Bestätigung weitergegeben',
     backlog: 'Backlog-Einträge',
     noBacklog: 'mit keinem Backlog-Eintrag verknüpft',
     jobs: 'Jobs',
