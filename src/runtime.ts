@@ -252,7 +252,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(backlogRoutes(backlog));
             await app.register(reportRoutes({ topology, readModel }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
-            await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
+            await app.register(dashboardRoutes({ topology, principals, sessions, overview, engine, now }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
             if (metricsOnApi) await app.register(metricsRoute(metrics, config.metricsPath));
           },

@@ -5,10 +5,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { PrincipalResolver } from '../config/principals.js';
 import type { Topology } from '../domain/topology.js';
+import type { TicketEngine as Engine } from '../engine/ticket/index.js';
 import { ownOrigin, principalOf, sameToken } from '../http/auth.js';
 import { AppError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import { BOARD_PATH, READ_ONLY_BOARD_PATH } from './bull-board.js';
+import { consoleRoutes } from './console.js';
 import type { Overview } from './overview.js';
 import { securityHeaders } from './security-headers.js';
 import type { Sessions } from './sessions.js';
@@ -28,6 +30,8 @@ export interface DashboardDeps {
   principals: PrincipalResolver;
   sessions: Sessions;
   overview: Overview;
+  /** The console's one read beyond the API (a ticket with its clocks and allowed events); its pages change tickets over /v1. */
+  engine: Engine;
   now?: () => number;
 }
 
@@ -118,5 +122,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
       reply.header('cache-control', 'no-store');
       return deps.overview.read(principalOf(req));
     });
+
+    await app.register(consoleRoutes({ engine: deps.engine, topology: deps.topology, sessions: deps.sessions, now }));
   };
 }

@@ -117,6 +117,8 @@ export const TicketListQuerySchema = z.object({
   service: z.string().optional(),
   sla: z.enum(['at-risk', 'breached']).optional(),
   priority: z.string().optional(),
+  /** The desk's own reference, exactly as it was sent. */
+  externalRef: z.string().optional(),
   /** Only tickets at a level (neither resolved nor closed). */
   active: z.boolean().optional(),
   limit: z.number().int(),

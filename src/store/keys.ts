@@ -77,7 +77,9 @@ export type IndexName =
   | 'sla:breached'
   /** Tickets at a level (neither resolved nor closed), overall and by priority: listing indexes (their counts are `stats:active`). */
   | 'active'
-  | `priority:${string}`;
+  | `priority:${string}`
+  /** Tickets by the desk's own reference (`externalRef`), as a digest: `GET /v1/tickets?externalRef=`. */
+  | `ref:${string}`;
 
 export function makeKeys(prefix: string): Keys {
   return {

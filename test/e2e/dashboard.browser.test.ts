@@ -114,10 +114,10 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector('.kpi.lead .kpi-value a');
     const stats = (await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer('ops-bremen') })).json();
     expect(await activeCount(page)).toBe(String(stats.tickets.total.active.count));
-    expect(await page.locator('.kpi.lead .kpi-value a').getAttribute('href')).toBe('/v1/tickets?active=true');
+    expect(await page.locator('.kpi.lead .kpi-value a').getAttribute('href')).toBe('/dashboard/tickets?active=true');
     await page.waitForSelector('#live[data-state="live"]');
     expect(await page.locator('#lands tbody tr').count()).toBe(16);
-    expect(await page.locator('#lands a[href="/v1/tickets?active=true&land=HB"]').innerText()).toBe('3');
+    expect(await page.locator('#lands a[href="/dashboard/tickets?active=true&land=HB"]').innerText()).toBe('3');
     await page.waitForSelector('#handoffs tbody tr');
     expect(await page.locator('#backlog').innerText()).toContain('noch keine');
     // Queues by their German names, as in the chart's legend; the queue's own name in the link's title.
@@ -136,7 +136,7 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('a count opens the list it counts', async () => {
-    await page.click('#lands a[href="/v1/tickets?active=true&land=HB"]');
+    await page.click('#lands a[href="/dashboard/tickets?active=true&land=HB"]');
     await page.waitForSelector('#drawer:not([hidden]) #drawer-body tbody tr');
     expect(await page.locator('#drawer-body tbody tr').count()).toBe(3);
     await page.click('#drawer-close');
@@ -150,7 +150,7 @@ describe('the dashboard in a real browser', () => {
     expect(res.status).toBe(201);
     type Doc = { document: { querySelector(s: string): { textContent: string } | null } };
     await page.waitForFunction((n) => (globalThis as unknown as Doc).document.querySelector('.kpi.lead .kpi-value a')?.textContent === String(n), before + 1, { timeout: 15_000 });
-    expect(await page.locator('#lands a[href="/v1/tickets?active=true&land=SN"]').innerText()).toBe('1');
+    expect(await page.locator('#lands a[href="/dashboard/tickets?active=true&land=SN"]').innerText()).toBe('1');
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.locator('#last-heard').innerText()).toMatch(/zuletzt vom Server \d\d:\d\d:\d\d/);
     const shot = resolve(ARTIFACTS, 'dashboard.png');

@@ -173,7 +173,7 @@ describe('filters', () => {
 });
 
 describe('reach', () => {
-  it('a desk lists only what it reaches; a provider what was handed to it; an operator all; steering nothing', async () => {
+  it('a desk lists only what it reaches; a provider what was handed to it; an operator all; steering a refusal', async () => {
     const everything = await all('ops-bremen', '', 50);
     expect(everything).toHaveLength(29);
     const reachOf: [string, (v: TicketView) => boolean, number][] = [
@@ -184,13 +184,16 @@ describe('reach', () => {
       ['desk-SH', () => false, 0],
       ['dataport', (v) => v.handledBy.includes('dataport'), 3],
       ['it-BY', () => false, 0],
-      ['steuerungskreis', () => false, 0],
     ];
     for (const [orgId, reaches, count] of reachOf) {
       const expected = everything.filter(reaches);
       expect(expected, orgId).toHaveLength(count);
       expect(ids(await all(orgId)), orgId).toEqual(ids(expected));
     }
+    // The steering committee reaches no ticket: its list is a refusal, not an empty page.
+    const steering = await app.inject({ method: 'GET', url: '/v1/tickets', headers: bearer('steuerungskreis') });
+    expect(steering.statusCode, steering.body).toBe(403);
+    expect(steering.headers['content-type']).toContain('application/problem+json');
   });
 
   it('filters narrow the reach, never widen it', async () => {

@@ -26,6 +26,7 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
   'ix:all': { why: 'per ticket', note: 'one member per ticket' },
   'ix:<index>:<value>': { why: 'topology', note: 'index names from the topology (Länder, services, organisations, statuses, levels, priorities); members per ticket' },
   'ix:active': { why: 'per ticket', note: 'tickets at a level only' },
+  'ix:ref:<digest>': { why: 'per ticket', note: "one key per desk reference (externalRef, digested), a member per ticket that carries it: GET /v1/tickets?externalRef=" },
   'ix:sla:at-risk': { why: 'per ticket', note: 'open tickets only' },
   'ix:sla:breached': { why: 'per ticket', note: 'one member per breached ticket' },
   'ix:closed': { why: 'retention', note: 'closed tickets within their retention window: the sweep removes them' },
@@ -78,6 +79,7 @@ export function patternOf(prefix: string, key: string): string {
   return rest
     .replace(/^idem:[^:]+:.+$/, 'idem:<org>:<key>')
     .replace(/^ix:(reach|status|level|assignee|land|service|priority):.+$/, 'ix:<index>:<value>')
+    .replace(/^ix:ref:.+$/, 'ix:ref:<digest>')
     .replace(/^wh:(dead:org|off):.+$/, 'wh:$1:<org>')
     .replace(/^rx:.+$/, 'rx:<service>:<term>')
     .replace(/^b:B[A-Za-z0-9]{20}(:h)?$/, (_m, h: string | undefined) => `b:<item>${h ?? ''}`)

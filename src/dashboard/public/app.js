@@ -28,8 +28,13 @@ function setLive(state) {
 }
 
 /** A count that opens the list it counts (the same read model: the href is the list query). */
+/** The console's list page for an API list query: `/v1/tickets?land=HB` → `/dashboard/tickets?land=HB` (a real URL to share). */
+const listPage = (list) => (list.startsWith('/v1/tickets') ? list.replace(/^\/v1\/tickets/, '/dashboard/tickets') : list);
+
 function countLink(c, label) {
-  return h('a', { href: c.list, class: 'count-link', dataset: { list: c.list, label }, title: c.list }, fmtNumber(c.count));
+  // The steering committee reaches no ticket: its counts are numbers, not links to lists it may not open.
+  if (session.readOnly) return h('span', { class: 'count' }, fmtNumber(c.count));
+  return h('a', { href: listPage(c.list), class: 'count-link', dataset: { list: c.list, label } }, fmtNumber(c.count));
 }
 
 function kpi(label, c, cls) {
@@ -75,11 +80,11 @@ function jobLinks(jobs) {
 /** The board's links point at the operators' board; the steering committee reads its own. */
 const boardPath = (url) => (session.readOnly ? url.replace(/^\/admin\/queues/, session.board) : url);
 
-/** An organisation by its short id; the full name on hover. */
-const orgCell = (id) => h('span', { title: session.names.orgs[id] ?? id }, id);
+/** An organisation by its name (wrapping where it must); the id on hover. */
+const orgCell = (id) => h('span', { class: 'name', title: id }, session.names.orgs[id] ?? id);
 
 function ticketCell(r) {
-  return h('a', { href: `/v1/tickets/${r.id}`, class: 'ticket-id', title: r.id }, shortId(r.id));
+  return h('a', { href: `/dashboard/tickets/${encodeURIComponent(r.id)}`, class: 'ticket-id', title: r.id }, shortId(r.id));
 }
 
 function listOrEmpty(target, part, build) {
@@ -112,8 +117,9 @@ function renderAtRisk(part) {
 function renderBreached(part) {
   listOrEmpty($('breached'), part, (items) =>
     table(
-      [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.clock, t.columns.due, t.columns.breachedAt, t.columns.jobs],
-      items.map((r) => [ticketCell(r), h('span', { class: 'subject narrow', title: r.subject }, r.subject), r.priority, orgCell(r.holder), t.clock[r.clock] ?? r.clock, fmtDateTime(r.dueAt), fmtDateTime(r.breachedAt), jobLinks(r.jobs)]),
+      [t.columns.ticket, t.columns.subject, t.columns.priority, t.columns.holder, t.columns.clock, t.columns.breachedAt, t.columns.jobs],
+      // The holder now (a breach may have escalated the ticket); who held it when the clock ran out is on the ticket page.
+      items.map((r) => [ticketCell(r), h('span', { class: 'subject', title: r.subject }, r.subject), r.priority, orgCell(r.assignee ?? r.holder), t.clock[r.clock] ?? r.clock, h('span', { title: `${t.columns.due}: ${fmtDateTime(r.dueAt)}` }, fmtDateTime(r.breachedAt)), jobLinks(r.jobs)]),
       { class: 'data rows' },
     ),
   );
@@ -142,7 +148,8 @@ function renderDeadLetters(part) {
     table(
       [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
       items.map((d) => [
-        h('span', { title: d.id }, d.type.replace(/^lotse\./, '')), session.names.orgs[d.orgId] ?? d.orgId, d.reason, String(d.attempts), fmtDateTime(d.failedAt),
+        h('span', {}, h('span', { title: d.id }, t.eventType[d.type.replace(/^lotse\./, '')] ?? d.type.replace(/^lotse\./, '')), ' ', d.subject ? h('a', { href: `/dashboard/tickets/${encodeURIComponent(d.subject)}`, class: 'ticket-id', title: d.subject }, shortId(d.subject)) : null),
+        h('span', { class: 'name', title: d.orgId }, session.names.orgs[d.orgId] ?? d.orgId), d.reason, String(d.attempts), fmtDateTime(d.failedAt),
         session.readOnly ? '' : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay),
       ]),
       { class: 'data rows', numeric: [3] },
@@ -157,8 +164,8 @@ const queueName = (name) =>
 function renderQueues(stats) {
   const rows = Object.entries(stats.queues).filter(([name, q]) => !name.startsWith('handoff-') || q.waiting + q.active + q.delayed + q.failed > 0);
   replace($('queues'), table(
-    [t.columns.queue, t.queueShort.waiting, t.queueShort.active, t.queueShort.delayed, t.queueShort.failed],
-    rows.map(([name, q]) => [h('a', { href: boardPath(q.list), title: name, class: 'subject narrow' }, queueName(name)), fmtNumber(q.waiting + q.prioritized), fmtNumber(q.active), fmtNumber(q.delayed), h('span', { class: q.failed > 0 ? 'bad' : '' }, fmtNumber(q.failed))]),
+    [t.columns.name, t.queueShort.waiting, t.queueShort.active, t.queueShort.delayed, t.queueShort.failed],
+    rows.map(([name, q]) => [h('a', { href: boardPath(q.list), title: name, class: 'name' }, queueName(name)), fmtNumber(q.waiting + q.prioritized), fmtNumber(q.active), fmtNumber(q.delayed), h('span', { class: q.failed > 0 ? 'bad' : '' }, fmtNumber(q.failed))]),
     { class: 'data compact', numeric: [1, 2, 3, 4] },
   ));
 }
@@ -179,6 +186,8 @@ function renderCharts(series) {
   replace($('throughput'), barChart(series, t.panels.throughput), h('p', { class: 'muted chart-note' }, `${fmtNumber(last.events)} ${t.words.perMinute} · ${t.words.refreshed} ${fmtTime(new Date(last.t))}`));
 }
 
+const scoreFormat = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 1 });
+
 async function renderBacklog() {
   let items = [];
   try {
@@ -188,11 +197,17 @@ async function renderBacklog() {
     items = [];
   }
   if (items.length === 0) return replace($('backlog'), h('p', { class: 'empty' }, t.words.noneYet));
+  // The service under each title: the panel is narrow, and a service's name is one long word ("Unterhaltsvorschuss").
   replace($('backlog'), table(
-    [t.columns.title, t.columns.service, t.columns.tickets, t.columns.score],
-    items.map((b) => [h('span', { class: 'subject narrow', title: b.title }, b.title), h('span', { class: 'subject narrow', title: session.names.services[b.service] ?? b.service }, session.names.services[b.service] ?? b.service), String(b.ticketCount ?? ''), String(b.score ?? '')]),
-    { class: 'data rows', numeric: [2, 3] },
-  ));
+    [t.columns.title, t.columns.tickets, t.columns.score],
+    items.map((b) => [
+      h('div', {},
+        h('a', { class: 'subject', title: b.title, href: `/dashboard/backlog/${encodeURIComponent(b.id)}` }, b.title),
+        h('span', { class: 'name muted', title: b.service }, session.names.services[b.service] ?? b.service)),
+      fmtNumber(b.ticketCount ?? 0), b.score === undefined ? '' : scoreFormat.format(b.score),
+    ]),
+    { class: 'data rows', numeric: [1, 2] },
+  ), h('p', { class: 'more' }, h('a', { href: '/dashboard/backlog' }, t.words.allBacklog)));
 }
 
 let overview = null;
@@ -202,6 +217,8 @@ async function refresh() {
   if (!res.body) return;
   overview = res.body;
   heard();
+  // The steering committee reaches no ticket: the ticket lists are left out rather than shown as refusals.
+  for (const id of ['panel-at-risk', 'panel-breached', 'panel-handoffs', 'panel-dead-letters']) $(id).hidden = !overview.lists;
   const { stats } = overview;
   renderKpis(stats);
   renderLands(stats);
@@ -262,10 +279,10 @@ async function openList(url, label) {
   const res = await getJson(`${url}${url.includes('?') ? '&' : '?'}limit=50`);
   const items = res.body?.items ?? [];
   replace($('drawer-body'),
-    h('p', { class: 'muted mono' }, url),
+    h('p', {}, h('a', { href: listPage(url), class: 'open-list' }, t.words.openList)),
     items.length === 0 ? h('p', { class: 'empty' }, t.words.listEmpty) : table(
       [t.columns.ticket, t.columns.subject, t.columns.land, t.columns.service, t.columns.priority, t.columns.status, t.columns.level, t.columns.holder],
-      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), v.land, v.service, v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? session.names.orgs[v.assignee] ?? v.assignee : '–']),
+      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), h('span', { title: session.names.lands[v.land] ?? v.land }, v.land), session.names.services[v.service] ?? v.service, v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? session.names.orgs[v.assignee] ?? v.assignee : '–']),
       { class: 'data rows' },
     ),
     res.body?.next ? h('p', { class: 'more muted' }, t.words.more) : null,
@@ -290,7 +307,9 @@ async function start() {
   session = res.body;
   $('logout-csrf').value = session.csrf ?? '';
   $('board-link').href = session.board;
-  replace($('who'), session.orgName, session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null);
+  $('tickets-link').hidden = session.readOnly;
+  $('report-link').href = `/dashboard/reports/cost-split?year=${new Date().getFullYear()}`;
+  replace($('who'), h('span', { class: 'who-name', title: session.orgName }, session.orgName), session.readOnly ? h('span', { class: 'badge' }, t.header.readOnly) : null);
   await refresh();
   renderBacklog();
   setInterval(renderBacklog, 60_000);

@@ -3,6 +3,10 @@ import type { TicketListQuery } from '../../domain/ticket.js';
 import type { Keys, IndexName } from '../../store/keys.js';
 import type { StoredTicket, TicketStore } from '../../store/ticket-store.js';
 import type { TicketRecord } from './record.js';
+import { idempotencyDigest } from '../idempotency-keys.js';
+
+/** The index of a desk's reference: a digest, so any text makes a short key name. */
+export const externalRefIndex = (externalRef: string): IndexName => `ref:${idempotencyDigest(externalRef)}`;
 
 /** The index sets a query narrows to; the caller's reach is always one of them. */
 export function indexesFor(principal: Principal, q: TicketListQuery): IndexName[] {
@@ -16,6 +20,7 @@ export function indexesFor(principal: Principal, q: TicketListQuery): IndexName[
   if (q.active) names.push('active');
   if (q.priority !== undefined) names.push(`priority:${q.priority}`);
   if (q.sla !== undefined) names.push(`sla:${q.sla}`);
+  if (q.externalRef !== undefined) names.push(externalRefIndex(q.externalRef));
   return names;
 }
 

@@ -5,6 +5,7 @@ import { activeField, createdField, type IndexName, type Keys } from '../../stor
 import { membershipOps, type StoreOp } from '../../store/ops.js';
 import type { HistoryEntry } from '../../domain/ticket.js';
 import { reachFacts, stateInfo, type TicketRecord } from './record.js';
+import { externalRefIndex } from './list.js';
 
 /** The score of every member of a lexical index: LIST_PAGE orders them by id. */
 const LEXICAL = 0;
@@ -23,6 +24,7 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
     [`status:${info.status}`, LEXICAL],
   ]);
   for (const org of reachingOrgs(topology, reachFacts(record))) m.set(`reach:${org}`, LEXICAL);
+  if (record.data.externalRef) m.set(externalRefIndex(record.data.externalRef), LEXICAL);
   if (info.active) {
     m.set(`level:${info.level}`, LEXICAL);
     m.set(`assignee:${ctx.assignee}`, LEXICAL);

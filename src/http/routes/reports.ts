@@ -7,9 +7,13 @@ import { AppError } from '../../errors.js';
 import type { ReadModel } from '../../store/read-model.js';
 import { problemResponses } from '../problem.js';
 
+const YEAR_REQUIRED = 'year is required, e.g. ?year=2026';
+
 const Query = z.strictObject({
-  year: z.coerce.number().int().min(2000).max(2100),
+  // Optional in the schema only so that a missing year is answered with an example, not with "expected number".
+  year: z.coerce.number().int().min(2000).max(2100).optional().describe('Required: the budget year, e.g. 2026'),
   service: IdSchema.optional(),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: the same report as text/csv with a header row, one row per service and Land'),
 });
 
 const Share = z.object({
@@ -33,6 +37,28 @@ const ServiceReport = z.object({
   shares: z.array(Share),
 });
 
+type Report = { year: number; services: z.infer<typeof ServiceReport>[]; withoutBudget: string[] };
+
+const CSV_HEADER = ['year', 'service', 'service_name', 'model', 'budget_eur', 'land', 'land_name', 'weight', 'percent', 'share_eur', 'tickets', 'backlog_items', 'population_source', 'population_date'];
+
+/** A CSV field: quoted when it holds a separator, a quote or a line break; a leading =+-@ is defused for spreadsheets. */
+function csvField(value: string | number): string {
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180: CRLF line ends, a header row, decimals with a point (machines read it; the page shows German numbers). */
+function toCsv(report: Report, topology: Topology): string {
+  const rows = report.services.flatMap((s) =>
+    s.shares.map((sh) => [
+      report.year, s.service, s.name, s.model, s.budgetEuros, sh.land, topology.lands.get(sh.land)?.name ?? sh.land, sh.weight,
+      sh.percent, sh.euros, sh.tickets, sh.backlogItems, s.populationSource?.name ?? '', s.populationSource?.date ?? '',
+    ]),
+  );
+  return [CSV_HEADER, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
 const euros = (cents: number) => `${Math.trunc(cents / 100)}.${String(Math.abs(cents % 100)).padStart(2, '0')}`;
 
 /** The seed's cost split: each service's yearly budget across its Länder, with their tickets and backlog items beside. */
@@ -45,10 +71,14 @@ export function reportRoutes(deps: { topology: Topology; readModel: Pick<ReadMod
         operationId: 'getCostSplitReport',
         summary: "Each participating Land's share of each service's yearly budget (by population unless the alliance set another model)",
         querystring: Query,
-        response: { 200: z.object({ year: z.number().int(), services: z.array(ServiceReport), withoutBudget: z.array(z.string()) }), ...problemResponses(400, 401, 403, 422) },
+        response: {
+          200: z.union([z.object({ year: z.number().int(), services: z.array(ServiceReport), withoutBudget: z.array(z.string()) }), z.string().describe('text/csv with format=csv')]),
+          ...problemResponses(400, 401, 403, 422),
+        },
       },
-    }, async (req) => {
-      const { year, service } = req.query;
+    }, async (req, reply) => {
+      const { year, service, format } = req.query;
+      if (year === undefined) throw new AppError('BAD_REQUEST', YEAR_REQUIRED, { errors: [{ path: 'query.year', message: YEAR_REQUIRED }] });
       if (service !== undefined && !deps.topology.services.has(service)) throw new AppError('VALIDATION_FAILED', 'Unknown service', { errors: [{ path: 'service', message: 'unknown service' }] });
       const ids = service ? [service] : [...deps.topology.services.keys()];
       const services: z.infer<typeof ServiceReport>[] = [];
@@ -72,7 +102,12 @@ export function reportRoutes(deps: { topology: Topology; readModel: Pick<ReadMod
           shares: split.shares.map((s, i) => ({ ...s, euros: euros(s.cents), tickets: facts[i]!.tickets, backlogItems: facts[i]!.backlogItems })),
         });
       }
-      return { year, services, withoutBudget };
+      const report: Report = { year, services, withoutBudget };
+      if (format === 'csv') {
+        const name = `lotse-kostenaufteilung-${year}${service ? `-${service}` : ''}.csv`;
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).serializer((x: unknown) => x as string).send(toCsv(report, deps.topology));
+      }
+      return report;
     });
   };
 }

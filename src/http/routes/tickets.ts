@@ -32,6 +32,7 @@ const ListQuery = z.strictObject({
   service: IdSchema.optional(),
   sla: z.enum(['at-risk', 'breached']).optional(),
   priority: PrioritySchema.optional(),
+  externalRef: z.string().min(1).max(200).optional().describe("The desk's own reference, exactly as sent at creation (tickets in the caller's reach)"),
   active: z.enum(['true', 'false']).optional().describe('true: only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
@@ -75,13 +76,14 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
     });
 
     app.get('/v1/tickets', {
-      config: { roles: ALL },
+      // The steering committee reaches no ticket: its list is refused (403), not answered empty.
+      config: { roles: ['desk', 'provider', 'operator'] },
       schema: {
         tags: ['tickets'],
         operationId: 'listTickets',
         summary: 'List tickets in reach, newest first',
         querystring: ListQuery,
-        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401) },
+        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401, 403) },
       },
     }, async (req) => {
       const principal = principalOf(req);
