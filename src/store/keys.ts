@@ -32,7 +32,7 @@ export interface Keys {
   webhookDisabled(orgId: string): string;
   /** Hash event id → replays so far, for replay job ids that are never reused. */
   webhookReplays: string;
-  /** A dashboard session (a hash with an expiry). */
+  /** A dashboard session (a string, the session as JSON, with an expiry). */
   session(id: string): string;
   /** The dashboard's per-minute samples of queue depths and throughput (a sorted set kept to 60). */
   dashboardSeries: string;
