@@ -255,7 +255,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog));
             await app.register(reportRoutes({ topology, readModel }));
-            await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
+            await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs, maxPerKey: config.stream.maxPerKey, replayMax: config.stream.replayMax }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, now }));
             await app.register(sessionAdminRoutes({ topology, sessions }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
