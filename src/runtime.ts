@@ -247,6 +247,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         http: config.http,
         rateLimit: { counters: createRateCounters(redis, config.prefix), limits: topology.config.limits.rate },
         sessions,
+        trustProxy: config.trustProxy,
         documentedElsewhere: BOARD_DOCS,
         plugins: [
           async (app) => {

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { HttpSettings } from '../config/env.js';
-import type { PrincipalResolver } from '../config/principals.js';
+import { isLoopbackHost, type PrincipalResolver } from '../config/principals.js';
 import type { Engine } from '../engine/engine.js';
 import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
@@ -13,6 +13,7 @@ import { handleClientError, handleError, handleFrameworkError, sendProblem } fro
 import { PACKAGE_VERSION } from '../package-version.js';
 import { asyncApiRoute } from './asyncapi.js';
 import { documentProblems, INTERNAL_PROBLEM, UNAVAILABLE_PROBLEM } from './documented-problems.js';
+import { docsSecurityHeaders } from './security-headers.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   http?: Partial<HttpSettings>;
   /** Per-key rate limits counted in Redis; without it, nothing is limited. */
   rateLimit?: RateLimitDeps;
+  /** Fastify's trustProxy (LOTSE_TRUST_PROXY): whose X-Forwarded-* headers are believed; default nobody's. */
+  trustProxy?: boolean | string;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -68,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Errors before any route runs are problem documents too.
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
+    trustProxy: deps.trustProxy ?? false,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = http.headersTimeoutMs;
   app.setValidatorCompiler(validatorCompiler);
@@ -77,6 +81,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.removeContentTypeParser('text/plain');
   installJsonParser(app, BODY_LIMIT);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`));
+  // The public development keys answer only to a loopback Host: a DNS-rebinding page names its own host, and is refused.
+  if (deps.principals.devKeys) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!isLoopbackHost(req.headers.host)) return sendProblem(reply, 403, 'FORBIDDEN', 'With development keys on, Lotse answers only to a loopback Host (localhost, 127.0.0.1, [::1])', { reason: 'host' });
+    });
+  }
   await registerUnderPressure(app, http);
   app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
   app.addHook('preValidation', csrfHook);
@@ -118,6 +128,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (!extra) return jsonSchemaTransform(doc);
       return { ...jsonSchemaTransform({ ...doc, schema: { ...extra, response: { 500: INTERNAL_PROBLEM, 503: UNAVAILABLE_PROBLEM } } }), url };
     },
+  });
+  // The browsable page and its assets get the board's security headers (no framing, no sniffing, our sources only).
+  app.addHook('onRequest', async (req, reply) => {
+    if (/^\/docs(?:[/?]|$)/.test(req.url)) await docsSecurityHeaders(req, reply);
   });
   // /docs answers the OpenAPI document to API clients and the browsable page to people.
   app.addHook('onRequest', async (req, reply) => {

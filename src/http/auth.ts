@@ -26,8 +26,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The origin the browser would send for a page of this server. */
 export function ownOrigin(req: FastifyRequest): string {
-  const proto = String(req.headers['x-forwarded-proto'] ?? req.protocol).split(',')[0]!.trim();
-  return `${proto}://${req.headers.host ?? ''}`;
+  // protocol and host follow X-Forwarded-* only from a proxy LOTSE_TRUST_PROXY names.
+  return `${req.protocol}://${req.host}`;
 }
 
 /**
