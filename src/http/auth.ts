@@ -76,7 +76,11 @@ export function makeAuthHook(principals: PrincipalResolver, sessions?: SessionAu
     if (!principal) {
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       principal = principals.authenticate(match?.[1]);
-      if (!principal) throw new AppError('UNAUTHENTICATED', match ? 'Unknown API key' : 'Send Authorization: Bearer <key>');
+      if (!principal) {
+        // A guess leaves a trace: the client and the key's length, never the key.
+        if (match) req.log.warn({ client: req.ip, keyLength: match[1]!.length }, 'unknown API key');
+        throw new AppError('UNAUTHENTICATED', match ? 'Unknown API key' : 'Send Authorization: Bearer <key>');
+      }
     }
     if (!roles.includes(principal.role)) throw new AppError('FORBIDDEN', `The role ${principal.role} may not do this`);
     req.principal = principal;

@@ -221,7 +221,7 @@ describe('failed logins are throttled and logged without the key', () => {
     expect(refused.headers['retry-after']).toBeDefined();
   });
 
-  it('each failure is logged with the client and no part of the key', async () => {
+  it('each failure (board login or API key) is logged with the client and no part of the key', async () => {
     const { app, log, prefix, runtime } = await appWithLog({});
     const admin = (await import('ioredis')).Redis;
     const redis = new admin(redisUrl());
@@ -231,6 +231,11 @@ describe('failed logins are throttled and logged without the key', () => {
       const line = log.lines.find((l) => l.includes('dashboard login failed'));
       expect(line, log.lines.join('\n')).toBeDefined();
       expect(JSON.parse(line!)).toMatchObject({ client: '10.3.3.3', keyLength: key.length });
+      // A wrong API key leaves the same trace.
+      await app.inject({ method: 'GET', url: '/v1/tickets', headers: { authorization: `Bearer ${key}` }, remoteAddress: '10.3.3.4' });
+      const api = log.lines.find((l) => l.includes('unknown API key'));
+      expect(api, log.lines.join('\n')).toBeDefined();
+      expect(JSON.parse(api!)).toMatchObject({ client: '10.3.3.4', keyLength: key.length });
       for (const l of log.lines) {
         expect(l).not.toContain(key);
         expect(l).not.toContain(key.slice(0, 8));
