@@ -47,6 +47,7 @@ import { createDeadLetters } from './webhooks/dead-letters.js';
 import { BOARD_DOCS, bullBoardRoutes } from './dashboard/bull-board.js';
 import { createOverview } from './dashboard/overview.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { sessionAdminRoutes } from './dashboard/access-routes.js';
 import { createSampler } from './dashboard/sampler.js';
 import { createSessions } from './dashboard/sessions.js';
 import { createStatsReader } from './dashboard/stats-reader.js';
@@ -129,7 +130,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const readModel = createReadModel(redis, keys);
-  const sessions = createSessions({ store: createSessionStore(redis, keys) });
+  const sessions = createSessions({
+    store: createSessionStore(redis, keys),
+    principals,
+    ttlSeconds: config.sessions.idleSeconds,
+    maxSeconds: config.sessions.maxSeconds,
+    throttle: { maxFailures: config.sessions.loginMaxFailures, windowSeconds: config.sessions.loginWindowSeconds },
+    now,
+  });
   const stats = createStatsReader({ readModel, topology, queues, now });
   const hub = createEventHub({
     redis,
@@ -243,6 +251,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         http: config.http,
         rateLimit: { counters: createRateCounters(redis, config.prefix), limits: topology.config.limits.rate },
         sessions,
+        trustProxy: config.trustProxy,
         documentedElsewhere: BOARD_DOCS,
         plugins: [
           async (app) => {
@@ -251,8 +260,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog));
             await app.register(reportRoutes({ topology, readModel }));
-            await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs }));
+            await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs, maxPerKey: config.stream.maxPerKey, replayMax: config.stream.replayMax }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, engine, now }));
+            await app.register(sessionAdminRoutes({ topology, sessions }));
             await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
             if (metricsOnApi) await app.register(metricsRoute(metrics, config.metricsPath));
           },

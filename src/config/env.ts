@@ -45,6 +45,16 @@ const EnvSchema = z.object({
     .default('/metrics'),
   /** Unset (or the API's port): metrics are served by the API. Another port: a listener of their own. */
   LOTSE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  LOTSE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(8 * 3600),
+  LOTSE_SESSION_MAX_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(12 * 3600),
+  LOTSE_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(10),
+  LOTSE_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  LOTSE_STREAM_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
+  LOTSE_STREAM_REPLAY_MAX: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  LOTSE_TRUST_PROXY: z
+    .string()
+    .regex(/^(false|true|(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)(,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))*)$/, 'false, true, or proxy addresses/CIDRs, comma-separated (loopback names 127.0.0.1/8 and ::1)')
+    .default('false'),
 });
 
 export type Config = {
@@ -70,6 +80,12 @@ export type Config = {
   metricsPath: string;
   /** A port of their own for the metrics; undefined: the API's. */
   metricsPort: number | undefined;
+  /** Dashboard sessions: idle (sliding) and absolute lifetime; failed logins allowed per client and key prefix in a window. */
+  sessions: { idleSeconds: number; maxSeconds: number; loginMaxFailures: number; loginWindowSeconds: number };
+  /** `/v1/stream`: concurrent connections per key (per process), entries a resume replays at most. */
+  stream: { maxPerKey: number; replayMax: number };
+  /** Fastify's trustProxy: whose X-Forwarded-* headers are believed (false: nobody's). */
+  trustProxy: boolean | string;
 };
 
 /** Limits of the HTTP server: slow or idle clients cannot hold connections, and overload is shed. */
@@ -86,6 +102,13 @@ export interface HttpSettings {
   maxEventLoopDelayMs: number;
   /** Above this heap use requests get 503; undefined: 90 % of the heap limit. */
   maxHeapUsedBytes: number | undefined;
+}
+
+/** `false`/`true`, or a list of addresses and CIDRs (`loopback` names 127.0.0.1/8 and ::1). */
+function parseTrustProxy(value: string): boolean | string {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  return value;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -131,5 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     streamHeartbeatMs: e.LOTSE_STREAM_HEARTBEAT_MS,
     metricsPath: e.LOTSE_METRICS_PATH,
     metricsPort: e.LOTSE_METRICS_PORT,
+    sessions: Object.freeze({
+      idleSeconds: Math.min(e.LOTSE_SESSION_IDLE_SECONDS, e.LOTSE_SESSION_MAX_SECONDS),
+      maxSeconds: e.LOTSE_SESSION_MAX_SECONDS,
+      loginMaxFailures: e.LOTSE_LOGIN_MAX_FAILURES,
+      loginWindowSeconds: e.LOTSE_LOGIN_WINDOW_SECONDS,
+    }),
+    stream: Object.freeze({ maxPerKey: e.LOTSE_STREAM_MAX_PER_KEY, replayMax: e.LOTSE_STREAM_REPLAY_MAX }),
+    trustProxy: parseTrustProxy(e.LOTSE_TRUST_PROXY),
   });
 }

@@ -18,14 +18,20 @@ export const BOARD_DOCS: Record<string, DocumentedRoute> = {
   [`GET ${BOARD_PATH}`]: {
     tags: ['dashboard'],
     operationId: 'getQueueBoard',
-    summary: 'bull-board over every Lotse queue, behind the dashboard login (read-only for the steering committee)',
+    summary: 'bull-board over every Lotse queue, behind the dashboard login, for operators (the steering committee sees the counts of the queues on its board)',
     response: {
       200: { description: "The operators' board (HTML) to an operator's session", content: { 'text/html': { schema: z.string() } } },
-      303: z.null().describe('No session: to the login form, /dashboard/login; the steering committee: to its read-only board, /admin/queues-ro (Location)'),
+      303: z.null().describe('No session: to the login form, /dashboard/login; the steering committee: back to its board, /dashboard (Location)'),
     },
   },
 };
-/** The steering committee's board: the same queues, read-only. */
+/**
+ * Where the steering committee's board link led. The committee has no
+ * bull-board: every job carries ticket texts (subjects, descriptions,
+ * answers) in its data, return value, failure reason or log, which the API
+ * withholds from it; its own board shows each queue's counts by state
+ * instead. The path stays as a way back to /dashboard for old links.
+ */
 export const READ_ONLY_BOARD_PATH = '/admin/queues-ro';
 
 const SAFE = new Set(['GET', 'HEAD']);
@@ -80,6 +86,8 @@ function board(path: string, queues: Queue[], readOnly: boolean) {
   return adapter;
 }
 
+const back = (reply: FastifyReply) => reply.code(303).header('location', '/dashboard').header('cache-control', 'no-store').send();
+
 /** A page request without a session goes to the login; an API call gets a problem. */
 function refuse(req: FastifyRequest, reply: FastifyReply) {
   if (SAFE.has(req.method) && !req.url.includes('/api/') && !req.url.includes('/static/')) return reply.code(303).header('location', '/dashboard/login').send();
@@ -87,24 +95,30 @@ function refuse(req: FastifyRequest, reply: FastifyReply) {
 }
 
 /**
- * bull-board over every Lotse queue, behind the dashboard's session:
- * operators on a board that may retry and clean, the steering committee on
- * a read-only one (sent there from the other). Its own requests carry no
+ * bull-board over every Lotse queue, behind the dashboard's session, for
+ * operators only: a board that may retry and clean. The steering committee
+ * is sent back to its board (see READ_ONLY_BOARD_PATH). Its own requests carry no
  * CSRF token, so a change must name our Origin (browsers always send it on
  * PUT, PATCH, DELETE and POST) and SameSite=Strict keeps the cookie home.
  */
 export function bullBoardRoutes(deps: BoardDeps) {
   return async (app: FastifyInstance) => {
-    for (const [path, readOnly] of [[BOARD_PATH, false], [READ_ONLY_BOARD_PATH, true]] as const) {
+    await app.register(async (scope) => {
+      scope.addHook('onRequest', securityHeaders);
+      const toBoard = async (_req: FastifyRequest, reply: FastifyReply) => back(reply);
+      scope.get(READ_ONLY_BOARD_PATH, { schema: { hide: true } }, toBoard);
+      scope.get(`${READ_ONLY_BOARD_PATH}/*`, { schema: { hide: true } }, toBoard);
+    });
+    for (const [path, readOnly] of [[BOARD_PATH, false]] as const) {
       await app.register(async (scope) => {
         scope.addHook('onRequest', securityHeaders);
         scope.addHook('onRequest', async (req, reply) => {
           const session = await deps.sessions.fromRequest(req);
           if (!session) return refuse(req, reply);
-          const role = session.principal.role;
-          if (!readOnly && role !== 'operator') {
-            if (!SAFE.has(req.method)) return sendProblem(reply, new AppError('FORBIDDEN', 'The steering committee reads the queues only'));
-            return reply.code(303).header('location', READ_ONLY_BOARD_PATH + req.url.slice(BOARD_PATH.length)).send();
+          if (session.principal.role !== 'operator') {
+            // The steering committee sees the queues' counts on its board, not the jobs (their data holds ticket texts).
+            if (SAFE.has(req.method) && !req.url.includes('/api/') && !req.url.includes('/static/')) return back(reply);
+            return sendProblem(reply, new AppError('FORBIDDEN', 'The queues\' jobs are for operators; the steering committee sees their counts on /dashboard'));
           }
           // Hooks answer themselves: the board's own error handler would hide our problem documents.
           if (!SAFE.has(req.method) && req.headers.origin !== ownOrigin(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site request refused (Origin)', { reason: 'csrf' }));

@@ -82,11 +82,16 @@ export function dashboardRoutes(deps: DashboardDeps) {
     app.post('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
       if (crossSite(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' }));
       const key = (req.body as { key?: unknown } | undefined)?.key;
-      const principal = typeof key === 'string' && key.length <= 500 ? deps.principals.authenticate(key.trim()) : null;
-      if (!principal) return back(reply, '/dashboard/login?fehler=schluessel');
-      if (!(DASHBOARD_ROLES as readonly string[]).includes(principal.role)) return back(reply, '/dashboard/login?fehler=rolle');
-      const session = await deps.sessions.create(principal, now());
-      req.log.info({ orgId: principal.orgId, role: principal.role }, 'dashboard login');
+      // Access (issue 18): throttled per client and key prefix, failures logged without the key, the session bound to the key.
+      const login = typeof key === 'string' && key.length <= 500 ? await deps.sessions.logIn(req, key.trim(), DASHBOARD_ROLES) : ({ kind: 'unknown-key' } as const);
+      if (login.kind === 'throttled') {
+        reply.header('retry-after', String(login.retryAfter));
+        return sendProblem(reply, new AppError('RATE_LIMITED', `Too many failed logins; try again in ${login.retryAfter} seconds`, { retryAfter: login.retryAfter }));
+      }
+      if (login.kind === 'unknown-key') return back(reply, '/dashboard/login?fehler=schluessel');
+      if (login.kind === 'wrong-role') return back(reply, '/dashboard/login?fehler=rolle');
+      const { session } = login;
+      req.log.info({ orgId: session.principal.orgId, role: session.principal.role }, 'dashboard login');
       reply.header('set-cookie', deps.sessions.cookie(req, session.id));
       return back(reply, '/dashboard');
     });
@@ -98,7 +103,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
       if (crossSite(req) || !sameToken(typeof token === 'string' ? token : undefined, session.csrf)) {
         return sendProblem(reply, new AppError('FORBIDDEN', 'Missing or wrong CSRF token', { reason: 'csrf' }));
       }
-      await deps.sessions.destroy(session.id);
+      await deps.sessions.destroy(session.id, session.principal.orgId);
       reply.header('set-cookie', deps.sessions.clearCookie(req));
       return back(reply, '/dashboard/login?abgemeldet=1');
     });

@@ -26,6 +26,14 @@ export function SafeTextSchema(max = 20_000, min = 0) {
     .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no lone surrogates)');
 }
 
+/** Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they make a line read as something else. */
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
+
+/** A line the board shows as a heading (a subject, a title): safe text without bidirectional controls. */
+export function DisplayLineSchema(max: number) {
+  return SafeTextSchema(max, 1).refine((s) => !BIDI_CONTROL.test(s), 'must not contain bidirectional override or isolate characters (U+202A–U+202E, U+2066–U+2069)');
+}
+
 export const STATUSES = ['new', 'open', 'waiting', 'handoff-pending', 'resolved', 'closed'] as const;
 export const StatusSchema = z.enum(STATUSES);
 export type Status = z.infer<typeof StatusSchema>;
@@ -60,7 +68,7 @@ const CreateTicketFields = z.strictObject({
     category: CategorySchema,
     impact: GradeSchema,
     urgency: GradeSchema,
-    subject: SafeTextSchema(200, 1),
+    subject: DisplayLineSchema(200),
     description: SafeTextSchema(20_000).default(''),
     reporter: ReporterSchema.optional(),
     attachments: z.array(AttachmentSchema).max(20).default([]),
@@ -99,7 +107,7 @@ export const TicketEventInputSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('RESOLVE'), resolution: SafeTextSchema(20_000, 1) }),
   z.strictObject({ type: z.literal('REOPEN'), reason }),
   z.strictObject({ type: z.literal('CLOSE') }),
-  z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: SafeTextSchema(200, 1), description: text.default('') }),
+  z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: DisplayLineSchema(200), description: text.default('') }),
   z.strictObject({ type: z.literal('ASSIGN'), assignee: IdSchema, reason }),
   z.strictObject({ type: z.literal('CHANGE_PRIORITY'), impact: GradeSchema, urgency: GradeSchema, reason }),
 ]);

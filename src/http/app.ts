@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { HttpSettings } from '../config/env.js';
 import { AppError } from '../errors.js';
-import type { PrincipalResolver } from '../config/principals.js';
+import { isLoopbackHost, type PrincipalResolver } from '../config/principals.js';
 import type { TicketEngine } from '../engine/ticket/index.js';
 import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
@@ -15,6 +15,7 @@ import { handleClientError, handleError, handleFrameworkError, sendProblem } fro
 import { PACKAGE_VERSION } from '../package-version.js';
 import { asyncApiRoute } from './asyncapi.js';
 import { documentProblems, withDocumentedProblems } from './documented-problems.js';
+import { docsSecurityHeaders } from './security-headers.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { ticketRoutes } from './routes/tickets.js';
 
@@ -37,6 +38,8 @@ export interface AppDeps {
   http?: Partial<HttpSettings>;
   /** Per-key rate limits counted in Redis; without it, nothing is limited. */
   rateLimit?: RateLimitDeps;
+  /** Fastify's trustProxy (LOTSE_TRUST_PROXY): whose X-Forwarded-* headers are believed; default nobody's. */
+  trustProxy?: boolean | string;
 }
 
 /** How the OpenAPI document names a route a plugin registers hidden. */
@@ -109,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Errors before any route runs are problem documents too.
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
+    trustProxy: deps.trustProxy ?? false,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = http.headersTimeoutMs;
   app.setValidatorCompiler(validatorCompiler);
@@ -118,6 +122,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.removeContentTypeParser('text/plain');
   installJsonParser(app, BODY_LIMIT);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, new AppError('NOT_FOUND', `No route ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
+  // The public development keys answer only to a loopback Host: a DNS-rebinding page names its own host, and is refused.
+  if (deps.principals.devKeys) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!isLoopbackHost(req.headers.host)) return sendProblem(reply, new AppError('FORBIDDEN', 'With development keys on, Lotse answers only to a loopback Host (localhost, 127.0.0.1, [::1])', { reason: 'host' }));
+    });
+  }
   await registerUnderPressure(app, http);
   app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
   app.addHook('preValidation', csrfHook);
@@ -165,6 +175,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const response = withDocumentedProblems({ method: doc.route.method }, extra.response);
       return { ...jsonSchemaTransform({ ...doc, schema: { ...extra, response } }), url };
     },
+  });
+  // The browsable page and its assets get the board's security headers (no framing, no sniffing, our sources only).
+  app.addHook('onRequest', async (req, reply) => {
+    if (/^\/docs(?:[/?]|$)/.test(req.url)) await docsSecurityHeaders(req, reply);
   });
   // /docs answers the OpenAPI document to API clients and the browsable page to people.
   app.addHook('onRequest', async (req, reply) => {

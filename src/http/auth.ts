@@ -26,8 +26,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The origin the browser would send for a page of this server. */
 export function ownOrigin(req: FastifyRequest): string {
-  const proto = String(req.headers['x-forwarded-proto'] ?? req.protocol).split(',')[0]!.trim();
-  return `${proto}://${req.headers.host ?? ''}`;
+  // protocol and host follow X-Forwarded-* only from a proxy LOTSE_TRUST_PROXY names.
+  return `${req.protocol}://${req.host}`;
 }
 
 /**
@@ -76,7 +76,11 @@ export function makeAuthHook(principals: PrincipalResolver, sessions?: SessionAu
     if (!principal) {
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       principal = principals.authenticate(match?.[1]);
-      if (!principal) throw new AppError('UNAUTHENTICATED', match ? 'Unknown API key' : 'Send Authorization: Bearer <key>');
+      if (!principal) {
+        // A guess leaves a trace: the client and the key's length, never the key.
+        if (match) req.log.warn({ client: req.ip, keyLength: match[1]!.length }, 'unknown API key');
+        throw new AppError('UNAUTHENTICATED', match ? 'Unknown API key' : 'Send Authorization: Bearer <key>');
+      }
     }
     if (!roles.includes(principal.role)) throw new AppError('FORBIDDEN', `The role ${principal.role} may not do this`);
     req.principal = principal;

@@ -20,6 +20,12 @@ function toEntry([id, fields]: RawEntry): StreamEntry {
   return { id, subject: get('subject'), event: get('event') };
 }
 
+/** What a resume replays: at most the bound's newest entries after the resume point. */
+export interface Replay {
+  entries: StreamEntry[];
+  truncated: boolean;
+}
+
 /** Orders stream ids (`ms-seq`) without losing precision. */
 export function compareStreamIds(a: string, b: string): number {
   const [am = '0', as = '0'] = a.split('-');
@@ -54,6 +60,9 @@ export function createEventHub(o: EventHubOptions) {
   let reader: RedisClient | undefined;
   let loop: Promise<void> | undefined;
   let closed = false;
+  /** Replays in flight, by their starting point and bound: clients that resume from the same point share one read. */
+  const replays = new Map<string, Promise<Replay>>();
+  let replayReads = 0;
 
   async function run(conn: RedisClient) {
     const last = (await conn.xrevrange(o.key, '+', '-', 'COUNT', 1)) as RawEntry[];
@@ -100,6 +109,29 @@ export function createEventHub(o: EventHubOptions) {
     async tail(): Promise<string> {
       const last = (await o.redis.xrevrange(o.key, '+', '-', 'COUNT', 1)) as RawEntry[];
       return last[0]?.[0] ?? '0-0';
+    },
+    /** How many replay reads went to Redis (concurrent identical replays count once). */
+    get replayReads() {
+      return replayReads;
+    },
+    /**
+     * The newest `max` entries after `afterId`, oldest first, read once for
+     * every caller that asks for the same point while the read is in flight;
+     * `truncated` when older ones after `afterId` were left out.
+     */
+    replay(afterId: string, max: number): Promise<Replay> {
+      const key = `${afterId}/${max}`;
+      let pending = replays.get(key);
+      if (!pending) {
+        replayReads += 1;
+        pending = (async () => {
+          if (max <= 0) return { entries: [], truncated: (await o.redis.xrevrange(o.key, '+', `(${afterId}`, 'COUNT', 1)).length > 0 };
+          const raw = (await o.redis.xrevrange(o.key, '+', `(${afterId}`, 'COUNT', max + 1)) as RawEntry[];
+          return { entries: raw.slice(0, max).reverse().map(toEntry), truncated: raw.length > max };
+        })().finally(() => replays.delete(key));
+        replays.set(key, pending);
+      }
+      return pending;
     },
     /** Entries after `afterId`, oldest first, at most `count`. */
     async after(afterId: string, count: number): Promise<StreamEntry[]> {

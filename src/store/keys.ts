@@ -32,8 +32,12 @@ export interface Keys {
   webhookDisabled(orgId: string): string;
   /** Hash event id → replays so far, for replay job ids that are never reused. */
   webhookReplays: string;
-  /** A dashboard session (a string, the session as JSON, with an expiry). */
+  /** A dashboard session under the SHA-256 of its cookie (a string with an expiry). */
   session(id: string): string;
+  /** The sessions of one organisation (a sorted set of session hashes by expiry), so they can all be ended at once. */
+  sessionsOfOrg(orgId: string): string;
+  /** Failed dashboard logins of one client or key prefix in the current window (a counter with an expiry). */
+  loginFailures(scope: string): string;
   /** The dashboard's per-minute samples of queue depths and throughput (a sorted set kept to 60). */
   dashboardSeries: string;
   prefix: string;
@@ -104,6 +108,8 @@ export function makeKeys(prefix: string): Keys {
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,
     webhookReplays: `${prefix}:wh:replays`,
     session: (id) => `${prefix}:sess:${id}`,
+    sessionsOfOrg: (orgId) => `${prefix}:sess-org:${orgId}`,
+    loginFailures: (scope) => `${prefix}:login-fail:${scope}`,
     dashboardSeries: `${prefix}:dash:series`,
   };
 }

@@ -177,7 +177,8 @@ describe('reporter data', () => {
 
 describe('configured principals', () => {
   const deskKey = 'desk-hb-secret-7f3a';
-  const operatorKey = 'operator-secret-91c2';
+  // `env:` keys must be at least 32 characters.
+  const operatorKey = 'operator-secret-91c2-0123456789abcdef';
   const topology = parseTopology({
     ...DEFAULT_TOPOLOGY,
     principals: [

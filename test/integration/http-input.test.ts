@@ -162,10 +162,11 @@ describe('text is stored as given, control characters refused', () => {
     expect(await ticketCount(app)).toBe(0);
   });
 
-  it('tab, newline, bidi overrides and markup come back byte for byte', async () => {
+  it('tab, newline, bidi overrides (outside the subject) and markup come back byte for byte', async () => {
     const app = await setup();
+    // A subject with a bidi override is refused (issue 18; test/integration/security-http.test.ts).
     const odd = {
-      subject: 'Rot: FEHLER \u202egnp.exe',
+      subject: 'Rot: FEHLER gnp.exe \u200f',
       description: 'a\tb\u202ed\n<script>alert(1)</script> & &amp; {{x}} ${x} \u2028\u2029 \ud83d\ude00',
       reporter: { name: 'Mustermann\u202e' },
       externalRef: 'ref-\u202e-rechts',

@@ -44,7 +44,14 @@ export interface StreamOptions {
   /** Bytes the socket may hold unsent before the client is dropped. */
   maxBuffered?: number;
   maxClients?: number;
+  /** Concurrent connections one key (one principal) may hold on this process; beyond it 429 with Retry-After. */
+  maxPerKey?: number;
+  /** Entries a resume (Last-Event-ID) replays at most: the newest ones after the resume point. */
+  replayMax?: number;
 }
+
+/** Seconds a refused stream client is asked to wait before it tries again. */
+export const STREAM_RETRY_AFTER_S = 10;
 
 interface Facts {
   land: string;
@@ -120,11 +127,41 @@ function makeFilter(engine: TicketEngine, principal: Principal, f: Filters) {
 
 const frame = (e: StreamEntry) => `id: ${e.id}\ndata: ${e.event}\n\n`;
 
+/**
+ * What of an event the steering committee may read: the envelope and the
+ * facts its counts are made of, never free text (subjects, descriptions,
+ * reasons, answers live in `details` and are left out), as the API gives it
+ * no ticket either.
+ */
+const STEERING_DATA = ['ticketId', 'itemId', 'version', 'at', 'type', 'actor', 'from', 'to', 'level', 'assignee', 'status', 'priority', 'land', 'service'] as const;
+const STEERING_ENVELOPE = ['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'ticketversion'] as const;
+const steeringText = new WeakMap<StreamEntry, string>();
+export function steeringView(event: Record<string, unknown>): Record<string, unknown> {
+  const pick = (o: Record<string, unknown>, names: readonly string[]) => Object.fromEntries(names.filter((n) => o[n] !== undefined).map((n) => [n, o[n]]));
+  const data = event.data && typeof event.data === 'object' ? pick(event.data as Record<string, unknown>, STEERING_DATA) : {};
+  // A desk's or provider's actor is an organisation and a role; nothing else of it goes out.
+  if (data.actor && typeof data.actor === 'object') data.actor = pick(data.actor as Record<string, unknown>, ['orgId', 'role', 'system']);
+  return { ...pick(event, STEERING_ENVELOPE), data };
+}
+function steeringFrame(e: StreamEntry): string {
+  let text = steeringText.get(e);
+  if (text === undefined) {
+    const event = parsedOf(e);
+    text = event ? JSON.stringify(steeringView(event as Record<string, unknown>)) : '{}';
+    steeringText.set(e, text);
+  }
+  return `id: ${e.id}\ndata: ${text}\n\n`;
+}
+
 export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOptions): FastifyPluginAsyncZod {
   const maxQueued = opts.maxQueued ?? 2000;
   const maxBuffered = opts.maxBuffered ?? 1024 * 1024;
   const maxClients = opts.maxClients ?? 1000;
+  const maxPerKey = opts.maxPerKey ?? 10;
+  const replayMax = opts.replayMax ?? 1000;
   const clients = new Set<() => void>();
+  /** Open connections per key (principal), on this process. */
+  const perKey = new Map<string, number>();
 
   return async (app) => {
     app.addHook('preClose', async () => {
@@ -140,11 +177,17 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
         description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
         querystring: StreamQuery,
         headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional() }),
-        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses(400, 401, 403, 503) },
+        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses(400, 401, 403, 429, 503) },
       },
     }, async (req, reply) => {
       const principal = principalOf(req);
       if (clients.size >= maxClients) throw new AppError('STORE_UNAVAILABLE', 'Too many stream clients on this process; try another or later');
+      const keyOf = `${principal.role}:${principal.orgId}`;
+      if ((perKey.get(keyOf) ?? 0) >= maxPerKey) {
+        reply.header('retry-after', String(STREAM_RETRY_AFTER_S));
+        throw new AppError('RATE_LIMITED', `This key holds ${maxPerKey} open streams already; close one or try again later`, { limit: maxPerKey });
+      }
+      const toFrame = principal.role === 'steering' ? steeringFrame : frame;
       const resumeFrom = req.headers['last-event-id'] ?? req.query.lastEventId;
       const accepts = makeFilter(engine, principal, req.query);
       const res: ServerResponse = reply.raw;
@@ -157,6 +200,7 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
         'x-content-type-options': 'nosniff',
       });
       res.write('retry: 3000\n\n');
+      perKey.set(keyOf, (perKey.get(keyOf) ?? 0) + 1);
 
       const queue: StreamEntry[] = [];
       let lastSent = resumeFrom ?? '0-0';
@@ -167,6 +211,9 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
       const end = () => {
         if (ended) return;
         ended = true;
+        const open = (perKey.get(keyOf) ?? 1) - 1;
+        if (open > 0) perKey.set(keyOf, open);
+        else perKey.delete(keyOf);
         unsubscribe();
         clearInterval(beat);
         clients.delete(end);
@@ -189,7 +236,7 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
           while (!ended && queue.length > 0) {
             const entry = queue.shift()!;
             if (compareStreamIds(entry.id, lastSent) <= 0) continue;
-            if (await accepts(entry)) batch += frame(entry);
+            if (await accepts(entry)) batch += toFrame(entry);
             lastSent = entry.id;
             if (batch.length > 64 * 1024) {
               send(batch);
@@ -218,18 +265,31 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
       clients.add(end);
       req.raw.on('close', end);
 
-      // Catch-up: the entries after Last-Event-ID (or after the newest one, read
-      // once subscribed, so nothing falls between), page by page; live ones wait in the queue meanwhile.
+      // Catch-up: a resume replays at most the newest `replayMax` entries after
+      // Last-Event-ID, read once for every client resuming from the same point;
+      // then each reads what came since that read (or since the newest entry, read
+      // once subscribed, so nothing falls between). Live ones wait in the queue meanwhile.
       try {
         if (resumeFrom === undefined) lastSent = await hub.tail();
+        else {
+          const replay = await hub.replay(resumeFrom, replayMax);
+          if (replay.entries.length === 0 && replay.truncated) lastSent = await hub.tail();
+          if (replay.truncated) send(`: replay limited to the newest ${replayMax} entries\n\n`);
+          for (const entry of replay.entries) {
+            if (ended) return;
+            if (await accepts(entry)) send(toFrame(entry));
+            lastSent = entry.id;
+          }
+        }
         send(': connected\n\n');
-        for (;;) {
+        for (let read = 0; read <= Math.max(replayMax, 500); ) {
           const page = await hub.after(lastSent, 500);
           for (const entry of page) {
             if (ended) return;
-            if (await accepts(entry)) send(frame(entry));
+            if (await accepts(entry)) send(toFrame(entry));
             lastSent = entry.id;
           }
+          read += page.length;
           if (page.length < 500 || ended) break;
         }
       } catch (err) {
