@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatAclFile, formatSetUser, redisAclUsers, RedisAclError } from '../../src/queue/acl.js';
+import { queuePasswords, topologyWithQueueUsers } from '../helpers/redis-acl.js';
+import {
+  deskCreatesOnItsOwnQueue,
+  forgedOrgIdFails,
+  openQueueAclWorld,
+  providerAnswersAsItself,
+  QUEUE_USERS,
+  refusedEverythingElse,
+  type QueueAclWorld,
+} from '../helpers/queue-acl.js';
+
+// Issue 18 item 1: each organisation on the queues has a Redis user that reaches its own queues only,
+// and a job acts as the organisation whose queue it came through. Real Redis, real BullMQ, the ACL file
+// `lotse redis-acl` prints; the cluster variant is test/e2e/queue-acl-cluster.test.ts.
+let w: QueueAclWorld;
+beforeAll(async () => {
+  w = await openQueueAclWorld({ cluster: false });
+}, 30_000);
+afterAll(() => w?.close());
+
+describe('a desk with its own Redis user', () => {
+  it('adds a ticket on intake-<desk> and gets { ticketId } back; answers on events-<desk>; Redis refuses none of it', () => deskCreatesOnItsOwnQueue(w));
+  it('cannot act as another organisation: an orgId naming one fails the job with the field named', () => forgedOrgIdFails(w, 'desk-BY'));
+  it('is refused another desk\'s queue, the shared queues, a provider\'s handoffs, tickets, sessions and the stream', () =>
+    refusedEverythingElse(w, 'desk-BY', { add: ['intake-desk-HB', 'events-desk-HB', 'intake', 'events', 'events-dataport'], read: ['intake-desk-HB', 'handoff-dataport', 'intake', 'sla'] }));
+});
+
+describe('a provider with its own Redis user, through the provider kit', () => {
+  it('takes its handoff and sends receipt and resolution as itself; Redis refuses none of it', () => providerAnswersAsItself(w));
+  it('cannot act as another organisation on events-<provider>', () => forgedOrgIdFails(w, 'dataport'));
+  it('is refused another provider\'s handoffs, the desks\' queues, the shared queues, tickets, sessions and the stream', () =>
+    refusedEverythingElse(w, 'dataport', { add: ['events', 'events-it-BY', 'events-desk-BY', 'intake-dataport', 'intake', 'handoff-it-BY'], read: ['handoff-it-BY', 'intake-desk-BY', 'events'] }));
+});
+
+describe('lotse redis-acl', () => {
+  const topology = topologyWithQueueUsers(QUEUE_USERS);
+  const passwords = queuePasswords(QUEUE_USERS);
+  const lotse = { username: 'lotse', password: 'a-password-of-lotse-itself' };
+
+  it('prints one user per organisation on the queues and Lotse\'s own, with password hashes and never a password', () => {
+    const users = redisAclUsers({ topology, prefix: '{lotse}', lotse, env: passwords.env });
+    expect(users.map((u) => u.name).sort()).toEqual(['lotse', ...QUEUE_USERS].sort());
+    const file = formatAclFile(users);
+    const lines = file.trim().split('\n');
+    expect(lines[0]).toMatch(/^user lotse on #[0-9a-f]{64} resetkeys ~\{lotse\}:\* resetchannels \+@all$/);
+    expect(lines.find((l) => l.startsWith('user desk-BY '))).toMatch(/resetkeys ~\{lotse\}:intake-desk-BY:\* ~\{lotse\}:events-desk-BY:\* resetchannels -@all \+/);
+    expect(lines.find((l) => l.startsWith('user dataport '))).toMatch(/resetkeys ~\{lotse\}:events-dataport:\* ~\{lotse\}:handoff-dataport:\* ~\{lotse\}:provider:dataport:\* resetchannels -@all \+/);
+    expect(lines.at(-1)).toBe('user default off resetpass resetkeys resetchannels -@all');
+    const setuser = formatSetUser(users);
+    expect(setuser.split('\n')[1]).toMatch(/^ACL SETUSER desk-[A-Z]{2} reset on #[0-9a-f]{64} /);
+    for (const secret of [lotse.password, ...Object.values(passwords.env)]) {
+      expect(file).not.toContain(secret);
+      expect(setuser).not.toContain(secret);
+    }
+  });
+
+  it('refuses, naming each, when a password is missing or short, or REDIS_URL names no user', () => {
+    const { LOTSE_REDIS_PASSWORD_DATAPORT: _gone, ...env } = passwords.env;
+    const run = (over: Partial<Parameters<typeof redisAclUsers>[0]>) => () => redisAclUsers({ topology, prefix: 'lotse', lotse, env, ...over });
+    expect(run({})).toThrow(RedisAclError);
+    expect(run({})).toThrow(/organisations\.\d+\.queues\.password: environment variable LOTSE_REDIS_PASSWORD_DATAPORT is not set \(the Redis password of dataport\)/);
+    expect(run({ env: { ...passwords.env, LOTSE_REDIS_PASSWORD_DESK_BY: 'short' } })).toThrow(/LOTSE_REDIS_PASSWORD_DESK_BY is shorter than 16 characters/);
+    expect(run({ env: passwords.env, lotse: {} })).toThrow(/REDIS_URL: name Lotse's own Redis user and its password in it/);
+  });
+});
