@@ -33,9 +33,10 @@ export const BULLMQ_SCRIPT_COMMANDS = [
  * (INFO: server statistics, no key names or values), connection names, a
  * worker's blocking wait on its marker key (BZPOPMIN), QueueEvents' XREAD,
  * the provider kit's XREVRANGE; and what ioredis' Cluster client needs to
- * find the slots (CLUSTER SLOTS) and follow a slot on the move (ASKING).
+ * find the slots (CLUSTER SLOTS), see the cluster is up (CLUSTER INFO,
+ * its ready check) and follow a slot on the move (ASKING).
  */
-export const CLIENT_COMMANDS = ['evalsha', 'eval', 'info', 'client|setname', 'bzpopmin', 'xrevrange', 'ping', 'cluster|slots', 'asking'] as const;
+export const CLIENT_COMMANDS = ['evalsha', 'eval', 'info', 'client|setname', 'bzpopmin', 'xrevrange', 'ping', 'cluster|slots', 'cluster|info', 'asking'] as const;
 
 /** Every command a queue client's user may run; nothing else. */
 export const QUEUE_CLIENT_COMMANDS: readonly string[] = [...new Set([...BULLMQ_SCRIPT_COMMANDS, ...CLIENT_COMMANDS])];
