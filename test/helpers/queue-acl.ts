@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createProviderWorker } from '../../src/provider/index.js';
@@ -183,6 +183,9 @@ export async function refusedEverythingElse(w: QueueAclWorld, user: string, othe
   try {
     for (const name of others.add) await expect(as.queue(name).add('x', { ticketId: record.id, orgId: user, event: { type: 'ACCEPT' } }), name).rejects.toThrow(NOPERM);
     for (const name of others.read) await expect(as.queue(name).getJobs(['wait', 'completed', 'failed']), name).rejects.toThrow(NOPERM);
+    // A job on its own queue whose parent is a job of Lotse's queues: the parent's keys are not the user's.
+    const own = as.queue(`events-${user}`);
+    await expect(own.add('x', { ticketId: record.id, event: { type: 'ACCEPT' } }, { parent: { id: 'some-job', queue: `${w.prefix}:events` } })).rejects.toThrow(/NOPERM|can't access/);
   } finally {
     await as.close();
   }
