@@ -27,9 +27,10 @@ const USAGE = `lotse <command>
                              REDIS_URL) and one per organisation with queues: in the
                              topology (password from LOTSE_REDIS_PASSWORD_<ORG>), as an
                              ACL file or ACL SETUSER lines (docs/operations/redis-acl.md)
-  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL]
+  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL] [--own-queue]
                              an IT provider built on the provider kit: takes ORG's
                              handoffs, sends receipts, answers after about MS ms
+                             (--own-queue: on events-ORG, as ORG's own Redis user in REDIS_URL)
   demo [--against URL] [--port N] [--speed N] [--seed N] [--volume N]
        [--max-open N] [--max-tickets N] [--duration 10m]
                              Lotse (embedded, or a running one at URL) with simulated
@@ -122,7 +123,7 @@ function providerKey(api: string, org: string): string {
 }
 
 async function providerSim(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' }, api: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' }, api: { type: 'string' }, 'own-queue': { type: 'boolean' } } });
   const number = (name: string, value: string | undefined, ok: (n: number) => boolean) => {
     if (value === undefined) return undefined;
     const n = Number(value);
@@ -145,9 +146,10 @@ async function providerSim(args: string[]): Promise<void> {
     delayMs: number('delay', values.delay, (n) => n >= 0),
     infoChance: number('info-chance', values['info-chance'], (n) => n >= 0 && n <= 1),
     ...(api ? { api } : {}),
+    ...(values['own-queue'] ? { answersQueue: 'own' as const } : {}),
   });
   await sim.kit.worker.waitUntilReady();
-  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL), answers: api ? `http ${api.url}` : 'events queue' }, 'provider-sim running');
+  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL), answers: api ? `http ${api.url}` : values['own-queue'] ? `events-${values.org} queue` : 'events queue' }, 'provider-sim running');
   closeOnSignals(logger, config.shutdownTimeoutMs, () => sim.close());
 }
 
