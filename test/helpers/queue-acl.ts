@@ -115,7 +115,9 @@ export function queuesAs(w: QueueAclWorld, user: string) {
   return {
     queue: (name: string) => track(new Queue(name, { connection: w.connection(user), prefix: w.prefix })),
     async events(name: string) {
-      const qe = track(new QueueEvents(name, { connection: w.connection(user), prefix: w.prefix }));
+      // From the stream's start, not '$' at the first blocking read: a job that fails at once could finish
+      // between waitUntilReady and that read, and its notification would be missed.
+      const qe = track(new QueueEvents(name, { connection: w.connection(user), prefix: w.prefix, lastEventId: '0-0' }));
       await qe.waitUntilReady();
       return qe;
     },
