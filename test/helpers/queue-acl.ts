@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createProviderWorker } from '../../src/provider/index.js';
 import { createLogger } from '../../src/logger.js';
-import { formatAclFile, redisAclUsers } from '../../src/queue/acl.js';
+import { formatAclFile, redisAclUsers, type AclUser } from '../../src/queue/acl.js';
 import { createRedis } from '../../src/queue/connections.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { dev, newPrefix, ticketBody, waitFor } from './harness.js';
@@ -23,6 +23,8 @@ const LOTSE_USER = 'lotse';
 /** Lotse on a Redis (or Redis Cluster) whose users are what `lotse redis-acl` printed for QUEUE_USERS. */
 export interface QueueAclWorld {
   prefix: string;
+  /** The users as `lotse redis-acl` printed them for this world. */
+  users: AclUser[];
   runtime: Runtime;
   /** REDIS_URL as this user (an organisation, or `lotse`). */
   url(user: string): string;
@@ -41,7 +43,8 @@ export async function openQueueAclWorld(o: { cluster: boolean }): Promise<QueueA
   const passwords = queuePasswords(QUEUE_USERS);
   const lotsePassword = randomBytes(16).toString('hex');
   const prefix = o.cluster ? `{${newPrefix('acl')}}` : newPrefix('acl');
-  const aclFile = formatAclFile(redisAclUsers({ topology, prefix, lotse: { username: LOTSE_USER, password: lotsePassword }, env: passwords.env }));
+  const users = redisAclUsers({ topology, prefix, lotse: { username: LOTSE_USER, password: lotsePassword }, env: passwords.env });
+  const aclFile = formatAclFile(users);
   const passwordOf = (user: string) => (user === LOTSE_USER ? lotsePassword : passwords.of(user));
 
   let url: (user: string) => string;
@@ -82,6 +85,7 @@ export async function openQueueAclWorld(o: { cluster: boolean }): Promise<QueueA
   const nodes = (): (Redis | Cluster)[] => (admin instanceof Cluster ? admin.nodes('master') : [admin]);
   return {
     prefix,
+    users,
     runtime,
     url,
     connection: (user) => (o.cluster ? (client(user) as ConnectionOptions) : { url: url(user) }),

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAclFile, formatSetUser, redisAclUsers, RedisAclError } from '../../src/queue/acl.js';
-import { queuePasswords, topologyWithQueueUsers } from '../helpers/redis-acl.js';
+import { queuePasswords, startAclRedis, topologyWithQueueUsers } from '../helpers/redis-acl.js';
 import {
   deskCreatesOnItsOwnQueue,
   forgedOrgIdFails,
@@ -63,5 +65,45 @@ describe('lotse redis-acl', () => {
     expect(run({})).toThrow(/organisations\.\d+\.queues\.password: environment variable LOTSE_REDIS_PASSWORD_DATAPORT is not set \(the Redis password of dataport\)/);
     expect(run({ env: { ...passwords.env, LOTSE_REDIS_PASSWORD_DESK_BY: 'short' } })).toThrow(/LOTSE_REDIS_PASSWORD_DESK_BY is shorter than 16 characters/);
     expect(run({ env: passwords.env, lotse: {} })).toThrow(/REDIS_URL: name Lotse's own Redis user and its password in it/);
+  });
+});
+
+describe('the two formats', () => {
+  /** A user as Redis holds it: flags, passwords, keys, channels and the commands its rules allow, expanded. */
+  async function usersOf(redis: Redis, skip: string): Promise<Record<string, unknown>> {
+    const all = ((await redis.call('COMMAND', 'LIST')) as string[]).map((c) => c.toLowerCase());
+    const categoryCache = new Map<string, string[]>();
+    const category = async (c: string) => categoryCache.get(c) ?? categoryCache.set(c, ((await redis.call('ACL', 'CAT', c)) as string[]).map((x) => x.toLowerCase())).get(c)!;
+    const out: Record<string, unknown> = {};
+    for (const name of ((await redis.call('ACL', 'USERS')) as string[]).filter((u) => u !== skip)) {
+      const info = (await redis.call('ACL', 'GETUSER', name)) as unknown[];
+      const u = Object.fromEntries(Array.from({ length: info.length / 2 }, (_, i) => [info[2 * i], info[2 * i + 1]])) as Record<string, unknown>;
+      const allowed = new Set<string>();
+      for (const rule of String(u.commands).split(' ')) {
+        const [sign, what] = [rule[0], rule.slice(1)];
+        const names = what === '@all' ? all : what.startsWith('@') ? await category(what.slice(1)) : [what];
+        for (const n of names) (sign === '+' ? allowed.add(n) : allowed.delete(n));
+      }
+      out[name] = { flags: (u.flags as string[]).filter((f) => f !== 'sanitize-payload'), passwords: u.passwords, keys: u.keys, channels: u.channels, commands: [...allowed].sort() };
+    }
+    return out;
+  }
+
+  it('ACL SETUSER lines piped to redis-cli give the users the ACL file gives', async () => {
+    const admin = { user: 'admin', password: 'an-administrator-of-the-operators' };
+    const server = await startAclRedis(`user ${admin.user} on >${admin.password} ~* &* +@all\n`, admin);
+    const viaCli = new Redis({ port: server.port, username: admin.user, password: admin.password });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const cli = spawn('redis-cli', ['-p', String(server.port), '--user', admin.user, '--pass', admin.password, '--no-auth-warning'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        cli.on('error', reject);
+        cli.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli exited ${code}`))));
+        cli.stdin.end(formatSetUser(w.users));
+      });
+      expect(await usersOf(viaCli, admin.user)).toEqual(await usersOf(w.client('lotse') as Redis, admin.user));
+    } finally {
+      viaCli.disconnect();
+      await server.stop();
+    }
   });
 });
