@@ -82,7 +82,10 @@ describe('the two formats', () => {
       for (const rule of String(u.commands).split(' ')) {
         const [sign, what] = [rule[0], rule.slice(1)];
         const names = what === '@all' ? all : what.startsWith('@') ? await category(what.slice(1)) : [what];
-        for (const n of names) (sign === '+' ? allowed.add(n) : allowed.delete(n));
+        for (const n of names) {
+          if (sign === '+') allowed.add(n);
+          else allowed.delete(n);
+        }
       }
       out[name] = { flags: (u.flags as string[]).filter((f) => f !== 'sanitize-payload'), passwords: u.passwords, keys: u.keys, channels: u.channels, commands: [...allowed].sort() };
     }
