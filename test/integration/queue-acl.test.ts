@@ -1,4 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAclFile, formatSetUser, redisAclUsers, RedisAclError } from '../../src/queue/acl.js';
@@ -65,6 +69,44 @@ describe('lotse redis-acl', () => {
     expect(run({})).toThrow(/organisations\.\d+\.queues\.password: environment variable LOTSE_REDIS_PASSWORD_DATAPORT is not set \(the Redis password of dataport\)/);
     expect(run({ env: { ...passwords.env, LOTSE_REDIS_PASSWORD_DESK_BY: 'short' } })).toThrow(/LOTSE_REDIS_PASSWORD_DESK_BY is shorter than 16 characters/);
     expect(run({ env: passwords.env, lotse: {} })).toThrow(/REDIS_URL: name Lotse's own Redis user and its password in it/);
+  });
+});
+
+describe('the command', () => {
+  // The built-in topology with queues: on dataport (default variable) and desk-BY (a named one), as a file.
+  const dir = mkdtempSync(join(tmpdir(), 'lotse-redis-acl-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'topology.json');
+  writeFileSync(file, JSON.stringify({
+    ...DEFAULT_TOPOLOGY,
+    organisations: DEFAULT_TOPOLOGY.organisations.map((o) =>
+      o.id === 'dataport' ? { ...o, queues: true } : o.id === 'desk-BY' ? { ...o, queues: { password: 'env:BY_QUEUE_PASSWORD' } } : o),
+  }));
+  const secrets = { REDIS_URL: 'redis://lotse:lotse-own-password-0001@127.0.0.1:6379', LOTSE_REDIS_PASSWORD_DATAPORT: 'dataport-password-0001', BY_QUEUE_PASSWORD: 'desk-by-password-0001' };
+  const lotseCli = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'redis-acl', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, LOTSE_CONFIG: file, LOTSE_PREFIX: 'lotse', ...env } });
+
+  it('prints the ACL file and the SETUSER lines with hashes, never a secret', () => {
+    const aclfile = lotseCli(secrets);
+    expect(aclfile.status, aclfile.stderr).toBe(0);
+    expect(aclfile.stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['user lotse', 'user desk-BY', 'user dataport', 'user default']);
+    const setuser = lotseCli(secrets, '--format', 'setuser');
+    expect(setuser.status, setuser.stderr).toBe(0);
+    expect(setuser.stdout).toMatch(/^ACL SETUSER lotse reset on #[0-9a-f]{64} /);
+    for (const secret of Object.values(secrets)) {
+      expect(aclfile.stdout).not.toContain(secret.replace(/^redis:\/\/lotse:|@.*$/g, ''));
+      expect(setuser.stdout).not.toContain(secret.replace(/^redis:\/\/lotse:|@.*$/g, ''));
+    }
+  });
+
+  it('refuses with exit code 2, naming the missing variable, and prints nothing', () => {
+    const { BY_QUEUE_PASSWORD: _missing, ...rest } = secrets;
+    const run = lotseCli(rest);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/organisations\.\d+\.queues\.password: environment variable BY_QUEUE_PASSWORD is not set \(the Redis password of desk-BY\)/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(lotseCli(secrets, '--format', 'json').status).toBe(2);
   });
 });
 
