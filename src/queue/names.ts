@@ -44,3 +44,8 @@ export function ownQueuesOf(org: Pick<Organisation, 'id' | 'kind'>): OwnQueues {
     ...(roles.includes('provider') ? { handoff: handoffQueueName(org.id) } : {}),
   };
 }
+
+/** The names of every organisation's own queues that Lotse consumes (`intake-<org>`, `events-<org>`). */
+export function ownQueueNames(topology: Topology): string[] {
+  return ownQueues(topology).flatMap((q) => (q.intake ? [q.intake, q.events] : [q.events]));
+}
