@@ -9,6 +9,8 @@ import { handsOffTo } from './domain/routing.js';
 import { DemoError, runDemo } from './demo/index.js';
 import { createLogger } from './logger.js';
 import { runProviderSim } from './provider/sim.js';
+import { redisCredentials } from './config/redis-url.js';
+import { formatAclFile, formatSetUser, RedisAclError, redisAclUsers } from './queue/acl.js';
 import { createRedis, connected } from './queue/connections.js';
 import { checkRedis } from './redis-check.js';
 import { createRuntime, WORKER_ROLES, type WorkerRole } from './runtime.js';
@@ -20,9 +22,15 @@ const USAGE = `lotse <command>
   worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
   config default             print the built-in topology as JSON
   config check FILE          validate a topology file; lists every wrong field
-  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL]
+  redis-acl [--format aclfile|setuser]
+                             the Redis users: Lotse's own (user and password from
+                             REDIS_URL) and one per organisation with queues: in the
+                             topology (password from LOTSE_REDIS_PASSWORD_<ORG>), as an
+                             ACL file or ACL SETUSER lines (docs/operations/redis-acl.md)
+  provider-sim --org ORG [--seed N] [--delay MS] [--info-chance 0..1] [--api URL] [--own-queue]
                              an IT provider built on the provider kit: takes ORG's
                              handoffs, sends receipts, answers after about MS ms
+                             (--own-queue: on events-ORG, as ORG's own Redis user in REDIS_URL)
   demo [--against URL] [--port N] [--speed N] [--seed N] [--volume N]
        [--max-open N] [--max-tickets N] [--duration 10m]
                              Lotse (embedded, or a running one at URL) with simulated
@@ -56,6 +64,8 @@ async function main(argv: string[]): Promise<void> {
       return configCommand(rest);
     case 'provider-sim':
       return providerSim(rest);
+    case 'redis-acl':
+      return redisAcl(rest);
     case 'demo':
       return runDemo(rest);
     case undefined:
@@ -82,6 +92,16 @@ function configCommand(args: string[]): void {
   throw new Exit(2, 'usage: lotse config default | lotse config check FILE');
 }
 
+/** Prints the ACL users; only password hashes, never a password. */
+function redisAcl(args: string[]): void {
+  const { values } = parseArgs({ args, options: { format: { type: 'string', default: 'aclfile' } } });
+  if (values.format !== 'aclfile' && values.format !== 'setuser') throw new Exit(2, `--format: ${values.format} is not aclfile or setuser`);
+  const config = loadConfig(process.env);
+  const topology = loadTopology(config.topologyPath);
+  const users = redisAclUsers({ topology, prefix: config.prefix, lotse: redisCredentials(config.redisUrl ?? DEFAULT_REDIS_URL), env: process.env });
+  process.stdout.write(values.format === 'setuser' ? formatSetUser(users) : formatAclFile(users));
+}
+
 /**
  * The key provider-sim answers with over HTTP: LOTSE_PROVIDER_KEY (never an
  * argument: arguments show in the process list), else on a loopback address
@@ -103,7 +123,7 @@ function providerKey(api: string, org: string): string {
 }
 
 async function providerSim(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' }, api: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { org: { type: 'string' }, seed: { type: 'string' }, delay: { type: 'string' }, 'info-chance': { type: 'string' }, api: { type: 'string' }, 'own-queue': { type: 'boolean' } } });
   const number = (name: string, value: string | undefined, ok: (n: number) => boolean) => {
     if (value === undefined) return undefined;
     const n = Number(value);
@@ -126,9 +146,10 @@ async function providerSim(args: string[]): Promise<void> {
     delayMs: number('delay', values.delay, (n) => n >= 0),
     infoChance: number('info-chance', values['info-chance'], (n) => n >= 0 && n <= 1),
     ...(api ? { api } : {}),
+    ...(values['own-queue'] ? { answersQueue: 'own' as const } : {}),
   });
   await sim.kit.worker.waitUntilReady();
-  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL), answers: api ? `http ${api.url}` : 'events queue' }, 'provider-sim running');
+  logger.info({ org: values.org, seed, prefix: config.prefix, redis: redact(config.redisUrl ?? DEFAULT_REDIS_URL), answers: api ? `http ${api.url}` : values['own-queue'] ? `events-${values.org} queue` : 'events queue' }, 'provider-sim running');
   closeOnSignals(logger, config.shutdownTimeoutMs, () => sim.close());
 }
 
@@ -216,7 +237,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(err.message);
     process.exit(err.code);
   }
-  if (err instanceof TopologyError || err instanceof ConfigError || err instanceof PrincipalConfigError) {
+  if (err instanceof TopologyError || err instanceof ConfigError || err instanceof PrincipalConfigError || err instanceof RedisAclError) {
     console.error(err.message);
     process.exit(2);
   }

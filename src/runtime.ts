@@ -30,6 +30,7 @@ import type { ReadinessCheck } from './http/routes/health.js';
 import { createMetrics, listenMetrics, metricsRoute, type Metrics, type MetricsListener } from './metrics/index.js';
 import { connected, createRedis } from './queue/connections.js';
 import { createJobPresence } from './queue/job-presence.js';
+import { ownQueues } from './queue/names.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { createChartSamples } from './store/chart-samples.js';
 import { createDeadLetterStore } from './store/dead-letters.js';
@@ -165,8 +166,15 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
   const starters: Record<WorkerRole, () => unknown> = {
-    intake: () => workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency)),
-    events: () => workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency)),
+    // The shared queues (one trusted Redis user), and each organisation's own (a Redis user of its own each).
+    intake: () => {
+      workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency));
+      for (const q of ownQueues(topology)) if (q.intake) workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency, q.orgId));
+    },
+    events: () => {
+      workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency));
+      for (const q of ownQueues(topology)) workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency, q.orgId));
+    },
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
     backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({
       topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,

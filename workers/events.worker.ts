@@ -3,16 +3,22 @@ import type { Logger } from 'pino';
 import { AppError, fieldErrors } from '../src/errors.js';
 import { stateInfo, type TicketEngine } from '../src/engine/ticket/index.js';
 import { EventsJobSchema } from '../src/queue/jobs.js';
-import { QUEUE } from '../src/queue/names.js';
+import { eventsQueueName, QUEUE } from '../src/queue/names.js';
 import type { PrincipalResolver } from '../src/config/principals.js';
-import { describe, invalidPayload, makeWorker, withoutStack, type WorkerDeps } from './worker-kit.js';
+import { asQueueOwner, describe, invalidPayload, makeWorker, withoutStack, type WorkerDeps } from './worker-kit.js';
 
 export type EventsJobResult = { ticketId: string; version: number; state: string; replayed?: true };
 type EventsDeps = { engine: TicketEngine; principals: PrincipalResolver };
 
-/** `events`: `{ ticketId, orgId, event }` from desks and providers, through the same engine call as HTTP. */
-export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: number) {
-  return makeWorker<unknown, EventsJobResult>(QUEUE.events, makeEventsProcessor(deps), deps, concurrency === undefined ? {} : { concurrency });
+/**
+ * `events`: `{ ticketId, orgId, event }` from desks and providers, through
+ * the same engine call as HTTP. With `owner`, the organisation's own
+ * `events-<owner>` queue: applied as the owner, whatever `orgId` says (one
+ * that names another organisation fails the job).
+ */
+export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: number, owner?: string) {
+  const queueName = owner === undefined ? QUEUE.events : eventsQueueName(owner);
+  return makeWorker<unknown, EventsJobResult>(queueName, makeEventsProcessor(deps, owner), deps, concurrency === undefined ? {} : { concurrency });
 }
 
 /**
@@ -22,9 +28,10 @@ export function createEventsWorker(deps: WorkerDeps & EventsDeps, concurrency?: 
  * `Idempotency-Key` (per organisation and ticket). A re-run finds the key's
  * record and answers with the ticket as it is now (`replayed`).
  */
-export function makeEventsProcessor(deps: EventsDeps) {
+export function makeEventsProcessor(deps: EventsDeps, owner?: string) {
   return async (job: Job<unknown, EventsJobResult>, log: Logger): Promise<EventsJobResult> => {
-    const parsed = EventsJobSchema.safeParse(job.data);
+    const data = owner === undefined ? job.data : asQueueOwner('events job', job.data, owner, eventsQueueName(owner));
+    const parsed = EventsJobSchema.safeParse(data);
     if (!parsed.success) throw invalidPayload('events job', fieldErrors(parsed.error.issues));
     const { ticketId, orgId, event, ifMatch } = parsed.data;
     const principal = deps.principals.forOrg(orgId);

@@ -101,3 +101,15 @@ export function describe(err: AppError): string {
 export function invalidPayload(what: string, issues: { path: string; message: string }[]): UnrecoverableError {
   return withoutStack(new UnrecoverableError(`VALIDATION_FAILED: invalid ${what}; ${issues.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')}`));
 }
+
+/**
+ * A job from an organisation's own queue, as that organisation: Redis lets
+ * only the owner's user add there, so the queue says who sent it. An `orgId`
+ * in the job must be the owner's, or the job fails naming the field.
+ */
+export function asQueueOwner(what: string, data: unknown, owner: string, queueName: string): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  const { orgId } = data as { orgId?: unknown };
+  if (orgId !== undefined && orgId !== owner) throw invalidPayload(what, [{ path: 'orgId', message: `must be ${owner}, whose queue ${queueName} this job came through` }]);
+  return { ...data, orgId: owner };
+}

@@ -32,3 +32,19 @@ export function parseClusterUrl(url: string): ClusterAddress | null {
 
 /** Whether a key prefix has a hash tag (`{lotse}`), which a Redis Cluster needs: it puts every key of Lotse in one slot. */
 export const hasHashTag = (prefix: string): boolean => /\{[^{}]+\}/.test(prefix);
+
+/** The user and password a REDIS_URL connects with (either kind of URL); what is not there is left out. */
+export function redisCredentials(url: string): { username?: string; password?: string } {
+  const cluster = parseClusterUrl(url);
+  if (cluster) return { ...(cluster.username ? { username: cluster.username } : {}), ...(cluster.password ? { password: cluster.password } : {}) };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return {};
+  }
+  const decode = (s: string) => (s ? decodeURIComponent(s) : undefined);
+  const username = decode(parsed.username);
+  const password = decode(parsed.password);
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}

@@ -54,6 +54,19 @@ export const WebhookSchema = z.strictObject({
   secret: SecretRefSchema,
 });
 
+/**
+ * An organisation that adds or takes jobs on Lotse's queues itself, with a
+ * Redis user of its own (`lotse redis-acl`): its password's SHA-256, or the
+ * environment variable that holds it when the ACL is generated (default
+ * `LOTSE_REDIS_PASSWORD_<ORG>`, the id upper-cased with `_` for `-`).
+ */
+export const QueueAccessSchema = z.union([
+  z.literal(true),
+  z.strictObject({
+    password: z.string().regex(/^(sha256:[0-9a-f]{64}|env:[A-Za-z_][A-Za-z0-9_]*)$/, 'sha256:<64 lower-case hex> or env:VARIABLE').optional(),
+  }),
+]);
+
 export const OrganisationSchema = z.strictObject({
   id: IdSchema,
   name: z.string().min(1).max(200),
@@ -61,6 +74,8 @@ export const OrganisationSchema = z.strictObject({
   land: LandCodeSchema.optional(),
   calendar: CalendarSchema,
   webhook: WebhookSchema.optional(),
+  /** Uses the queues with a Redis user of its own: its own `intake-<id>`, `events-<id>` (and `handoff-<id>`) queues only. */
+  queues: QueueAccessSchema.optional(),
   /** Business time a provider has to acknowledge a handoff. */
   receiptDeadline: BusinessDurationSchema.default('PT1H'),
 });

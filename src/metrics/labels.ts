@@ -3,7 +3,7 @@ import { handsOffTo } from '../domain/routing.js';
 import { CLOCK_NAMES } from '../domain/sla.js';
 import { STATUSES } from '../domain/ticket.js';
 import { PRIORITIES, type Topology } from '../domain/topology.js';
-import { handoffQueueName, QUEUE } from '../queue/names.js';
+import { handoffQueueName, ownQueueNames, QUEUE } from '../queue/names.js';
 
 /**
  * Every value a Lotse metric label may take, from the topology and the
@@ -39,10 +39,10 @@ export function labelSetsOf(topology: Topology): LabelSets {
   };
 }
 
-/** Every queue Lotse owns: its own roles' queues and one `handoff-<org>` per organisation that takes handoffs. */
+/** Every queue Lotse owns: its own roles' queues, each organisation's own (`queues:`) and one `handoff-<org>` per organisation that takes handoffs. */
 export function lotseQueueNames(topology: Topology): string[] {
   const handoff = [...topology.orgs.keys()].filter((id) => handsOffTo(topology, id)).map(handoffQueueName);
-  return [...Object.values(QUEUE), ...handoff];
+  return [...Object.values(QUEUE), ...ownQueueNames(topology), ...handoff];
 }
 
 /**

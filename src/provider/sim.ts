@@ -17,6 +17,8 @@ export interface ProviderSimOptions {
   infoChance?: number;
   /** Answer over Lotse's HTTP API instead of the `events` queue. */
   api?: HttpAnswerOptions;
+  /** Answer on the organisation's own `events-<orgId>` queue (its own Redis user, `lotse redis-acl`) instead of `events`. */
+  answersQueue?: 'own' | 'shared';
 }
 
 type Outcome = 'resolve' | 'escalate' | 'return';
@@ -66,6 +68,7 @@ export function runProviderSim(o: ProviderSimOptions) {
     prefix: o.prefix,
     logger: o.logger,
     ...(o.api ? { api: o.api } : {}),
+    ...(o.answersQueue ? { answersQueue: o.answersQueue } : {}),
     async onHandoff(event: HandoffRequestedEvent, ctx) {
       const ticketId = event.subject;
       ctx.log.info({ attempt: event.data.attempt, level: event.data.ticket.level }, 'handoff taken');

@@ -6,7 +6,7 @@ import type { CloudEvent } from '../domain/cloudevent.js';
 import { hasHashTag, parseClusterUrl } from '../config/redis-url.js';
 import { createLogger } from '../logger.js';
 import { createRedis } from '../queue/connections.js';
-import { handoffQueueName, QUEUE } from '../queue/names.js';
+import { eventsQueueName, handoffQueueName, QUEUE } from '../queue/names.js';
 import { AnswerError, createAnswers, httpTransport, queueTransport, type AnswerResult, type AnswerTransport, type Answers, type HttpAnswerOptions } from './answers.js';
 import { createDedup } from './dedup.js';
 import { HANDOFF_EVENT_TYPES, parseProviderEvent, type HandoffRequestedEvent, type ProviderEvent, type TicketUpdatedEvent, type TicketWithdrawnEvent } from './events.js';
@@ -24,8 +24,19 @@ export type Handler<E> = (event: E, ctx: HandlerContext) => Promise<void> | void
 export interface ProviderWorkerOptions {
   /** The provider's organisation id in Lotse's topology: `dataport`. */
   orgId: string;
-  /** Lotse's Redis: a `redis://` URL, a `redis+cluster://` URL (as Lotse's `REDIS_URL`), or ioredis options. */
+  /**
+   * Lotse's Redis: a `redis://` URL, a `redis+cluster://` URL (as Lotse's
+   * `REDIS_URL`), or ioredis options. With Redis ACLs, the provider's own
+   * user: `redis://dataport:<password>@host:6379` (and `answersQueue: 'own'`).
+   */
   connection: string | RedisOptions;
+  /**
+   * Where answers go as jobs: `own` is the organisation's own
+   * `events-<orgId>` queue, the only one its Redis user may add to when
+   * Lotse's Redis has ACLs (`lotse redis-acl`); `shared` (the default) is the
+   * `events` queue of a Redis with one trusted user.
+   */
+  answersQueue?: 'own' | 'shared';
   /** Lotse's key prefix (`LOTSE_PREFIX`). */
   prefix?: string;
   onHandoff: Handler<HandoffRequestedEvent>;
@@ -101,8 +112,9 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   const timeoutMs = opts.answerTimeoutMs ?? 30_000;
   let events: Queue | undefined;
   let queueEvents: Promise<QueueEvents> | undefined;
+  const answersQueueName = opts.answersQueue === 'own' ? eventsQueueName(opts.orgId) : QUEUE.events;
   function overQueue(): AnswerTransport {
-    const queue = (events = new Queue(QUEUE.events, { connection, prefix }));
+    const queue = (events = new Queue(answersQueueName, { connection, prefix }));
     queue.on('error', (err) => logger.error({ err }, 'events queue error'));
     // Every answer awaited adds a listener to this queue until it settles: as many as handlers and later answers in flight.
     queue.setMaxListeners(0);
@@ -114,8 +126,8 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
         (queueEvents ??= (async () => {
           // Read from the stream's current end, not '$' at the first blocking read: an answer that
           // finishes between this listener's start and that read would otherwise be missed.
-          const last = await redis.xrevrange(`${prefix}:${QUEUE.events}:events`, '+', '-', 'COUNT', 1);
-          const qe = new QueueEvents(QUEUE.events, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+          const last = await redis.xrevrange(`${prefix}:${answersQueueName}:events`, '+', '-', 'COUNT', 1);
+          const qe = new QueueEvents(answersQueueName, { connection, prefix, lastEventId: last[0]?.[0] ?? '0-0' });
           qe.on('error', (err) => logger.error({ err }, 'events queue listener error'));
           await qe.waitUntilReady();
           return qe;

@@ -29,7 +29,7 @@ function run(cmd: string, args: string[]): Promise<string> {
  * ports, from the redis-server binary; resolves once every node reports
  * `cluster_state:ok`. `stop()` kills the nodes and removes their files.
  */
-export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
+export async function startRedisCluster(masters = 3, o: { aclFile?: string; auth?: { user: string; password: string } } = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'lotse-cluster-'));
   const nodes: { port: number; child: ChildProcess; exited: Promise<void> }[] = [];
   const stop = async () => {
@@ -43,13 +43,17 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
       const child = spawn('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes',
         '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+        ...(o.aclFile ? ['--aclfile', o.aclFile] : []),
       ], { stdio: 'ignore' });
       nodes.push({ port, child, exited: new Promise((done) => child.once('exit', () => done())) });
     }
-    for (const { port } of nodes) await waitFor(() => answers(`redis://127.0.0.1:${port}`, 200), { timeoutMs: 5000, what: `cluster node ${port} to answer` });
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    // With an ACL file the default user is off: every probe and redis-cli authenticates as `auth`.
+    const creds = o.auth ? `${encodeURIComponent(o.auth.user)}:${encodeURIComponent(o.auth.password)}@` : '';
+    const cliAuth = o.auth ? ['--user', o.auth.user, '--pass', o.auth.password, '--no-auth-warning'] : [];
+    for (const { port } of nodes) await waitFor(() => answers(`redis://${creds}127.0.0.1:${port}`, 200), { timeoutMs: 5000, what: `cluster node ${port} to answer` });
+    await run('redis-cli', [...cliAuth, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const { port } of nodes) {
-      const probe = new Redis(`redis://127.0.0.1:${port}`);
+      const probe = new Redis(`redis://${creds}127.0.0.1:${port}`);
       try {
         await waitFor(async () => /cluster_state:ok/.test((await probe.cluster('INFO')) as string), { timeoutMs: 15_000, what: `cluster_state:ok on ${port}` });
       } finally {
