@@ -20,7 +20,7 @@ import { createRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
-import { createTicketEngine, newTicketId, type TicketEngine } from './engine/ticket/index.js';
+import { createTicketEngine, externalRefIndex, newTicketId, type TicketEngine } from './engine/ticket/index.js';
 import { createExecutors } from './engine/index.js';
 import { createOutboxRelay } from '../workers/relay.worker.js';
 import { buildApp, type App } from './http/app.js';
@@ -40,7 +40,7 @@ import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
 import { createMetricFigures } from './store/metric-figures.js';
 import { createRelayOutbox } from './store/outbox.js';
 import { createRateCounters } from './store/rate-counters.js';
-import { createReadModel, migrateActiveCounters } from './store/read-model.js';
+import { backfillRefIndex, createReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createRetentionScan } from './store/retention-scan.js';
 import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
@@ -111,6 +111,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   // On the worker connection, which has no command timeout: the one-time script must not be cut short by the client.
   const migrated = await migrateActiveCounters(workerConnection, keys, { lands: [...topology.lands.keys()], services: [...topology.services.keys()], priorities: PRIORITIES });
   if (migrated !== null) logger.info({ tickets: migrated }, 'active ticket counts rebuilt for stats:active; the index sets of an older Lotse are gone');
+  // Once (`<prefix>:upgrade` remembers it): the tickets of a Lotse from before the search by desk reference into `ix:ref:<digest>`.
+  const refIndexed = await backfillRefIndex(workerConnection, keys, (ref) => keys.index(externalRefIndex(ref)));
+  if (refIndexed !== null) logger.info({ added: refIndexed }, 'tickets indexed by their desk reference (ix:ref) for GET /v1/tickets?externalRef=');
   const queues = createQueues(redis, config.prefix, logger);
   const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;

@@ -2,7 +2,7 @@
  * Every Redis key Lotse writes, under one prefix. For Redis Cluster the
  * prefix carries a hash tag (`{lotse}`), so one commit's keys share a slot.
  * BullMQ's queues live under the same prefix as `<prefix>:<queue>:…`; no
- * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt`, `stats`, `sess` or `dash`.
+ * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt`, `stats`, `sess`, `dash` or `upgrade`.
  */
 export interface Keys {
   ticket(id: string): string;
@@ -40,6 +40,8 @@ export interface Keys {
   loginFailures(scope: string): string;
   /** The dashboard's per-minute samples of queue depths and throughput (a sorted set kept to 60). */
   dashboardSeries: string;
+  /** The one-time upgrade steps done (a hash: step → version), so a start skips what an earlier start finished. */
+  upgrade: string;
   prefix: string;
 }
 
@@ -111,5 +113,6 @@ export function makeKeys(prefix: string): Keys {
     sessionsOfOrg: (orgId) => `${prefix}:sess-org:${orgId}`,
     loginFailures: (scope) => `${prefix}:login-fail:${scope}`,
     dashboardSeries: `${prefix}:dash:series`,
+    upgrade: `${prefix}:upgrade`,
   };
 }

@@ -1,6 +1,8 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 import { createdField, type IndexName, type Keys, type StatsName } from './keys.js';
-import { REBUILD_ACTIVE } from './scripts.js';
+import { BACKFILL_REF, REBUILD_ACTIVE } from './scripts.js';
+import { decodeTicketDoc } from './ticket-codec.js';
 
 /** How many members each index set has, in one pipeline of ZCARDs: O(1) each, whatever the number of tickets. */
 export async function countIndexes(redis: RedisClient, keys: Keys, names: readonly IndexName[]): Promise<number[]> {
@@ -61,6 +63,61 @@ export async function migrateActiveCounters(redis: RedisClient, keys: Keys, topo
   ];
   const n = Number(await redis.eval(REBUILD_ACTIVE, keyList.length, ...keyList, topology.lands.length, topology.services.length, ...topology.lands, ...topology.services, ...topology.priorities));
   return n < 0 ? null : n;
+}
+
+/** The version of the `ix:ref:<digest>` sets backfillRefIndex writes, as its field in `<prefix>:upgrade` records it. */
+export const REF_INDEX_VERSION = 1;
+const REF_INDEX_STEP = 'ix:ref';
+/** Keys asked of each SCAN call: a batch read and written at once, so no command runs long. */
+const BACKFILL_BATCH = 500;
+
+/** A SCAN pattern matching the text exactly (the prefix may hold glob characters). */
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * Puts the tickets of a Lotse from before the index by desk reference into
+ * `ix:ref:<digest>`, as the creation's commit does (`refIndexKey` names the
+ * set of a reference: the engine's digest), once: `<prefix>:upgrade` field
+ * `ix:ref` holds REF_INDEX_VERSION when it is done, and a later start reads
+ * only that. The ticket hashes are found by SCAN in batches of about
+ * BACKFILL_BATCH (on a Cluster on every master; the prefix's hash tag puts
+ * them all on one), their documents read in one pipeline, and each batch
+ * written by the script BACKFILL_REF: ZADDs of members already there change
+ * nothing, so a run cut short and started again, or several processes
+ * starting at once, leave the same sets. The members added, or null when the
+ * step was done already.
+ */
+export async function backfillRefIndex(redis: RedisClient, keys: Keys, refIndexKey: (externalRef: string) => string): Promise<number | null> {
+  if (Number(await redis.hget(keys.upgrade, REF_INDEX_STEP) ?? 0) >= REF_INDEX_VERSION) return null;
+  const head = keys.ticket('');
+  const nodes = redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+  let added = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', `${globEscape(head)}*`, 'COUNT', BACKFILL_BATCH);
+      cursor = next;
+      // `t:<id>` only: not a ticket's history list `t:<id>:h`.
+      const ids = found.map((key) => key.slice(head.length)).filter((id) => id !== '' && !id.includes(':'));
+      if (ids.length === 0) continue;
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetBuffer(keys.ticket(id), 'd');
+      const docs = (await pipeline.exec()) ?? [];
+      const keyList: string[] = [];
+      const members: string[] = [];
+      docs.forEach(([err, d], i) => {
+        if (err) throw err;
+        if (!d) return;
+        const ref = (decodeTicketDoc(d as Buffer) as { data?: { externalRef?: unknown } }).data?.externalRef;
+        if (typeof ref !== 'string' || ref === '') return; // as indexMembership: no set for an empty reference
+        keyList.push(keys.ticket(ids[i]!), refIndexKey(ref));
+        members.push(ids[i]!);
+      });
+      if (members.length > 0) added += Number(await redis.eval(BACKFILL_REF, keyList.length, ...keyList, ...members));
+    } while (cursor !== '0');
+  }
+  await redis.hset(keys.upgrade, REF_INDEX_STEP, REF_INDEX_VERSION);
+  return added;
 }
 
 /** The read model's readers bound to one client and prefix: what the operators' views and reports are handed instead of the client. */

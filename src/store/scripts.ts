@@ -184,3 +184,23 @@ if moved > 0 then redis.call('RENAME', KEYS[2], KEYS[1]) else redis.call('DEL', 
 for i = 1, nl + ns do redis.call('DEL', KEYS[old + i]) end
 return moved
 `;
+
+/**
+ * One batch of the upgrade step backfillRefIndex (read-model.ts): adds each
+ * ticket to the index set of its desk reference, as the creation's commit
+ * does (ZADD with score 0, a lexical index), but only while the ticket is
+ * still there, so a ticket purged between the read and this script is not
+ * put back. ZADD of a member already there changes nothing: a second run,
+ * or two processes at once, leave the same sets.
+ * KEYS: pairs of ticket hash, index set; ARGV: the ticket ids, one per pair.
+ * Returns the members added.
+ */
+export const BACKFILL_REF = `
+local added = 0
+for i = 1, #ARGV do
+  if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+    added = added + redis.call('ZADD', KEYS[2 * i], 0, ARGV[i])
+  end
+end
+return added
+`;

@@ -57,6 +57,7 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
   'sess:<session>': { why: 'expires', note: 'dashboard sessions' },
   'dash:series': { why: 'capped', note: '60 samples' },
   'dash:series:m:<minute>': { why: 'expires', note: 'the claim of one minute\'s sample (2 minutes)' },
+  upgrade: { why: 'capped', note: 'one field per one-time upgrade step Lotse knows (ix:ref): its version, written once' },
   '<queue>:<bullmq>': { why: 'bullmq', note: "BullMQ's own keys: one set per queue of the topology" },
   '<queue>:<job>': { why: 'bullmq', note: 'jobs kept by age and count (JOB_RETENTION); personal ones erased by retention' },
   '<queue>:repeat:<scheduler>': { why: 'bullmq', note: 'the retention sweep scheduler: one' },
