@@ -7,8 +7,9 @@ import { HANDOFF_DATA_SCHEMAS } from '../provider/events.js';
 import { EventsJobSchema, IntakeJobSchema } from '../queue/jobs.js';
 
 /**
- * The AsyncAPI 3.0 document of Lotse's asynchronous interfaces: the `intake`
- * and `events` queues desks and providers add jobs to, the `handoff-<org>`
+ * The AsyncAPI 3.0 document of Lotse's asynchronous interfaces: the shared
+ * `intake` and `events` queues desks and providers add jobs to, an
+ * organisation's own `intake-<org>` and `events-<org>`, the `handoff-<org>`
  * queues of CloudEvents for providers, the signed webhook, the `<prefix>:events`
  * Redis stream and the server-sent events of `/v1/stream`. Every payload
  * schema is generated with `z.toJSONSchema` from the zod schemas Lotse and
@@ -24,6 +25,24 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const withType = (type: string) => ({ type: z.literal(type) });
+
+/**
+ * A job on an organisation's own queue (`intake-<org>`, `events-<org>`): the
+ * shared queue's job, whose `orgId` may be left out, since the queue says who
+ * sent it (workers/worker-kit.ts `asQueueOwner`); one that has it must name
+ * the queue's organisation.
+ */
+function ownQueueJob(json: JsonSchema): JsonSchema {
+  const properties = json.properties as Record<string, JsonSchema>;
+  return {
+    ...json,
+    properties: {
+      ...properties,
+      orgId: { ...properties.orgId, description: 'May be left out; if given, must be the organisation whose queue this is, or the job fails at once' },
+    },
+    required: (json.required as string[]).filter((k) => k !== 'orgId'),
+  };
+}
 
 /** The three CloudEvents on a provider's queue and webhook: the envelope with its type and its data made precise by the ticket view. */
 const HandoffRequestedSchema = CloudEventSchema.extend({
@@ -93,6 +112,7 @@ export function buildAsyncApiDocument(version: string) {
       version,
       description:
         'Desks and providers may add jobs to the BullMQ queues `intake` and `events` instead of calling HTTP. ' +
+        'An organisation with `queues:` in the topology also has its own `intake-<org>` and `events-<org>`, applied as that organisation; with a Redis user of its own (`lotse redis-acl`) it reaches only its own queues. ' +
         'Each IT provider or vendor desk consumes CloudEvents from its own queue `handoff-<org>` (or receives them by signed webhook). ' +
         'Every ticket event is appended to the Redis stream `<prefix>:events` and sent to operators over `/v1/stream`. ' +
         'Queue names live under the key prefix LOTSE_PREFIX (BullMQ `prefix` option).',
@@ -116,6 +136,22 @@ export function buildAsyncApiDocument(version: string) {
         description: 'Answers from desks and providers: one event applied to a ticket, as over `POST /v1/tickets/{id}/events`.',
         servers: [ref('#/servers/redis')],
         messages: { eventsJob: ref('#/components/messages/eventsJob') },
+      },
+      ownIntake: {
+        address: 'intake-{orgId}',
+        title: 'An organisation\'s own intake queue',
+        description: 'As `intake`, for one organisation that may hold the desk or operator role and has `queues:` in the topology; the job is applied as that organisation, so it needs no `orgId` (one naming another organisation fails the job at once).',
+        servers: [ref('#/servers/redis')],
+        parameters: { orgId: { description: 'The organisation id of a desk or operator organisation with `queues:` in the topology (e.g. `desk-BY`)' } },
+        messages: { intakeJob: ref('#/components/messages/ownIntakeJob') },
+      },
+      ownEvents: {
+        address: 'events-{orgId}',
+        title: 'An organisation\'s own events queue',
+        description: 'As `events`, for one organisation with `queues:` in the topology; the event is applied as that organisation, so the job needs no `orgId` (one naming another organisation fails the job at once).',
+        servers: [ref('#/servers/redis')],
+        parameters: { orgId: { description: 'The organisation id of any organisation with `queues:` in the topology (e.g. `desk-BY`, `dataport`)' } },
+        messages: { eventsJob: ref('#/components/messages/ownEventsJob') },
       },
       handoff: {
         address: 'handoff-{orgId}',
@@ -169,6 +205,18 @@ export function buildAsyncApiDocument(version: string) {
         summary: 'Lotse applies each event job to its ticket',
         messages: [ref('#/channels/events/messages/eventsJob')],
       },
+      receiveOwnIntake: {
+        action: 'receive',
+        channel: ref('#/channels/ownIntake'),
+        summary: 'Lotse creates a ticket from each job on an organisation\'s own intake queue, as that organisation',
+        messages: [ref('#/channels/ownIntake/messages/intakeJob')],
+      },
+      receiveOwnEvents: {
+        action: 'receive',
+        channel: ref('#/channels/ownEvents'),
+        summary: 'Lotse applies each job on an organisation\'s own events queue to its ticket, as that organisation',
+        messages: [ref('#/channels/ownEvents/messages/eventsJob')],
+      },
       sendHandoff: {
         action: 'send',
         channel: ref('#/channels/handoff'),
@@ -198,6 +246,8 @@ export function buildAsyncApiDocument(version: string) {
       schemas: {
         IntakeJob: schemaOf(IntakeJobSchema, 'input'),
         EventsJob: schemaOf(EventsJobSchema, 'input'),
+        OwnIntakeJob: ownQueueJob(schemaOf(IntakeJobSchema, 'input')),
+        OwnEventsJob: ownQueueJob(schemaOf(EventsJobSchema, 'input')),
         HandoffRequested: schemaOf(HandoffRequestedSchema, 'output'),
         TicketUpdated: schemaOf(TicketUpdatedSchema, 'output'),
         TicketWithdrawn: schemaOf(TicketWithdrawnSchema, 'output'),
@@ -210,6 +260,8 @@ export function buildAsyncApiDocument(version: string) {
       messages: {
         intakeJob: message('intakeJob', 'Create a ticket', 'IntakeJob', { summary: 'The create body plus the sending desk\'s `orgId`' }),
         eventsJob: message('eventsJob', 'Apply an event', 'EventsJob'),
+        ownIntakeJob: message('intakeJob', 'Create a ticket as the queue\'s organisation', 'OwnIntakeJob', { summary: 'The create body; `orgId` may be left out' }),
+        ownEventsJob: message('eventsJob', 'Apply an event as the queue\'s organisation', 'OwnEventsJob', { summary: 'As on `events`; `orgId` may be left out' }),
         handoffRequested: message(HANDOFF_EVENT_TYPES.requested, 'Handoff requested', 'HandoffRequested'),
         ticketUpdated: message(HANDOFF_EVENT_TYPES.updated, 'Ticket updated', 'TicketUpdated'),
         ticketWithdrawn: message(HANDOFF_EVENT_TYPES.withdrawn, 'Ticket withdrawn', 'TicketWithdrawn'),

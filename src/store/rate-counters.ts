@@ -4,8 +4,10 @@ import type { RedisClient } from './redis-client.js';
  * The API's rate-limit counters: `ratelimit:<role>:<orgId>`, each expiring
  * with its window, written by @fastify/rate-limit's own Redis store (its
  * script counts and sets the expiry in one step). This module names where
- * they lie and on which client, so the HTTP layer is handed that and never
- * the client itself.
+ * they lie and on which client. `redis` IS the client: the plugin needs one
+ * for its store, so src/http/limits.ts hands it over. That is the one place
+ * outside the Redis rooms (store, queue, provider kit, wiring) that holds a
+ * client, and it gets it as this store type, never by importing the client.
  */
 export interface RateCounters {
   /** What @fastify/rate-limit's `redis` option takes. */

@@ -164,6 +164,8 @@ describe('the AsyncAPI document', () => {
   it.each([
     ['the intake queue', 'intake', 'receive'],
     ['the events queue', 'events', 'receive'],
+    ["an organisation's own intake queue", 'intake-{orgId}', 'receive'],
+    ["an organisation's own events queue", 'events-{orgId}', 'receive'],
     ['the handoff queues', 'handoff-{orgId}', 'send'],
     ['the webhook', '{webhookUrl}', 'send'],
     ['the event stream', '{prefix}:events', 'send'],
@@ -183,6 +185,14 @@ describe('the AsyncAPI document', () => {
     const [, events] = byAddress('events')!;
     const eventsJob = deref(asyncapi, deref(asyncapi, Object.values(events.messages)[0]).payload);
     expect(eventsJob.required).toEqual(expect.arrayContaining(['ticketId', 'orgId', 'event']));
+    // On an organisation's own queue the queue says who sent the job: orgId may be left out.
+    for (const [address, required] of [['intake-{orgId}', ['subject']], ['events-{orgId}', ['ticketId', 'event']]] as const) {
+      const [, own] = byAddress(address)!;
+      const ownJob = deref(asyncapi, deref(asyncapi, Object.values(own.messages)[0]).payload);
+      expect(ownJob.required, address).toEqual(expect.arrayContaining([...required]));
+      expect(ownJob.required, address).not.toContain('orgId');
+      expect(Object.keys(ownJob.properties as Json), address).toContain('orgId');
+    }
   });
 
   it('gives the three handoff CloudEvent types, on the queue and the webhook, the webhook with Standard Webhooks headers', () => {
