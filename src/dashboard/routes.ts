@@ -82,7 +82,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     app.post('/dashboard/login', { schema: { hide: true } }, async (req, reply) => {
       if (crossSite(req)) return sendProblem(reply, new AppError('FORBIDDEN', 'Cross-site login refused (Origin)', { reason: 'csrf' }));
       const key = (req.body as { key?: unknown } | undefined)?.key;
-      // Access (issue 18): throttled per client and key prefix, failures logged without the key, the session bound to the key.
+      // Throttled per client and key prefix, failures logged without the key, the session bound to the key.
       const login = typeof key === 'string' && key.length <= 500 ? await deps.sessions.logIn(req, key.trim(), DASHBOARD_ROLES) : ({ kind: 'unknown-key' } as const);
       if (login.kind === 'throttled') {
         reply.header('retry-after', String(login.retryAfter));

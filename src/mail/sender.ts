@@ -140,7 +140,7 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
           raw: body,
           ...(opts.dsn ? { dsn: { id: effectId, return: 'headers' as const, notify: ['failure', 'delay'] as ('failure' | 'delay')[] } } : {}),
         });
-        // The window issue 17 is about: accepted by the server, not yet recorded (mail-kill test).
+        // The window a killed worker leaves: accepted by the server, not yet recorded (mail-kill test).
         failpoint('mail-after-send');
         await opts.sent.markSent(effectId, mail.messageId, now(), String(info.response ?? ''));
         return { outcome: 'sent', messageId: mail.messageId, response: String(info.response ?? '') };

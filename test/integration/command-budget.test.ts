@@ -14,7 +14,7 @@ import { defaultTopology, dropPrefix, newPrefix, ticketBody, waitFor } from '../
 import { fastSlaTopology } from '../helpers/topologies.js';
 
 /**
- * The command budget (issue 19, item 1): the Redis commands of one ticket on
+ * The command budget: the Redis commands of one ticket on
  * each path, counted exactly, each against a budget that gives the reason for
  * every command. A change that adds a command fails here until its budget is
  * raised on purpose; a change that saves one fails too, so the budget comes

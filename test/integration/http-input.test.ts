@@ -164,7 +164,7 @@ describe('text is stored as given, control characters refused', () => {
 
   it('tab, newline, bidi overrides (outside the subject) and markup come back byte for byte', async () => {
     const app = await setup();
-    // A subject with a bidi override is refused (issue 18; test/integration/security-http.test.ts).
+    // A subject with a bidi override is refused (test/integration/security-http.test.ts).
     const odd = {
       subject: 'Rot: FEHLER gnp.exe \u200f',
       description: 'a\tb\u202ed\n<script>alert(1)</script> & &amp; {{x}} ${x} \u2028\u2029 \ud83d\ude00',

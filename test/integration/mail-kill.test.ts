@@ -1,5 +1,5 @@
 /**
- * "Never sent twice for one effect, also across a killed worker" (issue 17),
+ * "Never sent twice for one effect, also across a killed worker",
  * with real processes: a worker sends through a real SMTP server (Lotse's
  * listener) and dies by SIGKILL, once after the server accepted the mail and
  * before the sent record (the failpoint `mail-after-send`), once while the

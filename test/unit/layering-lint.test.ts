@@ -1,5 +1,5 @@
 /**
- * The house's import direction (issue 15): the layer table in
+ * The house's import direction: the layer table in
  * eslint.config.js and the Redis-client rule catch each arrow that runs back
  * up. Small snippets are linted at virtual paths with the repository's own
  * config through ESLint's Node API; without the rules every "forbidden" case
