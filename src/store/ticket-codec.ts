@@ -6,8 +6,9 @@ import { Packr } from 'msgpackr';
  * a one-byte format mark:
  *
  * - 0x03 (written now): as 0x02, with the table STRUCTURES_V3, whose `data`
- *   shape no longer has land, service and category: those routing facts
- *   live once, in the machine context (`snap.context.facts`).
+ *   shape no longer has land, service, category, createdBy, receivedAt and
+ *   createdAt: those facts live once, in the machine context
+ *   (`snap.context.facts` and `snap.context`).
  * - 0x02 (read only): MessagePack records (msgpackr) with a fixed table of
  *   the object shapes every ticket has (STRUCTURES_V2), so a key is never
  *   written, only values: a ticket of about 1.4 kB of JSON takes about 470
@@ -19,8 +20,8 @@ import { Packr } from 'msgpackr';
  *   up on every call cost more than the whole machine transition.
  * - `{` (read only): plain JSON.
  *
- * Documents of the earlier formats (0x02, 0x01, JSON) carry land, service
- * and category in `data` as well; they read back without them there
+ * Documents of the earlier formats (0x02, 0x01, JSON) carry these facts in
+ * `data` as well; they read back without them there
  * (LEGACY_DATA_FACTS), so a loaded ticket has each fact once.
  *
  * Never change DICTIONARY_V1, STRUCTURES_V2 or STRUCTURES_V3: documents
@@ -66,13 +67,13 @@ const STRUCTURES_V2: readonly (readonly string[])[] = Object.freeze([
 ].map((keys) => Object.freeze(keys)));
 
 const MARK_V3 = 0x03;
-/** STRUCTURES_V2 with the `data` shape written without land, service and category (same positions otherwise). */
+/** STRUCTURES_V2 with the `data` shape written without the facts the context holds (same positions otherwise). */
 const STRUCTURES_V3: readonly (readonly string[])[] = Object.freeze([
   ['name', 'level', 'holder', 'priority', 'target', 'startedAt', 'targetMs', 'warnFraction', 'pausedMs', 'pauses', 'warnAt', 'dueAt', 'stoppedAt', 'warned', 'breached', 'stopReason'],
   ['name', 'level', 'holder', 'priority', 'target', 'startedAt', 'targetMs', 'warnFraction', 'pausedMs', 'pauses', 'warnAt', 'dueAt', 'stoppedAt', 'warned', 'breached'],
   ['clock', 'level', 'holder', 'at', 'dueAt'],
   ['mv', 'upd', 'data', 'snap'],
-  ['externalRef', 'channel', 'ars', 'themeField', 'subject', 'description', 'attachments', 'createdBy', 'receivedAt', 'createdAt'],
+  ['externalRef', 'channel', 'ars', 'themeField', 'subject', 'description', 'attachments'],
   ['value', 'context'],
   ['id', 'facts', 'createdBy', 'impact', 'urgency', 'priority', 'level', 'assignee', 'holders', 'handledBy', 'handoff', 'receivedAt', 'createdAt', 'resolvedAt', 'closedAt', 'sla', 'timer', 'epoch'],
   ['service', 'land', 'category'],
@@ -105,8 +106,8 @@ const packrFor = (table: readonly (readonly string[])[]) =>
 const packrV3 = packrFor(STRUCTURES_V3);
 const packrV2 = packrFor(STRUCTURES_V2);
 
-/** The facts documents before 0x03 kept in `data` besides `snap.context.facts`. */
-const LEGACY_DATA_FACTS = ['land', 'service', 'category'] as const;
+/** The facts documents before 0x03 kept in `data` besides the context (`snap.context.facts`, `snap.context`). */
+const LEGACY_DATA_FACTS = ['land', 'service', 'category', 'createdBy', 'receivedAt', 'createdAt'] as const;
 
 /** A document of an earlier format as 0x03 has it: the routing facts only in the context. */
 function withoutLegacyFacts(doc: unknown): unknown {

@@ -108,7 +108,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const service = ticket.state.context.facts.service;
     const { recurring, similarityThreshold } = settingsOf(service);
     const windowMs = recurring.windowDays * 86_400_000;
-    const at = ticket.data.createdAt;
+    const at = ticket.state.context.createdAt;
     const text = backlog.analyse(service, ticket.data.subject);
     const terms = backlogIndexTerms(text);
     if (terms.length === 0) return null;

@@ -157,7 +157,7 @@ export async function eraseTicket(t: TicketPath, principal: Principal | 'system'
   if (principal !== 'system' && principal.role !== 'operator') throw new AppError('FORBIDDEN', 'Only operators erase personal data');
   return amend(t.path, principal, id, async (before, at, actor) => {
     const history = (await t.store.history(id)) as HistoryEntry[];
-    const creationKey = before.origin?.k ?? t.idempotency.key(before.data.createdBy, idempotencyDigest(before.data.externalRef));
+    const creationKey = before.origin?.k ?? t.idempotency.key(before.state.context.createdBy, idempotencyDigest(before.data.externalRef));
     return planErasure({ keys: t.keys, source: t.source, before, history: history.slice(0, before.version), at, actor, cause, creationKey });
   });
 }

@@ -90,7 +90,7 @@ export function createTicketKind(deps: TicketKindDeps) {
       const data: TicketData = {
         externalRef: body.externalRef, channel: body.channel, ars: body.ars,
         themeField: service.themeField, subject: body.subject, description: body.description,
-        attachments: body.attachments, createdBy: body.createdBy, receivedAt, createdAt: at,
+        attachments: body.attachments,
       };
       const after: TicketRecord = { id, version: 1, data, reporter: body.reporter ?? null, state: persist(snapshot), updatedAt: at };
       const entry = historyEntry(null, after, {

@@ -56,7 +56,7 @@ function activeCount(record: TicketRecord | null): string | null {
 export function counterOps(keys: Keys, before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry): StoreOp[] {
   const ctx = after.state.context;
   const ops: StoreOp[] = [{ op: 'hincrby', key: keys.stats('events'), field: entry.type, by: 1 }];
-  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: createdField(new Date(after.data.createdAt).getUTCFullYear(), ctx.facts.land, ctx.facts.service, ctx.priority), by: 1 });
+  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: createdField(new Date(ctx.createdAt).getUTCFullYear(), ctx.facts.land, ctx.facts.service, ctx.priority), by: 1 });
   const [was, is] = [activeCount(before), activeCount(after)];
   if (was !== is) {
     if (was !== null) ops.push({ op: 'hincrby', key: keys.stats('active'), field: was, by: -1 });

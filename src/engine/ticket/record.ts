@@ -6,7 +6,8 @@ import type { Level } from '../../domain/topology.js';
 /**
  * The facts of a ticket that never change after creation and that the
  * machine does not hold (stored once, beside the snapshot). Land, service and
- * category are the routing facts: they live only in `state.context.facts`.
+ * category (the routing facts) live only in `state.context.facts`; createdBy,
+ * receivedAt and createdAt only in `state.context`.
  */
 export interface TicketData {
   externalRef: string;
@@ -16,9 +17,6 @@ export interface TicketData {
   subject: string;
   description: string;
   attachments: { name: string; url: string; size: number }[];
-  createdBy: string;
-  receivedAt: number;
-  createdAt: number;
 }
 
 /** The part of a machine snapshot Lotse persists: `resolveState` takes exactly this. */
@@ -75,7 +73,7 @@ export function reachFacts(record: Pick<TicketRecord, 'data' | 'state'>): ReachF
   return {
     land: record.state.context.facts.land,
     service: record.state.context.facts.service,
-    createdBy: record.data.createdBy,
+    createdBy: record.state.context.createdBy,
     handledBy: record.state.context.handledBy,
   };
 }
