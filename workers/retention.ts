@@ -43,8 +43,7 @@ const HANDOFF_SUFFIXES = ['handoff', 'updated', 'withdrawn'] as const;
 /** What the purge reads of an erased ticket: where it came from, who handled it, when it was created. */
 export interface ErasedTicket {
   origin?: { j?: string | undefined } | null | undefined;
-  data: { createdAt: number };
-  state: { context: { handledBy: readonly string[] } };
+  state: { context: { handledBy: readonly string[]; createdAt: number } };
 }
 
 export interface RetentionDeps {
@@ -161,7 +160,7 @@ export function createRetention(d: RetentionDeps) {
     const relevant = ready.filter((p, i) => lastChange[i]! + STREAM_SLACK_MS >= oldest);
     if (relevant.length === 0) return 0;
     const erasedAt = new Map(relevant.map((p) => [p.id, p.version]));
-    const from = Math.max(oldest, Math.min(...relevant.map((p) => p.ticket?.data.createdAt ?? 0)) - STREAM_SLACK_MS);
+    const from = Math.max(oldest, Math.min(...relevant.map((p) => p.ticket?.state.context.createdAt ?? 0)) - STREAM_SLACK_MS);
     return scan.deleteEvents(from, (subject, eventId) => {
       const version = erasedAt.get(subject);
       return version !== undefined && versionOf(eventId, subject) < version;

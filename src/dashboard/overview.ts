@@ -71,7 +71,7 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
       jobs.push({ queue: QUEUE.sla, jobId, url: boardUrl(QUEUE.sla, jobId) });
     }
     return {
-      id: r.id, subject: r.data.subject, land: r.data.land, service: r.data.service, priority: ctx.priority,
+      id: r.id, subject: r.data.subject, land: ctx.facts.land, service: ctx.facts.service, priority: ctx.priority,
       level: info.level, status: info.status, assignee: info.active ? ctx.assignee : null, jobs,
     };
   }

@@ -30,7 +30,7 @@ describe('intake queue', () => {
     expect(result.ticketId).toMatch(/^T[0-9A-Z]{20}$/);
     const record = await h.runtime.engine.getTicket({ orgId: 'desk-BY', role: 'desk', land: 'BY' }, result.ticketId);
     expect(record.data.externalRef).toBe('BY-q-1');
-    expect(record.data.createdBy).toBe('desk-BY');
+    expect(record.state.context.createdBy).toBe('desk-BY');
 
     // The same job id again, after BullMQ forgot the first job: the same ticket, not a second one.
     await job.remove();

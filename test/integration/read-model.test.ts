@@ -40,14 +40,14 @@ async function recount(h: Harness, tickets: TicketRecord[]) {
     const ctx = t.state.context;
     add('all');
     add(`status:${info.status}`);
-    add(`land:${t.data.land}`);
-    add(`service:${t.data.service}`);
+    add(`land:${ctx.facts.land}`);
+    add(`service:${ctx.facts.service}`);
     if (info.level !== null) {
       add('active');
       add(`level:${info.level}`);
       add(`assignee:${ctx.assignee}`);
       add(`priority:${ctx.priority}`);
-      inc(hashes.active, `${t.data.land}|${t.data.service}|${ctx.priority}`);
+      inc(hashes.active, `${ctx.facts.land}|${ctx.facts.service}|${ctx.priority}`);
     }
     const history = (await h.runtime.engine.history(dev('ops-bremen'), t.id)) as HistoryEntry[];
     let priority = '';
@@ -56,7 +56,7 @@ async function recount(h: Harness, tickets: TicketRecord[]) {
       // CHANGE_PRIORITY in this test always asks for high × high: P1 on the default matrix.
       if (e.type === 'CREATED') priority = String(e.details!.priority);
       if (e.type === 'CHANGE_PRIORITY') priority = 'P1';
-      if (e.type === 'CREATED') inc(hashes.created, `${new Date(e.at).getUTCFullYear()}|${t.data.land}|${t.data.service}|${priority}`);
+      if (e.type === 'CREATED') inc(hashes.created, `${new Date(e.at).getUTCFullYear()}|${ctx.facts.land}|${ctx.facts.service}|${priority}`);
       if (e.type === 'SLA_WARNING' || e.type === 'SLA_BREACHED') inc(hashes.sla, `${e.type === 'SLA_WARNING' ? 'warning' : 'breach'}|${String(e.details!.clock)}|${priority}`);
     }
   }
@@ -169,8 +169,8 @@ describe('read model kept by the commit', () => {
     const count = (what: string) => settled.stats.find((c) => c.what.startsWith(`${what} `))!.count;
     expect(count('total/active')).toBe(activeNow(() => true));
     expect(count('total/active')).toBeGreaterThan(0);
-    for (const land of LANDS) expect(count(`land/${land}`), land).toBe(activeNow((t) => t.data.land === land));
-    for (const service of services) expect(count(`service/${service}`), service).toBe(activeNow((t) => t.data.service === service));
+    for (const land of LANDS) expect(count(`land/${land}`), land).toBe(activeNow((t) => t.state.context.facts.land === land));
+    for (const service of services) expect(count(`service/${service}`), service).toBe(activeNow((t) => t.state.context.facts.service === service));
     for (const p of PRIORITIES) expect(count(`priority/${p}`), p).toBe(activeNow((t) => t.state.context.priority === p));
     expect(Object.fromEntries(settled.hashes.events)).toEqual(Object.fromEntries(settled.expected.hashes.events));
     expect(Object.fromEntries(settled.hashes.sla)).toEqual(Object.fromEntries(settled.expected.hashes.sla));
@@ -192,8 +192,8 @@ describe('read model kept by the commit', () => {
     await h.redis.del(keys.stats('active'));
     for (const t of await allTickets(h)) {
       if (!stateInfo(t.state.value).active) continue;
-      await h.redis.zadd(`${h.prefix}:ix:active:land:${t.data.land}`, 0, t.id);
-      await h.redis.zadd(`${h.prefix}:ix:active:service:${t.data.service}`, 0, t.id);
+      await h.redis.zadd(`${h.prefix}:ix:active:land:${t.state.context.facts.land}`, 0, t.id);
+      await h.redis.zadd(`${h.prefix}:ix:active:service:${t.state.context.facts.service}`, 0, t.id);
     }
     const topology = { lands: [...LANDS], services: ['elfe', 'uvo', 'vms', 'ehe'], priorities: PRIORITIES };
     expect(await migrateActiveCounters(h.redis, keys, topology)).toBe(3);

@@ -14,10 +14,10 @@ const stepper = createPureStepper(machine);
 /** What JSON keeps of a value: the codec must give back at least this, and nothing else. */
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
 
+/** A ticket's `data` as written now: land, service, category, createdBy, receivedAt and createdAt live only in the context. */
 const data = (extra: Record<string, unknown> = {}) => ({
-  externalRef: 'ext-1', channel: 'phone-115', land: 'BY', ars: undefined, service: 'uvo', themeField: 'familie-kind', category: 'technical',
-  subject: 'Antrag lässt sich nicht absenden ✓', description: 'Zeile 1\nZeile 2 — "zitiert"', attachments: [], createdBy: 'desk-BY',
-  receivedAt: T0 - 5 * MINUTE, createdAt: T0, ...extra,
+  externalRef: 'ext-1', channel: 'phone-115', ars: undefined, themeField: 'familie-kind',
+  subject: 'Antrag lässt sich nicht absenden ✓', description: 'Zeile 1\nZeile 2 — "zitiert"', attachments: [], ...extra,
 });
 
 function documents(): { state: string; doc: unknown }[] {
@@ -55,7 +55,7 @@ describe('ticket document codec', () => {
 
   it('writes the current format, smaller than half the JSON for a ticket', () => {
     const packed = encodeTicketDoc(docs[0]!.doc);
-    expect(packed[0]).toBe(0x02);
+    expect(packed[0]).toBe(0x03);
     expect(packed.length).toBeLessThan(JSON.stringify(docs[0]!.doc).length / 2);
   });
 
@@ -78,8 +78,31 @@ describe('ticket document codec', () => {
     expect(first.equals(copy)).toBe(true);
   });
 
-  it('reads a document written with format 0x02 byte for byte as it was written (the table of shapes must never change)', () => {
+  it('reads a document written with format 0x03 byte for byte as it was written (the table of shapes must never change)', () => {
     // A P1 uvo ticket from BY as created at T0, written by this format's first version.
+    const v3 = Buffer.from(
+      'A0MBy0J5yytggAAARKVleHQtMalwaG9uZS0xMTXUAACsZmFtaWxpZS1raW5koVOhRJBFS6NuZXdGpXRrdC0xR6N1dm+iQlmpdGVjaG5pY2Fsp2Rlc2stQlmkaGlnaKRo' +
+        'aWdoolAxAadkZXNrLUJZTqdkZXNrLUJZkadkZXNrLUJZwMtCecsrYIAAAMtCecsrYIAAAMDASJJBrWZpcnN0UmVzcG9uc2UBp2Rlc2stQlmiUDGlUFQzME3LQnnLK2CA' +
+        'AADOABt3QMs/6ZmZmZmZmgCQy0J5yyzAEAAAy0J5yy0X9AAAwMLCQapyZXNvbHV0aW9uAadkZXNrLUJZolAxpFBUNEjLQnnLK2CAAADOANu6AMs/6ZmZmZmZmgCQy0J5' +
+        'yzZdAAAAy0J5yzkcIAAAwMLCwJCQSad3YXJuaW5ny0J5yyzAEAAArWZpcnN0UmVzcG9uc2UBAQ==',
+      'base64',
+    );
+    const doc = decodeTicketDoc(v3) as { upd: number; data: Record<string, unknown>; snap: { value: unknown; context: { facts: unknown; createdBy: string; priority: string; sla: { clocks: { name: string; dueAt: number }[] }; timer: unknown } } };
+    expect(doc.upd).toBe(T0);
+    expect(Object.keys(doc.data)).toEqual(['externalRef', 'channel', 'ars', 'themeField', 'subject', 'description', 'attachments']);
+    expect(doc.data).toMatchObject({ externalRef: 'ext-1', subject: 'S', description: 'D', attachments: [] });
+    expect(doc.snap.context.facts).toEqual({ service: 'uvo', land: 'BY', category: 'technical' });
+    expect(doc.snap.context.createdBy).toBe('desk-BY');
+    expect(doc.snap.value).toEqual({ level1: 'new' });
+    expect(doc.snap.context.priority).toBe('P1');
+    expect(doc.snap.context.sla.clocks.map((c) => [c.name, c.dueAt - T0])).toEqual([['firstResponse', 30 * MINUTE], ['resolution', 240 * MINUTE]]);
+    expect(doc.snap.context.timer).toEqual({ kind: 'warning', at: T0 + 24 * MINUTE, clock: 'firstResponse', epoch: 1 });
+    // And the same document is still written the same way.
+    expect(encodeTicketDoc(doc).equals(v3)).toBe(true);
+  });
+
+  it('reads a document written with format 0x02, in the old shape with the facts also in data, with each fact once (in the context)', () => {
+    // The same ticket as written by format 0x02: land, service, category, createdBy, receivedAt and createdAt in `data` and in the context.
     const v2 = Buffer.from(
       'AkMBy0J5yytggAAARKVleHQtMalwaG9uZS0xMTWiQlnUAACjdXZvrGZhbWlsaWUta2luZKl0ZWNobmljYWyhU6FEkKdkZXNrLUJZ' +
         'y0J5yytggAAAy0J5yytggAAARUujbmV3RqV0a3QtMUejdXZvokJZqXRlY2huaWNhbKdkZXNrLUJZpGhpZ2ikaGlnaKJQMQGnZGVz' +
@@ -88,20 +111,31 @@ describe('ticket document codec', () => {
         'VDRIy0J5yytggAAAzgDbugDLP+mZmZmZmZoAkMtCecs2XQAAAMtCecs5HCAAAMDCwsCQkEmnd2FybmluZ8tCecsswBAAAK1maXJzdFJlc3BvbnNlAQE=',
       'base64',
     );
-    const doc = decodeTicketDoc(v2) as { upd: number; data: { land: string; subject: string }; snap: { value: unknown; context: { priority: string; sla: { clocks: { name: string; dueAt: number }[] }; timer: unknown } } };
+    const doc = decodeTicketDoc(v2) as { upd: number; data: Record<string, unknown>; snap: { value: unknown; context: { facts: unknown; createdBy: string; receivedAt: number; createdAt: number; priority: string; sla: { clocks: { name: string; dueAt: number }[] }; timer: unknown } } };
     expect(doc.upd).toBe(T0);
-    expect(doc.data).toMatchObject({ land: 'BY', service: 'uvo', subject: 'S', description: 'D', attachments: [], createdBy: 'desk-BY' });
+    expect(doc.data).toEqual({ externalRef: 'ext-1', channel: 'phone-115', themeField: 'familie-kind', subject: 'S', description: 'D', attachments: [] });
+    expect(doc.snap.context.facts).toEqual({ service: 'uvo', land: 'BY', category: 'technical' });
+    expect([doc.snap.context.createdBy, doc.snap.context.receivedAt, doc.snap.context.createdAt]).toEqual(['desk-BY', T0, T0]);
     expect(doc.snap.value).toEqual({ level1: 'new' });
     expect(doc.snap.context.priority).toBe('P1');
     expect(doc.snap.context.sla.clocks.map((c) => [c.name, c.dueAt - T0])).toEqual([['firstResponse', 30 * MINUTE], ['resolution', 240 * MINUTE]]);
     expect(doc.snap.context.timer).toEqual({ kind: 'warning', at: T0 + 24 * MINUTE, clock: 'firstResponse', epoch: 1 });
-    // And the same document is still written the same way.
-    expect(encodeTicketDoc(doc).equals(v2)).toBe(true);
+    // Written again, it takes the current format, smaller by the facts no longer kept twice, and reads back the same.
+    const again = encodeTicketDoc(doc);
+    expect(again[0]).toBe(0x03);
+    expect(again.length).toBeLessThan(v2.length);
+    expect(asJson(decodeTicketDoc(again))).toEqual(asJson(doc));
   });
 
   it('still reads the formats written before: deflated JSON with the preset dictionary (0x01) and plain JSON', () => {
     const doc = asJson(docs[3]!.doc);
     expect(decodeTicketDoc(Buffer.from(JSON.stringify(doc)))).toEqual(doc);
+    // A plain JSON document in the old shape, the facts in `data` too: they read back only in the context.
+    const old = asJson(docs[3]!.doc) as { data: Record<string, unknown>; snap: { context: { facts: Record<string, unknown>; createdBy: string; receivedAt: number; createdAt: number } } };
+    const { createdBy, receivedAt, createdAt } = old.snap.context;
+    const oldShape = { ...old, data: { ...old.data, ...old.snap.context.facts, createdBy, receivedAt, createdAt } };
+    expect(oldShape.data).toHaveProperty('land');
+    expect(decodeTicketDoc(Buffer.from(JSON.stringify(oldShape)))).toEqual(old);
     // A 0x01 document exactly as the earlier version wrote it (raw deflate with its dictionary).
     const v1 = Buffer.from('AUPPAAYIoKOUl18C8k5BTmJmnlItAA==', 'base64');
     expect(decodeTicketDoc(v1)).toEqual({ mv: 1, upd: 1700000000000, note: 'plain' });

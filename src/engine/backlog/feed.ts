@@ -52,7 +52,7 @@ interface Observation {
 }
 
 const linkOf = (ticket: TicketRecord, score: number, shared: string[], source: BacklogLink['source'], at: number): BacklogLink => ({
-  ticketId: ticket.id, land: ticket.data.land, priority: ticket.state.context.priority, score, shared, at, source,
+  ticketId: ticket.id, land: ticket.state.context.facts.land, priority: ticket.state.context.priority, score, shared, at, source,
 });
 
 /**
@@ -81,7 +81,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
 
   /** Links the ticket to the best item, or opens one; the ticket counts once however often this runs. */
   async function place(ticket: TicketRecord, title: string, description: string, source: BacklogLink['source'], origin: string): Promise<string> {
-    const service = ticket.data.service;
+    const service = ticket.state.context.facts.service;
     const text = backlog.analyse(service, `${title}\n${description}`);
     const match = await bestItem(service, text);
     const at = deps.now();
@@ -105,14 +105,14 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
    * become one item (or join the item that already says it).
    */
   async function observe(ticket: TicketRecord): Promise<{ itemId: string } | null> {
-    const service = ticket.data.service;
+    const service = ticket.state.context.facts.service;
     const { recurring, similarityThreshold } = settingsOf(service);
     const windowMs = recurring.windowDays * 86_400_000;
-    const at = ticket.data.createdAt;
+    const at = ticket.state.context.createdAt;
     const text = backlog.analyse(service, ticket.data.subject);
     const terms = backlogIndexTerms(text);
     if (terms.length === 0) return null;
-    const me: Observation = { ticketId: ticket.id, land: ticket.data.land, priority: ticket.state.context.priority, at, text };
+    const me: Observation = { ticketId: ticket.id, land: ticket.state.context.facts.land, priority: ticket.state.context.priority, at, text };
 
     // Write first, then read: two observations of one problem at once still see each other.
     await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP);
@@ -188,9 +188,9 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     // Loaded once: the lock's service and the job's ticket are the same read.
     const ticket = await deps.tickets.findTicket(ticketId);
     if (!ticket) return null;
-    const key = keys.backlogLock(ticket.data.service);
+    const key = keys.backlogLock(ticket.state.context.facts.service);
     const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-    if (!(await deps.locks.acquire(key, token, LOCK_MS))) throw new ServiceBusy(ticket.data.service);
+    if (!(await deps.locks.acquire(key, token, LOCK_MS))) throw new ServiceBusy(ticket.state.context.facts.service);
     try {
       return await fn(ticket);
     } finally {

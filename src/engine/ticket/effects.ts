@@ -129,9 +129,9 @@ export function providerToUpdate(topology: Topology, before: TicketRecord | null
  * own; a technical ticket may be one more report of a recurring problem.
  */
 function feedOnCreation(ticket: TicketRecord): Effect[] {
-  if (ticket.data.category === 'improvement') {
+  if (ticket.state.context.facts.category === 'improvement') {
     return [{ kind: 'backlog', id: `${ticket.id}-improvement`, job: { type: 'suggest', ticketId: ticket.id, version: 1, source: 'improvement' } }];
   }
-  if (ticket.data.category === 'technical') return [{ kind: 'backlog', id: `${ticket.id}-observe`, job: { type: 'observe', ticketId: ticket.id } }];
+  if (ticket.state.context.facts.category === 'technical') return [{ kind: 'backlog', id: `${ticket.id}-observe`, job: { type: 'observe', ticketId: ticket.id } }];
   return [];
 }

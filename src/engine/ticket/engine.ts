@@ -41,8 +41,8 @@ async function checkSuggestionRoom(t: TicketPath, ticketId: string) {
   const [record, history] = await Promise.all([load(t.path.kind, ticketId), t.store.history(ticketId) as Promise<HistoryEntry[]>]);
   // An unknown ticket: the change itself answers 404.
   if (!record) return;
-  const made = history.filter((e) => e.type === 'SUGGEST_IMPROVEMENT').length + (record.data.category === 'improvement' ? 1 : 0);
-  const max = t.topology.services.get(record.data.service)?.backlog.maxSuggestionsPerTicket ?? t.topology.config.backlog.maxSuggestionsPerTicket;
+  const made = history.filter((e) => e.type === 'SUGGEST_IMPROVEMENT').length + (record.state.context.facts.category === 'improvement' ? 1 : 0);
+  const max = t.topology.services.get(record.state.context.facts.service)?.backlog.maxSuggestionsPerTicket ?? t.topology.config.backlog.maxSuggestionsPerTicket;
   if (made >= max) throw new AppError('LIMIT_REACHED', `This ticket has made its ${max} suggestions`, { limit: 'backlog.maxSuggestionsPerTicket', max });
 }
 
@@ -157,7 +157,7 @@ export async function eraseTicket(t: TicketPath, principal: Principal | 'system'
   if (principal !== 'system' && principal.role !== 'operator') throw new AppError('FORBIDDEN', 'Only operators erase personal data');
   return amend(t.path, principal, id, async (before, at, actor) => {
     const history = (await t.store.history(id)) as HistoryEntry[];
-    const creationKey = before.origin?.k ?? t.idempotency.key(before.data.createdBy, idempotencyDigest(before.data.externalRef));
+    const creationKey = before.origin?.k ?? t.idempotency.key(before.state.context.createdBy, idempotencyDigest(before.data.externalRef));
     return planErasure({ keys: t.keys, source: t.source, before, history: history.slice(0, before.version), at, actor, cause, creationKey });
   });
 }

@@ -88,9 +88,9 @@ export function createTicketKind(deps: TicketKindDeps) {
         at,
       });
       const data: TicketData = {
-        externalRef: body.externalRef, channel: body.channel, land, ars: body.ars, service: service.id,
-        themeField: service.themeField, category: body.category, subject: body.subject, description: body.description,
-        attachments: body.attachments, createdBy: body.createdBy, receivedAt, createdAt: at,
+        externalRef: body.externalRef, channel: body.channel, ars: body.ars,
+        themeField: service.themeField, subject: body.subject, description: body.description,
+        attachments: body.attachments,
       };
       const after: TicketRecord = { id, version: 1, data, reporter: body.reporter ?? null, state: persist(snapshot), updatedAt: at };
       const entry = historyEntry(null, after, {

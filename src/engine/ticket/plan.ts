@@ -19,8 +19,8 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
   const info = stateInfo(record.state.value);
   const m = new Map<IndexName, number>([
     ['all', LEXICAL],
-    [`land:${record.data.land}`, LEXICAL],
-    [`service:${record.data.service}`, LEXICAL],
+    [`land:${ctx.facts.land}`, LEXICAL],
+    [`service:${ctx.facts.service}`, LEXICAL],
     [`status:${info.status}`, LEXICAL],
   ]);
   for (const org of reachingOrgs(topology, reachFacts(record))) m.set(`reach:${org}`, LEXICAL);
@@ -45,7 +45,7 @@ export const indexOps = (keys: Keys, topology: Topology, before: TicketRecord | 
 /** The `stats:active` field a ticket counts in: null when it is not at a level. */
 function activeCount(record: TicketRecord | null): string | null {
   if (!record || !stateInfo(record.state.value).active) return null;
-  return activeField(record.data.land, record.data.service, record.state.context.priority);
+  return activeField(record.state.context.facts.land, record.state.context.facts.service, record.state.context.priority);
 }
 
 /**
@@ -56,7 +56,7 @@ function activeCount(record: TicketRecord | null): string | null {
 export function counterOps(keys: Keys, before: TicketRecord | null, after: TicketRecord, entry: HistoryEntry): StoreOp[] {
   const ctx = after.state.context;
   const ops: StoreOp[] = [{ op: 'hincrby', key: keys.stats('events'), field: entry.type, by: 1 }];
-  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: createdField(new Date(after.data.createdAt).getUTCFullYear(), after.data.land, after.data.service, ctx.priority), by: 1 });
+  if (!before) ops.push({ op: 'hincrby', key: keys.stats('created'), field: createdField(new Date(ctx.createdAt).getUTCFullYear(), ctx.facts.land, ctx.facts.service, ctx.priority), by: 1 });
   const [was, is] = [activeCount(before), activeCount(after)];
   if (was !== is) {
     if (was !== null) ops.push({ op: 'hincrby', key: keys.stats('active'), field: was, by: -1 });

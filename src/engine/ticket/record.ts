@@ -1,24 +1,22 @@
 import type { TicketContext } from '../../../machines/ticket.machine.js';
 import type { ReachFacts } from '../../domain/access.js';
-import type { Category, Reporter, Status } from '../../domain/ticket.js';
-import type { LandCode } from '../../domain/ids.js';
+import type { Reporter, Status } from '../../domain/ticket.js';
 import type { Level } from '../../domain/topology.js';
 
-/** The facts of a ticket that never change after creation (stored once, beside the snapshot). */
+/**
+ * The facts of a ticket that never change after creation and that the
+ * machine does not hold (stored once, beside the snapshot). Land, service and
+ * category (the routing facts) live only in `state.context.facts`; createdBy,
+ * receivedAt and createdAt only in `state.context`.
+ */
 export interface TicketData {
   externalRef: string;
   channel: 'phone-115' | 'service-desk' | 'email' | 'web' | 'chat';
-  land: LandCode;
   ars?: string | undefined;
-  service: string;
   themeField: string;
-  category: Category;
   subject: string;
   description: string;
   attachments: { name: string; url: string; size: number }[];
-  createdBy: string;
-  receivedAt: number;
-  createdAt: number;
 }
 
 /** The part of a machine snapshot Lotse persists: `resolveState` takes exactly this. */
@@ -73,9 +71,9 @@ export function stateInfo(value: TicketState['value']): StateInfo {
 
 export function reachFacts(record: Pick<TicketRecord, 'data' | 'state'>): ReachFacts {
   return {
-    land: record.data.land,
-    service: record.data.service,
-    createdBy: record.data.createdBy,
+    land: record.state.context.facts.land,
+    service: record.state.context.facts.service,
+    createdBy: record.state.context.createdBy,
     handledBy: record.state.context.handledBy,
   };
 }

@@ -76,7 +76,7 @@ function makeFactsCache(engine: TicketEngine, principal: Principal) {
       cache.delete(ticketId);
     }
     const load = engine.getTicket(principal, ticketId).then(
-      (r) => ({ land: r.data.land, service: r.data.service, reach: true, at: Date.now() }) as Facts,
+      (r) => ({ land: r.state.context.facts.land, service: r.state.context.facts.service, reach: true, at: Date.now() }) as Facts,
       async (err: unknown) => {
         if (!(err instanceof AppError && err.code === 'TICKET_NOT_FOUND')) throw err;
         // Out of reach, or gone: the land is unknown then, which no filter needs.
