@@ -262,6 +262,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         http: config.http,
         rateLimit: { counters: createRateCounters(redis, config.prefix), limits: topology.config.limits.rate },
         sessions,
+        keyThrottle: sessions.keyThrottle,
         trustProxy: config.trustProxy,
         documentedElsewhere: BOARD_DOCS,
         plugins: [

@@ -96,24 +96,42 @@ export function createSessions(o: {
     return session;
   }
 
+  /** The scopes a key guess counts in: the client address and the (hashed) prefix of the key. */
+  const scopesOf = (req: FastifyRequest, key: string) => [`ip:${req.ip}`, `key:${sha256(key.slice(0, PREFIX_CHARS)).slice(0, 16)}`];
+
+  /**
+   * The one throttle for key guesses, at the board's login and on the API:
+   * the seconds to wait while the client or the key's prefix has reached the
+   * allowed failures in the window, else null. Asked before the key is checked,
+   * so a right key from a throttled client waits too.
+   */
+  async function throttled(req: FastifyRequest, key: string): Promise<number | null> {
+    const blocked = (await o.store.readLoginFailures(scopesOf(req, key))).filter((f) => f.count >= throttle.maxFailures);
+    return blocked.length > 0 ? Math.max(...blocked.map((f) => f.retryAfter)) : null;
+  }
+
+  /** Counts a wrong key in both scopes; answers the larger count. */
+  async function failed(req: FastifyRequest, key: string): Promise<number> {
+    const counts = await o.store.countLoginFailure(scopesOf(req, key), throttle.windowSeconds);
+    return Math.max(...counts.map((c) => c.count));
+  }
+
   /**
    * A login by key: refused while the client or the key's prefix has too many
    * failures in the window; a failure is counted and logged with the client
    * and the key's length only, never the key.
    */
   async function logIn(req: FastifyRequest, key: string, roles: readonly string[]): Promise<LoginResult> {
-    const scopes = [`ip:${req.ip}`, `key:${sha256(key.slice(0, PREFIX_CHARS)).slice(0, 16)}`];
-    const before = await o.store.readLoginFailures(scopes);
-    const blocked = before.filter((f) => f.count >= throttle.maxFailures);
-    if (blocked.length > 0) {
+    const retryAfter = await throttled(req, key);
+    if (retryAfter !== null) {
       req.log.warn({ client: req.ip, keyLength: key.length }, 'dashboard login throttled');
-      return { kind: 'throttled', retryAfter: Math.max(...blocked.map((f) => f.retryAfter)) };
+      return { kind: 'throttled', retryAfter };
     }
     const principal = o.principals.authenticate(key);
     const binding = principal ? o.principals.bindingOf(key) : null;
     if (!principal || !binding) {
-      const counts = await o.store.countLoginFailure(scopes, throttle.windowSeconds);
-      req.log.warn({ client: req.ip, keyLength: key.length, failures: Math.max(...counts.map((c) => c.count)) }, 'dashboard login failed: unknown key');
+      const failures = await failed(req, key);
+      req.log.warn({ client: req.ip, keyLength: key.length, failures }, 'dashboard login failed: unknown key');
       return { kind: 'unknown-key' };
     }
     if (!roles.includes(principal.role)) return { kind: 'wrong-role', principal };
@@ -124,6 +142,8 @@ export function createSessions(o: {
     ttlSeconds: ttl,
     maxSeconds: max,
     logIn,
+    /** The API's Bearer keys share the login's throttle (src/http/auth.ts). */
+    keyThrottle: { throttled, failed },
     get,
     fromRequest(req: FastifyRequest): Promise<Session | null> {
       const header = req.headers.cookie;

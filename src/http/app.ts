@@ -8,7 +8,7 @@ import type { HttpSettings } from '../config/env.js';
 import { AppError } from '../errors.js';
 import { isLoopbackHost, type PrincipalResolver } from '../config/principals.js';
 import type { TicketEngine } from '../engine/ticket/index.js';
-import { csrfHook, makeAuthHook, type SessionAuth } from './auth.js';
+import { csrfHook, makeAuthHook, type KeyThrottle, type SessionAuth } from './auth.js';
 import { installJsonParser } from './json-body.js';
 import { registerRateLimit, registerUnderPressure, type RateLimitDeps } from './limits.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
@@ -30,6 +30,8 @@ export interface AppDeps {
   version?: string;
   /** The dashboard's sessions: a cookie that authenticates like a key (changes need its CSRF token). */
   sessions?: SessionAuth;
+  /** Wrong Bearer keys counted per client and key prefix (the board login's counters); without it, guesses are only logged. */
+  keyThrottle?: KeyThrottle;
   /** Routes a plugin registers hidden that the OpenAPI document names all the same (`GET /admin/queues` → its schema for the document). */
   documentedElsewhere?: Record<string, DocumentedRoute>;
   /** Extra routes (dashboard, metrics, …) mounted after the core ones. */
@@ -129,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   }
   await registerUnderPressure(app, http);
-  app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions));
+  app.addHook('onRequest', makeAuthHook(deps.principals, deps.sessions, deps.keyThrottle));
   app.addHook('preValidation', csrfHook);
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
   // Before swagger's own onRoute hook: every documented route also names the errors any route can answer.

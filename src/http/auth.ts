@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/access.js';
 import type { Role } from '../domain/topology.js';
 import type { PrincipalResolver } from '../config/principals.js';
@@ -20,6 +20,18 @@ declare module 'fastify' {
 /** A browser session (the dashboard's cookie): who it is, and the token its changes must carry. */
 export interface SessionAuth {
   fromRequest(req: FastifyRequest): Promise<{ id: string; principal: Principal; csrf: string } | null>;
+}
+
+/**
+ * Failed keys counted per client address and per key prefix in a window: the
+ * dashboard login's counters (src/dashboard/sessions.ts), one mechanism for
+ * both doors.
+ */
+export interface KeyThrottle {
+  /** Seconds to wait while the client or the key's prefix is throttled, else null. */
+  throttled(req: FastifyRequest, key: string): Promise<number | null>;
+  /** Counts a wrong key; answers the failures in the window. */
+  failed(req: FastifyRequest, key: string): Promise<number>;
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -59,8 +71,8 @@ export function checkCsrf(req: FastifyRequest, csrf: string) {
  * one of them. A session's unsafe requests are checked for CSRF in
  * preValidation, once the body is parsed and before anything acts on it.
  */
-export function makeAuthHook(principals: PrincipalResolver, sessions?: SessionAuth) {
-  return async (req: FastifyRequest) => {
+export function makeAuthHook(principals: PrincipalResolver, sessions?: SessionAuth, throttle?: KeyThrottle) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
     const roles = req.routeOptions.config.roles;
     if (!roles) return;
     const header = req.headers.authorization;
@@ -75,10 +87,21 @@ export function makeAuthHook(principals: PrincipalResolver, sessions?: SessionAu
     }
     if (!principal) {
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      principal = principals.authenticate(match?.[1]);
+      const key = match?.[1];
+      // Key guessing is throttled like the board's login, before the key is checked: a right key from a throttled client waits too.
+      const retryAfter = key !== undefined && throttle ? await throttle.throttled(req, key) : null;
+      if (retryAfter !== null) {
+        req.log.warn({ client: req.ip, keyLength: key!.length }, 'API key throttled');
+        reply.header('retry-after', String(retryAfter));
+        throw new AppError('RATE_LIMITED', `Too many wrong keys from this client or for this key prefix; try again in ${retryAfter} seconds`, { retryAfter });
+      }
+      principal = principals.authenticate(key);
       if (!principal) {
         // A guess leaves a trace: the client and the key's length, never the key.
-        if (match) req.log.warn({ client: req.ip, keyLength: match[1]!.length }, 'unknown API key');
+        if (key !== undefined) {
+          const failures = throttle ? await throttle.failed(req, key) : undefined;
+          req.log.warn({ client: req.ip, keyLength: key.length, ...(failures !== undefined ? { failures } : {}) }, 'unknown API key');
+        }
         throw new AppError('UNAUTHENTICATED', match ? 'Unknown API key' : 'Send Authorization: Bearer <key>');
       }
     }

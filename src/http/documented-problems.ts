@@ -45,7 +45,7 @@ export function routeProblems(route: RouteShape): Record<number, string[]> {
   if (route.roles) {
     add(401, 'no key, or an unknown one');
     if (ROLES.some((r) => !route.roles!.includes(r))) add(403, 'the role may not do this');
-    add(429, "more requests than the key's rate limit allows; try again (Retry-After)");
+    add(429, "more requests than the key's rate limit allows, or too many wrong keys from this client or for this key prefix; try again (Retry-After)");
   }
   add(500, INTERNAL);
   add(503, UNAVAILABLE);

@@ -59,12 +59,22 @@ export async function countLoginFailure(redis: RedisClient, keys: Keys, scopes: 
   return scopes.map((_s, i) => ({ count: Number(res[i * 3 + 1]?.[1] ?? 0), retryAfter: Math.max(1, Number(res[i * 3 + 2]?.[1] ?? windowSeconds)) }));
 }
 
-/** Each scope's failures in the current window and the seconds it has left. */
+/**
+ * Each scope's failures in the current window and the seconds it has left.
+ * Asked before every keyed API request too, so the common case (no failures)
+ * is one MGET; the TTLs are read only for scopes that have failures.
+ */
 export async function readLoginFailures(redis: RedisClient, keys: Keys, scopes: string[]): Promise<{ count: number; retryAfter: number }[]> {
-  const tx = redis.multi();
-  for (const s of scopes) tx.get(keys.loginFailures(s)).ttl(keys.loginFailures(s));
-  const res = (await tx.exec()) ?? [];
-  return scopes.map((_s, i) => ({ count: Number(res[i * 2]?.[1] ?? 0), retryAfter: Math.max(1, Number(res[i * 2 + 1]?.[1] ?? 1)) }));
+  const counts = (await redis.mget(...scopes.map((s) => keys.loginFailures(s)))).map((v) => Number(v ?? 0));
+  const failing = scopes.filter((_s, i) => counts[i]! > 0);
+  const ttls = new Map<string, number>();
+  if (failing.length > 0) {
+    const tx = redis.pipeline();
+    for (const s of failing) tx.ttl(keys.loginFailures(s));
+    const res = (await tx.exec()) ?? [];
+    failing.forEach((s, i) => ttls.set(s, Number(res[i]?.[1] ?? 1)));
+  }
+  return scopes.map((s, i) => ({ count: counts[i]!, retryAfter: Math.max(1, ttls.get(s) ?? 1) }));
 }
 
 /** The session functions bound to one client and prefix: what the dashboard is handed instead of the client. */

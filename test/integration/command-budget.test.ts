@@ -57,6 +57,7 @@ const STEPS: Record<string, string> = {
   'moveToActive intake': 'the intake worker takes the job (BullMQ script: due delayed jobs, wait to active, the lock, the job read)',
   'moveToFinished intake': 'the intake worker completes the job: completed set, retention trims by age and count, metrics count, events stream, a look for the next job',
   rateLimit: 'the API rate limit (@fastify/rate-limit script), once per request',
+  'mget login-fail:<scope>': "the key-guessing throttle, once per request with a Bearer key and before the key is checked: the failures of the client address and of the key's prefix (the board login's counters; their TTLs only when there are failures)",
   'set idem:desk-BY:<key>': 'the create reserves its idempotency record (the key comes from externalRef)',
   'get idem:dataport:<key>': "the kit's answer carries an Idempotency-Key: looked up before the change",
   'hmget t:<id>': "a ticket's snapshot loaded (the change, the backlog feed)",
@@ -133,7 +134,7 @@ const INTAKE: Budget = {
   xack: [1, 'FINISH_OUTBOX 1'],
   xdel: [1, 'FINISH_OUTBOX 1'],
 };
-/** 169 commands. */
+/** 170 commands. */
 const HTTP_CREATE: Budget = {
   zadd: [30, 'COMMIT 11, addDelayedJob sla 2, addStandardJob backlog 1, moveToActive backlog 1, multi rt:<id> 14, moveToFinished backlog 1'],
   zrevrangebyscore: [16, 'addDelayedJob sla 1, zrevrangebyscore rx:uvo:<term> 14, moveToFinished backlog 1'],
@@ -162,7 +163,7 @@ const HTTP_CREATE: Budget = {
   hgetall: [1, 'moveToActive backlog 1'],
   lpush: [1, 'addStandardJob backlog 1'],
   lrem: [1, 'moveToFinished backlog 1'],
-  mget: [1, 'mget rt:<id> 1'],
+  mget: [2, 'mget rt:<id> 1, mget login-fail:<scope> 1'],
   multi: [1, 'multi rt:<id> 1'],
   pttl: [1, 'rateLimit 1'],
   rpush: [1, 'COMMIT 1'],
@@ -174,7 +175,7 @@ const HTTP_CREATE: Budget = {
   zpopmin: [1, 'moveToFinished backlog 1'],
   zrevrange: [1, 'moveToFinished backlog 1'],
 };
-/** 16 commands. */
+/** 17 commands. */
 const HTTP_EVENT: Budget = {
   evalsha: [3, 'rateLimit 1, COMMIT 1, FINISH_OUTBOX 1'],
   xadd: [2, 'COMMIT 1, FINISH_OUTBOX 1'],
@@ -183,6 +184,7 @@ const HTTP_EVENT: Budget = {
   hmget: [1, 'hmget t:<id> 1'],
   hset: [1, 'COMMIT 1'],
   incr: [1, 'rateLimit 1'],
+  mget: [1, 'mget login-fail:<scope> 1'],
   pttl: [1, 'rateLimit 1'],
   rpush: [1, 'COMMIT 1'],
   xack: [1, 'FINISH_OUTBOX 1'],
@@ -190,7 +192,7 @@ const HTTP_EVENT: Budget = {
   zadd: [1, 'COMMIT 1'],
   zrem: [1, 'COMMIT 1'],
 };
-/** 343 commands. */
+/** 349 commands. */
 const HANDOFF_LIFECYCLE: Budget = {
   zadd: [44, 'COMMIT 20, addDelayedJob sla 2, addStandardJob backlog 1, moveToActive backlog 1, multi rt:<id> 14, moveToFinished backlog 1, changeDelay sla 2, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
   evalsha: [27, 'rateLimit 6, COMMIT 6, addDelayedJob sla 1, addStandardJob backlog 1, FINISH_OUTBOX 6, moveToActive backlog 1, moveToFinished backlog 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
@@ -232,7 +234,7 @@ const HANDOFF_LIFECYCLE: Budget = {
   eval: [1, 'COMPARE_AND_DELETE 1'],
   exec: [1, 'multi rt:<id> 1'],
   lrange: [1, 'lrange t:<id>:h 1'],
-  mget: [1, 'mget rt:<id> 1'],
+  mget: [7, 'mget rt:<id> 1, mget login-fail:<scope> 6'],
   multi: [1, 'multi rt:<id> 1'],
 };
 /** 63 commands. */
@@ -282,6 +284,7 @@ const shape = (key: string | undefined) =>
     .replace(`${prefix}:`, '')
     .replace(/T[0-9A-Z]{20}/g, '<id>')
     .replace(/^idem:([^:]+):.*/, 'idem:$1:<key>')
+    .replace(/^login-fail:.*/, 'login-fail:<scope>')
     .replace(/^rx:([^:]+):[sg]:.*/, 'rx:$1:<term>')
     .replace(/(timer-<id>)-\d+/, '$1-<epoch>')
     .replace(/(seen:<id>)-.*/, 'seen:<job>');

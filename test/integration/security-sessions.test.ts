@@ -221,6 +221,52 @@ describe('failed logins are throttled and logged without the key', () => {
     expect(refused.headers['retry-after']).toBeDefined();
   });
 
+  it('wrong API keys: after the allowed failures from one address, 429 with Retry-After before the key is checked; logged without the key', async () => {
+    const { app, log, prefix, runtime } = await appWithLog({ LOTSE_LOGIN_MAX_FAILURES: '4', LOTSE_LOGIN_WINDOW_SECONDS: '600' });
+    const admin = (await import('ioredis')).Redis;
+    const redis = new admin(redisUrl());
+    const get = (key: string, remoteAddress: string) => app.inject({ method: 'GET', url: '/v1/tickets', headers: { authorization: `Bearer ${key}` }, remoteAddress });
+    try {
+      // Four guesses, each with a prefix of its own: only the address's count reaches the limit.
+      const guesses = [0, 1, 2, 3, 4].map((i) => `${i}xGuessedApiKey-0123456789abcdef`);
+      for (const g of guesses.slice(0, 4)) expectProblem(await get(g, '10.4.4.4'), 401);
+      const refused = await get(guesses[4]!, '10.4.4.4');
+      expectProblem(refused, 429);
+      expect(refused.json().type).toBe('/problems/rate-limited');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(600);
+      // The right key from that address waits too; from another address it works.
+      expectProblem(await get('dev-ops-bremen', '10.4.4.4'), 429);
+      expect((await get('dev-ops-bremen', '10.4.4.5')).statusCode).toBe(200);
+      // The board login shares the count: the same address is throttled there as well.
+      expectProblem(await logIn(app, 'dev-ops-bremen', { remoteAddress: '10.4.4.4' }), 429);
+      expect(log.lines.filter((l) => l.includes('unknown API key'))).toHaveLength(4);
+      const throttled = log.lines.find((l) => l.includes('API key throttled'));
+      expect(throttled, log.lines.join('\n')).toBeDefined();
+      expect(JSON.parse(throttled!)).toMatchObject({ client: '10.4.4.4', keyLength: guesses[4]!.length });
+      for (const l of log.lines) for (const g of guesses) {
+        expect(l).not.toContain(g);
+        expect(l).not.toContain(g.slice(0, 8));
+      }
+    } finally {
+      await app.close();
+      await runtime.close();
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  it('wrong API keys at one key prefix from many addresses are throttled too', async () => {
+    const h = await harness({ env: { LOTSE_LOGIN_MAX_FAILURES: '3' } });
+    const app = await h.app();
+    const get = (key: string, remoteAddress: string) => app.inject({ method: 'GET', url: '/v1/tickets', headers: { authorization: `Bearer ${key}` }, remoteAddress });
+    for (let i = 0; i < 3; i++) expectProblem(await get(`zyxwvuts-guess-${i}`, `10.5.0.${i + 1}`), 401);
+    const refused = await get('zyxwvuts-guess-9', '10.5.0.99');
+    expectProblem(refused, 429);
+    expect(refused.headers['retry-after']).toBeDefined();
+  });
+
   it('each failure (board login or API key) is logged with the client and no part of the key', async () => {
     const { app, log, prefix, runtime } = await appWithLog({});
     const admin = (await import('ioredis')).Redis;

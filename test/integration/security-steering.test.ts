@@ -23,9 +23,12 @@ const MARK = {
   reason: 'Begruendung-Geheim-c0de',
 };
 let ticketId = '';
+/** A backlog item, made from an improvement suggestion (its own texts are the backlog's, which steering may read). */
+let itemId = '';
+const YEAR = new Date().getUTCFullYear();
 
 beforeAll(async () => {
-  h = await createHarness({ roles: ['relay'] });
+  h = await createHarness({ roles: ['relay', 'backlog'] });
   app = await h.app();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -37,6 +40,14 @@ beforeAll(async () => {
     const res = await app.inject({ method: 'POST', url: `/v1/tickets/${ticketId}/events`, headers: bearer('desk-HB'), payload: event });
     expect(res.statusCode, res.body).toBe(200);
   }
+  // An improvement suggestion of its own becomes a backlog item: the backlog pages then show an item, not an empty list.
+  const improvement = await app.inject({ method: 'POST', url: '/v1/tickets', headers: bearer('desk-HB'), payload: ticketBody({ land: 'HB', service: 'elfe', category: 'improvement', subject: 'Antraege zusammenlegen', description: 'Bitte in einem Schritt' }) });
+  expect(improvement.statusCode, improvement.body).toBe(201);
+  await waitFor(async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/backlog', headers: bearer('ops-bremen') });
+    itemId = (res.json() as { items: { id: string }[] }).items[0]?.id ?? '';
+    return itemId !== '';
+  }, { what: 'the improvement as a backlog item' });
   // The relay has published every event and put the handoff onto dataport's queue.
   await waitFor(async () => (await h.redis.xlen(`${h.prefix}:events`)) >= 3 && (await h.redis.exists(`${h.prefix}:handoff-dataport:${ticketId}-v3-handoff-dataport`)) === 1, { what: 'the events and the handoff job' });
 });
@@ -59,6 +70,11 @@ async function boardBodies(cookie: string): Promise<Record<string, string>> {
     '/admin/queues/api/queues/handoff-dataport/' + encodeURIComponent(`${ticketId}-v3-handoff-dataport`),
     '/admin/queues-ro', '/admin/queues-ro/api/queues', '/admin/queues-ro/api/queues?activeQueue=handoff-dataport&status=waiting&page=1',
     '/v1/stats', '/v1/backlog', `/v1/tickets/${ticketId}`, `/v1/tickets/${ticketId}/history`, '/v1/tickets',
+    // The console's backlog and cost pages and the API calls behind them; metrics are public.
+    '/dashboard/backlog', `/dashboard/backlog/${itemId}`, '/dashboard/reports/cost-split',
+    `/v1/backlog/${itemId}`, `/v1/reports/cost-split?year=${YEAR}`, '/metrics',
+    // The operator's ticket view (steering is refused it), where the texts must show for the probe to be real.
+    `/dashboard/tickets/${ticketId}`, `/dashboard/api/tickets/${ticketId}`,
   ];
   const out: Record<string, string> = {};
   for (const url of urls) {
@@ -101,9 +117,17 @@ describe('what the steering committee reaches', () => {
     for (const [url, body] of Object.entries(steering)) for (const t of texts) expect(body, `${url} shows "${t}"`).not.toContain(t);
     // The queues' jobs are the operators': steering API calls on the board are refused.
     expect(Object.keys(steering)).toContain('/admin/queues/api/queues 403');
+    // The backlog and the money are steering's: those places answer it, with the item.
+    for (const url of ['/dashboard/backlog', `/dashboard/backlog/${itemId}`, '/dashboard/reports/cost-split', `/v1/backlog/${itemId}`, `/v1/reports/cost-split?year=${YEAR}`]) {
+      expect(Object.keys(steering), url).toContain(`${url} 200`);
+    }
+    expect(steering[`/v1/backlog/${itemId} 200`]).toContain(itemId);
     const operator = await boardBodies(await session('dev-ops-bremen'));
     expect(Object.values(operator).join('\n')).toContain(MARK.subject);
     expect(Object.values(operator).join('\n')).toContain(MARK.description);
+    // The operator's ticket view carries the planted texts (the console's ticket call, which steering is refused).
+    expect(operator[`/dashboard/api/tickets/${ticketId} 200`]).toContain(MARK.subject);
+    expect(Object.keys(steering)).toContain(`/dashboard/api/tickets/${ticketId} 403`);
   });
 
   it('no stream event it reads carries a ticket text; each carries only facts the board counts', async () => {

@@ -7,6 +7,7 @@ import type { HistoryEntry, TicketEventInput, TicketListQuery } from '../../src/
 import type { BacklogItemView, BacklogListQuery } from '../../src/engine/backlog/index.js';
 import type { TicketEngine } from '../../src/engine/ticket/index.js';
 import type { BacklogItemViewSchema } from '../../src/http/routes/backlog.js';
+import type { ListQuery } from '../../src/http/routes/tickets.js';
 
 /**
  * Where a zod schema and a TypeScript type meet, the compiler checks they
@@ -29,11 +30,19 @@ const itemViewFieldsMatch: MutuallyAssignable<keyof BacklogItemView, keyof ItemV
 const historyMatches: MutuallyAssignable<Awaited<ReturnType<TicketEngine['history']>>[number], HistoryEntry> = true;
 // The engine's list query takes what the ticket list schema defines.
 const listQueryMatches: MutuallyAssignable<Parameters<TicketEngine['listTickets']>[1], TicketListQuery> = true;
+// The ticket list is defined twice: the HTTP query (src/http/routes/tickets.ts) and the domain's TicketListQuery.
+// The parsed query is what the route hands the engine, so it must fit, with the same fields on both sides.
+// Transport-only: `active` travels as the text 'true' | 'false' and the route turns it into the domain's boolean.
+type HttpListQuery = z.output<typeof ListQuery>;
+type ListTransportOnly = 'active';
+const httpListQueryFits: Assignable<Omit<HttpListQuery, ListTransportOnly> & { active: boolean }, TicketListQuery> = true;
+const httpListQueryFields: MutuallyAssignable<keyof HttpListQuery, keyof TicketListQuery> = true;
+const httpListActiveIsText: MutuallyAssignable<NonNullable<HttpListQuery[ListTransportOnly]>, 'true' | 'false'> = true;
 // A backlog listing's sort and limit are the engine's own.
 const backlogQueryHasSort: Assignable<{ sort: 'rank'; limit: 1 }, BacklogListQuery> = true;
 
 describe('types where a schema and a type meet', () => {
   it('agree (checked by the compiler)', () => {
-    expect([ticketInputIsPayload, backlogInputIsPayload, itemViewMatchesSchema, itemViewFieldsMatch, historyMatches, listQueryMatches, backlogQueryHasSort].every(Boolean)).toBe(true);
+    expect([ticketInputIsPayload, backlogInputIsPayload, itemViewMatchesSchema, itemViewFieldsMatch, historyMatches, listQueryMatches, httpListQueryFits, httpListQueryFields, httpListActiveIsText, backlogQueryHasSort].every(Boolean)).toBe(true);
   });
 });

@@ -24,7 +24,8 @@ const CreateHeaders = z.object({ 'idempotency-key': IdempotencyKeyHeader });
 /** The draft has the key as a structured-field string: "…"; plain tokens are taken as they are. */
 const idempotencyKeyFromHeader = (header: string | undefined) => header?.replace(/^"(.*)"$/, '$1');
 
-const ListQuery = z.strictObject({
+/** The ticket list's query as sent: the domain's TicketListQuery over HTTP (test/unit/type-drift.test.ts keeps the two in step). */
+export const ListQuery = z.strictObject({
   level: z.coerce.number().int().min(1).max(3).optional(),
   status: StatusSchema.optional(),
   assignee: IdSchema.optional(),
