@@ -87,9 +87,12 @@ function startCli(args: string[], env: Record<string, string>) {
   };
 }
 
-/** `lotse api` on `port`, once it answers. */
-async function startApi(url: string, prefix: string, port: number) {
-  const api = startCli(['api'], { REDIS_URL: url, LOTSE_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1' });
+/**
+ * `lotse api` on `port`, once it answers. All `clients` read with one key, so
+ * the per-key limit on open streams (LOTSE_STREAM_MAX_PER_KEY) is raised to them.
+ */
+async function startApi(url: string, prefix: string, port: number, clients: number) {
+  const api = startCli(['api'], { REDIS_URL: url, LOTSE_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', LOTSE_STREAM_MAX_PER_KEY: String(clients) });
   const base = `http://127.0.0.1:${port}`;
   try {
     await until(async () => {
@@ -128,7 +131,7 @@ async function lotseRun(url: string, o: { clients: number; rate: number; seconds
   const prefix = 'bench-stream';
   const redis = new Redis(url);
   const runtime = await startRuntime(url, prefix, [], { topology: benchTopology() });
-  const api = await startApi(url, prefix, await freePort());
+  const api = await startApi(url, prefix, await freePort(), o.clients);
   let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
   let readers: Readers | undefined;
   try {
