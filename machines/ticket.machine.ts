@@ -77,6 +77,7 @@ export type TicketEvent = Meta &
     | { type: 'REJECT_HANDOFF'; reason: string }
     | { type: 'RESOLVE'; resolution: string }
     | { type: 'REOPEN'; reason: string }
+    | { type: 'NOTE'; text: string }
     | { type: 'CLOSE'; epoch?: number }
     | { type: 'SUGGEST_IMPROVEMENT'; title: string; description: string }
     | { type: 'ASSIGN'; assignee: string; reason: string }
@@ -201,6 +202,8 @@ export function createTicketMachine(policy: TicketPolicy) {
     actions: {
       /** Only the history entry records it: an action all the same, since xstate refuses a transition with neither target nor actions. */
       noteBacklogDecision: assign(({ context }) => context),
+      // A note changes nothing but the history (the path records every event taken); an action makes XState's can() offer it.
+      recordNote: assign(({ context }) => context),
       handOff: (_, _p: EffectParams['handOff']) => undefined,
       withdrawHandoff: (_, _p: EffectParams['withdrawHandoff']) => undefined,
       suggestImprovement: (_, _p: EffectParams['suggestImprovement']) => undefined,
@@ -374,6 +377,7 @@ export function createTicketMachine(policy: TicketPolicy) {
             { guard: and(['isSystem', 'isCurrentTimer']), target: 'closed', actions: ['close', 'syncTimer'] },
           ],
           SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+          NOTE: { guard: or(['isHolder', 'isDesk', 'isOperator', 'isSystem']), actions: ['recordNote'] },
           BACKLOG_DECIDED: { guard: 'isSystem', actions: ['noteBacklogDecision'] },
         },
       },
@@ -407,6 +411,7 @@ function levelState(level: Level) {
     ],
     CHANGE_PRIORITY: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['changePriority', 'syncTimer'] },
     SUGGEST_IMPROVEMENT: { guard: or(['isHolder', 'isDesk', 'isOperator']), actions: ['suggest'] },
+    NOTE: { guard: or(['isHolder', 'isDesk', 'isOperator', 'isSystem']), actions: ['recordNote'] },
     BACKLOG_DECIDED: { guard: 'isSystem', actions: ['noteBacklogDecision'] },
     SLA_WARNING: { guard: 'isCurrentTimer', actions: ['recordWarning', 'notifyHolder', 'syncTimer'] },
     SLA_BREACHED: [

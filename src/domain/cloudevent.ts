@@ -60,6 +60,7 @@ export const EVENT_TYPE_NAMES: Record<string, string> = {
   REJECT_HANDOFF: 'handoff-rejected',
   RESOLVE: 'resolved',
   REOPEN: 'reopened',
+  NOTE: 'noted',
   CLOSE: 'closed',
   SUGGEST_IMPROVEMENT: 'improvement-suggested',
   ASSIGN: 'assigned',

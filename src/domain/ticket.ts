@@ -106,6 +106,7 @@ export const TicketEventInputSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('REJECT_HANDOFF'), reason }),
   z.strictObject({ type: z.literal('RESOLVE'), resolution: SafeTextSchema(20_000, 1) }),
   z.strictObject({ type: z.literal('REOPEN'), reason }),
+  z.strictObject({ type: z.literal('NOTE'), text: SafeTextSchema(20_000, 1) }),
   z.strictObject({ type: z.literal('CLOSE') }),
   z.strictObject({ type: z.literal('SUGGEST_IMPROVEMENT'), title: DisplayLineSchema(200), description: text.default('') }),
   z.strictObject({ type: z.literal('ASSIGN'), assignee: IdSchema, reason }),

@@ -43,6 +43,8 @@ export interface Answers {
   escalate(reason: string): Promise<AnswerResult>;
   /** RETURN: down one level, with the answer. */
   returnAnswer(answer: string): Promise<AnswerResult>;
+  /** NOTE: text for the ticket's history, the state unchanged; `key` tells apart several notes to one event. */
+  note(text: string, opts?: SendOptions): Promise<AnswerResult>;
   /** Any other event (`SUGGEST_IMPROVEMENT`, `CHANGE_PRIORITY`, …); `key` tells apart repeats of one type. */
   send(event: { type: string } & Record<string, unknown>, opts?: SendOptions): Promise<AnswerResult>;
 }
@@ -72,6 +74,7 @@ const ACTIONS: Record<string, string> = {
   RESOLVE: 'resolve',
   ESCALATE: 'escalate',
   RETURN: 'return',
+  NOTE: 'note',
 };
 
 /** The job id of an answer: `<action>-<eventId>[-<key>]`; event ids hold no `:`, and a leading word keeps it from being all digits. */
@@ -151,6 +154,7 @@ export function createAnswers(transport: AnswerTransport, orgId: string, ticketI
     resolve: (resolution) => send({ type: 'RESOLVE', resolution }),
     escalate: (reason) => send({ type: 'ESCALATE', reason }),
     returnAnswer: (answer) => send({ type: 'RETURN', answer }),
+    note: (note, opts) => send({ type: 'NOTE', text: note }, opts),
     send,
   };
 }

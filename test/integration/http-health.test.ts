@@ -107,7 +107,7 @@ describe('GET /docs', () => {
 
     const events = doc.paths['/v1/tickets/{id}/events']!.post!;
     const eventSchema = JSON.stringify(events.requestBody!.content['application/json']!.schema);
-    for (const type of ['ACCEPT', 'REQUEST_INFO', 'INFO_RECEIVED', 'ESCALATE', 'RETURN', 'REJECT_HANDOFF', 'RESOLVE', 'REOPEN', 'CLOSE', 'SUGGEST_IMPROVEMENT']) {
+    for (const type of ['ACCEPT', 'REQUEST_INFO', 'INFO_RECEIVED', 'ESCALATE', 'RETURN', 'REJECT_HANDOFF', 'RESOLVE', 'REOPEN', 'NOTE', 'CLOSE', 'SUGGEST_IMPROVEMENT']) {
       expect(eventSchema).toContain(`"${type}"`);
     }
     expect(events.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['path:id', 'header:if-match']));

@@ -28,6 +28,7 @@ const read = async (app: App, id: string, orgId = 'desk-BY') => {
 /** A well-formed event of each type, to try every one. */
 const SAMPLE: Record<string, Record<string, unknown>> = {
   ACCEPT: { type: 'ACCEPT' },
+  NOTE: { type: 'NOTE', text: 'Rückruf für morgen 10 Uhr vereinbart' },
   REQUEST_INFO: { type: 'REQUEST_INFO', question: 'Welche Browserversion?' },
   INFO_RECEIVED: { type: 'INFO_RECEIVED', info: 'Firefox 140' },
   ESCALATE: { type: 'ESCALATE', reason: 'Fehler im Verfahren' },
@@ -94,7 +95,7 @@ describe('refused events', () => {
 
     const refused = expectProblem(await send(app, 'desk-BY', id, SAMPLE.REOPEN!), 409, /invalid-transition$/);
     const allowed = refused.allowedEvents ?? [];
-    expect([...allowed].sort()).toEqual(['CHANGE_PRIORITY', 'ESCALATE', 'REQUEST_INFO', 'RESOLVE', 'SUGGEST_IMPROVEMENT']);
+    expect([...allowed].sort()).toEqual(['CHANGE_PRIORITY', 'ESCALATE', 'NOTE', 'REQUEST_INFO', 'RESOLVE', 'SUGGEST_IMPROVEMENT']);
     expect(refused.detail).toContain('REOPEN');
 
     // Every other event is refused too, and none of them moves the ticket.
@@ -124,7 +125,7 @@ describe('refused events', () => {
     // The desk may not accept dataport's handoff.
     const refused = expectProblem(await send(app, 'desk-BY', id, SAMPLE.ACCEPT!), 403, /forbidden$/);
     expect(refused.detail).toContain('dataport');
-    expect([...(refused.allowedEvents ?? [])].sort()).toEqual(['CHANGE_PRIORITY', 'SUGGEST_IMPROVEMENT']);
+    expect([...(refused.allowedEvents ?? [])].sort()).toEqual(['CHANGE_PRIORITY', 'NOTE', 'SUGGEST_IMPROVEMENT']);
     // Nor may the operator; but the holder may.
     expectProblem(await send(app, 'ops-bremen', id, SAMPLE.ACCEPT!), 403);
     expect((await send(app, 'dataport', id, SAMPLE.ACCEPT!)).statusCode).toBe(200);
@@ -152,6 +153,22 @@ describe('refused events', () => {
 });
 
 describe('who may send what', () => {
+  it('a note goes into the history with its author and changes nothing else; a stranger may not write one', async () => {
+    const app = await setup();
+    const id = await create(app, { service: 'uvo' });
+    const before = await read(app, id);
+    const noted = await send(app, 'ops-bremen', id, SAMPLE.NOTE!);
+    expect(noted.statusCode, noted.body).toBe(200);
+    expect(noted.json()).toMatchObject({ state: before.state, status: before.status, assignee: before.assignee, version: before.version + 1 });
+    const history = (await app.inject({ method: 'GET', url: `/v1/tickets/${id}/history`, headers: bearer('desk-BY') })).json();
+    const entries = Array.isArray(history) ? history : history.items ?? history.history;
+    expect(entries.at(-1)).toMatchObject({ type: 'NOTE', actor: { orgId: 'ops-bremen' }, details: { text: SAMPLE.NOTE!.text } });
+    expect((await send(app, 'desk-BY', id, { type: 'NOTE', text: 'die Bürgerin ruft zurück' })).statusCode).toBe(200);
+    expectProblem(await send(app, 'it-SL', id, SAMPLE.NOTE!), 404); // out of its reach: not even the ticket's existence
+    const empty = expectProblem(await send(app, 'desk-BY', id, { type: 'NOTE', text: '' }), 422);
+    expect(empty.errors?.map((e) => e.path)).toEqual(['text']);
+  });
+
   it('the operator escalates any ticket; a desk answers for the citizen; a provider hands a ticket back to operations', async () => {
     const app = await setup();
     const id = await create(app, { service: 'uvo' });

@@ -21,7 +21,7 @@ function rng(seed: number) {
 const FILL: Record<string, Record<string, unknown>> = {
   ESCALATE: { reason: 'weiter' }, RETURN: { answer: 'Antwort' }, REJECT_HANDOFF: { reason: 'nicht zuständig' },
   RESOLVE: { resolution: 'gelöst' }, REOPEN: { reason: 'wieder da' }, ASSIGN: { assignee: 'ops-bremen', reason: 'übernehmen' },
-  CHANGE_PRIORITY: { impact: 'high', urgency: 'high', reason: 'dringend' }, SUGGEST_IMPROVEMENT: { title: 'Vorschlag' },
+  CHANGE_PRIORITY: { impact: 'high', urgency: 'high', reason: 'dringend' }, SUGGEST_IMPROVEMENT: { title: 'Vorschlag' }, NOTE: { text: 'Notiz' },
 };
 
 async function allTickets(h: Harness): Promise<TicketRecord[]> {

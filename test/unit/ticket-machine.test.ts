@@ -40,6 +40,7 @@ const ALL_STATES = [
  */
 const H = ['holder'] as const;
 const HDO = ['holder', 'desk', 'operator'] as const;
+const HDOS = ['holder', 'desk', 'operator', 'system'] as const;
 const MAY: Record<TicketEventType, Partial<Record<Status, readonly Cap[]>>> = {
   ACCEPT: { new: H, handoffPending: H },
   REQUEST_INFO: { open: H },
@@ -50,6 +51,8 @@ const MAY: Record<TicketEventType, Partial<Record<Status, readonly Cap[]>>> = {
   RESOLVE: { new: H, open: H, waiting: H },
   REOPEN: { resolved: ['desk', 'operator'] },
   CLOSE: { resolved: ['desk', 'operator', 'timer'] },
+  // A note for the history: whoever may speak about the ticket, and Lotse itself (mail from someone not the holder).
+  NOTE: { new: HDOS, open: HDOS, waiting: HDOS, handoffPending: HDOS, resolved: HDOS },
   SUGGEST_IMPROVEMENT: { new: HDO, open: HDO, waiting: HDO, handoffPending: HDO, resolved: HDO },
   ASSIGN: { new: ['operator'], open: ['operator'], waiting: ['operator'], handoffPending: ['operator'] },
   CHANGE_PRIORITY: { new: HDO, open: HDO, waiting: HDO, handoffPending: HDO },
@@ -116,6 +119,8 @@ function eventFor(type: TicketEventType, actor: Actor, snap: Snap): TicketEvent 
       return { type, resolution: 'done', ...meta };
     case 'CLOSE':
       return actor.type === 'system' ? { type, epoch, ...meta } : { type, ...meta };
+    case 'NOTE':
+      return { type, text: 'a note', ...meta };
     case 'SUGGEST_IMPROVEMENT':
       return { type, title: 'idea', description: 'better form', ...meta };
     case 'ASSIGN':
@@ -205,6 +210,7 @@ function outcomeOf(path: Snap[], event: TicketEvent, caps: Set<Cap>): Outcome {
     case 'SUGGEST_IMPROVEMENT': return ok(stay.state, assignee, ['suggestImprovement idea']);
     case 'ASSIGN': return ok(`level${level}.${takesHandoffs(event.assignee) ? 'handoffPending' : 'new'}`, event.assignee, moveTo(assignee, event.assignee));
     case 'CHANGE_PRIORITY': return ok(stay.state);
+    case 'NOTE': return ok(stay.state);
     case 'SLA_WARNING': return ok(stay.state, assignee, [holderNotice('sla-warning')]);
     case 'SLA_BREACHED':
       return policy.policy(priority).onBreach === 'escalate' && level! < 3 ? up() : ok(stay.state, assignee, [holderNotice('sla-breach')]);

@@ -33,7 +33,7 @@ function renderTimeline(history) {
   return h('ol', { class: 'timeline' }, history.map((e, i) => {
     const d = e.details ?? {};
     const who = e.actor.system ? t.ticket.system : `${t.ticket.by} ${orgName(e.actor.orgId)}`;
-    const text = d.reason ?? d.answer ?? d.resolution ?? d.question ?? d.info ?? d.note ?? d.title ?? null;
+    const text = d.reason ?? d.answer ?? d.resolution ?? d.question ?? d.info ?? d.note ?? d.text ?? d.title ?? null;
     return h('li', { class: `event ev-${e.type.toLowerCase()}`, dataset: { type: e.type, version: String(e.version) } },
       h('time', { datetime: e.at, class: 'at' }, fmtDateTime(e.at)),
       h('div', { class: 'what' }, h('span', { class: 'sentence' }, sentence(e, history[i - 1])), h('span', { class: 'actor' }, ` – ${who}`), quote(text)),
@@ -118,6 +118,7 @@ const ACTIONS = [
   { key: 'INFO_RECEIVED', fields: [{ name: 'info', optional: true }] },
   { key: 'RESOLVE', fields: [{ name: 'resolution' }] },
   { key: 'REOPEN', fields: [{ name: 'reason' }] },
+  { key: 'NOTE', fields: [{ name: 'text' }] },
   { key: 'CLOSE', fields: [] },
   { key: 'SUGGEST_IMPROVEMENT', fields: [{ name: 'title' }, { name: 'description', optional: true }] },
 ];

@@ -36,6 +36,6 @@ export function allowedEventTypes(snapshot: SnapshotFrom<TicketMachine>, actor: 
 
 /** A well-formed event of a type, to ask the machine whether it would take it. */
 export function sampleEvent(type: string, actor: Actor, at: number): TicketEvent {
-  const fill = { reason: '-', answer: '-', resolution: '-', title: '-', description: '', assignee: '\u0000', impact: 'low', urgency: 'low' };
+  const fill = { text: '-', reason: '-', answer: '-', resolution: '-', title: '-', description: '', assignee: '\u0000', impact: 'low', urgency: 'low' };
   return { type, ...fill, at, actor } as unknown as TicketEvent;
 }
