@@ -197,7 +197,19 @@ describe('failed logins are throttled and logged without the key', () => {
     const config = loadConfig({ LOTSE_PREFIX: `tlog${Date.now().toString(36)}`, LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
     const runtime = await createRuntime({ config, redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('info', log.stream), env: {} });
     const app = await runtime.buildApp();
-    return { app, log, prefix: config.prefix, runtime };
+    /** Closes the app and its runtime and removes the keys of its prefix from the shared Redis. */
+    async function close() {
+      const admin = new (await import('ioredis')).Redis(redisUrl());
+      try {
+        await app.close();
+        await runtime.close();
+        const keys = await admin.keys(`${config.prefix}:*`);
+        if (keys.length) await admin.del(...keys);
+      } finally {
+        admin.disconnect();
+      }
+    }
+    return { app, log, close };
   }
 
   it('per client address: 429 with Retry-After after the allowed failures, even for the right key', async () => {
@@ -222,9 +234,7 @@ describe('failed logins are throttled and logged without the key', () => {
   });
 
   it('wrong API keys: after the allowed failures from one address, 429 with Retry-After before the key is checked; logged without the key', async () => {
-    const { app, log, prefix, runtime } = await appWithLog({ LOTSE_LOGIN_MAX_FAILURES: '4', LOTSE_LOGIN_WINDOW_SECONDS: '600' });
-    const admin = (await import('ioredis')).Redis;
-    const redis = new admin(redisUrl());
+    const { app, log, close } = await appWithLog({ LOTSE_LOGIN_MAX_FAILURES: '4', LOTSE_LOGIN_WINDOW_SECONDS: '600' });
     const get = (key: string, remoteAddress: string) => app.inject({ method: 'GET', url: '/v1/tickets', headers: { authorization: `Bearer ${key}` }, remoteAddress });
     try {
       // Four guesses, each with a prefix of its own: only the address's count reaches the limit.
@@ -249,11 +259,7 @@ describe('failed logins are throttled and logged without the key', () => {
         expect(l).not.toContain(g.slice(0, 8));
       }
     } finally {
-      await app.close();
-      await runtime.close();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      await close();
     }
   });
 
@@ -268,9 +274,7 @@ describe('failed logins are throttled and logged without the key', () => {
   });
 
   it('each failure (board login or API key) is logged with the client and no part of the key', async () => {
-    const { app, log, prefix, runtime } = await appWithLog({});
-    const admin = (await import('ioredis')).Redis;
-    const redis = new admin(redisUrl());
+    const { app, log, close } = await appWithLog({});
     try {
       const key = 'Sup3rSecretGuessValue-0123456789';
       await logIn(app, key, { remoteAddress: '10.3.3.3' });
@@ -287,11 +291,7 @@ describe('failed logins are throttled and logged without the key', () => {
         expect(l).not.toContain(key.slice(0, 8));
       }
     } finally {
-      await app.close();
-      await runtime.close();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      await close();
     }
   });
 });
