@@ -128,6 +128,8 @@ export const TicketListQuerySchema = z.object({
   priority: z.string().optional(),
   /** The desk's own reference, exactly as it was sent. */
   externalRef: z.string().optional(),
+  /** Words of the subject, each to be found in it (a bounded search: see the engine's SEARCH_SCAN_MAX). */
+  q: z.string().optional(),
   /** Only tickets at a level (neither resolved nor closed). */
   active: z.boolean().optional(),
   limit: z.number().int(),

@@ -105,7 +105,9 @@ describe('404: a ticket outside the reach is not revealed', () => {
     sameAsMissing(await get(app, 'dataport', `/v1/tickets/${ticket.id}`), missing, ticket.id, missingId);
     // it-HE is a provider too, but never holds a BY uvo ticket.
     expectProblem(await get(app, 'it-HE', `/v1/tickets/${ticket.id}`), 404);
-    expectProblem(await get(app, 'steuerungskreis', `/v1/tickets/${ticket.id}`), 404);
+    // The steering committee reads no ticket at all: a refusal for every id, not the 404 of one it may not see.
+    expectProblem(await get(app, 'steuerungskreis', `/v1/tickets/${ticket.id}`), 403);
+    expectProblem(await get(app, 'steuerungskreis', `/v1/tickets/${missingId}`), 403);
   });
 });
 

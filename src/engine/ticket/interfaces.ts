@@ -42,7 +42,7 @@ export interface TicketEngine {
   history(principal: Principal, id: string): Promise<HistoryEntry[]>;
   /** One history entry, for Lotse's own readers (the backlog feed reads a suggestion where it lies). */
   historyEntry(id: string, version: number): Promise<HistoryEntry | null>;
-  listTickets(principal: Principal, query: TicketListQuery): Promise<{ items: TicketRecord[]; next: string | null }>;
+  listTickets(principal: Principal, query: TicketListQuery): Promise<{ items: TicketRecord[]; next: string | null; searched?: number }>;
   /** Every wrong field of a create body whose shape failed, with the topology's checks added. */
   explainCreateInput(input: unknown, issues: FieldError[]): FieldError[];
   slaTimeline(record: TicketRecord): SlaTimeline;

@@ -4,6 +4,23 @@ import type { Keys, IndexName } from '../../store/keys.js';
 import type { StoredTicket, TicketStore } from '../../store/ticket-store.js';
 import type { TicketRecord } from './record.js';
 import { idempotencyDigest } from '../idempotency-keys.js';
+import { normaliseText } from '../../backlog/text.js';
+
+/**
+ * A search by words reads at most this many tickets of the filtered set per
+ * page, whatever it finds: the answer says how many it read (`searched`), and
+ * `next` goes on from there.
+ */
+export const SEARCH_SCAN_MAX = 2000;
+
+/** The words of a search, in the canonical spelling the subject is compared in (ä = a = ae, case ignored). */
+export const searchWords = (q: string): string[] => normaliseText(q).split(' ').filter(Boolean);
+
+/** Whether a subject holds every word of the search (as a part of a word: "Hochlad" finds "Hochladen"). */
+export function subjectMatches(subject: string, words: readonly string[]): boolean {
+  const text = ` ${normaliseText(subject)} `;
+  return words.every((w) => text.includes(w));
+}
 
 /** The index of a desk's reference: a digest, so any text makes a short key name. */
 export const externalRefIndex = (externalRef: string): IndexName => `ref:${idempotencyDigest(externalRef)}`;
@@ -29,10 +46,46 @@ export async function listTickets(
   deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord },
   principal: Principal,
   q: TicketListQuery,
-): Promise<{ items: TicketRecord[]; next: string | null }> {
+): Promise<{ items: TicketRecord[]; next: string | null; searched?: number }> {
   if (principal.role === 'steering') return { items: [], next: null };
   const keys = indexesFor(principal, q).map((n) => deps.keys.index(n));
+  if (q.q !== undefined) return searchTickets(deps, keys, q as TicketListQuery & { q: string });
   const page = await deps.store.listPage(keys, q.cursor ?? '', q.limit);
   const items = (await deps.store.loadMany(page.ids)).map(deps.toRecord);
   return { items, next: page.next === '' ? null : page.next };
+}
+
+/**
+ * A page of the filtered tickets whose subject holds every word of `q`,
+ * newest first. Reads the filtered set in batches and stops at `limit` hits
+ * or after SEARCH_SCAN_MAX tickets read, whichever comes first; `next` is
+ * the last ticket read, so the next page goes on after it.
+ */
+async function searchTickets(
+  deps: { store: TicketStore; toRecord: (s: StoredTicket) => TicketRecord },
+  keys: string[],
+  q: TicketListQuery & { q: string },
+): Promise<{ items: TicketRecord[]; next: string | null; searched: number }> {
+  const words = searchWords(q.q);
+  const items: TicketRecord[] = [];
+  let cursor = q.cursor ?? '';
+  let searched = 0;
+  while (items.length < q.limit && searched < SEARCH_SCAN_MAX) {
+    const page = await deps.store.listPage(keys, cursor, Math.min(200, SEARCH_SCAN_MAX - searched));
+    const records = new Map((await deps.store.loadMany(page.ids)).map((s) => [s.id, deps.toRecord(s)] as const));
+    let stoppedAt: string | null = null;
+    for (const id of page.ids) {
+      searched += 1;
+      const r = records.get(id);
+      if (r && subjectMatches(r.data.subject, words)) items.push(r);
+      if (items.length >= q.limit) {
+        stoppedAt = id;
+        break;
+      }
+    }
+    if (stoppedAt !== null) return { items, next: stoppedAt, searched };
+    if (page.next === '') return { items, next: null, searched };
+    cursor = page.next;
+  }
+  return { items, next: cursor, searched };
 }

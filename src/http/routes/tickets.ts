@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, HistoryEntrySchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import { PrioritySchema } from '../../domain/topology.js';
-import { SlaTimelineSchema, type TicketEngine } from '../../engine/ticket/index.js';
+import { SEARCH_SCAN_MAX, SlaTimelineSchema, type TicketEngine } from '../../engine/ticket/index.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
-const ALL = ['desk', 'provider', 'operator', 'steering'] as const;
+/** Who reads single tickets: the steering committee reaches none, so it is refused (403) for any id, existing or not. */
+const READERS = ['desk', 'provider', 'operator'] as const;
 const Params = z.object({ id: IdSchema.describe('Ticket id') });
 
 const IdempotencyKeyHeader = z
@@ -34,6 +35,8 @@ export const ListQuery = z.strictObject({
   sla: z.enum(['at-risk', 'breached']).optional(),
   priority: PrioritySchema.optional(),
   externalRef: z.string().min(1).max(200).optional().describe("The desk's own reference, exactly as sent at creation (tickets in the caller's reach)"),
+  q: z.string().max(100).refine((v) => /[\p{L}\p{N}]{2}/u.test(v), 'at least two letters or digits in a row').optional()
+    .describe(`Words of the subject, all of them (case and umlaut spelling ignored). Bounded: one page reads at most ${SEARCH_SCAN_MAX} tickets of the filtered set; the answer says how many (searched) and next goes on`),
   active: z.enum(['true', 'false']).optional().describe('true: only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
@@ -84,17 +87,24 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
         operationId: 'listTickets',
         summary: 'List tickets in reach, newest first',
         querystring: ListQuery,
-        response: { 200: z.object({ items: z.array(TicketViewSchema), next: z.string().nullable() }), ...problemResponses(400, 401, 403) },
+        response: {
+          200: z.object({
+            items: z.array(TicketViewSchema),
+            next: z.string().nullable(),
+            searched: z.number().int().optional().describe(`With q: how many tickets of the filtered set this page read for the words (at most ${SEARCH_SCAN_MAX})`),
+          }),
+          ...problemResponses(400, 401, 403),
+        },
       },
     }, async (req) => {
       const principal = principalOf(req);
       const page = await engine.listTickets(principal, { ...req.query, active: req.query.active === 'true' });
-      return { items: page.items.map((r) => engine.view(principal, r)), next: page.next };
+      return { items: page.items.map((r) => engine.view(principal, r)), next: page.next, ...(page.searched !== undefined ? { searched: page.searched } : {}) };
     });
 
     app.get('/v1/tickets/:id', {
-      config: { roles: ALL },
-      schema: { tags: ['tickets'], operationId: 'getTicket', summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problemResponses(401, 404) } },
+      config: { roles: READERS },
+      schema: { tags: ['tickets'], operationId: 'getTicket', summary: 'One ticket', params: Params, response: { 200: TicketViewSchema, ...problemResponses(401, 403, 404) } },
     }, async (req, reply) => {
       const principal = principalOf(req);
       const record = await engine.getTicket(principal, req.params.id);
@@ -129,24 +139,24 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
     });
 
     app.get('/v1/tickets/:id/history', {
-      config: { roles: ALL },
+      config: { roles: READERS },
       schema: {
         tags: ['tickets'],
         operationId: 'getTicketHistory',
         summary: "A ticket's history",
         params: Params,
-        response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problemResponses(401, 404) },
+        response: { 200: z.object({ items: z.array(HistoryEntrySchema) }), ...problemResponses(401, 403, 404) },
       },
     }, async (req) => ({ items: await engine.history(principalOf(req), req.params.id) }));
 
     app.get('/v1/tickets/:id/sla', {
-      config: { roles: ALL },
+      config: { roles: READERS },
       schema: {
         tags: ['tickets'],
         operationId: 'getTicketSla',
         summary: "A ticket's SLA clocks explained: calendars, pauses, closed days, due times, warnings, breaches",
         params: Params,
-        response: { 200: SlaTimelineSchema, ...problemResponses(401, 404) },
+        response: { 200: SlaTimelineSchema, ...problemResponses(401, 403, 404) },
       },
     }, async (req) => engine.slaTimeline(await engine.getTicket(principalOf(req), req.params.id)));
   };
