@@ -32,8 +32,9 @@ export function indexMembership(topology: Topology, record: TicketRecord): Map<I
     m.set('active', LEXICAL);
     m.set(`priority:${ctx.priority}`, LEXICAL);
     if (isAtRisk(ctx.sla)) m.set('sla:at-risk', LEXICAL);
+    // Breached and still at a level: the count on the board is the list it opens, resolved tickets leave it.
+    if (hasBreached(ctx.sla)) m.set('sla:breached', LEXICAL);
   }
-  if (info.status !== 'closed' && hasBreached(ctx.sla)) m.set('sla:breached', LEXICAL);
   if (ctx.closedAt !== null) m.set('closed', ctx.closedAt);
   return m;
 }

@@ -30,7 +30,7 @@ export const StatsSchema = z
       land: Counts.describe('active tickets by Land'),
       service: Counts.describe('active tickets by service'),
       priority: Counts.describe('active tickets by priority'),
-      sla: Counts.describe('at-risk: a running clock warned; breached: a clock breached (closed tickets not counted)'),
+      sla: Counts.describe('at-risk: a running clock warned; breached: a clock breached, tickets still at a level only (resolved and closed ones not counted: the count is the length of ?sla=breached)'),
     }),
     queues: z.record(z.string(), QueueCountsSchema).describe('BullMQ job counts per Lotse queue'),
     deadLetters: CountSchema,
