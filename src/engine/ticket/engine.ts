@@ -96,6 +96,10 @@ export async function applyEventOnce(t: TicketPath, principal: Principal | 'syst
   if (payload.type === 'ASSIGN' && !t.topology.orgs.has(payload.assignee)) {
     throw validationFailed([{ path: 'assignee', message: 'unknown organisation' }]);
   }
+  // The steering committee decides the backlog; it works no tickets and reaches none.
+  if (payload.type === 'ASSIGN' && t.topology.orgs.get(payload.assignee)?.kind === 'steering') {
+    throw validationFailed([{ path: 'assignee', message: 'the steering committee holds no tickets' }]);
+  }
   if (payload.type === 'SUGGEST_IMPROVEMENT' && principal !== 'system') await checkSuggestionRoom(t, ticketId);
   const idempotency = opts.idempotencyKey !== undefined && principal !== 'system'
     ? { key: t.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(ticketId, opts.idempotencyKey))), fp: fingerprint(payload) }
