@@ -41,16 +41,18 @@ export interface BacklogInput {
 type Meta = { at: number; actor: Actor };
 export type BacklogEvent = Meta &
   (
-    | { type: 'PRIORITIZE'; rank: number }
-    | { type: 'ACCEPT'; note?: string }
-    | { type: 'REJECT'; reason: string }
-    | { type: 'SCHEDULE'; release: string }
-    | { type: 'COMPLETE'; note?: string }
-    | { type: 'MERGE'; into: string }
+    // `comment`: the decider's words, kept in the history only.
+    | { type: 'PRIORITIZE'; rank: number; comment?: string }
+    | { type: 'ACCEPT'; note?: string; comment?: string }
+    | { type: 'REJECT'; reason: string; comment?: string }
+    | { type: 'SCHEDULE'; release: string; comment?: string }
+    | { type: 'COMPLETE'; note?: string; comment?: string }
+    | { type: 'MERGE'; into: string; comment?: string }
     | { type: 'UNMERGE'; tickets: string[] }
     // Sent by Lotse itself: the backlog worker matching a suggestion, and the engine carrying out a merge.
-    | { type: 'LINK'; link: BacklogLink }
-    | { type: 'ABSORB'; from: string; links: BacklogLink[] }
+    // `description`: the item's description with the joining tickets counted (an item the recurring window opened).
+    | { type: 'LINK'; link: BacklogLink; description?: string }
+    | { type: 'ABSORB'; from: string; links: BacklogLink[]; description?: string }
   );
 export type BacklogEventType = BacklogEvent['type'];
 
@@ -111,7 +113,10 @@ export function createBacklogMachine(policy: BacklogPolicy) {
        * handed to the engine, so the step asks for nothing.
        */
       countOnce: assign(({ context }) => context),
-      addLinks: assign(({ context, event }) => ({ links: [...context.links, ...newLinks(context.links, incomingOf(event))] })),
+      addLinks: assign(({ context, event }) => ({
+        links: [...context.links, ...newLinks(context.links, incomingOf(event))],
+        ...((event.type === 'LINK' || event.type === 'ABSORB') && event.description !== undefined ? { description: event.description } : {}),
+      })),
       rank: assign(({ event }) => (event.type === 'PRIORITIZE' ? { rank: event.rank } : {})),
       schedule: assign(({ event }) => (event.type === 'SCHEDULE' ? { release: event.release } : {})),
 

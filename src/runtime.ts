@@ -270,7 +270,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(deadLetterRoutes(deadLetters));
             await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
-            await app.register(backlogRoutes(backlog));
+            await app.register(backlogRoutes(backlog, engine));
             await app.register(reportRoutes({ topology, readModel }));
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs, maxPerKey: config.stream.maxPerKey, replayMax: config.stream.replayMax }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, engine, now }));

@@ -4,6 +4,8 @@ import { ActorViewSchema } from './ticket.js';
 
 const reason = z.string().min(1).max(5_000);
 const note = z.string().max(20_000);
+/** Why the decision was taken, in the decider's words: kept in the item's history, changes nothing else. */
+const comment = z.string().min(1).max(5_000);
 
 /**
  * Events a caller may send to a backlog item (`POST /v1/backlog/{id}/events`),
@@ -11,12 +13,12 @@ const note = z.string().max(20_000);
  * as an item can hold; the machine checks they are linked.
  */
 export const BacklogEventInputSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('PRIORITIZE'), rank: z.number().int().min(1).max(1_000_000) }),
-  z.strictObject({ type: z.literal('ACCEPT'), note: note.optional() }),
-  z.strictObject({ type: z.literal('REJECT'), reason }),
-  z.strictObject({ type: z.literal('SCHEDULE'), release: z.string().min(1).max(100) }),
-  z.strictObject({ type: z.literal('COMPLETE'), note: note.optional() }),
-  z.strictObject({ type: z.literal('MERGE'), into: IdSchema }),
+  z.strictObject({ type: z.literal('PRIORITIZE'), rank: z.number().int().min(1).max(1_000_000), comment: comment.optional() }),
+  z.strictObject({ type: z.literal('ACCEPT'), note: note.optional(), comment: comment.optional() }),
+  z.strictObject({ type: z.literal('REJECT'), reason, comment: comment.optional() }),
+  z.strictObject({ type: z.literal('SCHEDULE'), release: z.string().min(1).max(100), comment: comment.optional() }),
+  z.strictObject({ type: z.literal('COMPLETE'), note: note.optional(), comment: comment.optional() }),
+  z.strictObject({ type: z.literal('MERGE'), into: IdSchema, comment: comment.optional() }),
   z.strictObject({
     type: z.literal('UNMERGE'),
     tickets: z

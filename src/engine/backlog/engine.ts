@@ -10,6 +10,7 @@ import type { Decision, PathDeps } from '../interfaces.js';
 import { change, create, load, loadInReach } from '../path.js';
 import type { BacklogEngine, BacklogEngineDeps, NewItem } from './interfaces.js';
 import { createBacklogKind, type BacklogSnapshot } from './kind.js';
+import { describeAfterLinks } from './description.js';
 import { listItems } from './list.js';
 import { takesLinks, type BacklogItemRecord } from './record.js';
 import { toItemView } from './view.js';
@@ -42,7 +43,8 @@ export async function createItem(b: BacklogPath, item: NewItem): Promise<{ recor
 export function decideLink(policy: BacklogPolicy, before: BacklogItemRecord, l: BacklogLink): Decision<BacklogEventPayload, 'linked' | 'refused'> {
   if (isLinked(before.state.context, l.ticketId)) return { keep: 'linked' };
   if (!takesLinks(before.state.value) || !hasRoomFor(policy, before.state.context, [l])) return { keep: 'refused' };
-  return { send: { type: 'LINK', link: l } };
+  const description = describeAfterLinks(before.state.context.description, before.state.context.links, [l]);
+  return { send: { type: 'LINK', link: l, ...(description !== null ? { description } : {}) } };
 }
 
 /** Whether a MERGE's target takes the source's links: ABSORB them; keep it when every one is there (a retried job) or it cannot. */
@@ -50,7 +52,8 @@ export function decideAbsorb(policy: BacklogPolicy, before: BacklogItemRecord, f
   const ctx = before.state.context;
   if (links.every((l) => isLinked(ctx, l.ticketId))) return { keep: 'absorbed' };
   if (!takesLinks(before.state.value) || !hasRoomFor(policy, ctx, links)) return { keep: 'refused' };
-  return { send: { type: 'ABSORB', from, links } };
+  const description = describeAfterLinks(ctx.description, ctx.links, links);
+  return { send: { type: 'ABSORB', from, links, ...(description !== null ? { description } : {}) } };
 }
 
 /** Links a ticket to an item; a ticket linked already changes nothing (no commit). Null when the item takes no links. */

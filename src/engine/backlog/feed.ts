@@ -11,6 +11,7 @@ import { eventKeyText, idempotencyDigest } from '../idempotency-keys.js';
 import type { TicketEngine, TicketRecord } from '../ticket/index.js';
 import { itemIdFor } from './ids.js';
 import type { BacklogEngine, NewItem } from './interfaces.js';
+import { recurringDescription } from './description.js';
 import { takesLinks } from './record.js';
 
 /** How long one worker may hold a service's matching lock; it is given back as soon as the job is done. */
@@ -66,15 +67,15 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
-  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[] } | null> {
+  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; text: Analysed } | null> {
     const candidates = await deps.findCandidates(service, text);
     if (candidates.length === 0) return null;
     const items = await Promise.all(candidates.map((c) => backlog.findItem(c.itemId)));
-    let best: { itemId: string; score: number; shared: string[] } | null = null;
+    let best: { itemId: string; score: number; shared: string[]; text: Analysed } | null = null;
     for (const item of items) {
       if (!item || item.state.context.service !== service || !takesLinks(item.state.value)) continue;
-      const { score, shared } = compareTexts(text, item.data.text);
-      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) best = { itemId: item.id, score, shared };
+      const { score, shared } = compareTexts(item.data.text, text);
+      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) best = { itemId: item.id, score, shared, text: item.data.text };
     }
     return best;
   }
@@ -86,7 +87,9 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const match = await bestItem(service, text);
     const at = deps.now();
     if (match && (await backlog.link(match.itemId, linkOf(ticket, match.score, match.shared, source, at)))) return match.itemId;
-    const item: NewItem = { id: itemIdFor(origin), service, title, description, links: [linkOf(ticket, 1, [], source, at)], text };
+    // The item is made of this ticket's words: alike in full, and every term of it shared (the reason a reader sees).
+    const self = compareTexts(text, text);
+    const item: NewItem = { id: itemIdFor(origin), service, title, description, links: [linkOf(ticket, self.score, self.shared, source, at)], text };
     return (await backlog.createItem(item)).record.id;
   }
 
@@ -119,28 +122,33 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const hits = await deps.window.countTermHits(service, terms, deps.now() - windowMs, RECURRING_CANDIDATES);
     const nearest = [...hits].sort((a, b) => b[1] - a[1]).slice(0, RECURRING_CANDIDATES).map(([id]) => id);
     const stored = (await deps.window.readObservations(nearest)) as Observation[];
+    // The ticket itself is in the window too: it is alike itself in full, so it is always in its cluster.
     const cluster = stored.flatMap((o) => {
-      const { score, shared } = o.ticketId === me.ticketId ? { score: 1, shared: [] } : compareTexts(text, o.text);
-      return score >= similarityThreshold ? [{ o, score, shared }] : [];
+      const { score, shared } = compareTexts(text, o.text);
+      return score >= similarityThreshold || o.ticketId === me.ticketId ? [{ o, score, shared }] : [];
     });
     const lands = new Set(cluster.map((c) => c.o.land));
     if (cluster.length < recurring.minTickets || lands.size < recurring.minLands) return null;
 
     const now = deps.now();
-    const links = cluster.map(({ o, score, shared }): BacklogLink => ({
-      ticketId: o.ticketId, land: o.land as BacklogLink['land'], priority: o.priority as BacklogLink['priority'], score, shared, at: now, source: 'recurring',
-    }));
+    // Each link says how alike the ticket is to the item it joins, and which words they share: a ticket joining an
+    // item that exists is compared with the item's words, not with the ticket that brought the cluster together.
+    const linksTo = (itemText: Analysed) => cluster.map(({ o }): BacklogLink => {
+      const { score, shared } = compareTexts(itemText, o.text);
+      return { ticketId: o.ticketId, land: o.land as BacklogLink['land'], priority: o.priority as BacklogLink['priority'], score, shared, at: now, source: 'recurring' };
+    });
     const match = await bestItem(service, text);
     if (match) {
-      for (const l of links) await backlog.link(match.itemId, l);
+      for (const l of linksTo(match.text)) await backlog.link(match.itemId, l);
       return { itemId: match.itemId };
     }
+    const links = linksTo(text).slice(0, backlog.policy.maxLinksPerItem(service));
     // The window's oldest matching ticket names the item: a retry or a twin observation opens the same one.
     const origin = `recurring-${[...cluster].sort((a, b) => a.o.at - b.o.at || (a.o.ticketId < b.o.ticketId ? -1 : 1))[0]!.o.ticketId}`;
     const item = await backlog.createItem({
       id: itemIdFor(origin), service, title: `Wiederkehrendes Problem: ${ticket.data.subject}`,
-      description: `${cluster.length} technische Tickets aus ${lands.size} Ländern innerhalb von ${recurring.windowDays} Tagen melden dasselbe.`,
-      links: links.slice(0, backlog.policy.maxLinksPerItem(service)), text,
+      description: recurringDescription(links.length, new Set(links.map((l) => l.land)).size, recurring.windowDays),
+      links, text,
     });
     return { itemId: item.record.id };
   }

@@ -1,6 +1,7 @@
 import { allowedBacklogEvents } from '../../../machines/backlog.explain.js';
 import type { Principal } from '../../domain/access.js';
 import type { Topology } from '../../domain/topology.js';
+import { wordsForTerms } from '../../backlog/text.js';
 import { actorOf } from '../path.js';
 import type { BacklogKind } from './kind.js';
 import { scoreOf, type BacklogItemRecord } from './record.js';
@@ -25,7 +26,12 @@ export function toItemView(topology: Topology, kind: Pick<BacklogKind, 'restore'
     lands: score.counts.lands,
     population: score.counts.population,
     tickets: visible.map((l) => l.ticketId),
-    why: visible.map((l) => ({ ticketId: l.ticketId, land: l.land, priority: l.priority, source: l.source, score: l.score, shared: l.shared, linkedAt: new Date(l.at).toISOString() })),
+    why: visible.map((l) => ({
+      ticketId: l.ticketId, land: l.land, priority: l.priority, source: l.source, score: l.score, shared: l.shared,
+      // The reason in words: the item's own words for the shared terms; alike in full is the same subject.
+      words: wordsForTerms(`${ctx.title}\n${ctx.description}`, l.shared), identical: l.score >= 1,
+      linkedAt: new Date(l.at).toISOString(),
+    })),
     firstSeen: new Date(times.length > 0 ? Math.min(...times) : ctx.createdAt).toISOString(),
     lastSeen: new Date(times.length > 0 ? Math.max(...times) : ctx.createdAt).toISOString(),
     release: ctx.release,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BacklogEventInputSchema, BacklogHistoryEntrySchema } from '../../domain/backlog-event.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { BACKLOG_STATUSES, type BacklogEngine } from '../../engine/backlog/index.js';
+import { stateInfo, type TicketEngine } from '../../engine/ticket/index.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
@@ -20,7 +21,10 @@ const ListQuery = z.strictObject({
 
 const LinkView = z.object({
   ticketId: z.string(), land: LandCodeSchema, priority: z.string(), source: z.string(),
-  score: z.number().describe('how alike the ticket and the item are, 0..1'), shared: z.array(z.string()).describe('the terms they share'), linkedAt: z.string(),
+  score: z.number().describe('how alike the ticket and the item are, 0..1'), shared: z.array(z.string()).describe('the terms they share'),
+  words: z.array(z.string()).describe('the shared terms as the item writes them (the reason a person reads)'),
+  identical: z.boolean().describe('alike in full: the same subject'),
+  linkedAt: z.string(),
 });
 
 export const BacklogItemViewSchema = z.object({
@@ -49,7 +53,21 @@ export const BacklogItemViewSchema = z.object({
 
 const IF_MATCH = /^\s*(?:"(\d{1,12})"|(\d{1,12}))\s*$/;
 
-export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
+/** A linked ticket as a backlog item's reader sees it: what it asks and where it stands, never who asked. */
+const LinkedTicketSchema = z.object({
+  id: z.string(), subject: z.string(), land: LandCodeSchema, service: z.string(), priority: z.string(),
+  status: z.string(), createdAt: z.string().describe('when the ticket was created (ISO 8601)'),
+});
+
+const LinkedQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(12).regex(/^[0-9]+$/, 'a cursor from an earlier page').optional(),
+});
+
+/** The tickets the backlog routes read: only the linked ones, by id. */
+export type LinkedTicketReader = Pick<TicketEngine, 'findTicket'>;
+
+export function backlogRoutes(backlog: BacklogEngine, tickets?: LinkedTicketReader): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/v1/backlog', {
       config: { roles: ALL },
@@ -81,6 +99,39 @@ export function backlogRoutes(backlog: BacklogEngine): FastifyPluginAsyncZod {
       reply.header('etag', `"${record.version}"`);
       return { ...backlog.view(principal, record), history: await backlog.history(principal, record.id) };
     });
+
+    if (tickets) {
+      app.get('/v1/backlog/:id/tickets', {
+        config: { roles: ALL },
+        schema: {
+          tags: ['backlog'],
+          operationId: 'listBacklogItemTickets',
+          summary: "An item's linked tickets in the caller's reach (the steering committee's too): subject, Land, service, priority, status, date; never the reporter or the description",
+          params: Params,
+          querystring: LinkedQuery,
+          response: {
+            200: z.object({ items: z.array(LinkedTicketSchema), removed: z.array(z.string()).describe('linked tickets that no longer exist (retention, erasure)'), next: z.string().nullable() }),
+            ...problemResponses(400, 401, 404),
+          },
+        },
+      }, async (req) => {
+        const principal = principalOf(req);
+        const record = await backlog.get(principal, req.params.id);
+        // The same tickets the item's view names for this caller (a desk: its own Land's).
+        const ids = backlog.view(principal, record).tickets;
+        const start = Number(req.query.cursor ?? 0);
+        const page = ids.slice(start, start + req.query.limit);
+        const loaded = await Promise.all(page.map((id) => tickets.findTicket(id)));
+        const items = loaded.flatMap((r) => {
+          if (!r) return [];
+          const info = stateInfo(r.state.value);
+          const ctx = r.state.context;
+          return [{ id: r.id, subject: r.data.subject, land: ctx.facts.land, service: ctx.facts.service, priority: ctx.priority, status: info.status, createdAt: new Date(ctx.createdAt).toISOString() }];
+        });
+        const removed = page.filter((_, i) => !loaded[i]);
+        return { items, removed, next: start + page.length < ids.length ? String(start + page.length) : null };
+      });
+    }
 
     app.post('/v1/backlog/:id/events', {
       config: { roles: ['operator', 'steering'] },
