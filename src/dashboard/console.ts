@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../domain/access.js';
+import { devRoleFor, type Principal } from '../domain/access.js';
 import { businessMsBetween } from '../domain/business-time.js';
 import type { Topology } from '../domain/topology.js';
 import { timerJobId } from '../engine/index.js';
@@ -76,6 +76,17 @@ function jobsOf(record: Awaited<ReturnType<Engine['getTicket']>>) {
 }
 
 /**
+ * The steps the ticket's holder could take now that the viewer cannot: the
+ * page says that only the holder may, and offers to take the ticket over first.
+ */
+function holderOnlyEvents(engine: Engine, topology: Topology, record: Awaited<ReturnType<Engine['getTicket']>>, holder: string | null, allowed: readonly string[]): string[] {
+  const role = holder ? devRoleFor(topology, holder) : undefined;
+  if (!holder || !role || role === 'steering') return [];
+  const asHolder = engine.allowedEvents({ orgId: holder, role, land: topology.orgs.get(holder)?.land }, record);
+  return asHolder.filter((e) => !allowed.includes(e));
+}
+
+/**
  * `/dashboard/tickets…`, `/dashboard/backlog…`, `/dashboard/reports/…`: the
  * pages, and the one read the API has no route for (a ticket with its
  * history, clocks and the events the caller may send now). Every change the
@@ -108,10 +119,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
       // The console never shows the reporter, whatever the view would allow.
       const { reporter: _reporter, ...ticket } = engine.view(principal, record);
       reply.header('cache-control', 'no-store').header('etag', `"${record.version}"`);
+      const allowedEvents = engine.allowedEvents(principal, record);
       return {
         at: new Date(at).toISOString(),
         ticket,
-        allowedEvents: engine.allowedEvents(principal, record),
+        allowedEvents,
+        holderOnly: holderOnlyEvents(engine, topology, record, ticket.assignee, allowedEvents),
+        // Who an operator may hand the ticket to: every organisation that works tickets, not the holder.
+        assignable: [...topology.orgs.values()].filter((o) => o.kind !== 'steering' && o.id !== ticket.assignee).map((o) => o.id),
         handoff: handoffOf(record),
         jobs: jobsOf(record),
         sla: clocksOf(engine, topology, record, at),

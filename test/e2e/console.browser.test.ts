@@ -18,7 +18,7 @@ function chromiumPath(): string {
   }
 }
 
-const ARTIFACTS = resolve('test-artifacts');
+const ARTIFACTS = resolve('test-artifacts', 'screenshots');
 
 /** Every calendar 24x7: business time is wall time, so the clocks the test moves mean what they say. */
 const topology = (() => {
@@ -46,6 +46,8 @@ let breached: string;
 let quiet: string;
 let itemId: string;
 const requested: string[] = [];
+/** Script errors on any page: none is expected. */
+const pageErrors: string[] = [];
 const ops = () => dev('ops-bremen', topology);
 
 async function create(orgId: string, overrides: Record<string, unknown>): Promise<string> {
@@ -76,6 +78,7 @@ async function newPage(viewport = { width: 1280, height: 720 }): Promise<Page> {
   const context = await browser.newContext({ viewport, locale: 'de-DE', timezoneId: 'Europe/Berlin', acceptDownloads: true });
   const page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
   return page;
 }
 
@@ -145,6 +148,12 @@ beforeAll(async () => {
   });
   await breach(breached);
   await send('ops-bremen', breached, { type: 'CHANGE_PRIORITY', impact: 'high', urgency: 'high', reason: `Rückruf zugesagt ${HOSTILE}` });
+  await send('desk-BY', breached, { type: 'NOTE', text: `Rückfrage der Stelle ${HOSTILE}` });
+  // A second breach that was resolved: the board's "SLA verletzt" no longer counts it, and its list does not show it.
+  const resolved = await create('desk-BY', { land: 'BY', service: 'uvo', category: 'technical', impact: 'high', urgency: 'high', subject: 'Erledigter Ausfall' });
+  await breach(resolved);
+  await send('ops-bremen', resolved, { type: 'ASSIGN', assignee: 'ops-bremen', reason: 'Übernahme' });
+  await send('ops-bremen', resolved, { type: 'RESOLVE', resolution: `Behoben ${HOSTILE}` });
   quiet = await create('desk-HB', { land: 'HB', service: 'elfe' });
   // A suggestion makes a backlog item whose title is hostile too.
   await send('desk-BY', await create('desk-BY', { land: 'BY', service: 'uvo' }), { type: 'SUGGEST_IMPROVEMENT', title: `Upload größerer Dateien ${HOSTILE}`, description: HOSTILE });
@@ -185,6 +194,19 @@ describe('the console in a real browser: an operator', () => {
     const offered = await page.locator('#action-area button.action').evaluateAll((bs) => bs.map((b) => (b as unknown as { dataset: { action: string } }).dataset.action));
     expect(offered).toEqual(expect.arrayContaining(['TAKE_OVER', 'ESCALATE', 'ASSIGN', 'CHANGE_PRIORITY']));
     expect(offered).not.toContain('RESOLVE');
+    // Only the holder may resolve or accept it: the page says so, and offers taking it over first.
+    expect(offered[0]).toBe('TAKE_OVER');
+    const notice = await page.locator('#holder-only').innerText();
+    expect(notice).toContain('Dataport AöR');
+    expect(notice).toContain('Übernehmen');
+    expect(await page.locator('.timeline').innerText()).toContain(`Rückfrage der Stelle ${HOSTILE}`);
+    // Assigning offers organisations that work tickets: never the steering committee.
+    await page.click('#action-area button[data-action="ASSIGN"]');
+    const options = await page.locator('#f-assignee option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    expect(options).toContain('it-BY');
+    expect(options).not.toContain('steuerungskreis');
+    expect(options).not.toContain('dataport');
+    await page.click('#action-form button.small');
     await screenshots(page, 'ticket');
   });
 
@@ -271,9 +293,15 @@ describe('the console in a real browser: an operator', () => {
     await page.goto(`${base}/dashboard/backlog/${itemId}`);
     await page.click('#decision-area button[data-action="PRIORITIZE"]');
     await page.fill('#decision-form input[name="rank"]', '1');
+    await page.fill('#decision-form textarea[name="comment"]', `Viele Länder fragen ${HOSTILE}`);
     await page.click('#decision-form button[type=submit]');
     await page.waitForSelector('#message.ok');
     expect(await page.locator('.page-head').innerText()).toContain('priorisiert');
+    expect(await page.locator('.timeline').innerText()).toContain(`Viele Länder fragen ${HOSTILE}`);
+    // Its linked tickets by subject, each opening the ticket page for an operator, and why each was linked.
+    expect(await page.locator('#links a.subject-link').first().getAttribute('href')).toMatch(/^\/dashboard\/tickets\/T/);
+    expect(await page.locator('#links td.why').first().innerText()).toContain('gleicher Betreff');
+    await expectNoHostileMarkup(page);
   });
 
   it('downloads the cost report as CSV whose shares add up to the budget', async () => {
@@ -289,6 +317,30 @@ describe('the console in a real browser: an operator', () => {
     for (const s of json.services as { service: string; budgetCents: number }[]) {
       expect(csv.filter((r) => r[1] === s.service).reduce((sum, r) => sum + Math.round(Number(r[9]) * 100), 0)).toBe(s.budgetCents);
     }
+  });
+
+  it('opens the list behind the "SLA verletzt" count, as long as the count says: resolved breaches left out', async () => {
+    await page.goto(`${base}/dashboard`);
+    const kpi = page.locator('.kpi', { hasText: 'SLA verletzt' }).locator('a.count-link');
+    await kpi.waitFor();
+    const count = Number(await kpi.innerText());
+    expect(count).toBe(1);
+    await page.goto(`${base}${await kpi.getAttribute('href')}`);
+    await page.waitForSelector('#list tbody tr');
+    expect(await page.locator('#list tbody tr').count()).toBe(count);
+    expect(await page.locator('#list tbody').innerText()).not.toContain('Erledigter Ausfall');
+  });
+
+  it('finds tickets by words of the subject from the search box', async () => {
+    await page.goto(`${base}/dashboard/backlog`);
+    await page.fill('#search-id', 'hochladen ANTRAG');
+    await Promise.all([page.waitForURL(/\/dashboard\/tickets\?q=/), page.press('#search-id', 'Enter')]);
+    await page.waitForSelector('#list tbody tr');
+    expect(await page.locator('#list tbody a.ticket-id').evaluateAll((as) => as.map((a) => (a as unknown as { title: string }).title))).toEqual([breached]);
+    expect(await page.locator('#filter').innerText()).toContain('Worte des Betreffs: „hochladen ANTRAG“');
+    expect(await page.locator('#searched').innerText()).toMatch(/\d+ Tickets durchsucht/);
+    await expectNoHostileMarkup(page);
+    await screenshots(page, 'tickets-search');
   });
 
   it('shows the board, with links to the console', async () => {
@@ -320,6 +372,13 @@ describe('the console in a real browser: the steering committee', () => {
     await page.waitForSelector('#links tbody tr');
     expect(await page.locator('#title').innerText()).toBe(`Upload größerer Dateien ${HOSTILE}`);
     expect(await page.locator('#links').innerText()).toContain('Bayern');
+    // The linked ticket by its subject, date and status, as text: steering opens no ticket page.
+    await page.waitForFunction(() => !(globalThis as unknown as Doc).document.querySelector('#links tbody td')?.textContent?.startsWith('…'));
+    const row = await page.locator('#links tbody tr').first().innerText();
+    expect(row).toMatch(/\d\d\.\d\d\. \d\d:\d\d/);
+    expect(row).toContain('Neu');
+    expect(await page.locator('#links a').count()).toBe(0);
+    expect(await page.locator('#links td.why').first().innerText()).toContain('gleicher Betreff');
     await expectNoHostileMarkup(page);
     await screenshots(page, 'backlog-item');
     await page.click('#decision-area button[data-action="ACCEPT"]');
@@ -349,6 +408,10 @@ describe('the console refuses', () => {
     const api = await fetch(`${base}/dashboard/api/tickets/${breached}`, { headers: bearer('desk-BY') });
     expect(api.status).toBe(403);
     await page.context().close();
+  });
+
+  it('no page had a script error', () => {
+    expect(pageErrors).toEqual([]);
   });
 
   it('no request left the server', () => {

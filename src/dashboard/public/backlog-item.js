@@ -1,43 +1,78 @@
 // One backlog item: why its tickets were linked, and the decisions its machine allows the caller now.
 import { $, facts, getJson, h, landName, replace, say, sendJson, serviceName, session, setTitle, startPage, t, ticketHref, when } from './console.js';
-import { fmtDateTime, fmtNumber, shortId } from './format.js';
+import { fmtDateTime, fmtNumber } from './format.js';
 
 const itemId = decodeURIComponent(location.pathname.replace(/^\/dashboard\/backlog\//, ''));
 let item = null;
 const score = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 2 });
 
 const DECISIONS = {
-  PRIORITIZE: [{ name: 'rank', kind: 'number' }],
+  PRIORITIZE: [{ name: 'rank', kind: 'number' }, { name: 'comment', optional: true }],
   ACCEPT: [{ name: 'note', optional: true }],
   REJECT: [{ name: 'reason' }],
-  SCHEDULE: [{ name: 'release' }],
+  SCHEDULE: [{ name: 'release' }, { name: 'comment', optional: true }],
   COMPLETE: [{ name: 'note', optional: true }],
-  MERGE: [{ name: 'into' }],
+  MERGE: [{ name: 'into' }, { name: 'comment', optional: true }],
 };
-const LABEL = { rank: 'backlogPage.rank', note: 'backlogPage.comment', reason: 'backlogPage.reason', release: 'backlogPage.release', into: 'backlogPage.into' };
+const LABEL = { rank: 'backlogPage.rank', note: 'backlogPage.comment', comment: 'pages.commentOptional', reason: 'backlogPage.reason', release: 'backlogPage.release', into: 'backlogPage.into' };
 const labelOf = (name) => LABEL[name].split('.').reduce((o, k) => o[k], t);
+/** The linked tickets as the item's reader may see them (subject, Land, date, status), by id. */
+let linked = new Map();
+let removed = new Set();
 
-/** Why a ticket was linked, in words: the terms the ticket and the item share. */
+/** Why a ticket was linked, in words: the same subject, or the words the ticket and the item share. */
 function why(l) {
   const source = t.backlogPage.sources[l.source] ?? l.source;
-  if (l.shared.length > 0) return `${source} · ${t.backlogPage.shared}: ${l.shared.join(', ')}`;
-  // The first link of an item is the ticket it was made from: alike in full, with nothing to list.
-  return `${source} · ${l.score >= 1 ? t.backlogPage.origin : t.backlogPage.noShared}`;
+  const words = l.words.join(', ');
+  if (l.identical) return words ? `${source} · ${t.pages.identical} (${words})` : `${source} · ${t.pages.identical}`;
+  if (words) return `${source} · ${t.pages.sharedWords}: ${words}`;
+  return `${source} · ${t.backlogPage.noShared}`;
+}
+
+function subjectCell(l) {
+  const ticket = linked.get(l.ticketId);
+  const text = ticket ? ticket.subject : removed.has(l.ticketId) ? t.words.none : '…';
+  // Operators open the ticket; the steering committee reads what it asks, and no more.
+  return session.readOnly
+    ? h('span', { class: 'wrap subject-text', title: l.ticketId }, text)
+    : h('a', { href: ticketHref(l.ticketId), class: 'subject-link', title: l.ticketId }, text);
 }
 
 function links() {
   if (item.why.length === 0) return h('p', { class: 'muted' }, t.words.none);
-  return h('table', { class: 'data rows' },
-    h('thead', {}, h('tr', {}, [t.columns.ticket, t.columns.land, t.columns.priority, t.backlogPage.linkedAt, t.backlogPage.why, t.backlogPage.similarity].map((c) => h('th', {}, c)))),
-    h('tbody', {}, item.why.map((l) => h('tr', {},
-      h('td', {}, session.readOnly ? h('span', { class: 'mono', title: l.ticketId }, shortId(l.ticketId)) : h('a', { href: ticketHref(l.ticketId), class: 'ticket-id', title: l.ticketId }, shortId(l.ticketId))),
-      h('td', {}, landName(l.land)),
-      h('td', {}, l.priority),
-      h('td', { class: 'nowrap' }, fmtDateTime(l.linkedAt)),
-      h('td', { class: 'wrap' }, why(l)),
-      h('td', { class: 'num' }, score.format(l.score)),
-    ))),
+  return h('table', { class: 'data rows links-table' },
+    h('thead', {}, h('tr', {}, [t.columns.subject, t.columns.land, t.pages.ticketDate, t.columns.status, t.backlogPage.why, t.backlogPage.similarity].map((c) => h('th', {}, c)))),
+    h('tbody', {}, item.why.map((l) => {
+      const ticket = linked.get(l.ticketId);
+      return h('tr', { dataset: { ticket: l.ticketId } },
+        h('td', { class: 'wrap' }, subjectCell(l)),
+        h('td', {}, landName(l.land)),
+        h('td', { class: 'nowrap' }, fmtDateTime(ticket?.createdAt ?? l.linkedAt)),
+        h('td', {}, ticket ? t.status[ticket.status] ?? ticket.status : '–'),
+        h('td', { class: 'wrap why' }, why(l)),
+        h('td', { class: 'num' }, score.format(l.score)),
+      );
+    })),
   );
+}
+
+/** Every linked ticket in reach, page by page (an item links at most a few hundred). */
+async function loadLinked() {
+  const next = new Map();
+  const gone = new Set();
+  let cursor = null;
+  for (let i = 0; i < 20; i++) {
+    const query = new URLSearchParams({ limit: '200' });
+    if (cursor) query.set('cursor', cursor);
+    const res = await getJson(`/v1/backlog/${encodeURIComponent(itemId)}/tickets?${query}`);
+    if (!res.ok) break;
+    for (const tk of res.body.items) next.set(tk.id, tk);
+    for (const id of res.body.removed) gone.add(id);
+    cursor = res.body.next;
+    if (!cursor) break;
+  }
+  linked = next;
+  removed = gone;
 }
 
 function openDecision(type) {
@@ -61,7 +96,9 @@ function openDecision(type) {
     say(t.action.sending);
     const res = await sendJson(`/v1/backlog/${encodeURIComponent(itemId)}/events`, { type, ...values }, item.version);
     await load();
+    const named = (res.body?.errors ?? []).map((er) => `${LABEL[er.path] ? labelOf(er.path) : er.path} (${er.message})`).join(', ');
     if (res.ok) say(t.action.done, 'ok');
+    else if (res.status === 422 && named) say(`${t.pages.refusedField} ${named}`, 'error');
     else if (res.status === 409 || res.status === 412) say(t.action.race, 'warn');
     else if (res.status === 403) say(t.action.refused, 'error');
     else if (res.status === 400 || res.status === 422) say(t.action.invalid, 'error');
@@ -80,7 +117,7 @@ function renderDecisions() {
 function historyList() {
   return h('ol', { class: 'timeline' }, item.history.map((e) => {
     const d = e.details ?? {};
-    const text = d.reason ?? d.note ?? d.release ?? null;
+    const text = [d.reason, d.note, d.release, d.comment].filter((x) => typeof x === 'string' && x !== '').join(' · ') || null;
     const who = e.actor.system ? t.ticket.system : `${t.ticket.by} ${session.names.orgs[e.actor.orgId] ?? e.actor.orgId}`;
     return h('li', {},
       h('time', { class: 'at', datetime: e.at }, fmtDateTime(e.at)),
@@ -135,7 +172,8 @@ async function load() {
 
 async function start() {
   await startPage('backlog', t.backlogPage.item);
-  await load();
+  await Promise.all([load(), loadLinked()]);
+  if (item) render();
 }
 
 start();

@@ -39,6 +39,8 @@ export async function sendJson(url, payload, version) {
 export const orgName = (id) => (id ? session.names.orgs[id] ?? id : '–');
 export const landName = (code) => (code ? session.names.lands[code] ?? code : '–');
 export const serviceName = (id) => (id ? session.names.services[id] ?? id : '–');
+/** A ticket id as the engine makes them (src/engine/ticket/ids.ts): `T`, ten characters of time, ten random. */
+export const TICKET_ID = /^T[0-9A-HJKMNP-TV-Z]{20}$/;
 export const ticketHref = (id) => `/dashboard/tickets/${encodeURIComponent(id)}`;
 export const levelText = (level) => (level === null || level === undefined ? t.ticket.level0 : t.level[level] ?? String(level));
 export const statusText = (status) => t.status[status] ?? status;
@@ -53,12 +55,14 @@ function navLink(href, label, current) {
 /** The top bar of every console page: where one is, the way back to the board, the search, the logout. */
 function topbar(current) {
   const search = h('form', { class: 'search', id: 'search-form', role: 'search' },
-    h('input', { id: 'search-id', name: 'id', type: 'search', placeholder: t.nav.search, 'aria-label': t.nav.search, maxlength: '100', spellcheck: 'false' }),
+    h('input', { id: 'search-id', name: 'id', type: 'search', placeholder: t.pages.searchBox, 'aria-label': t.pages.searchBox, maxlength: '100', spellcheck: 'false' }),
   );
   search.addEventListener('submit', (e) => {
     e.preventDefault();
-    const id = $('search-id').value.trim();
-    if (id) location.assign(ticketHref(id));
+    const text = $('search-id').value.trim();
+    // A ticket id opens the ticket; anything else searches the subjects (GET /v1/tickets?q=).
+    if (TICKET_ID.test(text)) location.assign(ticketHref(text));
+    else if (text) location.assign(`/dashboard/tickets?${new URLSearchParams({ q: text })}`);
   });
   const logout = h('form', { method: 'post', action: '/dashboard/logout' },
     h('input', { type: 'hidden', name: '_csrf', value: session.csrf ?? '' }),

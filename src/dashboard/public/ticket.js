@@ -127,7 +127,8 @@ function field(f) {
   const id = `f-${f.name}`;
   let input;
   if (f.kind === 'org') {
-    const orgs = Object.entries(session.names.orgs).filter(([oid]) => oid !== data.ticket.assignee).sort((a, b) => a[1].localeCompare(b[1], 'de'));
+    // Only organisations that work tickets (never the steering committee), and not the holder.
+    const orgs = data.assignable.map((oid) => [oid, orgName(oid)]).sort((a, b) => a[1].localeCompare(b[1], 'de'));
     input = h('select', { id, name: f.name, required: true }, orgs.map(([oid, name]) => h('option', { value: oid }, name)));
   } else if (f.kind === 'grade') {
     input = h('select', { id, name: f.name, required: true }, GRADES.map((g) => h('option', { value: g, selected: g === data.ticket[f.name] }, t.grade[g])));
@@ -176,7 +177,13 @@ async function submit(action, form) {
   }
   if (res.status === 400 || res.status === 422) {
     for (const b of form.querySelectorAll('button')) b.disabled = false;
-    return say(`${t.action.invalid} ${(res.body?.errors ?? []).map((e) => t.action[e.path] ?? e.path).join(', ')}`, 'error');
+    const errors = res.body?.errors ?? [];
+    // A refusal the machine gives (a state moved on): the page shows where the ticket stands now.
+    if (errors.length === 0) {
+      await load();
+      return say(`${t.action.refused} ${res.body?.detail ?? ''}`.trim(), 'error');
+    }
+    return say(`${t.action.invalid} ${errors.map((e) => `${t.action[e.path] ?? e.path} (${e.message})`).join(', ')}`, 'error');
   }
   for (const b of form.querySelectorAll('button')) b.disabled = false;
   say(t.action.failed, 'error');
@@ -184,8 +191,13 @@ async function submit(action, form) {
 
 function renderActions() {
   const offered = ACTIONS.filter((a) => (a.offered ? a.offered(data) : data.allowedEvents.includes(a.key)));
-  if (offered.length === 0) return replace($('action-area'), h('p', { class: 'muted' }, t.ticket.noActions));
-  replace($('action-area'), h('div', { class: 'action-buttons' }, offered.map((a) => h('button', { type: 'button', class: 'action', dataset: { action: a.key }, onclick: () => openAction(a) }, t.action[a.key]))));
+  // Steps only the holder may take: said in words, with taking the ticket over offered first.
+  const holderOnly = data.holderOnly.filter((e) => t.action[e]);
+  const notice = holderOnly.length > 0 && data.ticket.assignee !== session.orgId
+    ? h('p', { class: 'notice', id: 'holder-only' }, fill(t.pages.holderOnly, { org: orgName(data.ticket.assignee) }), ' (', holderOnly.map((e) => t.action[e]).join(', '), ')')
+    : null;
+  if (offered.length === 0) return replace($('action-area'), notice, h('p', { class: 'muted' }, t.ticket.noActions));
+  replace($('action-area'), notice, h('div', { class: 'action-buttons' }, offered.map((a) => h('button', { type: 'button', class: a.key === 'TAKE_OVER' && notice ? 'action primary' : 'action', dataset: { action: a.key }, onclick: () => openAction(a) }, t.action[a.key]))));
 }
 
 // ---- The page.
