@@ -45,6 +45,7 @@ let browser: Browser;
 let breached: string;
 let quiet: string;
 let itemId: string;
+let recurringId: string;
 const requested: string[] = [];
 /** Script errors on any page: none is expected. */
 const pageErrors: string[] = [];
@@ -157,7 +158,15 @@ beforeAll(async () => {
   quiet = await create('desk-HB', { land: 'HB', service: 'elfe' });
   // A suggestion makes a backlog item whose title is hostile too.
   await send('desk-BY', await create('desk-BY', { land: 'BY', service: 'uvo' }), { type: 'SUGGEST_IMPROVEMENT', title: `Upload größerer Dateien ${HOSTILE}`, description: HOSTILE });
-  itemId = await waitFor(async () => (await app.inject({ method: 'GET', url: '/v1/backlog', headers: bearer('ops-bremen') })).json().items[0]?.id, { what: 'the backlog item', timeoutMs: 15_000 });
+  const backlogItem = (title: RegExp) => async () =>
+    (await app.inject({ method: 'GET', url: '/v1/backlog', headers: bearer('ops-bremen') })).json().items.find((i: { title: string }) => title.test(i.title))?.id as string | undefined;
+  itemId = await waitFor(backlogItem(/^Upload größerer Dateien/), { what: 'the backlog item', timeoutMs: 15_000 });
+  // A recurring problem: five technical tickets from two Länder saying the same in other words.
+  for (const subject of ['Upload der Geburtsurkunde schlägt fehl', 'Geburtsurkunde lässt sich nicht hochladen', 'Fehler beim Hochladen der Geburtsurkunde', 'Upload Geburtsurkunde geht nicht']) {
+    await create('desk-HB', { land: 'HB', service: 'elfe', category: 'technical', subject });
+  }
+  await create('desk-SH', { land: 'SH', service: 'elfe', category: 'technical', subject: 'Geburtsurkunde kann nicht hochgeladen werden' });
+  recurringId = await waitFor(backlogItem(/^Wiederkehrendes Problem/), { what: 'the recurring item', timeoutMs: 15_000 });
 
   browser = await chromium.launch({ executablePath, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 });
@@ -300,7 +309,7 @@ describe('the console in a real browser: an operator', () => {
     expect(await page.locator('.timeline').innerText()).toContain(`Viele Länder fragen ${HOSTILE}`);
     // Its linked tickets by subject, each opening the ticket page for an operator, and why each was linked.
     expect(await page.locator('#links a.subject-link').first().getAttribute('href')).toMatch(/^\/dashboard\/tickets\/T/);
-    expect(await page.locator('#links td.why').first().innerText()).toContain('gleicher Betreff');
+    expect(await page.locator('#links td.why').first().innerText()).toBe('Verbesserungsvorschlag · Ausgangsticket des Eintrags');
     await expectNoHostileMarkup(page);
   });
 
@@ -368,7 +377,7 @@ describe('the console in a real browser: the steering committee', () => {
     expect(await page.locator('#list tbody').innerText()).toContain(`Upload größerer Dateien ${HOSTILE}`);
     await expectNoHostileMarkup(page);
     await screenshots(page, 'backlog');
-    await Promise.all([page.waitForURL(`${base}/dashboard/backlog/${itemId}`), page.locator('#list tbody a.subject-link').first().click()]);
+    await Promise.all([page.waitForURL(`${base}/dashboard/backlog/${itemId}`), page.locator(`#list tbody a.subject-link[href="/dashboard/backlog/${itemId}"]`).click()]);
     await page.waitForSelector('#links tbody tr');
     expect(await page.locator('#title').innerText()).toBe(`Upload größerer Dateien ${HOSTILE}`);
     expect(await page.locator('#links').innerText()).toContain('Bayern');
@@ -378,7 +387,7 @@ describe('the console in a real browser: the steering committee', () => {
     expect(row).toMatch(/\d\d\.\d\d\. \d\d:\d\d/);
     expect(row).toContain('Neu');
     expect(await page.locator('#links a').count()).toBe(0);
-    expect(await page.locator('#links td.why').first().innerText()).toContain('gleicher Betreff');
+    expect(await page.locator('#links td.why').first().innerText()).toBe('Verbesserungsvorschlag · Ausgangsticket des Eintrags');
     await expectNoHostileMarkup(page);
     await screenshots(page, 'backlog-item');
     await page.click('#decision-area button[data-action="ACCEPT"]');
@@ -388,6 +397,17 @@ describe('the console in a real browser: the steering committee', () => {
     expect(await page.locator('.page-head').innerText()).toContain('angenommen');
     expect(await page.locator('.timeline').innerText()).toContain(`Im nächsten Release ${HOSTILE}`);
     await expectNoHostileMarkup(page);
+    // A recurring problem: its description counts tickets and Länder, each link names the words it shares.
+    await page.goto(`${base}/dashboard/backlog/${recurringId}`);
+    await page.waitForSelector('#links tbody tr');
+    expect(await page.locator('#description').innerText()).toBe('5 technische Tickets aus 2 Ländern innerhalb von 7 Tagen melden dasselbe.');
+    const reasons = await page.locator('#links td.why').allInnerTexts();
+    expect(reasons).toHaveLength(5);
+    for (const r of reasons) expect(r).toMatch(/^wiederkehrendes Problem · (gleicher Betreff$|(gleiche Begriffe|gemeinsame Worte): .*Geburtsurkunde)/);
+    // The ticket whose subject the item took says "same subject"; the others, in other words, name the words.
+    expect(reasons.filter((r) => r.endsWith('gleicher Betreff'))).toHaveLength(1);
+    expect(await page.locator('#links tbody').innerText()).toContain('Geburtsurkunde lässt sich nicht hochladen');
+    await screenshots(page, 'backlog-recurring');
     // A ticket page is the operators': refused, not an empty page.
     const res = await page.goto(`${base}/dashboard/tickets/${breached}`);
     expect(res?.status()).toBe(403);

@@ -20,11 +20,19 @@ const labelOf = (name) => LABEL[name].split('.').reduce((o, k) => o[k], t);
 let linked = new Map();
 let removed = new Set();
 
+/** The title the recurring-problem window gives an item (src/engine/backlog/feed.ts) before the subject it was opened with. */
+const RECURRING_TITLE = /^Wiederkehrendes Problem: /;
+const plain = (text) => text.normalize('NFKC').toLocaleLowerCase('de').replace(/\s+/g, ' ').trim();
+
 /** Why a ticket was linked, in words: the same subject, or the words the ticket and the item share. */
 function why(l) {
   const source = t.backlogPage.sources[l.source] ?? l.source;
-  const words = l.words.join(', ');
-  if (l.identical) return words ? `${source} · ${t.pages.identical} (${words})` : `${source} · ${t.pages.identical}`;
+  const words = l.words.length > 8 ? `${l.words.slice(0, 8).join(', ')}, …` : l.words.join(', ');
+  // Alike in full: the ticket a suggestion's item was made of; a ticket whose subject is the item's; or the same terms in other words.
+  if (l.identical && l.source !== 'recurring') return `${source} · ${t.backlogPage.origin}`;
+  const ticket = linked.get(l.ticketId);
+  if (l.identical && ticket && plain(ticket.subject) === plain(item.title.replace(RECURRING_TITLE, ''))) return `${source} · ${t.pages.identical}`;
+  if (l.identical && words) return `${source} · ${t.pages.sameTerms}: ${words}`;
   if (words) return `${source} · ${t.pages.sharedWords}: ${words}`;
   return `${source} · ${t.backlogPage.noShared}`;
 }
@@ -121,7 +129,7 @@ function historyList() {
     const who = e.actor.system ? t.ticket.system : `${t.ticket.by} ${session.names.orgs[e.actor.orgId] ?? e.actor.orgId}`;
     return h('li', {},
       h('time', { class: 'at', datetime: e.at }, fmtDateTime(e.at)),
-      h('div', { class: 'what' }, h('span', { class: 'sentence' }, t.backlogDone[e.type] ?? t.backlogStatus[e.to] ?? e.type), h('span', { class: 'muted' }, ` – ${who}`), text ? h('p', { class: 'quote' }, text) : null),
+      h('div', { class: 'what' }, h('span', { class: 'sentence' }, t.backlogDone[e.type] ?? t.backlogStatus[e.to] ?? e.type, typeof d.rank === 'number' ? ` (${t.backlogPage.rank} ${fmtNumber(d.rank)})` : ''), h('span', { class: 'muted' }, ` – ${who}`), text ? h('p', { class: 'quote' }, text) : null),
     );
   }));
 }

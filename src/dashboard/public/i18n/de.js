@@ -278,7 +278,7 @@ export default {
     openList: 'Als Liste öffnen (sortierbar, mit allen Seiten)',
   },
   pages: {
-    searchBox: 'Ticket-ID oder Worte des Betreffs',
+    searchBox: 'Ticket-ID oder Suchworte',
     searchWords: 'Worte des Betreffs',
     searchHint: 'Eine Ticket-ID öffnet das Ticket; die Referenz der Stelle gilt genau wie angegeben; Worte des Betreffs müssen alle vorkommen (Groß- und Kleinschreibung und ä/ae egal).',
     searched: 'Tickets durchsucht',
@@ -292,6 +292,7 @@ export default {
     ticketDate: 'angelegt',
     identical: 'gleicher Betreff',
     sharedWords: 'gemeinsame Worte',
+    sameTerms: 'gleiche Begriffe',
     commentOptional: 'Kommentar (optional, steht im Verlauf)',
     breachedOpen: 'SLA verletzt (offen)',
   },
