@@ -1,5 +1,5 @@
 // The backlog for the steering committee and the backlog owners: items by score or rank, full titles, names.
-import { $, getJson, h, landName, replace, serviceName, sortableTable, startPage, t } from './console.js';
+import { $, fill, getJson, h, landName, replace, serviceName, sortableTable, startPage, t } from './console.js';
 import { fmtDateTime, fmtNumber } from './format.js';
 
 const params = new URLSearchParams(location.search);
@@ -8,6 +8,13 @@ const rows = [];
 let next = null;
 
 const score = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 1 });
+
+/** The Länder by name: up to four, then how many more (all of them on hover and on the item's page). */
+function landsCell(lands) {
+  const names = lands.map(landName);
+  const shown = names.length > 4 ? `${names.slice(0, 4).join(', ')} ${fill(t.pages.moreLands, { n: fmtNumber(names.length - 4) })}` : names.join(', ');
+  return h('span', { class: 'wrap', title: names.join(', ') }, shown);
+}
 
 function toRow(b) {
   const href = `/dashboard/backlog/${encodeURIComponent(b.id)}`;
@@ -18,7 +25,7 @@ function toRow(b) {
       score.format(b.score),
       h('a', { href, class: 'subject-link' }, b.title),
       serviceName(b.service),
-      h('span', { title: b.lands.map(landName).join(', ') }, b.lands.join(', ')),
+      landsCell(b.lands),
       fmtNumber(b.ticketCount),
       t.backlogStatus[b.status] ?? b.status,
       h('span', { class: 'nowrap' }, fmtDateTime(b.lastSeen)),

@@ -293,6 +293,7 @@ export default {
     identical: 'gleicher Betreff',
     sharedWords: 'gemeinsame Worte',
     sameTerms: 'gleiche Begriffe',
+    moreLands: 'und {n} weitere',
     commentOptional: 'Kommentar (optional, steht im Verlauf)',
     breachedOpen: 'SLA verletzt (offen)',
   },
