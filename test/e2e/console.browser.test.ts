@@ -434,6 +434,19 @@ describe('the console refuses', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('serves every console page with a content security policy of \'self\' only', async () => {
+    const page = await newPage();
+    await logIn(page, 'ops-bremen');
+    for (const path of [`/dashboard/tickets/${breached}`, '/dashboard/tickets?q=Antrag', `/dashboard/backlog/${itemId}`, '/dashboard/backlog']) {
+      const res = await page.goto(`${base}${path}`);
+      const csp = res!.headers()['content-security-policy'] ?? '';
+      expect(csp, path).toContain("default-src 'self'");
+      // Nothing but the server itself in any source list.
+      expect(csp.replace(/'self'|'none'|data:/g, ''), path).not.toMatch(/https?:|\*|'unsafe-inline'|'unsafe-eval'/);
+    }
+    await page.context().close();
+  });
+
   it('no request left the server', () => {
     expect(requested.length).toBeGreaterThan(0);
     expect(requested.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);

@@ -2,9 +2,10 @@ import type { BacklogLink } from '../../domain/backlog-policy.js';
 
 /** The description of an item the recurring-problem window opened: how many tickets from how many Länder say the same. */
 export const recurringDescription = (tickets: number, lands: number, windowDays: number): string =>
-  `${tickets} technische Tickets aus ${lands} ${lands === 1 ? 'Land' : 'Ländern'} innerhalb von ${windowDays} Tagen melden dasselbe.`;
+  `${tickets} ${tickets === 1 ? 'technisches Ticket' : 'technische Tickets'} aus ${lands} ${lands === 1 ? 'Land' : 'Ländern'} ` +
+  `innerhalb von ${windowDays} ${windowDays === 1 ? 'Tag' : 'Tagen'} ${tickets === 1 ? 'meldet' : 'melden'} dasselbe.`;
 
-const RECURRING = /^\d+ technische Tickets aus \d+ (?:Land|Ländern) innerhalb von (\d+) Tagen melden dasselbe\.$/;
+const RECURRING = /^\d+ technisches? Tickets? aus \d+ (?:Land|Ländern) innerhalb von (\d+) Tag(?:en)? melde[nt] dasselbe\.$/;
 
 /**
  * The description an item has once `incoming` joins its links: an item the
