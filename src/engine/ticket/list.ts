@@ -12,6 +12,8 @@ import { normaliseText } from '../../backlog/text.js';
  * `next` goes on from there.
  */
 export const SEARCH_SCAN_MAX = 2000;
+/** …and walks the filter's index in at most this many steps of LIST_PAGE (each bounded by its own budget), however sparse the filter. */
+const SEARCH_STEPS_MAX = 10;
 
 /** The words of a search, in the canonical spelling the subject is compared in (ä = a = ae, case ignored). */
 export const searchWords = (q: string): string[] => normaliseText(q).split(' ').filter(Boolean);
@@ -70,7 +72,7 @@ async function searchTickets(
   const items: TicketRecord[] = [];
   let cursor = q.cursor ?? '';
   let searched = 0;
-  while (items.length < q.limit && searched < SEARCH_SCAN_MAX) {
+  for (let step = 0; step < SEARCH_STEPS_MAX && items.length < q.limit && searched < SEARCH_SCAN_MAX; step++) {
     const page = await deps.store.listPage(keys, cursor, Math.min(200, SEARCH_SCAN_MAX - searched));
     const records = new Map((await deps.store.loadMany(page.ids)).map((s) => [s.id, deps.toRecord(s)] as const));
     let stoppedAt: string | null = null;
