@@ -46,6 +46,7 @@ let breached: string;
 let quiet: string;
 let itemId: string;
 let recurringId: string;
+let suggester: string;
 const requested: string[] = [];
 /** Script errors on any page: none is expected. */
 const pageErrors: string[] = [];
@@ -157,7 +158,8 @@ beforeAll(async () => {
   await send('ops-bremen', resolved, { type: 'RESOLVE', resolution: `Behoben ${HOSTILE}` });
   quiet = await create('desk-HB', { land: 'HB', service: 'elfe' });
   // A suggestion makes a backlog item whose title is hostile too.
-  await send('desk-BY', await create('desk-BY', { land: 'BY', service: 'uvo' }), { type: 'SUGGEST_IMPROVEMENT', title: `Upload größerer Dateien ${HOSTILE}`, description: HOSTILE });
+  suggester = await create('desk-BY', { land: 'BY', service: 'uvo' });
+  await send('desk-BY', suggester, { type: 'SUGGEST_IMPROVEMENT', title: `Upload größerer Dateien ${HOSTILE}`, description: HOSTILE });
   const backlogItem = (title: RegExp) => async () =>
     (await app.inject({ method: 'GET', url: '/v1/backlog', headers: bearer('ops-bremen') })).json().items.find((i: { title: string }) => title.test(i.title))?.id as string | undefined;
   itemId = await waitFor(backlogItem(/^Upload größerer Dateien/), { what: 'the backlog item', timeoutMs: 15_000 });
@@ -310,6 +312,11 @@ describe('the console in a real browser: an operator', () => {
     // Its linked tickets by subject, each opening the ticket page for an operator, and why each was linked.
     expect(await page.locator('#links a.subject-link').first().getAttribute('href')).toMatch(/^\/dashboard\/tickets\/T/);
     expect(await page.locator('#links td.why').first().innerText()).toBe('Verbesserungsvorschlag · Ausgangsticket des Eintrags');
+    await expectNoHostileMarkup(page);
+    // And back: the ticket's page names the item it is linked to.
+    await page.goto(`${base}/dashboard/tickets/${suggester}`);
+    await page.locator(`#backlog-links a[href="/dashboard/backlog/${itemId}"]`).waitFor();
+    expect(await page.locator('#backlog-links').innerText()).toContain(`Upload größerer Dateien ${HOSTILE}`);
     await expectNoHostileMarkup(page);
   });
 

@@ -165,6 +165,13 @@ describe('the steering committee and tickets', () => {
     expect(one.items).toHaveLength(1);
     expect(one.next).toBe('1');
     expect((await get('desk-BY', `/v1/backlog/${item!.id}/tickets`)).json().items.map((v: { id: string }) => v.id)).toEqual([b]);
+    // The items a Land's tickets ask for, per service too: what the ticket page reads for its backlog links.
+    const ids = async (query: string) => (await get('ops-bremen', `/v1/backlog?${query}`)).json().items.map((i: { id: string }) => i.id);
+    expect(await ids('land=BY')).toEqual([item!.id]);
+    expect(await ids('service=elfe&land=HB')).toEqual([item!.id]);
+    expect(await ids('service=uvo&land=HB')).toEqual([]);
+    expect(await ids('land=SL')).toEqual([]);
+    expectProblem(await get('ops-bremen', '/v1/backlog?land=XX'), 400);
     expectProblem(await get('steuerungskreis', '/v1/backlog/nope/tickets'), 404);
     expectProblem(await get('steuerungskreis', `/v1/backlog/${item!.id}/tickets?cursor=x`), 400);
   });

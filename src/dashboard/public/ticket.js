@@ -275,7 +275,10 @@ function follow() {
 async function start() {
   await startPage('tickets', t.ticket.title);
   await load();
-  getJson('/v1/backlog?sort=score&limit=200').then((res) => {
+  // The items of the ticket's service its Land asks for: the sets the backlog keeps per service and Land, not the whole backlog.
+  const v = data?.ticket;
+  const narrow = v ? `&${new URLSearchParams({ service: v.service, land: v.land })}` : '';
+  getJson(`/v1/backlog?sort=score&limit=200${narrow}`).then((res) => {
     backlogItems = res.body?.items ?? [];
     if (data) replace($('backlog-links').querySelector('.body'), renderBacklog());
   }).catch(() => undefined);

@@ -61,6 +61,8 @@ export interface NewItem {
 
 export interface BacklogListQuery {
   service?: string | undefined;
+  /** Items a ticket of this Land is linked to. */
+  land?: string | undefined;
   status?: BacklogStatus | undefined;
   sort: 'score' | 'rank';
   limit: number;

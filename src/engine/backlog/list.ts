@@ -9,6 +9,8 @@ import { scoreOf, type BacklogItemRecord } from './record.js';
 /** The listing sets a caller reads from: a desk its Land's, a provider its services', everyone else all. */
 export function scopesFor(topology: Topology, principal: Principal, q: BacklogListQuery): string[] | null {
   const suffix = (service?: string) => [service && `service:${service}`, q.status && `status:${q.status}`].filter(Boolean).join(':') || 'all';
+  // A Land has sets of its own (all items, and per service, that its tickets ask for); a status among them is filtered after.
+  if (q.land && (principal.role === 'operator' || principal.role === 'steering')) return [q.service ? `service:${q.service}:land:${q.land}` : `land:${q.land}`];
   if (principal.role === 'operator' || principal.role === 'steering') return [suffix(q.service)];
   if (principal.role === 'provider') {
     const runs = [...topology.services.keys()].filter((s) => runsService(topology, principal.orgId, s) && (!q.service || q.service === s));
@@ -42,7 +44,8 @@ export async function listItems(deps: ListDeps, principal: Principal, q: Backlog
     .sort((a, b) => (byRank ? a.value - b.value || (a.id < b.id ? -1 : 1) : b.value - a.value || (a.id < b.id ? 1 : -1)));
   // A desk's scope holds every item its Land asked for: the filters narrow it here.
   const loaded = (await deps.loadMany(sorted.slice(0, want + 50).map((e) => e.id))).map(deps.toRecord)
-    .filter((r) => (!q.service || r.state.context.service === q.service) && (!q.status || r.state.value === q.status));
+    .filter((r) => (!q.service || r.state.context.service === q.service) && (!q.status || r.state.value === q.status)
+      && (!q.land || r.state.context.links.some((l) => l.land === q.land)));
   const page = loaded.slice(0, q.limit);
   const last = page[page.length - 1];
   const sortValue = (r: BacklogItemRecord) => (byRank ? r.state.context.rank ?? 0 : scoreOf(deps.topology, r).score);

@@ -13,6 +13,7 @@ const StatusSchema = z.enum(BACKLOG_STATUSES as unknown as [string, ...string[]]
 
 const ListQuery = z.strictObject({
   service: IdSchema.optional(),
+  land: LandCodeSchema.optional().describe('only items a ticket of this Land is linked to'),
   status: StatusSchema.optional(),
   sort: z.enum(['score', 'rank']).default('score'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
