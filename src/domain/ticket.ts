@@ -130,6 +130,9 @@ export const TicketListQuerySchema = z.object({
   externalRef: z.string().optional(),
   /** Words of the subject, each to be found in it (a bounded search: see the engine's SEARCH_SCAN_MAX). */
   q: z.string().optional(),
+  /** Sorted by this over the filtered set (bounded: see the engine's SORT_READ_MAX), `order` asc or desc. */
+  sort: z.enum(['subject', 'land', 'service', 'priority', 'status', 'level', 'assignee', 'createdAt']).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
   /** Only tickets at a level (neither resolved nor closed). */
   active: z.boolean().optional(),
   limit: z.number().int(),

@@ -99,6 +99,44 @@ describe('the ticket list: search by words of the subject', () => {
   });
 });
 
+describe('the ticket list: sorted over the filtered set', () => {
+  it('sorts by names, lifecycle and time over the whole filtered set, pages through it, and says over how many', async () => {
+    await open();
+    // Created oldest first: Sachsen, Bayern, Berlin, Baden-Württemberg.
+    const sn = await create('desk-SN', { land: 'SN', service: 'uvo', subject: 'Zahlung fehlt' });
+    const by = await create('desk-BY', { land: 'BY', service: 'uvo', subject: 'antrag weg' });
+    const be = await create('desk-BE', { land: 'BE', service: 'uvo', subject: 'Bescheid fehlt' });
+    const bw = await create('desk-BW', { land: 'BW', service: 'uvo', subject: 'Ärger mit dem Upload' });
+    const list = async (query: string) => {
+      const res = await get('ops-bremen', `/v1/tickets?${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { items: { id: string }[]; next: string | null; sorted: { by: string; order: string; over: number; complete: boolean } };
+    };
+    const ids = (page: { items: { id: string }[] }) => page.items.map((v) => v.id);
+    // By the Land's name (Baden-Württemberg, Bayern, Berlin, Sachsen), not its code (BE, BW, BY, SN).
+    const byLand = await list('sort=land');
+    expect(ids(byLand)).toEqual([bw, by, be, sn]);
+    expect(byLand.sorted).toEqual({ by: 'land', order: 'asc', over: 4, complete: true });
+    expect(ids(await list('sort=land&order=desc'))).toEqual([sn, be, by, bw]);
+    // German order of subjects: Ä with A, case aside.
+    expect(ids(await list('sort=subject'))).toEqual([by, bw, be, sn]);
+    expect(ids(await list('sort=createdAt'))).toEqual([sn, by, be, bw]);
+    // Paged by position: two pages of two, each ticket once.
+    const first = await list('sort=land&limit=2');
+    expect(ids(first)).toEqual([bw, by]);
+    expect(first.next).toBe('s2');
+    const second = await list(`sort=land&limit=2&cursor=${first.next}`);
+    expect(ids(second)).toEqual([be, sn]);
+    expect(second.next).toBeNull();
+    // With words and filters: the sort is over what they leave.
+    expect(ids(await list('sort=land&q=fehlt'))).toEqual([be, sn]);
+    expect(ids(await list('sort=subject&land=BY'))).toEqual([by]);
+    const bad = await get('ops-bremen', '/v1/tickets?sort=reporter');
+    expectProblem(bad, 400);
+    expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(['querystring.sort']);
+  });
+});
+
 describe('the breached count', () => {
   it('counts only tickets still at a level: a resolved one leaves it, and the count is the length of its list', async () => {
     const clock = steppingClock();

@@ -21,7 +21,7 @@ const topology = parseTopology(
 );
 const desk = bearer('desk-BY');
 const CREATE_FIELDS = ['externalRef', 'channel', 'land', 'ars', 'service', 'category', 'impact', 'urgency', 'subject', 'description', 'reporter', 'attachments', 'receivedAt'];
-const QUERY_FIELDS = ['level', 'status', 'assignee', 'land', 'service', 'sla', 'priority', 'active', 'limit', 'cursor', 'externalRef', 'q'];
+const QUERY_FIELDS = ['level', 'status', 'assignee', 'land', 'service', 'sla', 'priority', 'active', 'limit', 'cursor', 'externalRef', 'q', 'sort', 'order'];
 
 let h: Harness;
 let app: App;

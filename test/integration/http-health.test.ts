@@ -102,7 +102,7 @@ describe('GET /docs', () => {
 
     const list = doc.paths['/v1/tickets']!.get!;
     expect(list.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(
-      ['active', 'assignee', 'cursor', 'externalRef', 'land', 'level', 'limit', 'priority', 'q', 'service', 'sla', 'status'],
+      ['active', 'assignee', 'cursor', 'externalRef', 'land', 'level', 'limit', 'order', 'priority', 'q', 'service', 'sla', 'sort', 'status'],
     );
 
     const events = doc.paths['/v1/tickets/{id}/events']!.post!;

@@ -192,9 +192,9 @@ async function submit(action, form) {
 function renderActions() {
   const offered = ACTIONS.filter((a) => (a.offered ? a.offered(data) : data.allowedEvents.includes(a.key)));
   // Steps only the holder may take: said in words, with taking the ticket over offered first.
-  const holderOnly = data.holderOnly.filter((e) => t.action[e]);
+  const holderOnly = data.holderOnly.map((e) => t.action[e] ?? t.pages.holderSteps[e]).filter(Boolean);
   const notice = holderOnly.length > 0 && data.ticket.assignee !== session.orgId
-    ? h('p', { class: 'notice', id: 'holder-only' }, fill(t.pages.holderOnly, { org: orgName(data.ticket.assignee) }), ' (', holderOnly.map((e) => t.action[e]).join(', '), ')')
+    ? h('p', { class: 'notice', id: 'holder-only' }, fill(t.pages.holderOnly, { org: orgName(data.ticket.assignee) }), ' (', holderOnly.join(', '), ')')
     : null;
   if (offered.length === 0) return replace($('action-area'), notice, h('p', { class: 'muted' }, t.ticket.noActions));
   replace($('action-area'), notice, h('div', { class: 'action-buttons' }, offered.map((a) => h('button', { type: 'button', class: a.key === 'TAKE_OVER' && notice ? 'action primary' : 'action', dataset: { action: a.key }, onclick: () => openAction(a) }, t.action[a.key]))));

@@ -172,7 +172,7 @@ export async function ticketHistory(t: TicketPath, principal: Principal, id: str
 }
 
 export async function listTickets(t: TicketPath, principal: Principal, query: TicketListQuery) {
-  return listPage({ store: t.store, keys: t.keys, toRecord: t.path.kind.toRecord }, principal, query);
+  return listPage({ store: t.store, keys: t.keys, toRecord: t.path.kind.toRecord, topology: t.topology }, principal, query);
 }
 
 /** The ticket engine: its operations bound to their deps, as TicketEngine names them. */

@@ -7,4 +7,4 @@ export { SlaTimelineSchema, type SlaTimeline } from './sla-view.js';
 export { ERASED_TEXT, type ErasureCause } from './erasure.js';
 export { activeCounters, countSpecs, sumActive, type CountGroup } from './stats.js';
 export { sampleEvent } from './refusal.js';
-export { externalRefIndex, SEARCH_SCAN_MAX } from './list.js';
+export { externalRefIndex, SEARCH_SCAN_MAX, SORT_KEYS, SORT_READ_MAX, type Sorted } from './list.js';

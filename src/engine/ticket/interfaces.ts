@@ -8,6 +8,7 @@ import type { IdempotencyStore } from '../../store/idempotency.js';
 import type { Keys } from '../../store/keys.js';
 import type { TicketStore } from '../../store/ticket-store.js';
 import type { ErasureCause } from './erasure.js';
+import type { Sorted } from './list.js';
 import type { TicketRecord } from './record.js';
 import type { SlaTimeline } from './sla-view.js';
 
@@ -42,7 +43,7 @@ export interface TicketEngine {
   history(principal: Principal, id: string): Promise<HistoryEntry[]>;
   /** One history entry, for Lotse's own readers (the backlog feed reads a suggestion where it lies). */
   historyEntry(id: string, version: number): Promise<HistoryEntry | null>;
-  listTickets(principal: Principal, query: TicketListQuery): Promise<{ items: TicketRecord[]; next: string | null; searched?: number }>;
+  listTickets(principal: Principal, query: TicketListQuery): Promise<{ items: TicketRecord[]; next: string | null; searched?: number; sorted?: Sorted }>;
   /** Every wrong field of a create body whose shape failed, with the topology's checks added. */
   explainCreateInput(input: unknown, issues: FieldError[]): FieldError[];
   slaTimeline(record: TicketRecord): SlaTimeline;

@@ -2,7 +2,9 @@ import type { Principal } from '../../domain/access.js';
 import type { TicketListQuery } from '../../domain/ticket.js';
 import type { Keys, IndexName } from '../../store/keys.js';
 import type { StoredTicket, TicketStore } from '../../store/ticket-store.js';
-import type { TicketRecord } from './record.js';
+import { stateInfo, type TicketRecord } from './record.js';
+import type { Topology } from '../../domain/topology.js';
+import { STATUSES } from '../../domain/ticket.js';
 import { idempotencyDigest } from '../idempotency-keys.js';
 import { normaliseText } from '../../backlog/text.js';
 
@@ -14,6 +16,12 @@ import { normaliseText } from '../../backlog/text.js';
 export const SEARCH_SCAN_MAX = 2000;
 /** …and walks the filter's index in at most this many steps of LIST_PAGE (each bounded by its own budget), however sparse the filter. */
 const SEARCH_STEPS_MAX = 10;
+
+/** What a list can be sorted by, over the filtered set (see SORT_READ_MAX): the names, not the ids, for Länder, services and holders. */
+export const SORT_KEYS = ['subject', 'land', 'service', 'priority', 'status', 'level', 'assignee', 'createdAt'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+/** A sorted list reads at most this many tickets of the filtered set (the newest), sorts them, and pages through them. */
+export const SORT_READ_MAX = 2000;
 
 /** The words of a search, in the canonical spelling the subject is compared in (ä = a = ae, case ignored). */
 export const searchWords = (q: string): string[] => normaliseText(q).split(' ').filter(Boolean);
@@ -45,12 +53,13 @@ export function indexesFor(principal: Principal, q: TicketListQuery): IndexName[
 
 /** One page of tickets, newest first; `next` continues where it stopped. */
 export async function listTickets(
-  deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord },
+  deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord; topology?: Topology },
   principal: Principal,
   q: TicketListQuery,
-): Promise<{ items: TicketRecord[]; next: string | null; searched?: number }> {
+): Promise<{ items: TicketRecord[]; next: string | null; searched?: number; sorted?: Sorted }> {
   if (principal.role === 'steering') return { items: [], next: null };
   const keys = indexesFor(principal, q).map((n) => deps.keys.index(n));
+  if (q.sort !== undefined) return sortedTickets(deps, keys, q as TicketListQuery & { sort: SortKey });
   if (q.q !== undefined) return searchTickets(deps, keys, q as TicketListQuery & { q: string });
   const page = await deps.store.listPage(keys, q.cursor ?? '', q.limit);
   const items = (await deps.store.loadMany(page.ids)).map(deps.toRecord);
@@ -90,4 +99,72 @@ async function searchTickets(
     cursor = page.next;
   }
   return { items, next: cursor, searched };
+}
+
+/** What a sorted page says about its sort: by what, which way, over how many tickets, and whether that was the whole filtered set. */
+export interface Sorted {
+  by: SortKey;
+  order: 'asc' | 'desc';
+  over: number;
+  complete: boolean;
+}
+
+/** The value a ticket sorts by: names from the topology, the lifecycle's order for statuses, time for dates. */
+function sortValue(topology: Topology | undefined, r: TicketRecord, by: SortKey): string | number {
+  const ctx = r.state.context;
+  const info = stateInfo(r.state.value);
+  const lower = (v: string) => v.toLocaleLowerCase('de');
+  switch (by) {
+    case 'subject': return lower(r.data.subject);
+    case 'land': return lower(topology?.lands.get(ctx.facts.land)?.name ?? ctx.facts.land);
+    case 'service': return lower(topology?.services.get(ctx.facts.service)?.name ?? ctx.facts.service);
+    case 'priority': return ctx.priority;
+    case 'status': return STATUSES.indexOf(info.status as (typeof STATUSES)[number]);
+    case 'level': return info.level ?? 9;
+    case 'assignee': return info.active ? lower(topology?.orgs.get(ctx.assignee)?.name ?? ctx.assignee) : '\uffff';
+    case 'createdAt': return ctx.createdAt;
+  }
+}
+
+const compare = (a: string | number, b: string | number) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b), 'de'));
+
+/**
+ * A page of the filtered tickets (with `q`, those whose subject holds its
+ * words) sorted by `sort`: reads at most SORT_READ_MAX of the filtered set,
+ * newest first, sorts them (ties newest first) and pages by position
+ * (`next` = "s" and the offset). `sorted.complete` says whether that was
+ * the whole filtered set.
+ */
+async function sortedTickets(
+  deps: { store: TicketStore; toRecord: (s: StoredTicket) => TicketRecord; topology?: Topology },
+  keys: string[],
+  q: TicketListQuery & { sort: SortKey },
+): Promise<{ items: TicketRecord[]; next: string | null; searched?: number; sorted: Sorted }> {
+  const words = q.q !== undefined ? searchWords(q.q) : null;
+  const all: TicketRecord[] = [];
+  let cursor = '';
+  let read = 0;
+  let complete = false;
+  for (let step = 0; step < SEARCH_STEPS_MAX && read < SORT_READ_MAX; step++) {
+    const page = await deps.store.listPage(keys, cursor, Math.min(200, SORT_READ_MAX - read));
+    read += page.ids.length;
+    for (const r of (await deps.store.loadMany(page.ids)).map(deps.toRecord)) if (!words || subjectMatches(r.data.subject, words)) all.push(r);
+    if (page.next === '') {
+      complete = true;
+      break;
+    }
+    cursor = page.next;
+  }
+  const order = q.order ?? 'asc';
+  const sign = order === 'asc' ? 1 : -1;
+  const keyed = all.map((r) => ({ r, v: sortValue(deps.topology, r, q.sort) }));
+  keyed.sort((a, b) => sign * compare(a.v, b.v) || (a.r.id < b.r.id ? 1 : -1));
+  const offset = /^s\d{1,6}$/.test(q.cursor ?? '') ? Number(q.cursor!.slice(1)) : 0;
+  const items = keyed.slice(offset, offset + q.limit).map((k) => k.r);
+  return {
+    items,
+    next: offset + q.limit < keyed.length ? `s${offset + q.limit}` : null,
+    ...(words ? { searched: read } : {}),
+    sorted: { by: q.sort, order, over: keyed.length, complete },
+  };
 }

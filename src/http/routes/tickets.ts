@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import { CreateTicketSchema, HistoryEntrySchema, StatusSchema, TicketEventInputSchema, TicketViewSchema } from '../../domain/ticket.js';
 import { PrioritySchema } from '../../domain/topology.js';
-import { SEARCH_SCAN_MAX, SlaTimelineSchema, type TicketEngine } from '../../engine/ticket/index.js';
+import { SEARCH_SCAN_MAX, SlaTimelineSchema, SORT_KEYS, SORT_READ_MAX, type TicketEngine } from '../../engine/ticket/index.js';
 import { AppError, fieldErrors } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
@@ -37,6 +37,9 @@ export const ListQuery = z.strictObject({
   externalRef: z.string().min(1).max(200).optional().describe("The desk's own reference, exactly as sent at creation (tickets in the caller's reach)"),
   q: z.string().max(100).refine((v) => /[\p{L}\p{N}]{2}/u.test(v), 'at least two letters or digits in a row').optional()
     .describe(`Words of the subject, all of them (case and umlaut spelling ignored). Bounded: one page reads at most ${SEARCH_SCAN_MAX} tickets of the filtered set; the answer says how many (searched) and next goes on`),
+  sort: z.enum(SORT_KEYS).optional()
+    .describe(`Sorted over the filtered set by this (Länder, services and holders by name): reads at most ${SORT_READ_MAX} tickets of it, the newest; the answer says over how many (sorted) and whether that was all`),
+  order: z.enum(['asc', 'desc']).optional().describe('with sort: asc (default) or desc'),
   active: z.enum(['true', 'false']).optional().describe('true: only tickets at a level (neither resolved nor closed)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]*$/, 'a cursor from an earlier page').optional(),
@@ -92,6 +95,11 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
             items: z.array(TicketViewSchema),
             next: z.string().nullable(),
             searched: z.number().int().optional().describe(`With q: how many tickets of the filtered set this page read for the words (at most ${SEARCH_SCAN_MAX})`),
+            sorted: z.object({
+              by: z.enum(SORT_KEYS), order: z.enum(['asc', 'desc']),
+              over: z.number().int().describe('how many tickets were sorted'),
+              complete: z.boolean().describe(`false: the filtered set has more than the ${SORT_READ_MAX} newest that were sorted`),
+            }).optional(),
           }),
           ...problemResponses(400, 401, 403),
         },
@@ -99,7 +107,12 @@ export function ticketRoutes(engine: TicketEngine): FastifyPluginAsyncZod {
     }, async (req) => {
       const principal = principalOf(req);
       const page = await engine.listTickets(principal, { ...req.query, active: req.query.active === 'true' });
-      return { items: page.items.map((r) => engine.view(principal, r)), next: page.next, ...(page.searched !== undefined ? { searched: page.searched } : {}) };
+      return {
+        items: page.items.map((r) => engine.view(principal, r)),
+        next: page.next,
+        ...(page.searched !== undefined ? { searched: page.searched } : {}),
+        ...(page.sorted !== undefined ? { sorted: page.sorted } : {}),
+      };
     });
 
     app.get('/v1/tickets/:id', {

@@ -294,6 +294,7 @@ export default {
     sharedWords: 'gemeinsame Worte',
     sameTerms: 'gleiche Begriffe',
     moreLands: 'und {n} weitere',
+    holderSteps: { REJECT_HANDOFF: 'Übergabe ablehnen' },
     commentOptional: 'Kommentar (optional, steht im Verlauf)',
     breachedOpen: 'SLA verletzt (offen)',
   },
