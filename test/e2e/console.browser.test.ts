@@ -285,8 +285,17 @@ describe('the console in a real browser: an operator', () => {
     expect(rows).toBe(api.length);
     expect(await page.locator('#list tbody').innerText()).toContain('Bayern');
     expect(await page.locator('#filter').innerText()).toContain('Land: Bayern');
-    await page.click('#list th:nth-child(2) button.sort');
+    // Sorted on the server over the whole filter, by a real URL.
+    await Promise.all([page.waitForURL(/sort=subject&order=asc/), page.click('#list th:nth-child(2) a.sort')]);
+    await page.waitForSelector('#list tbody tr');
     expect(await page.locator('#list th:nth-child(2)').getAttribute('aria-sort')).toBe('ascending');
+    expect(await page.locator('#sort-hint').innerText()).toBe(`Sortiert nach Betreff über ${rows} Tickets des Filters.`);
+    const subjects = await page.locator('#list tbody a.subject-link').allInnerTexts();
+    expect(subjects).toEqual([...subjects].sort((a, b) => a.toLocaleLowerCase('de').localeCompare(b.toLocaleLowerCase('de'), 'de')));
+    await Promise.all([page.waitForURL(/sort=subject&order=desc/), page.click('#list th:nth-child(2) a.sort')]);
+    await page.waitForSelector('#list tbody tr');
+    expect(await page.locator('#list th:nth-child(2)').getAttribute('aria-sort')).toBe('descending');
+    expect(await page.locator('#list tbody a.subject-link').allInnerTexts()).toEqual([...subjects].reverse());
     await expectNoHostileMarkup(page);
     await screenshots(page, 'tickets');
     // By the desk's own reference: the list with that filter.
