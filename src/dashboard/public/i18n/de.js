@@ -284,11 +284,8 @@ export default {
     searched: 'Tickets durchsucht',
     searchMore: 'Weiter suchen',
     searchBound: 'Eine Seite der Suche liest höchstens {max} Tickets; „Weiter suchen“ setzt dort fort.',
-    sortLoaded: 'Ein Klick auf eine Spaltenüberschrift sortiert nur die {n} geladenen Tickets; die Liste selbst kommt neueste zuerst.',
     holderOnly: 'Diese Schritte stehen nur der zuständigen Stelle ({org}) zu. Übernehmen Sie das Ticket zuerst, um sie auszuführen.',
-    notAtLevel: 'Das Ticket ist nicht mehr auf einer Stufe: nur noch die angebotenen Schritte sind möglich.',
     refusedField: 'Abgelehnt:',
-    linkedTickets: 'Verknüpfte Tickets',
     ticketDate: 'angelegt',
     identical: 'gleicher Betreff',
     sharedWords: 'gemeinsame Worte',
@@ -300,6 +297,5 @@ export default {
     sortedPart: 'Der Filter umfasst mehr: sortiert sind seine neuesten {max}.',
     sortBy: { subject: 'Betreff', land: 'Land', service: 'Dienst', priority: 'Priorität', status: 'Status', level: 'Stufe', assignee: 'Zuständig', createdAt: 'Anlagedatum' },
     commentOptional: 'Kommentar (optional, steht im Verlauf)',
-    breachedOpen: 'SLA verletzt (offen)',
   },
 };
