@@ -322,19 +322,25 @@ export function isMatch(a: Analysed, b: Analysed, threshold = DEFAULT_SIMILARITY
 }
 
 /**
- * The terms of a comparison as a reader knows them: for each term the first
- * word of `text` (as written there) whose stem is the term or holds it
- * ("hochlad" → "Hochladen"); a term no word of the text gives stays as it is.
- * Each word once.
+ * The terms of comparisons as a reader knows them, for one text: for each
+ * term the first word of `text` (as written there) whose stem is the term
+ * or holds it ("hochlad" → "Hochladen"); a term no word of the text gives
+ * stays as it is. Each word once. The text is read once, however many
+ * comparisons (an item's links) are put into words.
  */
-export function wordsForTerms(text: string, terms: readonly string[]): string[] {
+export function termWordsOf(text: string): (terms: readonly string[]) => string[] {
   const written = (text.slice(0, MAX_INPUT_CHARS).match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) ?? []).slice(0, 500);
   const stems = written.map((w) => stemWord(cutWord(normaliseText(w).replace(/ /g, ''))));
-  const out = new Set<string>();
-  for (const term of terms) {
-    const i = stems.findIndex((st) => st === term);
-    const j = i >= 0 ? i : stems.findIndex((st) => term.length >= MIN_PART_CHARS && st.includes(term));
-    out.add(j >= 0 ? written[j]! : term);
-  }
-  return [...out];
+  return (terms) => {
+    const out = new Set<string>();
+    for (const term of terms) {
+      const i = stems.findIndex((st) => st === term);
+      const j = i >= 0 ? i : stems.findIndex((st) => term.length >= MIN_PART_CHARS && st.includes(term));
+      out.add(j >= 0 ? written[j]! : term);
+    }
+    return [...out];
+  };
 }
+
+/** termWordsOf for one comparison. */
+export const wordsForTerms = (text: string, terms: readonly string[]): string[] => termWordsOf(text)(terms);

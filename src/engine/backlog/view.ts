@@ -1,7 +1,7 @@
 import { allowedBacklogEvents } from '../../../machines/backlog.explain.js';
 import type { Principal } from '../../domain/access.js';
 import type { Topology } from '../../domain/topology.js';
-import { wordsForTerms } from '../../backlog/text.js';
+import { termWordsOf } from '../../backlog/text.js';
 import { actorOf } from '../path.js';
 import type { BacklogKind } from './kind.js';
 import { scoreOf, type BacklogItemRecord } from './record.js';
@@ -13,6 +13,8 @@ export function toItemView(topology: Topology, kind: Pick<BacklogKind, 'restore'
   // A desk sees which of its own Land's tickets asked; the rest only as counts.
   const visible = principal.role === 'desk' ? ctx.links.filter((l) => l.land === principal.land) : ctx.links;
   const times = ctx.links.map((l) => l.at);
+  // The item's own words, read once for all its links.
+  const wordsOf = termWordsOf(`${ctx.title}\n${ctx.description}`);
   return {
     id: record.id,
     service: ctx.service,
@@ -29,7 +31,7 @@ export function toItemView(topology: Topology, kind: Pick<BacklogKind, 'restore'
     why: visible.map((l) => ({
       ticketId: l.ticketId, land: l.land, priority: l.priority, source: l.source, score: l.score, shared: l.shared,
       // The reason in words: the item's own words for the shared terms; alike in full is the same subject.
-      words: wordsForTerms(`${ctx.title}\n${ctx.description}`, l.shared), identical: l.score >= 1,
+      words: wordsOf(l.shared), identical: l.score >= 1,
       linkedAt: new Date(l.at).toISOString(),
     })),
     firstSeen: new Date(times.length > 0 ? Math.min(...times) : ctx.createdAt).toISOString(),
