@@ -5,6 +5,8 @@ import { fmtNumber } from './format.js';
 const params = new URLSearchParams(location.search);
 const year = Number(params.get('year')) || new Date().getFullYear();
 const service = params.get('service') ?? '';
+const MODELS = ['agreed', 'population', 'equal', 'fixed'];
+const model = MODELS.includes(params.get('model')) ? params.get('model') : 'agreed';
 const eur = new Intl.NumberFormat('de-DE', { style: 'currency', currency: 'EUR' });
 const pct = new Intl.NumberFormat('de-DE', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -16,8 +18,9 @@ function serviceTable(s) {
   const r = t.report;
   const sum = (k) => s.shares.reduce((a, x) => a + x[k], 0);
   const weight = (x) => (s.model === 'population' ? fmtNumber(x.weight) : pct.format(x.weight));
-  return h('section', { class: 'panel report-service', dataset: { service: s.service } },
-    h('h2', {}, `${s.name} · ${r.budget} ${euros(s.budgetCents)} · ${r.model}: ${r.models[s.model] ?? s.model}`),
+  const agreed = s.agreedModel && s.agreedModel !== s.model ? ` (${r.agreed}: ${r.models[s.agreedModel] ?? s.agreedModel})` : '';
+  return h('section', { class: 'panel report-service', dataset: { service: s.service, model: s.model } },
+    h('h2', {}, `${s.name} · ${r.budget} ${euros(s.budgetCents)} · ${r.model}: ${r.models[s.model] ?? s.model}${agreed}`),
     h('div', { class: 'body' },
       s.populationSource ? h('p', { class: 'muted' }, `${r.source}: ${s.populationSource.name}, ${germanDate(s.populationSource.date)}`) : null,
       h('table', { class: 'data rows' },
@@ -39,14 +42,17 @@ function toolbar() {
   if (!years.includes(year)) years.push(year);
   const csv = new URLSearchParams({ year: String(year), format: 'csv' });
   if (service) csv.set('service', service);
+  if (model !== 'agreed') csv.set('model', model);
   return h('form', { class: 'toolbar', method: 'get', action: '/dashboard/reports/cost-split' },
     h('label', {}, r.year, h('select', { name: 'year', id: 'year' }, years.map((y) => h('option', { value: String(y), selected: y === year }, String(y))))),
     h('label', {}, r.service, h('select', { name: 'service', id: 'service' },
       h('option', { value: '' }, r.allServices),
       Object.entries(session().names.services).map(([id, name]) => h('option', { value: id, selected: id === service }, name)))),
+    h('label', {}, r.model, h('select', { name: 'model', id: 'model' },
+      MODELS.map((m) => h('option', { value: m, selected: m === model }, r.chooseModel[m])))),
     h('button', { type: 'submit', class: 'action' }, r.show),
     h('a', { href: `/v1/reports/cost-split?${csv}`, id: 'csv', download: '' }, r.csv),
-    h('span', { class: 'muted' }, r.modelNote),
+    h('span', { class: 'muted' }, model === 'agreed' ? r.modelNote : r.compareNote),
   );
 }
 
@@ -57,14 +63,17 @@ async function start() {
   current = await startPage('report', t.report.title);
   const query = new URLSearchParams({ year: String(year) });
   if (service) query.set('service', service);
+  if (model !== 'agreed') query.set('model', model);
   const res = await getJson(`/v1/reports/cost-split?${query}`);
   const services = res.body?.services ?? [];
   const without = (res.body?.withoutBudget ?? []).map(serviceName);
+  const withoutModel = (res.body?.withoutModel ?? []).map(serviceName);
   replace($('content'),
     h('div', { class: 'page-head' }, h('h1', {}, `${t.report.title} ${year}`)),
     toolbar(),
     services.length === 0 ? h('p', { class: 'empty' }, t.report.empty) : services.map(serviceTable),
     without.length > 0 ? h('p', { class: 'muted' }, `${t.report.withoutBudget}: ${without.join(', ')}`) : null,
+    withoutModel.length > 0 ? h('p', { class: 'muted', id: 'without-model' }, `${t.report.withoutModel}: ${withoutModel.join(', ')}`) : null,
   );
   $('content').setAttribute('aria-busy', 'false');
 }
