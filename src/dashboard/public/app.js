@@ -310,7 +310,7 @@ async function openList(url, label) {
     h('p', {}, h('a', { href: listPage(url), class: 'open-list' }, t.words.openList)),
     items.length === 0 ? h('p', { class: 'empty' }, t.words.listEmpty) : table(
       [t.columns.ticket, t.columns.subject, t.columns.land, t.columns.service, t.columns.priority, t.columns.status, t.columns.level, t.columns.holder],
-      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), h('span', { title: session.names.lands[v.land] ?? v.land }, v.land), session.names.services[v.service] ?? v.service, v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? session.names.orgs[v.assignee] ?? v.assignee : '–']),
+      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), h('span', { class: 'name', title: v.land }, session.names.lands[v.land] ?? v.land), h('span', { class: 'name', title: v.service }, session.names.services[v.service] ?? v.service), v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? orgCell(v.assignee) : '–']),
       { class: 'data rows' },
     ),
     res.body?.next ? h('p', { class: 'more muted' }, t.words.more) : null,
