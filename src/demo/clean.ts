@@ -29,8 +29,15 @@ export async function cleanDemo(config: Config, force: boolean, out: (line: stri
     await connected(redis).catch(() => {
       throw new DemoError(1, `Redis at ${hidePassword(url)} does not answer: start it or set REDIS_URL.`);
     });
-    const before = await countPrefixKeys(redis, prefix);
-    const removed = await removePrefixKeys(redis, prefix);
+    let before: number;
+    let removed: number;
+    try {
+      before = await countPrefixKeys(redis, prefix);
+      removed = await removePrefixKeys(redis, prefix);
+    } catch (err) {
+      // A Cluster, or Redis refusing SCAN or UNLINK to this user: said in one line, not as a stack.
+      throw new DemoError(1, `--clean: ${(err as Error).message}`);
+    }
     out(`Demo-Daten entfernt: ${removed} Schlüssel unter ${prefix}: in ${hidePassword(url)}${before === 0 ? ' (es gab keine)' : ''}; andere Präfixe unberührt.`);
   } finally {
     redis.disconnect();
