@@ -290,6 +290,12 @@ describe('the board and the cost report at 1280×720, 1366×768 and 1440×900', 
     await Promise.all([page.waitForURL(/model=equal/), page.click('.toolbar button[type=submit]')]);
     await page.waitForSelector('.report-service[data-model="equal"] tbody tr');
     expect(await page.locator('.report-service h2').first().textContent()).toContain('zu gleichen Teilen (vereinbart: nach Einwohnerzahl)');
+    // Fixed shares for a service without them: the refusal in words, not an empty table.
+    await page.goto(`${base}/dashboard/reports/cost-split?year=2026&service=uvo&model=fixed`);
+    await page.waitForSelector('#report-problem');
+    expect(await page.locator('#report-problem').innerText()).toBe('Nicht berechnet: Feste Anteile sind nicht vereinbart für Unterhaltsvorschuss online.');
+    await page.goto(`${base}/dashboard/reports/cost-split?year=2026&model=equal`);
+    await page.waitForSelector('.report-service[data-model="equal"] tbody tr');
     await page.selectOption('#model', 'agreed');
     await Promise.all([page.waitForURL(/model=agreed/), page.click('.toolbar button[type=submit]')]);
     await page.waitForSelector('.report-service[data-model="population"] tbody tr');

@@ -66,13 +66,17 @@ async function start() {
   if (service) query.set('service', service);
   if (model !== 'agreed') query.set('model', model);
   const res = await getJson(`/v1/reports/cost-split?${query}`);
-  const services = res.body?.services ?? [];
+  const services = res.ok ? res.body?.services ?? [] : [];
+  // A refusal (fixed shares asked for a service without them) says why, in Lotse's words, as text.
+  const noFixed = res.body?.errors?.[0]?.path === 'query.model';
+  const refused = res.ok ? null : h('p', { class: 'message error', id: 'report-problem', role: 'alert' },
+    noFixed ? `${t.report.refused}: ${t.report.noFixedShares} ${serviceName(service)}.` : `${t.report.refused}: ${res.body?.detail ?? res.status}`);
   const without = (res.body?.withoutBudget ?? []).map(serviceName);
   const withoutModel = (res.body?.withoutModel ?? []).map(serviceName);
   replace($('content'),
     h('div', { class: 'page-head' }, h('h1', {}, `${t.report.title} ${year}`)),
     toolbar(),
-    services.length === 0 ? h('p', { class: 'empty' }, t.report.empty) : services.map(serviceTable),
+    refused ?? (services.length === 0 ? h('p', { class: 'empty' }, t.report.empty) : services.map(serviceTable)),
     without.length > 0 ? h('p', { class: 'muted' }, `${t.report.withoutBudget}: ${without.join(', ')}`) : null,
     withoutModel.length > 0 ? h('p', { class: 'muted', id: 'without-model' }, `${t.report.withoutModel}: ${withoutModel.join(', ')}`) : null,
   );

@@ -253,6 +253,8 @@ export default {
     agreed: 'vereinbart',
     compareNote: 'Vergleichsrechnung: Der Verbund hat je Dienst ein Modell vereinbart; abgerechnet wird nach diesem.',
     withoutModel: 'Ohne vereinbarte feste Anteile',
+    refused: 'Nicht berechnet',
+    noFixedShares: 'Feste Anteile sind nicht vereinbart für',
   },
   eventType: { 'ticket.handoff.requested': 'Übergabe', 'ticket.updated': 'Aktualisierung', 'ticket.withdrawn': 'Rückzug' },
   words: {
