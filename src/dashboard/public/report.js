@@ -24,7 +24,7 @@ function serviceTable(s) {
     h('div', { class: 'body' },
       s.populationSource ? h('p', { class: 'muted' }, `${r.source}: ${s.populationSource.name}, ${germanDate(s.populationSource.date)}`) : null,
       h('table', { class: 'data rows' },
-        h('thead', {}, h('tr', {}, [[t.columns.land], [r.weight, 1], [r.percent, 1], [r.share, 1], [r.tickets, 1], [r.backlogItems, 1]].map(([c, n]) => h('th', { class: n ? 'num' : undefined }, c)))),
+        h('thead', {}, h('tr', {}, [[t.columns.land], [r.weightBy?.[s.model] ?? r.weight, 1], [r.percent, 1], [r.share, 1], [r.tickets, 1], [r.backlogItems, 1]].map(([c, n]) => h('th', { class: n ? 'num' : undefined }, c)))),
         // By the Land's name as shown (the API gives them in code order: BB, BE, BW … reads unsorted by name).
         h('tbody', {}, [...s.shares].sort((a, b) => landName(a.land).localeCompare(landName(b.land), 'de')).map((x) => h('tr', {},
           h('td', {}, landName(x.land)), h('td', { class: 'num' }, weight(x)), h('td', { class: 'num' }, `${pct.format(x.percent)} %`),

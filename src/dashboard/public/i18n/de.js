@@ -255,6 +255,7 @@ export default {
     withoutModel: 'Ohne vereinbarte feste Anteile',
     refused: 'Nicht berechnet',
     noFixedShares: 'Feste Anteile sind nicht vereinbart für',
+    weightBy: { population: 'Einwohner', equal: 'Gewicht', fixed: 'fester Anteil' },
   },
   eventType: { 'ticket.handoff.requested': 'Übergabe', 'ticket.updated': 'Aktualisierung', 'ticket.withdrawn': 'Rückzug' },
   words: {
