@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/config/topology-file.js';
 import { businessMsBetween } from '../../src/domain/business-time.js';
 import { backdateBusiness, DEMO_SLA, demoTopology, FAILING_PROVIDER, looksLikeDemoPrefix, SLOW_PROVIDER, SLOW_RECEIPT_DEADLINE } from '../../src/demo/demo-setup.js';
+import { parseDemoArgs } from '../../src/demo/options.js';
 import { prefixPattern } from '../../src/store/prefix-sweep.js';
 
 const base = loadTopology(undefined);
@@ -33,5 +34,13 @@ describe("the demo's own Lotse", () => {
     expect(looksLikeDemoPrefix('lotse')).toBe(false);
     expect(prefixPattern('lotse-demo')).toBe('lotse-demo:*');
     expect(prefixPattern('a*[b]?')).toBe('a\\*\\[b\\]\\?:*');
+  });
+
+  it('reads --clean and --force, and refuses them with anything else', () => {
+    expect(parseDemoArgs(['--clean'], () => 1)).toMatchObject({ clean: true, force: false });
+    expect(parseDemoArgs(['--clean', '--force'], () => 1)).toMatchObject({ clean: true, force: true });
+    expect(parseDemoArgs([], () => 1)).toMatchObject({ clean: false, force: false });
+    expect(() => parseDemoArgs(['--force'], () => 1)).toThrow('--force: only with --clean');
+    expect(() => parseDemoArgs(['--clean', '--speed', '2'], () => 1)).toThrow('--clean: takes only --force, not --speed');
   });
 });
