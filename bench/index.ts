@@ -9,6 +9,7 @@ import { benchDashboard, reportDashboard } from './dashboard.js';
 import { benchCeiling, reportCeiling } from './ceiling.js';
 import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
+import { benchConsole, reportConsole } from './console.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -75,6 +76,10 @@ const PARTS: Part[] = [
   {
     name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
     run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 3) })),
+  },
+  {
+    name: 'console', title: 'The console in a browser: the ticket page beside the board at many tickets (issue 16)', byDefault: true,
+    run: async (url) => reportConsole(await benchConsole(url, { tickets: env('BENCH_CONSOLE_TICKETS', 200_000), rounds: env('BENCH_CONSOLE_ROUNDS', 5) })),
   },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },

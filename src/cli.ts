@@ -36,6 +36,8 @@ const USAGE = `lotse <command>
                              Lotse (embedded, or a running one at URL) with simulated
                              desks of all 16 Länder and the providers; the dashboard
                              moves within seconds (keys: LOTSE_DEMO_KEYS, dev keys on loopback)
+  demo --clean [--force]     remove the demo's keys (LOTSE_PREFIX, default lotse-demo) from
+                             Redis, nothing else; a prefix without "demo" only with --force
 
 Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see docs/reference/configuration.md).`;
 

@@ -142,6 +142,9 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
         lists ? o.deadLetters.list({ limit: 20 }) : { items: [], next: null },
         o.sampler.series(),
       ]);
+      // Replayed and not failed again since: shown under the dead letters, with when.
+      const deadIds = new Set(dead.items.map((d) => d.id));
+      const replays = lists ? (await o.deadLetters.recentReplays(10)).filter((r) => !deadIds.has(r.id)) : [];
       return {
         at: iso(now()),
         lists,
@@ -149,7 +152,11 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
         atRisk: risk,
         breached: breach,
         handoffs: handoff,
-        deadLetters: { items: dead.items.map((d) => ({ id: d.id, orgId: d.orgId, type: d.event.type, subject: d.event.subject, reason: d.reason, attempts: d.attempts, lastStatus: d.lastStatus, failedAt: d.failedAt })), more: dead.next !== null },
+        deadLetters: {
+          items: dead.items.map((d) => ({ id: d.id, orgId: d.orgId, type: d.event.type, subject: d.event.subject, reason: d.reason, attempts: d.attempts, lastStatus: d.lastStatus, failedAt: d.failedAt, replayedAt: d.replayedAt ?? null })),
+          more: dead.next !== null,
+          replayed: replays.map((r) => ({ id: r.id, orgId: r.orgId, type: r.event.type, subject: r.event.subject, reason: r.reason, attempts: r.attempts, failedAt: r.failedAt, replayedAt: r.replayedAt })),
+        },
         series,
       };
     },

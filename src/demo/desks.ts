@@ -27,6 +27,8 @@ export interface DeskSimOptions {
   /** The desk that speaks for a Land's citizens: it creates, reads, closes. */
   deskOf: (land: string) => string;
   logger: Logger;
+  /** When the request behind a draft came in (default: `enteredLateMs` before now). */
+  receivedAt?: (d: TicketDraft, now: number) => number;
   now?: () => number;
 }
 
@@ -116,7 +118,7 @@ export function startDeskSim(o: DeskSimOptions): DeskSim {
 
   async function create(d: TicketDraft) {
     const desk = o.deskOf(d.land);
-    const body = createBody(d, `demo-${o.runTag}-${d.n}`, new Date(now() - d.enteredLateMs).toISOString());
+    const body = createBody(d, `demo-${o.runTag}-${d.n}`, new Date(o.receivedAt ? o.receivedAt(d, now()) : now() - d.enteredLateMs).toISOString());
     const res = await o.api.call(desk, 'POST', '/v1/tickets', body);
     if (res.status !== 201 && res.status !== 200) {
       counters.failed += 1;

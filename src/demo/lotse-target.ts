@@ -27,7 +27,7 @@ export interface LotseTarget {
 /** URL keeps an IPv6 host in brackets: [::1]. */
 export const isLoopbackUrl = (url: URL) => isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1'));
 
-export async function startEmbeddedLotse(config: Config, topology: Topology, logger: Logger, port: number): Promise<LotseTarget> {
+export async function startEmbeddedLotse(config: Config, topology: Topology, logger: Logger, port: number, env: NodeJS.ProcessEnv = process.env): Promise<LotseTarget> {
   let redis;
   try {
     redis = await resolveRedis(config.redisUrl, config.dataDir, (msg) => logger.info(msg));
@@ -48,7 +48,7 @@ export async function startEmbeddedLotse(config: Config, topology: Topology, log
     } finally {
       probe.disconnect();
     }
-    const runtime = await createRuntime({ config, redisUrl: redis.url, topology, logger });
+    const runtime = await createRuntime({ config, redisUrl: redis.url, topology, logger, env });
     if (!runtime.principals.devKeys && topology.config.principals.length === 0) {
       await runtime.close();
       throw new DemoError(2, `No principals configured and HOST ${config.host} is not a loopback address: configure principals (API keys) in the topology first.`);

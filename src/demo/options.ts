@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { HOUR_MS, OFFICE_HOURS } from './clock.js';
 
 export const DEMO_USAGE = `lotse demo [--against URL] [--port N] [--speed N] [--seed N] [--volume N]
-           [--max-open N] [--max-tickets N] [--duration 10m]`;
+           [--max-open N] [--max-tickets N] [--duration 10m]
+lotse demo --clean [--force]   remove the demo's keys (LOTSE_PREFIX, default lotse-demo) from Redis`;
 
 export class DemoError extends Error {
   /** 1: cannot run (Redis, a Lotse that does not answer); 2: bad usage or configuration. */
@@ -28,6 +29,10 @@ export interface DemoOptions {
   maxOpen: number;
   maxTickets: number;
   durationMs: number | undefined;
+  /** Remove the demo's keys from Redis instead of running. */
+  clean: boolean;
+  /** With --clean: also a prefix that does not look like a demo's. */
+  force: boolean;
 }
 
 export const DEFAULTS = { speed: 60, volume: 1200, maxOpen: 2000, maxTickets: 20_000 } as const;
@@ -55,10 +60,19 @@ export function parseDemoArgs(args: string[], seedDefault: () => number = Date.n
       options: {
         against: { type: 'string' }, port: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, volume: { type: 'string' },
         'max-open': { type: 'string' }, 'max-tickets': { type: 'string' }, duration: { type: 'string' },
+        clean: { type: 'boolean' }, force: { type: 'boolean' },
       },
-    }) as { values: Record<string, string | undefined> });
+      // --clean and --force are booleans, read apart below; every other option is a string.
+    }) as unknown as { values: Record<string, string | undefined> });
   } catch (err) {
     throw new DemoError(2, `${(err as Error).message}\n\nusage: ${DEMO_USAGE}`);
+  }
+  const clean = (values.clean as unknown) === true;
+  const force = (values.force as unknown) === true;
+  if (force && !clean) throw new DemoError(2, '--force: only with --clean');
+  if (clean) {
+    const others = Object.keys(values).filter((k) => k !== 'clean' && k !== 'force' && values[k] !== undefined);
+    if (others.length > 0) throw new DemoError(2, `--clean: takes only --force, not ${others.map((k) => `--${k}`).join(', ')}`);
   }
   let against: URL | undefined;
   if (values.against !== undefined) {
@@ -81,6 +95,8 @@ export function parseDemoArgs(args: string[], seedDefault: () => number = Date.n
     maxOpen: parseNumber('max-open', values['max-open'], positiveInt, 'a whole number, at least 1') ?? DEFAULTS.maxOpen,
     maxTickets: parseNumber('max-tickets', values['max-tickets'], positiveInt, 'a whole number, at least 1') ?? DEFAULTS.maxTickets,
     durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+    clean,
+    force,
   };
 }
 

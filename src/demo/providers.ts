@@ -12,6 +12,13 @@ import { runProviderSim } from '../provider/sim.js';
 import { realMsFor } from './clock.js';
 import { ticketSeed } from './generator.js';
 
+/**
+ * The slow provider takes its handoffs in bursts: it leaves them waiting
+ * this long (real time), then takes what is waiting for `SLOW_OPEN_MS`.
+ */
+export const SLOW_HOLD_MS = 150_000;
+export const SLOW_OPEN_MS = 20_000;
+
 /** A provider's simulated working time on a ticket before it answers. */
 const PROVIDER_WORK_MS = 20 * 60_000;
 
@@ -36,6 +43,8 @@ export async function startProviderSims(o: {
   logger: Logger;
   seed: number;
   speed: number;
+  /** The provider that confirms its handoffs late: it starts paused and takes them in bursts. */
+  slow?: string;
   /** Answer over HTTP: Lotse's URL and each provider's key; orgs without a key are left out. */
   api?: { url: string; keyFor: (orgId: string) => string | undefined };
 }): Promise<ProviderSims> {
@@ -54,9 +63,24 @@ export async function startProviderSims(o: {
     });
   });
   await Promise.all(sims.map((s) => s.kit.worker.waitUntilReady()));
+  const slowSim = o.slow === undefined ? undefined : sims[orgs.indexOf(o.slow)];
+  let slowTimer: NodeJS.Timeout | undefined;
+  if (slowSim) {
+    // Paused at once: its first handoffs wait without a receipt, so the board's panel of them fills.
+    await slowSim.kit.worker.pause(true);
+    const cycle = (open: boolean) => {
+      slowTimer = setTimeout(() => {
+        if (open) slowSim.kit.worker.resume();
+        else void slowSim.kit.worker.pause(true).catch(() => undefined);
+        cycle(!open);
+      }, open ? SLOW_HOLD_MS : SLOW_OPEN_MS);
+    };
+    cycle(true);
+  }
   return {
     orgs,
     async close() {
+      clearTimeout(slowTimer);
       await Promise.allSettled(sims.map((s) => s.close()));
     },
   };

@@ -17,6 +17,8 @@ import { connectToLotse, isLoopbackUrl, startEmbeddedLotse, type LotseTarget } f
 import { DemoError, formatWorkday, parseDemoArgs, parseDemoKeys, type DemoOptions } from './options.js';
 import { createProgressWriter, readStats, renderProgress, type ApiCounts } from './progress.js';
 import { startProviderSims, type ProviderSims } from './providers.js';
+import { cleanDemo } from './clean.js';
+import { DEMO_PREFIX, DEMO_WEBHOOK_ENV, demoReceivedAt, demoTopology, FAILING_PROVIDER, SLOW_PROVIDER, startFailingEndpoint } from './demo-setup.js';
 
 const PROGRESS_MS = 500;
 const PLAIN_PROGRESS_MS = 2000;
@@ -30,8 +32,15 @@ function findLandDesks(topology: Topology): Map<string, string> {
 
 export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const options = parseDemoArgs(args);
+  // Its own Lotse keeps the demo's keys apart (lotse-demo) unless LOTSE_PREFIX says otherwise; a running one has its own.
+  if (!options.against && !env.LOTSE_PREFIX) env = { ...env, LOTSE_PREFIX: DEMO_PREFIX };
   const config = loadConfig(env);
-  const topology = loadTopology(config.topologyPath);
+  if (options.clean) return cleanDemo(config, options.force);
+  const fileTopology = loadTopology(config.topologyPath);
+  // Its own Lotse runs the demo policy, a failing webhook endpoint and quick retries; a running Lotse keeps its own.
+  const failing = options.against ? undefined : await startFailingEndpoint();
+  const topology = options.against ? fileTopology : demoTopology(fileTopology, failing?.url);
+  if (!options.against) env = { ...DEMO_WEBHOOK_ENV, ...env };
   const demoKeys = parseDemoKeys(env.LOTSE_DEMO_KEYS);
   // Logs go to stderr, quiet unless asked: stdout is the progress line's.
   const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2));
@@ -46,9 +55,15 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
   // A running Lotse elsewhere: the keys are known before anything is contacted.
   if (options.against) checkKeys(keysFor(isLoopbackUrl(options.against)));
 
-  const lotse: LotseTarget = options.against
-    ? await connectToLotse(options.against)
-    : await startEmbeddedLotse(config, topology, logger, options.port ?? config.port);
+  let lotse: LotseTarget;
+  try {
+    lotse = options.against
+      ? await connectToLotse(options.against)
+      : await startEmbeddedLotse(config, topology, logger, options.port ?? config.port, env);
+  } catch (err) {
+    await failing?.close();
+    throw err;
+  }
   let sims: ProviderSims | undefined;
   try {
     const keyFor = keysFor(lotse.devKeys);
@@ -56,7 +71,7 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
     const api = createApiClient(lotse.url, keyFor);
     await checkAccess(api, operations);
     sims = await startProviders(options, topology, lotse, config.prefix, config.redisUrl ?? DEFAULT_REDIS_URL, logger, keyFor);
-    printHeader(options, topology, lotse, sims, keyFor(operations) === `dev-${operations}` ? `dev-${operations}` : `der Schlüssel von ${operations} aus LOTSE_DEMO_KEYS`);
+    printHeader(options, topology, lotse, sims, keyFor(operations) === `dev-${operations}` ? `dev-${operations}` : `der Schlüssel von ${operations} aus LOTSE_DEMO_KEYS`, config.prefix);
     const deskSim = startDeskSim({
       api,
       generator: createTicketGenerator({ seed: options.seed, lands: [...topology.lands.values()], services: [...topology.services.keys()], perWorkday: options.volume }),
@@ -66,6 +81,7 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
       runTag: Date.now().toString(36),
       partOf: makePartOf(topology),
       deskOf: (land) => desks.get(land)!,
+      ...(options.against ? {} : { receivedAt: demoReceivedAt(topology, options.seed, (land) => desks.get(land)!) }),
       logger,
     });
     const progress = showProgress(deskSim, api, operations);
@@ -74,11 +90,13 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv = process.e
       await deskSim.stop(config.shutdownTimeoutMs);
       await sims?.close();
       await lotse.close();
+      await failing?.close();
       console.log(`Demo beendet: ${renderProgress({ officeMs: deskSim.officeNow(), counters: deskSim.counters, api: undefined, capped: undefined })}`);
     });
   } catch (err) {
     await sims?.close();
     await lotse.close();
+    await failing?.close();
     throw err;
   }
 }
@@ -93,7 +111,7 @@ async function startProviders(
   options: DemoOptions, topology: Topology, lotse: LotseTarget, prefix: string, redisUrl: string, logger: Logger, keyFor: (org: string) => string | undefined,
 ): Promise<ProviderSims | undefined> {
   const common = { topology, prefix, logger, seed: options.seed, speed: options.speed };
-  if (lotse.redisUrl) return startProviderSims({ ...common, redisUrl: lotse.redisUrl });
+  if (lotse.redisUrl) return startProviderSims({ ...common, redisUrl: lotse.redisUrl, ...(topology.orgs.has(SLOW_PROVIDER) ? { slow: SLOW_PROVIDER } : {}) });
   // A running Lotse: the providers read their queues in its Redis and answer over HTTP.
   if (!(await answers(redisUrl))) {
     console.log(`Keine Provider-Simulatoren: Redis unter ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')} antwortet nicht (REDIS_URL und LOTSE_PREFIX wie beim laufenden Lotse setzen).`);
@@ -102,10 +120,11 @@ async function startProviders(
   return startProviderSims({ ...common, redisUrl, api: { url: lotse.url, keyFor } });
 }
 
-function printHeader(options: DemoOptions, topology: Topology, lotse: LotseTarget, sims: ProviderSims | undefined, loginKey: string): void {
+function printHeader(options: DemoOptions, topology: Topology, lotse: LotseTarget, sims: ProviderSims | undefined, loginKey: string, topologyPrefix: string): void {
   const lines = [
     `Lotse-Demo: ${topology.lands.size} Länder, ${topology.services.size} Dienste, ${sims?.orgs.length ?? 0} Provider-Simulatoren; Tempo ${options.speed}× (ein Arbeitstag von 10 h dauert ${formatWorkday(options.speed)}), Seed ${options.seed}`,
-    options.against ? `Lotse: ${lotse.url} (läuft bereits)` : `Lotse: ${lotse.url} (eingebettet, alle Worker)`,
+    options.against ? `Lotse: ${lotse.url} (läuft bereits)` : `Lotse: ${lotse.url} (eingebettet, alle Worker; Demo-Richtlinie mit kurzen SLA-Fristen, Präfix ${topologyPrefix})`,
+    ...(options.against ? [] : [`Absichtlich gestört: ${topology.orgs.get(SLOW_PROVIDER)?.name ?? SLOW_PROVIDER} bestätigt Übergaben spät, der Webhook von ${topology.orgs.get(FAILING_PROVIDER)?.name ?? FAILING_PROVIDER} schlägt fehl`]),
     `Dashboard: ${lotse.url}/dashboard`,
     `Anmelden mit dem Schlüssel: ${loginKey}`,
     'Beenden mit Strg+C.',

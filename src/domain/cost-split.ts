@@ -99,18 +99,50 @@ export interface ServiceCostSplit {
   service: string;
   year: number;
   budgetCents: number;
+  /** The model this split applies. */
   model: CostModel['kind'];
+  /** The model the alliance agreed for the service (the topology's `costModel`). */
+  agreedModel: CostModel['kind'];
   /** Where the population figures come from (population model only). */
   populationSource: { name: string; date: string; url?: string | undefined } | null;
   shares: CostShare[];
 }
 
-/** The split of a service's budget for a year, or undefined when the topology gives it no budget for that year. */
-export function splitServiceBudget(topology: Topology, serviceId: string, year: number): ServiceCostSplit | undefined {
+/** The models a report may be asked for: the one the alliance agreed per service, or one of the three for all. */
+export const REPORT_MODELS = ['agreed', 'population', 'equal', 'fixed'] as const;
+export type ReportModel = (typeof REPORT_MODELS)[number];
+
+/** A service has no fixed shares agreed, so the fixed model cannot split its budget. */
+export class NoFixedSharesError extends CostSplitError {
+  constructor(readonly service: string) {
+    super(`${service} has no fixed shares agreed in the topology (costModel.kind fixed); choose population or equal`);
+  }
+}
+
+/** The cost model a report under `model` applies to a service: its agreed one, or the one asked for (fixed only where agreed). */
+export function costModelFor(service: { id: string; costModel: CostModel }, model: ReportModel): CostModel {
+  switch (model) {
+    case 'agreed':
+      return service.costModel;
+    case 'population':
+    case 'equal':
+      return { kind: model };
+    case 'fixed':
+      if (service.costModel.kind !== 'fixed') throw new NoFixedSharesError(service.id);
+      return service.costModel;
+  }
+}
+
+/**
+ * The split of a service's budget for a year, or undefined when the topology gives it no budget for that year.
+ * `model` is the agreed one unless another is asked for (a comparison: what would each Land pay by population, by equal shares).
+ */
+export function splitServiceBudget(topology: Topology, serviceId: string, year: number, model: ReportModel = 'agreed'): ServiceCostSplit | undefined {
   const service = topology.services.get(serviceId);
   if (!service) throw new CostSplitError(`unknown service ${serviceId}`);
   const budgetCents = budgetCentsOf(service, year);
   if (budgetCents === undefined) return undefined;
+  const costModel = costModelFor(service, model);
   const participants = service.participants.map((land) => {
     const known = topology.lands.get(land);
     if (!known) throw new CostSplitError(`${serviceId}: participant ${land} is not a Land of the topology`);
@@ -120,8 +152,9 @@ export function splitServiceBudget(topology: Topology, serviceId: string, year: 
     service: serviceId,
     year,
     budgetCents,
-    model: service.costModel.kind,
-    populationSource: service.costModel.kind === 'population' ? (topology.config.populationSource ?? null) : null,
-    shares: splitCosts({ budgetCents, participants, model: service.costModel }),
+    model: costModel.kind,
+    agreedModel: service.costModel.kind,
+    populationSource: costModel.kind === 'population' ? (topology.config.populationSource ?? null) : null,
+    shares: splitCosts({ budgetCents, participants, model: costModel }),
   };
 }

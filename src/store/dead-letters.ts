@@ -16,7 +16,18 @@ export interface DeadLetter {
   failedAt: string;
   /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay. */
   jobId: string;
+  /** When an operator last replayed this event (it failed again since, if it lies among the dead letters). */
+  replayedAt?: string | undefined;
 }
+
+/** A dead letter as an operator replayed it: when, and the new delivery's job. */
+export interface ReplayedLetter extends DeadLetter {
+  replayedAt: string;
+  replayJobId: string;
+}
+
+/** How many replays are kept to show (the newest); older ones are removed as new ones come. */
+export const KEEP_REPLAYED = 50;
 
 /**
  * Webhook dead letters lie in a hash (`wh:dead`, event id → entry) and two
@@ -75,6 +86,35 @@ export async function enableEndpoint(redis: RedisClient, keys: Keys, orgId: stri
   await redis.del(keys.webhookDisabled(orgId));
 }
 
+/**
+ * Keeps a replayed dead letter with its replay time, among the newest
+ * KEEP_REPLAYED: the board shows that (and when) it was replayed, and a
+ * dead letter that fails again carries the time of the replay before.
+ */
+export async function markReplayed(redis: RedisClient, keys: Keys, entry: DeadLetter, at: number, replayJobId: string): Promise<ReplayedLetter> {
+  const replayed: ReplayedLetter = { ...entry, replayedAt: new Date(at).toISOString(), replayJobId };
+  // The oldest beyond the bound once this one is in; a replay at the same moment may leave one more, the next trims it.
+  const overflow = await redis.zrange(keys.webhookReplayedIndex, 0, -KEEP_REPLAYED);
+  const multi = redis.multi().hset(keys.webhookReplayed, entry.id, JSON.stringify(replayed)).zadd(keys.webhookReplayedIndex, at, entry.id);
+  const gone = overflow.filter((id) => id !== entry.id);
+  if (gone.length > 0) multi.hdel(keys.webhookReplayed, ...gone).zrem(keys.webhookReplayedIndex, ...gone);
+  await multi.exec();
+  return replayed;
+}
+
+/** The newest replays, newest first. */
+export async function readRecentReplays(redis: RedisClient, keys: Keys, count: number): Promise<ReplayedLetter[]> {
+  const ids = await redis.zrange(keys.webhookReplayedIndex, 0, count - 1, 'REV');
+  if (ids.length === 0) return [];
+  return (await redis.hmget(keys.webhookReplayed, ...ids)).flatMap((raw) => (raw ? [JSON.parse(raw) as ReplayedLetter] : []));
+}
+
+/** When each of these events was last replayed (undefined: never, or too long ago to be kept). */
+export async function readReplayTimes(redis: RedisClient, keys: Keys, ids: readonly string[]): Promise<(string | undefined)[]> {
+  if (ids.length === 0) return [];
+  return (await redis.hmget(keys.webhookReplayed, ...ids)).map((raw) => (raw ? (JSON.parse(raw) as ReplayedLetter).replayedAt : undefined));
+}
+
 /** Counts one more replay of an event: its number, for a job id never used before. */
 export async function countReplay(redis: RedisClient, keys: Keys, eventId: string): Promise<number> {
   return redis.hincrby(keys.webhookReplays, eventId, 1);
@@ -90,7 +130,7 @@ export async function purgeDeliveries(redis: RedisClient, keys: Keys, eventIds: 
   if (eventIds.length === 0) return { replays: [], deadLetters: 0 };
   const replays = (await redis.hmget(keys.webhookReplays, ...eventIds)).map((n) => Number(n ?? 0));
   const letters = await readDeadLetters(redis, keys, eventIds);
-  const multi = redis.multi().hdel(keys.webhookReplays, ...eventIds);
+  const multi = redis.multi().hdel(keys.webhookReplays, ...eventIds).hdel(keys.webhookReplayed, ...eventIds).zrem(keys.webhookReplayedIndex, ...eventIds);
   for (const l of letters) multi.hdel(keys.deadLetters, l.id).zrem(keys.deadLetterIndex(), l.id).zrem(keys.deadLetterIndex(l.orgId), l.id);
   await multi.exec();
   return { replays, deadLetters: letters.length };
@@ -108,6 +148,9 @@ export function createDeadLetterStore(redis: RedisClient, keys: Keys) {
     disable: (orgId: string, at: number) => disableEndpoint(redis, keys, orgId, at),
     enable: (orgId: string) => enableEndpoint(redis, keys, orgId),
     countReplay: (eventId: string) => countReplay(redis, keys, eventId),
+    markReplayed: (entry: DeadLetter, at: number, replayJobId: string) => markReplayed(redis, keys, entry, at, replayJobId),
+    recentReplays: (count: number) => readRecentReplays(redis, keys, count),
+    replayTimes: (ids: readonly string[]) => readReplayTimes(redis, keys, ids),
     purgeDeliveries: (eventIds: readonly string[]) => purgeDeliveries(redis, keys, eventIds),
   };
 }

@@ -32,6 +32,9 @@ export interface Keys {
   webhookDisabled(orgId: string): string;
   /** Hash event id → replays so far, for replay job ids that are never reused. */
   webhookReplays: string;
+  /** The latest replays: a hash event id → the dead letter as it was replayed, with when; a sorted set of them by replay time (the newest kept). */
+  webhookReplayed: string;
+  webhookReplayedIndex: string;
   /** A dashboard session under the SHA-256 of its cookie (a string with an expiry). */
   session(id: string): string;
   /** The sessions of one organisation (a sorted set of session hashes by expiry), so they can all be ended at once. */
@@ -109,6 +112,8 @@ export function makeKeys(prefix: string): Keys {
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,
     webhookReplays: `${prefix}:wh:replays`,
+    webhookReplayed: `${prefix}:wh:replayed`,
+    webhookReplayedIndex: `${prefix}:wh:replayed:at`,
     session: (id) => `${prefix}:sess:${id}`,
     sessionsOfOrg: (orgId) => `${prefix}:sess-org:${orgId}`,
     loginFailures: (scope) => `${prefix}:login-fail:${scope}`,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Queues } from '../queue/queues.js';
-import type { DeadLetter, DeadLetterStore } from '../store/dead-letters.js';
+import type { DeadLetter, DeadLetterStore, ReplayedLetter } from '../store/dead-letters.js';
 import { replayJobId } from './delivery.js';
 
-export type { DeadLetter } from '../store/dead-letters.js';
+export type { DeadLetter, ReplayedLetter } from '../store/dead-letters.js';
 
 /** Ids as they appear in paths: event ids are ticket ids with suffixes. */
 export const DeadLetterIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a dead letter id (the event id)');
@@ -26,7 +26,9 @@ export interface DeadLetters {
    * and removes the entry. Null when there is no such entry (or another
    * replay took it first). A replay that fails again lands here again.
    */
-  replay(id: string): Promise<{ id: string; orgId: string; jobId: string } | null>;
+  replay(id: string): Promise<{ id: string; orgId: string; jobId: string; replayedAt: string } | null>;
+  /** The newest replays (kept with their replay time), newest first. */
+  recentReplays(limit: number): Promise<ReplayedLetter[]>;
 }
 
 /** Cursors name the last entry seen: its failing time and id, so removals between pages skip nothing. */
@@ -36,8 +38,9 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number }): DeadLetters {
+export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; now?: () => number }): DeadLetters {
   const { store } = o;
+  const now = o.now ?? Date.now;
 
   return {
     add: store.add,
@@ -57,29 +60,36 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
         }
       }
       const page = ids.slice(0, limit);
-      const items = await store.getMany(page.map((p) => p.id));
+      const letters = await store.getMany(page.map((p) => p.id));
+      // A dead letter that failed again after a replay says when it was replayed.
+      const replayed = await store.replayTimes(letters.map((l) => l.id));
+      const items = letters.map((l, i) => (replayed[i] ? { ...l, replayedAt: replayed[i] } : l));
       const last = page.at(-1);
       return { items, next: ids.length > limit && last ? encodeCursor(last.score, last.id) : null };
     },
 
+    recentReplays: (limit) => store.recentReplays(limit),
     isDisabled: store.isDisabled,
     disable: store.disable,
 
     async replay(id) {
       const entry = await store.get(id);
       if (!entry || !(await store.take(entry))) return null;
+      let jobId: string;
       try {
         // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
         await store.enable(entry.orgId);
         const n = await store.countReplay(id);
-        const jobId = replayJobId(id, n);
+        jobId = replayJobId(id, n);
         await o.queues.deliverWebhooks([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.attempts);
-        return { id, orgId: entry.orgId, jobId };
       } catch (err) {
         // Not re-queued: the entry stays for the next try.
         await store.add(entry).catch(() => undefined);
         throw err;
       }
+      // Re-queued: kept among the latest replays with its time, so the board shows that (and when) it was replayed.
+      const { replayedAt } = await store.markReplayed(entry, now(), jobId);
+      return { id, orgId: entry.orgId, jobId, replayedAt };
     },
   };
 }

@@ -188,3 +188,134 @@ describe('the dashboard in a real browser', () => {
     expect(foreign).toEqual([]);
   });
 });
+
+const SHOTS = resolve(ARTIFACTS, 'screenshots');
+const VIEWPORTS = [
+  { width: 1280, height: 720 },
+  { width: 1366, height: 768 },
+  { width: 1440, height: 900 },
+] as const;
+
+/** Every table of the board's visible panels, with its width and the width its panel gives it. */
+async function tableWidths(page: Page) {
+  type El = { id: string; hidden: boolean; querySelector(s: string): { clientWidth: number } | null; querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): { width: number } }> };
+  type Doc = { document: { querySelectorAll(s: string): ArrayLike<El> } };
+  return page.evaluate(() =>
+    Array.from((globalThis as unknown as Doc).document.querySelectorAll('main .panel'))
+      .filter((p) => !p.hidden)
+      .flatMap((p) => Array.from(p.querySelectorAll('table')).map((t) => ({ panel: p.id, table: Math.round(t.getBoundingClientRect().width), room: p.querySelector('.body')!.clientWidth }))),
+  );
+}
+
+describe('the board and the cost report at 1280×720, 1366×768 and 1440×900', () => {
+  let page: Page;
+  let deadId: string;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // A dead letter with a long reason, for a ticket of the board: as the webhook worker leaves one.
+    const { addDeadLetter } = await import('../../src/store/dead-letters.js');
+    const { makeKeys } = await import('../../src/store/keys.js');
+    deadId = `${expectedRisk[0]}-v1-handoff`;
+    await addDeadLetter(h.redis, makeKeys(h.prefix), {
+      id: deadId, orgId: 'dataport', reason: 'HTTP 500 nach 3 Versuchen: der Server des Dienstleisters beendete die Verbindung ohne Antwort', attempts: 3, lastStatus: 500,
+      failedAt: new Date(clock()).toISOString(), jobId: `wh-${deadId}`,
+      event: { specversion: '1.0', id: deadId, source: 'lotse', type: 'lotse.ticket.handoff.requested', subject: expectedRisk[0]!, time: new Date().toISOString() } as never,
+    });
+    // A breached P1 with a long subject and a long holder's name: the breached panel's widest row.
+    const long = await create('desk-MV', { land: 'MV', service: 'vms', impact: 'high', urgency: 'high', subject: 'Vaterschaftsanerkennung: Urkunde wird nach dem Hochladen der Nachweise nicht angezeigt, die Antragstellenden erhalten keine Eingangsbestätigung und rufen mehrfach an' });
+    for (let i = 0; i < 3; i++) {
+      const timer = await timerOf(long);
+      clock.jumpTo(timer.at);
+      const fired = await h.runtime.engine.fireTimer(long, timer.epoch);
+      if (fired.event === 'SLA_BREACHED') break;
+    }
+    page = await newPage();
+    await logIn(page);
+  });
+
+  it('keeps every table of the board inside its panel, names not ids, German numbers; screenshots of each size', async () => {
+    for (const size of VIEWPORTS) {
+      await page.setViewportSize(size);
+      await page.goto(`${base}/dashboard`);
+      await page.waitForSelector('#dead-letters tbody tr');
+      await page.waitForSelector('#at-risk tbody tr');
+      await page.waitForSelector('#breached tbody tr');
+      const tooWide = (await tableWidths(page)).filter((w) => w.table > w.room + 1);
+      if (size.width <= 1366) expect(tooWide, `${size.width}×${size.height}`).toEqual([]);
+      // Organisations by name, with the id only on hover.
+      expect(await page.locator('#dead-letters tbody tr').first().innerText()).toContain('Dataport AöR');
+      expect(await page.locator('#at-risk').innerText()).not.toMatch(/\bdesk-HB\b/);
+      // A cut text keeps its whole on hover.
+      expect(await page.locator('#dead-letters .reason').first().getAttribute('title')).toMatch(/ohne Antwort$/);
+      await page.screenshot({ path: resolve(SHOTS, `board-${size.width}x${size.height}.png`) });
+      await page.screenshot({ path: resolve(SHOTS, `board-${size.width}x${size.height}-full.png`), fullPage: true });
+    }
+  });
+
+  it('a replayed dead letter says that it was replayed and when, before and after the board refreshes', async () => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.goto(`${base}/dashboard`);
+    const row = page.locator('#dead-letters tbody tr', { hasText: 'Dataport AöR' }).first();
+    await row.locator('button', { hasText: 'Erneut senden' }).click();
+    await page.waitForSelector('#dead-letters .replayed');
+    expect(await page.locator('#dead-letters .replayed').first().innerText()).toMatch(/^erneut eingestellt am \d\d\.\d\d\. \d\d:\d\d$/);
+    // After a reload the row is among the replayed ones, with the time Lotse kept.
+    await page.reload();
+    await page.waitForSelector('#dead-letters tr.is-replayed');
+    const kept = (await app.inject({ method: 'GET', url: '/dashboard/api/overview', headers: { cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).json();
+    const replayed = kept.deadLetters.replayed.find((r: { id: string }) => r.id === deadId);
+    expect(replayed.replayedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await page.locator('#dead-letters tr.is-replayed').first().innerText()).toContain('erneut eingestellt am');
+    expect(await page.locator('#dead-letters tr.is-replayed button').count()).toBe(0);
+    await page.locator('#panel-dead-letters').screenshot({ path: resolve(SHOTS, 'board-replayed-1280x720.png') });
+  });
+
+  it('shows the cost report by the chosen year and model, in euros with German numbers, and downloads it as CSV whose sums equal the budget', async () => {
+    for (const size of VIEWPORTS) {
+      await page.setViewportSize(size);
+      await page.goto(`${base}/dashboard/reports/cost-split?year=2026`);
+      await page.waitForSelector('.report-service tbody tr');
+      await page.screenshot({ path: resolve(SHOTS, `report-${size.width}x${size.height}.png`) });
+      await page.screenshot({ path: resolve(SHOTS, `report-${size.width}x${size.height}-full.png`), fullPage: true });
+    }
+    expect(await page.locator('.report-service').first().innerText()).toMatch(/\d{1,3}(\.\d{3})+,\d\d\s€/);
+    expect(await page.locator('.report-service').first().innerText()).toContain('Zensus 2022, 15.05.2022');
+    // The Länder by name, as a reader looks for them.
+    const lands = await page.locator('.report-service').first().locator('tbody tr td:first-child').allInnerTexts();
+    expect(lands).toEqual([...lands].sort((a, b) => a.localeCompare(b, 'de')));
+    expect(lands[0]).toBe('Baden-Württemberg');
+    // Another model, chosen on the page.
+    await page.selectOption('#model', 'equal');
+    await Promise.all([page.waitForURL(/model=equal/), page.click('.toolbar button[type=submit]')]);
+    await page.waitForSelector('.report-service[data-model="equal"] tbody tr');
+    expect(await page.locator('.report-service h2').first().textContent()).toContain('zu gleichen Teilen (vereinbart: nach Einwohnerzahl)');
+    // Fixed shares for a service without them: the refusal in words, not an empty table.
+    await page.goto(`${base}/dashboard/reports/cost-split?year=2026&service=uvo&model=fixed`);
+    await page.waitForSelector('#report-problem');
+    expect(await page.locator('#report-problem').innerText()).toBe('Nicht berechnet: Feste Anteile sind nicht vereinbart für Unterhaltsvorschuss online.');
+    await page.goto(`${base}/dashboard/reports/cost-split?year=2026&model=equal`);
+    await page.waitForSelector('.report-service[data-model="equal"] tbody tr');
+    await page.selectOption('#model', 'agreed');
+    await Promise.all([page.waitForURL(/model=agreed/), page.click('.toolbar button[type=submit]')]);
+    await page.waitForSelector('.report-service[data-model="population"] tbody tr');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    expect(download.suggestedFilename()).toBe('lotse-kostenaufteilung-2026.csv');
+    const path = resolve(ARTIFACTS, 'kostenaufteilung-2026.csv');
+    await download.saveAs(path);
+    const { readFileSync } = await import('node:fs');
+    const [header, ...rows] = readFileSync(path, 'utf8').trimEnd().split('\r\n').map((l) => l.split(','));
+    const col = (name: string) => header!.indexOf(name);
+    const json = (await app.inject({ method: 'GET', url: '/v1/reports/cost-split?year=2026', headers: bearer('ops-bremen') })).json();
+    expect(json.services.length).toBeGreaterThan(0);
+    for (const s of json.services as { service: string; budgetCents: number }[]) {
+      const mine = rows.filter((r) => r[col('service')] === s.service);
+      expect(mine.length, s.service).toBeGreaterThan(0);
+      const cents = mine.reduce((sum, r) => sum + Math.round(Number(r[col('share_eur')]) * 100), 0);
+      expect(cents, s.service).toBe(s.budgetCents);
+      expect(Math.round(Number(mine[0]![col('budget_eur')]) * 100)).toBe(s.budgetCents);
+      expect(new Set(mine.map((r) => r[col('model')]))).toEqual(new Set(['population']));
+    }
+  });
+});

@@ -148,3 +148,63 @@ it('lotse demo refuses bad arguments and missing keys with exit code 2, naming w
   expect(stderr(noKeys)).toMatch(/LOTSE_DEMO_KEYS: no key for ops-bremen, desk-SH/);
   expect(stderr(noKeys)).not.toMatch(/desk-HB/);
 });
+
+/** A session on the board, as an operator logs in. */
+async function boardSession(url: string): Promise<string> {
+  const res = await fetch(`${url}/dashboard/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=dev-ops-bremen' });
+  expect(res.status).toBe(303);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+type Part = { items: unknown[] };
+type Overview = { atRisk: Part; breached: Part; handoffs: Part; deadLetters: Part };
+const PANELS = ['atRisk', 'breached', 'handoffs', 'deadLetters'] as const;
+
+it('lotse demo at its default speed fills every attention panel of the board (at risk, breached, handoffs without receipt, dead letters) within two minutes, under its own prefix', async () => {
+  const { server, admin } = await privateRedis();
+  const port = await freePort();
+  // No LOTSE_PREFIX: the demo takes its own.
+  const demo = spawn(['demo', '--seed', '7'], { REDIS_URL: server.url, LOTSE_PREFIX: '', PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  await line(demo, /Demo-Richtlinie mit kurzen SLA-Fristen, Präfix lotse-demo\)$/);
+  await line(demo, /^Absichtlich gestört: Dataport AöR bestätigt Übergaben spät, der Webhook von Support PQ-Portal schlägt fehl$/);
+  const cookie = await boardSession(url);
+  const seen = new Set<string>();
+  // The board's own data source, as the page reads it; each panel counted once it has shown a row.
+  await waitFor(
+    async () => {
+      const res = await fetch(`${url}/dashboard/api/overview`, { headers: { cookie } });
+      if (res.status !== 200) return false;
+      const body = (await res.json()) as Overview;
+      for (const p of PANELS) if (body[p].items.length > 0) seen.add(p);
+      return seen.size === PANELS.length;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000, what: `every attention panel filled (so far: ${[...seen].join(', ') || 'none'})` },
+  );
+  expect([...seen].sort()).toEqual([...PANELS].sort());
+  // Everything it wrote lies under its own prefix.
+  const keys = (await admin.keys('*')).filter((k) => !k.startsWith('lotse-demo:'));
+  expect(keys).toEqual([]);
+  demo.child.kill('SIGINT');
+  expect((await demo.exited).code).toBe(0);
+}, 200_000);
+
+it('lotse demo --clean removes only the demo prefix\'s keys, and refuses a prefix that does not look like a demo\'s unless --force', async () => {
+  const { server, admin } = await privateRedis();
+  await admin.mset('lotse-demo:t:1', 'x', 'lotse-demo:bull:intake:1', 'x', 'lotse-demo2:t:1', 'kept', 'lotse:t:1', 'kept', 'other:lotse-demo:x', 'kept');
+  await admin.hset('lotse-demo:wh:dead', 'a', '{}');
+
+  const refused = spawn(['demo', '--clean'], { REDIS_URL: server.url, LOTSE_PREFIX: 'lotse' });
+  expect((await refused.exited).code).toBe(2);
+  expect(refused.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/the prefix "lotse" does not look like a demo's.*--force/);
+  expect(await admin.exists('lotse:t:1')).toBe(1);
+
+  const clean = spawn(['demo', '--clean'], { REDIS_URL: server.url, LOTSE_PREFIX: '' });
+  expect((await clean.exited).code).toBe(0);
+  expect(rawLines(clean).join('\n')).toMatch(/Demo-Daten entfernt: 3 Schlüssel unter lotse-demo:/);
+  expect((await admin.keys('*')).sort()).toEqual(['lotse-demo2:t:1', 'lotse:t:1', 'other:lotse-demo:x']);
+
+  const forced = spawn(['demo', '--clean', '--force'], { REDIS_URL: server.url, LOTSE_PREFIX: 'lotse' });
+  expect((await forced.exited).code).toBe(0);
+  expect((await admin.keys('*')).sort()).toEqual(['lotse-demo2:t:1', 'other:lotse-demo:x']);
+});

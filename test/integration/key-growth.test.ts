@@ -50,6 +50,8 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
   'wh:dead:all': { why: 'retention', note: 'as wh:dead' },
   'wh:dead:org:<org>': { why: 'retention', note: 'as wh:dead; one per organisation of the topology' },
   'wh:replays': { why: 'retention', note: 'replay counts: erased with their ticket' },
+  'wh:replayed': { why: 'capped', note: 'the newest 50 replays with their time (KEEP_REPLAYED); erased with their ticket' },
+  'wh:replayed:at': { why: 'capped', note: 'as wh:replayed' },
   'wh:off:<org>': { why: 'topology', note: 'one per organisation' },
   'rt:<ticket>': { why: 'expires', note: 'the recurring-problem window; deleted by the purge' },
   'rx:<service>:<term>': { why: 'expires', note: 'the recurring-problem window' },

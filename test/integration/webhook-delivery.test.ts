@@ -227,7 +227,10 @@ describe('dead letters over HTTP', () => {
     receiver.answer(() => ({ status: 200 }));
     const replay = await app.inject({ method: 'POST', url: `/v1/dead-letters/${eventId}/replay`, headers: ops });
     expect(replay.statusCode, replay.body).toBe(202);
-    expect(replay.json()).toEqual({ id: eventId, orgId: 'dataport', jobId: `wh-${eventId}-r1` });
+    expect(replay.json()).toEqual({ id: eventId, orgId: 'dataport', jobId: `wh-${eventId}-r1`, replayedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    // Kept among the replays with its time, for the board to say that (and when) it was replayed.
+    const kept = JSON.parse((await h!.redis.hget(`${h!.prefix}:wh:replayed`, eventId))!);
+    expect(kept).toMatchObject({ id: eventId, replayedAt: replay.json().replayedAt, replayJobId: `wh-${eventId}-r1` });
     await waitFor(() => receiver.received.length === 4, { what: 'the replayed delivery' });
     const last = receiver.received[3]!;
     expect(last.headers['webhook-id']).toBe(eventId);
@@ -254,6 +257,9 @@ describe('dead letters over HTTP', () => {
       return r && JSON.parse(r).jobId === `wh-${eventId}-r1` ? r : null;
     }, { what: 'the replay to land again' });
     expect(JSON.parse(raw)).toMatchObject({ id: eventId, lastStatus: 422 });
+    // Listed again, with the time of the replay it failed after.
+    const listed = (await app.inject({ method: 'GET', url: '/v1/dead-letters', headers: bearer('ops-bremen') })).json();
+    expect(listed.items.find((d: { id: string }) => d.id === eventId).replayedAt).toBe(replay.json().replayedAt);
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
   });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
-import { CostSplitError, splitCosts, splitServiceBudget, type CostSplitInput } from '../../src/domain/cost-split.js';
+import { CostSplitError, NoFixedSharesError, splitCosts, splitServiceBudget, type CostSplitInput } from '../../src/domain/cost-split.js';
 import { LAND_CODES, type LandCode } from '../../src/domain/ids.js';
 import { compileTopology, TopologySchema } from '../../src/domain/topology.js';
 
@@ -137,6 +137,22 @@ describe('splitServiceBudget', () => {
     const split = splitServiceBudget(own, 'uvo', 2026)!;
     expect(split).toMatchObject({ budgetCents: 100_001, model: 'equal', populationSource: null });
     expect(centsOf(split.shares)).toEqual({ HB: 33_334, NI: 33_334, SH: 33_333 });
+  });
+
+  it('splits by another model when asked, to compare, and keeps the agreed one beside it; fixed only where fixed shares are agreed', () => {
+    const own = compileTopology(TopologySchema.parse({
+      ...DEFAULT_TOPOLOGY,
+      services: DEFAULT_TOPOLOGY.services.map((s) => (s.id === 'uvo' ? { ...s, participants: ['HB', 'NI'], costModel: { kind: 'fixed', shares: { HB: 0.25, NI: 0.75 } }, budget: { '2026': 1000 } } : s)),
+    }));
+    const equal = splitServiceBudget(own, 'elfe', 2026, 'equal')!;
+    expect(equal).toMatchObject({ model: 'equal', agreedModel: 'population', populationSource: null });
+    expect(new Set(equal.shares.map((s) => s.cents)).size).toBeLessThanOrEqual(2);
+    expect(sum(equal.shares)).toBe(125_000_000);
+    expect(splitServiceBudget(own, 'elfe', 2026, 'agreed')).toEqual(splitServiceBudget(own, 'elfe', 2026));
+    expect(centsOf(splitServiceBudget(own, 'uvo', 2026, 'fixed')!.shares)).toEqual({ HB: 25_000, NI: 75_000 });
+    expect(splitServiceBudget(own, 'uvo', 2026, 'population')).toMatchObject({ model: 'population', agreedModel: 'fixed', populationSource: { name: 'Zensus 2022' } });
+    expect(() => splitServiceBudget(own, 'elfe', 2026, 'fixed')).toThrow(NoFixedSharesError);
+    expect(() => splitServiceBudget(own, 'elfe', 2026, 'fixed')).toThrow(/elfe has no fixed shares agreed/);
   });
 
   it('has nothing to split for a year without a budget, and names an unknown service', () => {

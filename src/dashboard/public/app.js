@@ -139,22 +139,50 @@ function renderHandoffs(part) {
 async function replay(id, button) {
   button.disabled = true;
   const res = await fetch(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
-  button.textContent = res.ok ? t.words.replayed : t.words.replayFailed;
+  const body = res.ok ? await res.json().catch(() => null) : null;
+  // The row says at once that (and when) it was replayed; the refresh moves it among the replayed ones.
+  button.replaceWith(h('span', { class: res.ok ? 'replayed' : 'bad' }, res.ok ? replayedText(body?.replayedAt) : t.words.replayFailed));
   scheduleRefresh();
 }
 
+/** "erneut eingestellt am 07.12. 17:04". */
+const replayedText = (at) => `${t.words.replayedAt} ${fmtDateTime(at ?? new Date().toISOString())}`;
+
+/** An event and its ticket, by name: "Übergabe …a1b2c3d4". */
+function deadEventCell(d) {
+  const type = d.type.replace(/^lotse\./, '');
+  return h('span', {}, h('span', { title: d.id }, t.eventType[type] ?? type), ' ', d.subject ? h('a', { href: `/dashboard/tickets/${encodeURIComponent(d.subject)}`, class: 'ticket-id', title: d.subject }, shortId(d.subject)) : null);
+}
+
 function renderDeadLetters(part) {
-  listOrEmpty($('dead-letters'), part, (items) =>
-    table(
-      [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
-      items.map((d) => [
-        h('span', {}, h('span', { title: d.id }, t.eventType[d.type.replace(/^lotse\./, '')] ?? d.type.replace(/^lotse\./, '')), ' ', d.subject ? h('a', { href: `/dashboard/tickets/${encodeURIComponent(d.subject)}`, class: 'ticket-id', title: d.subject }, shortId(d.subject)) : null),
-        h('span', { class: 'name', title: d.orgId }, session.names.orgs[d.orgId] ?? d.orgId), d.reason, String(d.attempts), fmtDateTime(d.failedAt),
-        session.readOnly ? '' : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay),
-      ]),
-      { class: 'data rows', numeric: [3] },
-    ),
-  );
+  const replayed = part.replayed ?? [];
+  if (!part.items.length && !replayed.length) return listOrEmpty($('dead-letters'), part, () => null);
+  const rows = [
+    ...part.items.map((d) => ({ d, replayedRow: false })),
+    ...replayed.map((d) => ({ d, replayedRow: true })),
+  ];
+  replace($('dead-letters'), table(
+    [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
+    rows.map(({ d, replayedRow }) => [
+      deadEventCell(d),
+      orgCell(d.orgId),
+      h('span', { class: 'reason', title: d.reason }, d.reason),
+      fmtNumber(d.attempts),
+      fmtDateTime(d.failedAt),
+      replayedRow
+        ? h('span', { class: 'replayed', title: t.words.replayedHint }, replayedText(d.replayedAt))
+        : h('span', { class: 'dead-action' },
+          // Failed again after a replay: says so, and may be replayed once more.
+          d.replayedAt ? h('span', { class: 'replayed again', title: t.words.failedAgain }, `${replayedText(d.replayedAt)}, ${t.words.failedAgainShort}`) : null,
+          session.readOnly ? null : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay)),
+    ]),
+    { class: 'data rows dead-letter-table', numeric: [3] },
+  ), part.more ? h('p', { class: 'more muted' }, t.words.more) : null);
+  // The replayed rows after the dead ones: marked for the eye, and for tests.
+  const trs = $('dead-letters').querySelectorAll('tbody tr');
+  rows.forEach((r, i) => {
+    if (r.replayedRow) trs[i]?.classList.add('is-replayed');
+  });
 }
 
 /** A queue's German name, as in the chart's legend: `handoff-dataport` → "Übergaben Dataport AöR". */
@@ -282,7 +310,7 @@ async function openList(url, label) {
     h('p', {}, h('a', { href: listPage(url), class: 'open-list' }, t.words.openList)),
     items.length === 0 ? h('p', { class: 'empty' }, t.words.listEmpty) : table(
       [t.columns.ticket, t.columns.subject, t.columns.land, t.columns.service, t.columns.priority, t.columns.status, t.columns.level, t.columns.holder],
-      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), h('span', { title: session.names.lands[v.land] ?? v.land }, v.land), session.names.services[v.service] ?? v.service, v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? session.names.orgs[v.assignee] ?? v.assignee : '–']),
+      items.map((v) => [ticketCell(v), h('span', { class: 'subject', title: v.subject }, v.subject), h('span', { class: 'name', title: v.land }, session.names.lands[v.land] ?? v.land), h('span', { class: 'name', title: v.service }, session.names.services[v.service] ?? v.service), v.priority, t.status[v.status] ?? v.status, v.level ?? '–', v.assignee ? orgCell(v.assignee) : '–']),
       { class: 'data rows' },
     ),
     res.body?.next ? h('p', { class: 'more muted' }, t.words.more) : null,

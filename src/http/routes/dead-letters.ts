@@ -20,6 +20,7 @@ const DeadLetterSchema = z
     lastStatus: z.number().int().nullable().describe('Last HTTP status; null when no answer came'),
     failedAt: z.string(),
     jobId: z.string(),
+    replayedAt: z.string().optional().describe('When an operator last replayed this event: it failed again since'),
   })
   .describe('A webhook delivery that failed for good');
 
@@ -75,7 +76,7 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
         summary: 'Send the same event (same webhook-id) again; re-enables a disabled endpoint and removes the entry',
         params: Params,
         response: {
-          202: z.object({ id: z.string(), orgId: z.string(), jobId: z.string().describe('The new delivery job') }),
+          202: z.object({ id: z.string(), orgId: z.string(), jobId: z.string().describe('The new delivery job'), replayedAt: z.string().describe('When it was replayed') }),
           ...problemResponses(400, 401, 403, 404),
         },
       },
