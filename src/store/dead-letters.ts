@@ -14,8 +14,10 @@ export interface DeadLetter {
   /** The last HTTP status received; null when no answer came. */
   lastStatus: number | null;
   failedAt: string;
-  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay. */
+  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay (`mail-…` for mail). */
   jobId: string;
+  /** How it was to be delivered: by webhook (the default, when absent) or as a mail (id `mail-<event id>`). */
+  channel?: 'webhook' | 'mail';
 }
 
 /**

@@ -36,7 +36,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number }): DeadLetters {
+export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; mailAttempts?: number }): DeadLetters {
   const { store } = o;
 
   return {
@@ -69,6 +69,13 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
       const entry = await store.get(id);
       if (!entry || !(await store.take(entry))) return null;
       try {
+        if (entry.channel === 'mail') {
+          // A mail again: the same event, so the same Message-ID; the mail worker sends it once (src/mail/sender.ts).
+          const n = await store.countReplay(id);
+          const jobId = `${id}-r${n}`;
+          await o.queues.sendMails([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.mailAttempts ?? o.attempts);
+          return { id, orgId: entry.orgId, jobId };
+        }
         // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
         await store.enable(entry.orgId);
         const n = await store.countReplay(id);

@@ -12,6 +12,15 @@ describe('mail settings', () => {
     expect(loadMailConfig({}).smtpUrl).toBeUndefined();
   });
 
+  it('reads LOTSE_IMAP_URLS: several mailboxes, folder and env: password', () => {
+    const c = loadMailConfig({ LOTSE_IMAP_URLS: 'imap://lotse:pw@127.0.0.1:1143, imaps://desk:env:IMAP_PW@mx.example/Eingang', IMAP_PW: 's3cret' });
+    expect(c.imap).toEqual([
+      { name: 'lotse@127.0.0.1:1143/INBOX', host: '127.0.0.1', port: 1143, secure: false, auth: { user: 'lotse', pass: 'pw' }, folder: 'INBOX' },
+      { name: 'desk@mx.example:993/Eingang', host: 'mx.example', port: 993, secure: true, auth: { user: 'desk', pass: 's3cret' }, folder: 'Eingang' },
+    ]);
+    expect(() => loadMailConfig({ LOTSE_IMAP_URLS: 'imap://nouser@host' .replace('nouser@', '') })).toThrow(/names its user/);
+  });
+
   it('names every wrong variable, and wants a sender with an SMTP server', () => {
     expect(() => loadMailConfig({ LOTSE_SMTP_URL: 'http://x', LOTSE_MAIL_LISTEN: 'nope' })).toThrow(/LOTSE_SMTP_URL[\s\S]*LOTSE_MAIL_LISTEN/);
     expect(() => loadMailConfig({ LOTSE_SMTP_URL: 'smtp://x' })).toThrow(/LOTSE_MAIL_FROM/);

@@ -20,8 +20,9 @@ const DeadLetterSchema = z
     lastStatus: z.number().int().nullable().describe('Last HTTP status; null when no answer came'),
     failedAt: z.string(),
     jobId: z.string(),
+    channel: z.enum(['webhook', 'mail']).optional().describe('webhook (when absent) or mail: a mail Lotse could not send (id `mail-<event id>`); a replay sends it again'),
   })
-  .describe('A webhook delivery that failed for good');
+  .describe('A webhook delivery or a mail that failed for good');
 
 const ListQuery = z.strictObject({
   orgId: IdSchema.optional(),
