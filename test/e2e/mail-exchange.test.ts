@@ -94,4 +94,57 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     ]);
     expect(JSON.stringify(log)).not.toContain(VENDOR);
   }, 90_000);
+
+  it('a reply with only the subject tag, and one with only the vendor\'s own number, find their ticket', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Rechnungsexport bricht ab' }));
+    const id = record.id;
+    await waitFor(async () => (await mailsFor(servers, id)).length >= 1, { timeoutMs: 20_000, what: 'the handoff mail' });
+    // No In-Reply-To, no References: only the tag in the subject (a mail client that drops headers).
+    await sendAs(servers, { subject: `Ihre Anfrage [Lotse#${id}]`, text: 'Angenommen, bei uns INC-5001.' });
+    await waitFor(async () => (await status(id)) === 'open', { timeoutMs: 20_000, what: 'the receipt found by the subject tag' });
+    // Only the vendor's own number (kept from the receipt as the ticket's reference for vendor-lc).
+    await sendAs(servers, { subject: 'Zwischenstand zu INC-5001', text: 'Der Export läuft wieder, wir prüfen die Ursache.' });
+    await waitFor(async () => (await history(id)).some((e) => e.type === 'NOTE' && e.details?.text === 'Der Export läuft wieder, wir prüfen die Ursache.'), { timeoutMs: 20_000, what: 'the note found by the ticket number' });
+    const log = await h.runtime.engine.getTicket(dev('ops-bremen', topology), id).then(() => h.app()).then((app) => app.inject({ method: 'GET', url: `/v1/tickets/${id}/mail`, headers: bearer('ops-bremen') }));
+    const inbound = (log.json() as { items: { direction: string; match?: string; outcome: string; steps?: string[] }[] }).items.filter((e) => e.direction === 'in' && e.outcome !== 'NOTE' || e.match === 'ticket-number');
+    expect(inbound.map((e) => [e.match, e.outcome])).toEqual([['subject-tag', 'ACCEPT'], ['ticket-number', 'NOTE']]);
+    expect(inbound[1]!.steps).toEqual([
+      'message-id: no In-Reply-To or References',
+      'subject-tag: no subject tag',
+      `ticket-number: vendor-lc's number INC-5001 is kept on ${id}`,
+    ]);
+  }, 60_000);
+
+  it('mail from someone who is not the holder is a note of Lotse\'s own and changes nothing', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Kein Zugriff auf Angebote' }));
+    const id = record.id;
+    const [handoff] = (await waitFor(async () => { const m = await mailsFor(servers, id); return m.length >= 1 && m; }, { timeoutMs: 20_000, what: 'the handoff mail' })) as ParsedMail[];
+    await sendAs(servers, { from: 'Kollege <kollege@elsewhere.test>', subject: `Re: ${handoff!.subject}`, text: 'Status: gelöst', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
+    const note = await waitFor(async () => (await history(id)).find((e) => e.type === 'NOTE'), { timeoutMs: 20_000, what: 'the note' });
+    expect(note.actor).toEqual({ system: true });
+    expect(String(note.details?.text)).toContain('nicht von der bearbeitenden Stelle');
+    expect(await status(id)).toBe('handoff-pending');
+  }, 60_000);
+
+  it('mail to an intake mailbox that matches no ticket creates one; HTML is reduced to text; the address is the reporter\'s personal data', async () => {
+    const transport = (await import('nodemailer')).createTransport({ host: '127.0.0.1', port: servers.smtpPort, secure: false, ignoreTLS: true });
+    await transport.sendMail({ from: 'Erika Muster <erika.muster@example.org>', to: INTAKE, subject: 'Passwort vergessen', html: '<p>Ich komme <b>nicht</b> mehr ins Portal.</p><script>alert(1)</script>' });
+    transport.close();
+    const app = await h.app();
+    const created = await waitFor(async () => {
+      const page = await app.inject({ method: 'GET', url: '/v1/tickets?limit=100', headers: bearer('desk-HB') });
+      return (page.json() as { items: { id: string; subject: string }[] }).items.find((t) => t.subject === 'Passwort vergessen');
+    }, { timeoutMs: 20_000, what: 'the ticket from the intake mailbox' });
+    const record = (await h.runtime.engine.findTicket(created.id))!;
+    const desk = h.runtime.engine.view(dev('desk-HB', topology), record);
+    expect(desk.description).toBe('Ich komme nicht mehr ins Portal.');
+    expect(desk.channel).toBe('email');
+    expect(desk.reporter).toEqual({ name: 'Erika Muster', email: 'erika.muster@example.org' });
+    // Operators never see the reporter: not in the view, not in the mail log.
+    expect(h.runtime.engine.view(dev('ops-bremen', topology), record).reporter).toBeUndefined();
+    const log = await app.inject({ method: 'GET', url: `/v1/tickets/${created.id}/mail`, headers: bearer('ops-bremen') });
+    expect(log.body).not.toContain('erika');
+    expect((log.json() as { items: { party: string; outcome: string }[] }).items[0]).toMatchObject({ party: 'reporter', outcome: 'CREATED' });
+  }, 60_000);
 });
+
