@@ -78,7 +78,8 @@ export function createMailIn(deps: MailInDeps): MailIn {
     return { id: view.id, holder: view.assignee ?? '', status: view.status };
   }
 
-  async function carryOut(read: ReadMail, meaning: Meaning, ticketId: string | null): Promise<{ ticketId: string | null; outcome: string }> {
+  async function carryOut(read: ReadMail, meaning: Meaning, ticket: TicketFacts | null): Promise<{ ticketId: string | null; outcome: string }> {
+    let ticketId = ticket?.id ?? null;
     let n = 0;
     let outcome = meaning.outcome;
     for (const step of meaning.steps) {
@@ -94,8 +95,8 @@ export function createMailIn(deps: MailInDeps): MailIn {
           await refusedIsTaken(() => engine.noteOnce(ticketId!, step.text, key), (why) => (outcome = `refused: ${why}`));
           break;
         case 'event': {
-          const holder = read.match.senderOrgId!;
-          const principal: Principal = { orgId: holder, role: 'provider' };
+          // As the organisation that holds the ticket (meaning.ts sends these only for it: its reply, or the bounce of the mail to it).
+          const principal: Principal = { orgId: ticket!.holder, role: 'provider' };
           await refusedIsTaken(() => engine.applyEventOnce(principal, ticketId!, step.event, { idempotencyKey: key }), (why) => (outcome = `refused: ${why}`));
           break;
         }
@@ -121,7 +122,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
     const ticket = await facts(read.match.ticketId);
     const recipients = [...new Set([...(where.recipients ?? []), ...read.mail.to, ...read.mail.cc])];
     const meaning = decideInbound(read, ticket, mailboxes, recipients);
-    const done = await carryOut(read, meaning, ticket?.id ?? null);
+    const done = await carryOut(read, meaning, ticket);
     failpoint('mail-in-after-commit');
     await store.take(where.mailbox, read.key, now());
     const party = meaning.steps.some((s) => s.do === 'create') ? 'reporter' : read.match.senderOrgId;

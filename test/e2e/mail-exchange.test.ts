@@ -24,6 +24,16 @@ const body = (over: Record<string, unknown> = {}) => ({
   reporter: { name: 'Erika Mustermann', email: 'erika@example.org' }, ...over,
 });
 
+async function retried<T>(run: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'VERSION_CONFLICT') throw err;
+    }
+  }
+}
+
 /** The vendor's mails about one ticket, oldest first. */
 async function mailsFor(servers: MailServers, ticketId: string): Promise<ParsedMail[]> {
   return (await mailbox(servers, 'support')).filter((m) => m.subject?.includes(`[Lotse#${ticketId}]`));
@@ -146,5 +156,49 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     expect(log.body).not.toContain('erika');
     expect((log.json() as { items: { party: string; outcome: string }[] }).items[0]).toMatchObject({ party: 'reporter', outcome: 'CREATED' });
   }, 60_000);
+
+  it('a vendor on vacation and a bounce make 0 loops in 100 round trips', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Urlaubstest' }));
+    const id = record.id;
+    const [handoff] = (await waitFor(async () => { const m = await mailsFor(servers, id); return m.length >= 1 && m; }, { timeoutMs: 20_000, what: 'the handoff mail' })) as ParsedMail[];
+    await sendAs(servers, { subject: `Re: ${handoff!.subject}`, text: 'Angenommen.', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
+    await waitFor(async () => (await status(id)) === 'open', { timeoutMs: 20_000, what: 'the receipt' });
+    // 100 round trips: the desk writes, the vendor's mailbox answers each with a real Sieve vacation notice.
+    // (The vacation notes land meanwhile: a desk's write that keeps meeting them is tried again, as any client would.)
+    for (let i = 1; i <= 100; i++) await retried(() => h.runtime.engine.applyEvent(dev('desk-HB', topology), id, { type: 'NOTE', text: `Nachfrage ${i}` }));
+    const vacationNotes = async () => (await history(id)).filter((e) => e.type === 'NOTE' && 'system' in e.actor && String(e.details?.text).startsWith('Automatische Antwort'));
+    await waitFor(async () => (await vacationNotes()).length === 100, { timeoutMs: 120_000, intervalMs: 250, what: '100 vacation notices kept as notes' });
+    // Nothing answered them: the vendor got the handoff and the 100 updates, no more, and nothing waits to be sent.
+    await waitFor(async () => (await h.runtime.queues.queue('mail').getJobCounts('waiting', 'delayed', 'active')).waiting === 0, { what: 'the mail queue drained' });
+    const counts = await h.runtime.queues.queue('mail').getJobCounts('waiting', 'delayed', 'active');
+    expect(counts).toEqual({ waiting: 0, delayed: 0, active: 0 });
+    expect((await mailsFor(servers, id)).length).toBe(101);
+    const app = await h.app();
+    const log = (await app.inject({ method: 'GET', url: `/v1/tickets/${id}/mail`, headers: bearer('ops-bremen') })).json() as { items: { direction: string; kind: string; outcome: string }[] };
+    expect(log.items.filter((e) => e.direction === 'out').length).toBe(101);
+    expect(log.items.filter((e) => e.kind === 'auto-reply').length).toBe(100);
+
+    // A handoff to an address that does not exist: Postfix's real bounce rejects it as undeliverable, once.
+    const pq = await h.runtime.engine.createTicket(dev('desk-HB', topology), body({ service: 'pq-portal', subject: 'Präqualifikation hängt' }));
+    await waitFor(async () => (await status(pq.record.id)) === 'open', { timeoutMs: 30_000, what: 'the handoff rejected by the bounce, back to operations' });
+    const rejected = (await history(pq.record.id)).find((e) => e.type === 'REJECT_HANDOFF')!;
+    expect(rejected.actor).toEqual({ orgId: 'vendor-pq', role: 'provider' });
+    expect(String(rejected.details?.reason)).toMatch(/^Nicht zustellbar: nobody@vendor\.test 5\.1\.1/);
+    expect((await h.runtime.engine.findTicket(pq.record.id))!.state.context.assignee).toBe('ops-bremen');
+    const bad = (await app.inject({ method: 'GET', url: '/v1/mail/undeliverable', headers: bearer('ops-bremen') })).json() as { items: { address: string; status: string; ticketId: string }[] };
+    expect(bad.items).toEqual([expect.objectContaining({ address: 'nobody@vendor.test', status: '5.1.1', ticketId: pq.record.id })]);
+    expect((await app.inject({ method: 'GET', url: '/v1/mail/undeliverable', headers: bearer('desk-HB') })).statusCode).toBe(403);
+    // 99 more round trips to it: none is sent (the address is marked), so nothing bounces again; each is a dead letter an operator sees.
+    for (let i = 0; i < 99; i++) {
+      await h.runtime.engine.applyEvent(dev('ops-bremen', topology), pq.record.id, { type: 'ASSIGN', assignee: 'vendor-pq', reason: `Versuch ${i}` });
+      await h.runtime.engine.applyEvent(dev('ops-bremen', topology), pq.record.id, { type: 'ASSIGN', assignee: 'ops-bremen', reason: 'zurück' });
+    }
+    const dead = async () => ((await app.inject({ method: 'GET', url: '/v1/dead-letters?orgId=vendor-pq&limit=200', headers: bearer('ops-bremen') })).json() as { items: { channel?: string; reason: string; event: { type: string } }[] }).items;
+    await waitFor(async () => (await dead()).filter((d) => d.event.type === 'lotse.ticket.handoff.requested').length === 99, { timeoutMs: 60_000, intervalMs: 250, what: '99 refused handoff mails as dead letters' });
+    expect((await dead()).every((d) => d.channel === 'mail' && d.reason.startsWith('undeliverable: nobody@vendor.test bounced for good'))).toBe(true);
+    // One delivery attempt to the address, one bounce, ever.
+    expect((servers.logs().match(/to=<nobody@vendor\.test>/g) ?? []).length).toBe(1);
+    expect((servers.logs().match(/status=bounced/g) ?? []).length).toBe(1);
+  }, 240_000);
 });
 
