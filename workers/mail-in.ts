@@ -118,7 +118,10 @@ export function createMailIn(deps: MailInDeps): MailIn {
       limits: { maxAttachments: config.maxAttachments, maxAttachmentBytes: config.maxAttachmentBytes },
       resolvedWhen,
     });
-    if (await store.hasSeen(where.mailbox, read.key)) return { taken: false, why: 'seen' };
+    if (await store.hasSeen(where.mailbox, read.key)) {
+      logger.info({ mailbox: where.mailbox, kind: read.classification.kind }, 'mail taken before; skipped');
+      return { taken: false, why: 'seen' };
+    }
     const ticket = await facts(read.match.ticketId);
     const recipients = [...new Set([...(where.recipients ?? []), ...read.mail.to, ...read.mail.cc])];
     const meaning = decideInbound(read, ticket, mailboxes, recipients);

@@ -117,7 +117,8 @@ export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Wo
       if (attempt >= (job.opts.attempts ?? 1)) return deadLetter(`${reason}; gave up after ${attempt} attempts`);
       await store.noteSendFailure(orgId, now(), reason, false).catch(() => undefined);
       log.info({ reason }, 'mail attempt failed; retrying');
-      throw err instanceof Error ? err : new Error(String(err));
+      // Not the SMTP client's error: its words (ECONNREFUSED…) would read as Redis being away, and the job would wait without using an attempt.
+      throw new Error(`mail not sent, retried by the backoff (SMTP ${err instanceof MailSendError ? (err.responseCode ?? 'no answer') : 'busy'})`);
     }
   }
 
