@@ -103,6 +103,16 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
       ['person', 'no-automation-mark', 'message-id', 'RESOLVE'],
     ]);
     expect(JSON.stringify(log)).not.toContain(VENDOR);
+
+    // Operators see the exchange: the organisation's mail health on /metrics and /v1/mail/health.
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: bearer('ops-bremen') });
+    expect(metrics.body).toMatch(/^lotse_mail_sent_total\{org="vendor-lc"\} [1-9]\d*$/m);
+    expect(metrics.body).toMatch(/^lotse_mail_received_total\{org="vendor-lc"\} [1-9]\d*$/m);
+    expect(metrics.body).toMatch(/^lotse_mail_failing\{org="vendor-lc"\} 0$/m);
+    expect(metrics.body).not.toContain(VENDOR);
+    const health = (await app.inject({ method: 'GET', url: '/v1/mail/health', headers: bearer('ops-bremen') })).json() as { items: { orgId: string; address: string; lastSentAt: string | null; failing: number }[] };
+    expect(health.items.find((x) => x.orgId === 'vendor-lc')).toMatchObject({ address: VENDOR, failing: 0, lastSentAt: expect.any(String) });
+    expect((await app.inject({ method: 'GET', url: '/v1/mail/health', headers: bearer('desk-HB') })).statusCode).toBe(403);
   }, 90_000);
 
   it('a reply with only the subject tag, and one with only the vendor\'s own number, find their ticket', async () => {
