@@ -9,6 +9,7 @@ import { benchDashboard, reportDashboard } from './dashboard.js';
 import { benchCeiling, reportCeiling } from './ceiling.js';
 import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
+import { benchMail, reportMail } from './mail.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -76,6 +77,8 @@ const PARTS: Part[] = [
     name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
     run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 3) })),
   },
+  // Needs Postfix and Dovecot installed and root (as in CI).
+  { name: 'mail', title: 'Mail through a local Postfix and Dovecot (issue 17)', byDefault: true, run: async (url) => reportMail(await benchMail(url, { n: env('BENCH_MAIL_N', 500), latencies: env('BENCH_MAIL_LATENCIES', 20) })) },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];

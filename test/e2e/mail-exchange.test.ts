@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedMail } from 'mailparser';
 import { bearer, createHarness, dev, waitFor, type Harness } from '../helpers/harness.js';
-import { INTAKE, LOTSE_FROM, mailbox, mailEnv, mailTopology, sendAs, VENDOR } from '../helpers/mail-exchange.js';
+import { INTAKE, mailbox, mailEnv, mailTopology, sendAs, VENDOR } from '../helpers/mail-exchange.js';
 import { mailServersMissing, startMailServers, type MailServers } from '../helpers/mail-servers.js';
 
 const missing = mailServersMissing();

@@ -10,7 +10,7 @@ import { createTransport } from 'nodemailer';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/topology-file.js';
 import type { Topology, TopologyInput } from '../../src/domain/topology.js';
-import { MAIL_USERS, type MailServers } from './mail-servers.js';
+import type { MAIL_USERS, MailServers } from './mail-servers.js';
 
 /** Lotse's sender: Postfix relays `@in.lotse.test` to Lotse's listener, so replies, vacation notes and bounces come back to it. */
 export const LOTSE_FROM = 'lotse@in.lotse.test';
