@@ -110,7 +110,18 @@ export function createMailIn(deps: MailInDeps): MailIn {
     return { ticketId, outcome };
   }
 
+  /** A ticket that keeps changing meanwhile (VERSION_CONFLICT) is tried again a few times: the steps are idempotent by their keys. */
   async function take(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await takeOnce(raw, where);
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'VERSION_CONFLICT') || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async function takeOnce(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
     const read = await readInboundMail(raw, { mailbox: where.mailbox, ...(where.envelopeFrom !== undefined ? { envelopeFrom: where.envelopeFrom } : {}) }, {
       ownDomain: domain,
       ownAddresses,
