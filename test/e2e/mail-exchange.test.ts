@@ -210,5 +210,17 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     expect((servers.logs().match(/to=<nobody@vendor\.test>/g) ?? []).length).toBe(1);
     expect((servers.logs().match(/status=bounced/g) ?? []).length).toBe(1);
   }, 240_000);
+
+  it('takes mail over LMTP too, as an MTA delivers to a mailbox', async () => {
+    const l = await createHarness({ topology, roles: ['mail'], principalEnv: mailEnv(servers, { LOTSE_MAIL_LISTEN: `127.0.0.1:${servers.lmtpListenerPort}`, LOTSE_MAIL_LISTEN_PROTOCOL: 'lmtp' }) });
+    try {
+      const { record } = await l.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Über LMTP' }));
+      await sendAs(servers, { to: 'lotse@lmtp.lotse.test', subject: `Re: [Lotse#${record.id}] Übergabe: Über LMTP`, text: 'Angenommen.' });
+      await waitFor(async () => l.runtime.engine.view('system', (await l.runtime.engine.findTicket(record.id))!).status === 'open', { timeoutMs: 20_000, what: 'the receipt taken over LMTP' });
+      expect(servers.logs()).toMatch(/to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/);
+    } finally {
+      await l.close();
+    }
+  }, 60_000);
 });
 
