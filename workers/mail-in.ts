@@ -135,7 +135,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
     }
     const ticket = await facts(read.match.ticketId);
     const recipients = [...new Set([...(where.recipients ?? []), ...read.mail.to, ...read.mail.cc])];
-    const meaning = decideInbound(read, ticket, mailboxes, recipients);
+    const meaning = decideInbound(read, ticket, mailboxes, recipients, ticket ? resolvedWhen.get(ticket.holder) : undefined);
     const done = await carryOut(read, meaning, ticket);
     failpoint('mail-in-after-commit');
     await store.take(where.mailbox, read.key, now());

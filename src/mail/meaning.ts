@@ -58,7 +58,12 @@ function isPaired(s: string, i: number): boolean {
   return c <= 0xdbff ? (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00 : (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
 }
 
-export function decideInbound(read: ReadMail, ticket: TicketFacts | null, mailboxes: readonly MailboxConfig[], recipients: readonly string[]): Meaning {
+/**
+ * `resolvedWhen`: the holder's own pattern (organisations[].mail.resolvedWhen). A
+ * ticket system's resolution notice is automatic mail: from the holder, when
+ * it matches the pattern, it resolves too (never the default line alone).
+ */
+export function decideInbound(read: ReadMail, ticket: TicketFacts | null, mailboxes: readonly MailboxConfig[], recipients: readonly string[], resolvedWhen?: RegExp): Meaning {
   const { classification: c, match, mail } = read;
   const sender = match.senderOrgId;
   const isHolder = ticket !== null && sender !== null && sender === ticket.holder;
@@ -86,6 +91,11 @@ export function decideInbound(read: ReadMail, ticket: TicketFacts | null, mailbo
     }
     case 'auto-reply': {
       if (!ticket) return { steps: [], outcome: 'ignored (automatic reply, no ticket)' };
+      if (isHolder && resolvedWhen && resolvedWhen.test(`${mail.subject}\n${mail.text}`) && ticket.status !== 'resolved' && ticket.status !== 'closed') {
+        const resolution = safeText(`Lösungsmeldung des Ticketsystems von ${who}: ${mail.subject}\n\n${mail.text}`);
+        const accept: Step[] = awaitingReceipt ? [{ do: 'event', as: 'holder', event: { type: 'ACCEPT' } }] : [];
+        return { steps: [...refs, ...accept, { do: 'event', as: 'holder', event: { type: 'RESOLVE', resolution } }], outcome: awaitingReceipt ? 'ACCEPT+RESOLVE' : 'RESOLVE' };
+      }
       if (isHolder && awaitingReceipt && refs.length > 0) {
         const number = (refs[0] as Extract<Step, { do: 'ref' }>).number;
         return { steps: [...refs, { do: 'event', as: 'holder', event: { type: 'ACCEPT', note: `Automatische Eingangsbestätigung per Mail (Vorgangsnummer ${number}).` } }], outcome: 'ACCEPT' };

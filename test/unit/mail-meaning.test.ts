@@ -59,6 +59,13 @@ describe('what a mail means', () => {
     expect(decideInbound(ack, null, [MAILBOX], ['intake@lotse.test'])).toEqual({ steps: [], outcome: 'ignored (automatic reply, no ticket)' });
   });
 
+  it("a ticket system's automatic resolution notice resolves by the holder's own pattern", async () => {
+    const notice = await read(raw(base(['Auto-Submitted: auto-generated']), 'Ihr Vorgang INC-7 wurde geschlossen (Resolved).\n'));
+    expect(decideInbound(notice, open, [], [], /\(Resolved\)/)).toMatchObject({ outcome: 'RESOLVE', steps: [{ do: 'ref' }, { do: 'event', event: { type: 'RESOLVE', resolution: expect.stringContaining('Lösungsmeldung des Ticketsystems von vendor-lc') } }] });
+    expect(decideInbound(notice, open, [], []).outcome).toBe('NOTE');
+    expect(decideInbound(notice, open, [], [], /Status: erledigt/).outcome).toBe('NOTE');
+  });
+
   it('a permanent bounce marks the address and rejects the waiting handoff; a transient one is a note', async () => {
     const r = await read(dsn({ action: 'failed', status: '5.1.1' }));
     const m = decideInbound(r, pending, [], []);
