@@ -16,7 +16,7 @@ import tseslint from 'typescript-eslint';
  * | 3    | store     | src/store/ (owns the RedisClient type)                                 |
  * | 4    | queue     | src/queue/ (may use the store's client type; the store never the queue) |
  * | 5    | webhooks  | src/webhooks/                                                          |
- * | 5    | mail      | src/mail/ (mail at the edge: building blocks, not yet wired)           |
+ * | 5    | mail      | src/mail/ (mail at the edge; workers/mail*.ts run it)                  |
  * | 6    | machines  | machines/ (pure; import only xstate, zod and src/domain)               |
  * | 7    | engine    | src/engine/                                                            |
  * | 8    | metrics   | src/metrics/                                                           |

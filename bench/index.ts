@@ -10,6 +10,7 @@ import { benchCeiling, reportCeiling } from './ceiling.js';
 import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
 import { benchConsole, reportConsole } from './console.js';
+import { benchMail, reportMail } from './mail.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -81,6 +82,8 @@ const PARTS: Part[] = [
     name: 'console', title: 'The console in a browser: the ticket page beside the board at many tickets (issue 16)', byDefault: true,
     run: async (url) => reportConsole(await benchConsole(url, { tickets: env('BENCH_CONSOLE_TICKETS', 200_000), rounds: env('BENCH_CONSOLE_ROUNDS', 5) })),
   },
+  // Needs Postfix and Dovecot installed and root (as in CI).
+  { name: 'mail', title: 'Mail through a local Postfix and Dovecot (issue 17)', byDefault: true, run: async (url) => reportMail(await benchMail(url, { n: env('BENCH_MAIL_N', 500), latencies: env('BENCH_MAIL_LATENCIES', 20) })) },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];

@@ -56,8 +56,11 @@ import { statsRoutes } from './http/routes/stats.js';
 import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub } from './store/event-hub.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
+import { createMailRoom, mailRoomSettings, type MailRoom } from '../workers/mail-room.js';
+import { mailRoutes } from './http/routes/mail.js';
+import { createMailStore } from './store/mail-store.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
@@ -103,6 +106,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const principals = createPrincipalResolver(topology, o.env ?? process.env, { loopback: isLoopback(config.host) });
   const webhookTargets = resolveWebhookTargets(topology, o.env ?? process.env);
   const webhookSettings = loadWebhookSettings(o.env ?? process.env);
+  // Mail (workers/mail-room.ts): settings checked before any connection opens.
+  const mailSettings = mailRoomSettings(topology, o.env ?? process.env);
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
@@ -115,7 +120,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const refIndexed = await backfillRefIndex(workerConnection, keys, (ref) => keys.index(externalRefIndex(ref)));
   if (refIndexed !== null) logger.info({ added: refIndexed }, 'tickets indexed by their desk reference (ix:ref) for GET /v1/tickets?externalRef=');
   const queues = createQueues(redis, config.prefix, logger);
-  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue });
+  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue, extra: () => mail.metrics() });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createTicketEngine({
     topology,
@@ -131,7 +136,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const backlog = createBacklogEngine({
     topology, store: createBacklogStore(redis, keys), keys, listing: makeBacklogListing(redis, keys), idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
-  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts });
+  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts, mailAttempts: mailSettings.attempts });
+  const mail: MailRoom = createMailRoom({ settings: mailSettings, topology, engine, store: createMailStore(redis, config.prefix), queues, deadLetters, logger: logger.child({ role: 'mail' }), now });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const readModel = createReadModel(redis, keys);
   const sessions = createSessions({
@@ -196,6 +202,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       });
       workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
     },
+    mail: () => mail.start({ ...workerDeps, logger: logger.child({ role: 'mail' }) }, config.concurrency),
     relay: () => {
       const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
       relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
@@ -205,7 +212,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
           eventsMaxLen: config.eventsMaxLen,
           onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
         }),
-        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }),
+        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }, mail.routing),
         logger: logger.child({ role: 'relay' }),
         claimIdleMs: config.relayClaimIdleMs,
       });
@@ -225,7 +232,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
-        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0));
+        // Mail workers only where mail is configured.
+        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0) && !(r === 'mail' && !mail.configured));
         return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
       },
     },
@@ -268,6 +276,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         plugins: [
           async (app) => {
             await app.register(deadLetterRoutes(deadLetters));
+            await app.register(mailRoutes(mail.view));
             await app.register(erasureRoutes(engine));
             await app.register(statsRoutes(stats));
             await app.register(backlogRoutes(backlog, engine));
@@ -289,7 +298,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await hub.close();
       await removeBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-      await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s())]), deadline]);
+      await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s()), mail.stop()]), deadline]);
       await queues.close();
       workerConnection.disconnect();
       await redis.quit().catch(() => redis.disconnect());

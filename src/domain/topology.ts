@@ -67,6 +67,34 @@ export const QueueAccessSchema = z.union([
   }),
 ]);
 
+function isPattern(p: string): boolean {
+  try {
+    new RegExp(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `organisations[].mail`: the organisation works by e-mail (src/mail; docs/reference/mail.md). */
+export const OrganisationMailSchema = z.strictObject({
+  address: z.email(),
+  /** The other side's own ticket number, e.g. `INC-[0-9]+`. */
+  ticketNumber: z.string().max(200).refine(isPattern, 'a regular expression').optional(),
+  /** A pattern that means resolved; default: a line `Status: gelöst`. */
+  resolvedWhen: z.string().max(200).refine(isPattern, 'a regular expression').optional(),
+});
+
+/** `mailboxes[]`: an intake address; mail to it that matches no ticket creates one on behalf of the organisation. */
+export const MailboxSchema = z.strictObject({
+  address: z.email(),
+  orgId: IdSchema,
+  service: IdSchema,
+  /** The Land, where the organisation does not tell it. */
+  land: LandCodeSchema.optional(),
+});
+export type MailboxConfig = z.infer<typeof MailboxSchema>;
+
 export const OrganisationSchema = z.strictObject({
   id: IdSchema,
   name: z.string().min(1).max(200),
@@ -78,6 +106,8 @@ export const OrganisationSchema = z.strictObject({
   queues: QueueAccessSchema.optional(),
   /** Business time a provider has to acknowledge a handoff. */
   receiptDeadline: BusinessDurationSchema.default('PT1H'),
+  /** Works by e-mail: handoffs, updates and requests go to this address as mail. */
+  mail: OrganisationMailSchema.optional(),
 });
 export type Organisation = z.infer<typeof OrganisationSchema>;
 
@@ -194,6 +224,8 @@ export const TopologySchema = z
       .default({ reopenWindowDays: 14, maxEvents: 1000 }),
     /** Backlog settings of every service that does not name its own (`services[].backlog`). */
     backlog: BacklogSettingsSchema.default(DEFAULT_BACKLOG_SETTINGS),
+    /** Intake mailboxes: mail that matches no ticket creates one (src/mail). */
+    mailboxes: z.array(MailboxSchema).max(100).default([]),
   })
   // `when`: the cross checks run even when other fields are wrong, so one answer names every problem.
   .superRefine(checkReferences, { when: (payload) => isCheckable(payload.value) });

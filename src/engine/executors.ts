@@ -21,7 +21,13 @@ export interface WebhookRouting {
   attempts: number;
 }
 
-export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting): Executors {
+/** Which organisations work by e-mail (`organisations[].mail`): their handoff events become mails too (workers/mail.worker.ts). */
+export interface MailRouting {
+  has(orgId: string): boolean;
+  attempts: number;
+}
+
+export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting, mail?: MailRouting): Executors {
   return {
     'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
@@ -33,6 +39,9 @@ export function createExecutors(queues: Queues, now: () => number, webhooks?: We
       if (webhooks && hooked.length > 0) {
         await queues.deliverWebhooks(hooked.map((e) => ({ jobId: webhookJobId(e.event.id), data: { orgId: e.orgId, event: e.event } })), webhooks.attempts);
       }
+      // The same event as a mail; `mail-<event id>` makes a re-run add nothing (and the sender's claim sends it once).
+      const mailed = mail ? effects.filter((e) => mail.has(e.orgId)) : [];
+      if (mail && mailed.length > 0) await queues.sendMails(mailed.map((e) => ({ jobId: `mail-${e.event.id}`, data: { orgId: e.orgId, event: e.event } })), mail.attempts);
     },
     backlog: (effects) => queues.addBacklogJobs(effects.map((e) => ({ jobId: e.id, data: e.job }))),
     erase: (effects) => queues.addRetentionJobs(effects.map((e) => ({ jobId: e.id, data: { type: 'purge', ticketId: e.ticketId, version: e.version } }))),

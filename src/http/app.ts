@@ -58,6 +58,7 @@ const TAGS = [
   { name: 'tickets', description: 'Create tickets, apply events to them, read them, their history and SLA clocks, erase their personal data' },
   { name: 'backlog', description: 'Improvement items the tickets suggest or report again, and the decisions on them' },
   { name: 'dead-letters', description: 'Webhook deliveries that failed for good, to read and send again (operators)' },
+  { name: 'mail', description: 'The mail exchange: health per organisation, undeliverable addresses (operators), a ticket\'s mail log' },
   { name: 'stats', description: 'Counts of tickets, queues and dead letters for the board' },
   { name: 'reports', description: "Reports for the alliance's steering committee: the cost split" },
   { name: 'stream', description: 'Server-sent events of ticket and backlog changes' },

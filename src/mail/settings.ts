@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OrganisationMailSchema } from '../domain/topology.js';
 import { domainOf } from './ids.js';
 
 /**
@@ -19,6 +20,19 @@ const MailEnvSchema = z.object({
   /** `smtp` (default) or `lmtp`: how the listener speaks to an MTA that delivers to it. */
   LOTSE_MAIL_LISTEN_PROTOCOL: z.enum(['smtp', 'lmtp']).default('smtp'),
   LOTSE_MAIL_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** IMAP mailboxes Lotse fetches from: `imap://user:pass@host:port/folder`, comma-separated (`imaps://` for TLS; a password `env:NAME`). */
+  LOTSE_IMAP_URLS: z.string().max(4000).optional(),
+  /** At most this many mails per recipient and ticket per UTC day (no floods). */
+  LOTSE_MAIL_MAX_PER_DAY: z.coerce.number().int().min(1).max(1000).default(20),
+  /** How long a mail is retried while the SMTP server fails, in hours, before it becomes a dead letter. */
+  LOTSE_MAIL_RETRY_HOURS: z.coerce.number().min(0.001).max(24 * 14).default(26),
+  /** The first retry's delay ceiling (ms); each next one doubles, up to an hour. */
+  LOTSE_MAIL_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  /** Attachments kept per inbound mail, and the size of each (bytes). */
+  LOTSE_MAIL_MAX_ATTACHMENTS: z.coerce.number().int().min(0).max(50).default(10),
+  LOTSE_MAIL_MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
+  /** Plain IMAP and SMTP on a trusted network (no STARTTLS): `1` for loopback test servers. */
+  LOTSE_MAIL_INSECURE: z.enum(['0', '1']).default('0'),
 });
 
 export interface MailConfig {
@@ -28,6 +42,48 @@ export interface MailConfig {
   domain: string | undefined;
   listen: { host: string; port: number; protocol: 'smtp' | 'lmtp' } | undefined;
   maxBytes: number;
+  imap: ImapTarget[];
+  maxPerDay: number;
+  retryHours: number;
+  backoffMs: number;
+  maxAttachments: number;
+  maxAttachmentBytes: number;
+  insecure: boolean;
+}
+
+export interface ImapTarget {
+  /** `user@host:port/folder`: the mailbox's name in cursors and seen marks (no password). */
+  name: string;
+  host: string;
+  port: number;
+  secure: boolean;
+  auth: { user: string; pass: string };
+  folder: string;
+}
+
+/** `imap://user:pass@host:port/folder` (folder default INBOX; password `env:NAME` read from the environment). */
+export function parseImapUrl(url: string, env: NodeJS.ProcessEnv): ImapTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('LOTSE_IMAP_URLS: each entry is imap://user:password@host:port/folder');
+  }
+  if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new Error('LOTSE_IMAP_URLS: imap:// or imaps://');
+  const secure = u.protocol === 'imaps:';
+  const user = decodeURIComponent(u.username);
+  let pass = decodeURIComponent(u.password);
+  if (!user) throw new Error('LOTSE_IMAP_URLS: each entry names its user');
+  if (pass.startsWith('env:')) {
+    const name = pass.slice(4);
+    const value = env[name];
+    if (value === undefined) throw new Error(`LOTSE_IMAP_URLS: the password names ${name}, which is not set`);
+    pass = value;
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = u.port ? Number(u.port) : secure ? 993 : 143;
+  const folder = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'INBOX';
+  return { name: `${user}@${host}:${port}/${folder}`, host, port, secure, auth: { user, pass }, folder };
 }
 
 export function loadMailConfig(env: NodeJS.ProcessEnv): MailConfig {
@@ -41,6 +97,13 @@ export function loadMailConfig(env: NodeJS.ProcessEnv): MailConfig {
     domain: e.LOTSE_MAIL_FROM ? domainOf(e.LOTSE_MAIL_FROM) : undefined,
     listen: e.LOTSE_MAIL_LISTEN ? { ...splitHostPort(e.LOTSE_MAIL_LISTEN), protocol: e.LOTSE_MAIL_LISTEN_PROTOCOL } : undefined,
     maxBytes: e.LOTSE_MAIL_MAX_BYTES,
+    imap: (e.LOTSE_IMAP_URLS ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((x) => parseImapUrl(x, env)),
+    maxPerDay: e.LOTSE_MAIL_MAX_PER_DAY,
+    retryHours: e.LOTSE_MAIL_RETRY_HOURS,
+    backoffMs: e.LOTSE_MAIL_BACKOFF_MS,
+    maxAttachments: e.LOTSE_MAIL_MAX_ATTACHMENTS,
+    maxAttachmentBytes: e.LOTSE_MAIL_MAX_ATTACHMENT_BYTES,
+    insecure: e.LOTSE_MAIL_INSECURE === '1',
   });
 }
 
@@ -73,25 +136,6 @@ export function parseSmtpUrl(url: string, env: NodeJS.ProcessEnv): SmtpTarget {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : secure ? 465 : 25, secure, auth: user ? { user, pass } : undefined };
 }
 
-/** `organisations[].mail` (contract): where its mail goes and how its replies are read. */
-export const OrganisationMailSchema = z.strictObject({
-  address: z.email(),
-  /** The other side's own ticket number, e.g. `INC-[0-9]+`. */
-  ticketNumber: z
-    .string()
-    .max(200)
-    .refine(isValidPattern, 'a regular expression')
-    .optional(),
-  /** A pattern that means resolved; default: a line `Status: gelöst`. */
-  resolvedWhen: z.string().max(200).refine(isValidPattern, 'a regular expression').optional(),
-});
+/** `organisations[].mail` (contract): where its mail goes and how its replies are read; the topology's schema (src/domain/topology.ts). */
+export { OrganisationMailSchema };
 export type OrganisationMail = z.infer<typeof OrganisationMailSchema>;
-
-function isValidPattern(p: string): boolean {
-  try {
-    new RegExp(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

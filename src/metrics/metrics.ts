@@ -13,6 +13,8 @@ export interface MetricsDeps {
   readFigures: MetricFiguresReader;
   /** A Lotse queue by name, for BullMQ's own metrics. */
   queue(name: string): Queue;
+  /** More figures read at scrape time, as exposition text (the mail room's health: workers/mail-room.ts). */
+  extra?: () => Promise<string>;
 }
 
 /** Seconds from a handoff to its receipt: receipt deadlines run from minutes to a business day or two. */
@@ -118,7 +120,7 @@ export function createMetrics(deps: MetricsDeps) {
     /** The exposition text; `shared` adds the figures read from Redis and BullMQ. */
     async render(opts: { shared: boolean }): Promise<string> {
       if (opts.shared) await readRedis(Date.now());
-      const texts = await Promise.all([processMetrics().metrics(), own.metrics(), ...(opts.shared ? [shared.metrics(), queueMetrics()] : [])]);
+      const texts = await Promise.all([processMetrics().metrics(), own.metrics(), ...(opts.shared ? [shared.metrics(), queueMetrics(), ...(deps.extra ? [deps.extra()] : [])] : [])]);
       return texts.map((t) => t.trimEnd()).filter((t) => t !== '').join('\n') + '\n';
     },
   };

@@ -8,6 +8,8 @@ export const QUEUE = {
   backlog: 'backlog',
   webhook: 'webhook',
   retention: 'retention',
+  /** Mail out: one job per handoff effect to an organisation that works by e-mail (workers/mail.worker.ts). */
+  mail: 'mail',
 } as const;
 
 /** One queue per IT provider or vendor desk. */

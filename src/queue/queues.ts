@@ -94,6 +94,17 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         deliveries.map((d) => ({ name: d.data.event.type, data: d.data, opts: { jobId: d.jobId, attempts, backoff: { type: 'webhook' }, ...KEEP } })),
       );
     },
+    /**
+     * Mail out (workers/mail.worker.ts): `mail-<event id>` (`-r<n>` for a
+     * replay) makes adding one twice a no-op; the backoff is the mail
+     * worker's own strategy.
+     */
+    async sendMails(mails: { jobId: string; data: { orgId: string; event: CloudEvent } }[], attempts: number) {
+      if (mails.length === 0) return;
+      await queue(QUEUE.mail).addBulk(
+        mails.map((d) => ({ name: d.data.event.type, data: d.data, opts: { jobId: d.jobId, attempts, backoff: { type: 'mail' }, ...KEEP } })),
+      );
+    },
     /** The backlog feed and the backlog's own effects; the job id is the effect id. */
     async addBacklogJobs(jobs: { jobId: string; data: BacklogJob }[]) {
       if (jobs.length === 0) return;

@@ -14,10 +14,12 @@ export interface DeadLetter {
   /** The last HTTP status received; null when no answer came. */
   lastStatus: number | null;
   failedAt: string;
-  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay. */
+  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay (`mail-…` for mail). */
   jobId: string;
   /** When an operator last replayed this event (it failed again since, if it lies among the dead letters). */
   replayedAt?: string | undefined;
+  /** How it was to be delivered: by webhook (the default, when absent) or as a mail (id `mail-<event id>`). */
+  channel?: 'webhook' | 'mail';
 }
 
 /** A dead letter as an operator replayed it: when, and the new delivery's job. */

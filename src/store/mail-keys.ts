@@ -20,6 +20,12 @@ export const mailKeys = (prefix: string) => ({
   cursor: (mailbox: string) => `${prefix}:mx:cursor:${shortHash(mailbox)}`,
   /** Set of the effects mailed to one recipient about one ticket on one (UTC) day: the flood limit. */
   quota: (recipient: string, ticketId: string, day: string) => `${prefix}:mx:quota:${day}:${ticketId}:${shortHash(recipient.toLowerCase())}`,
+  /** Hash: a ticket's mail log, one field per mail in or out (the message key or the effect id) → JSON (mail-log.ts). */
+  log: (ticketId: string) => `${prefix}:mx:log:${ticketId}`,
+  /** Hash: one organisation's mail health (last success, failures, counts; mail-health.ts). */
+  health: (orgId: string) => `${prefix}:mx:health:${orgId}`,
+  /** Hash: mail in without an organisation (intake, unmatched, own), by the same fields. */
+  inbound: `${prefix}:mx:health-in`,
   /** Hash: address → why it is undeliverable (a permanent bounce), for operators and the sender. */
   undeliverable: `${prefix}:mx:undeliverable`,
 });

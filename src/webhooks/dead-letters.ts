@@ -38,7 +38,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; now?: () => number }): DeadLetters {
+export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; mailAttempts?: number; now?: () => number }): DeadLetters {
   const { store } = o;
   const now = o.now ?? Date.now;
 
@@ -77,11 +77,18 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
       if (!entry || !(await store.take(entry))) return null;
       let jobId: string;
       try {
-        // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
-        await store.enable(entry.orgId);
-        const n = await store.countReplay(id);
-        jobId = replayJobId(id, n);
-        await o.queues.deliverWebhooks([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.attempts);
+        if (entry.channel === 'mail') {
+          // A mail again: the same event, so the same Message-ID; the mail worker sends it once (src/mail/sender.ts).
+          const n = await store.countReplay(id);
+          jobId = `${id}-r${n}`;
+          await o.queues.sendMails([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.mailAttempts ?? o.attempts);
+        } else {
+          // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
+          await store.enable(entry.orgId);
+          const n = await store.countReplay(id);
+          jobId = replayJobId(id, n);
+          await o.queues.deliverWebhooks([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.attempts);
+        }
       } catch (err) {
         // Not re-queued: the entry stays for the next try.
         await store.add(entry).catch(() => undefined);

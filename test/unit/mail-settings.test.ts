@@ -7,9 +7,20 @@ describe('mail settings', () => {
     expect(loadMailConfig({ LOTSE_SMTP_URL: 'smtp://mx.example:25', LOTSE_MAIL_FROM: 'lotse@Lotse.Example', LOTSE_MAIL_LISTEN: '127.0.0.1:2525' })).toEqual({
       smtpUrl: 'smtp://mx.example:25', from: 'lotse@Lotse.Example', domain: 'lotse.example',
       listen: { host: '127.0.0.1', port: 2525, protocol: 'smtp' }, maxBytes: 10 * 1024 * 1024,
+      imap: [], maxPerDay: 20, retryHours: 26, backoffMs: 30_000, maxAttachments: 10, maxAttachmentBytes: 5 * 1024 * 1024, insecure: false,
     });
     expect(loadMailConfig({ LOTSE_MAIL_LISTEN: '[::1]:24', LOTSE_MAIL_LISTEN_PROTOCOL: 'lmtp' }).listen).toEqual({ host: '::1', port: 24, protocol: 'lmtp' });
     expect(loadMailConfig({}).smtpUrl).toBeUndefined();
+  });
+
+  it('reads LOTSE_IMAP_URLS: several mailboxes, folder and env: password', () => {
+    const c = loadMailConfig({ LOTSE_IMAP_URLS: 'imap://lotse:pw@127.0.0.1:1143, imaps://desk:env:IMAP_PW@mx.example/Eingang', IMAP_PW: 's3cret' });
+    expect(c.imap).toEqual([
+      { name: 'lotse@127.0.0.1:1143/INBOX', host: '127.0.0.1', port: 1143, secure: false, auth: { user: 'lotse', pass: 'pw' }, folder: 'INBOX' },
+      { name: 'desk@mx.example:993/Eingang', host: 'mx.example', port: 993, secure: true, auth: { user: 'desk', pass: 's3cret' }, folder: 'Eingang' },
+    ]);
+    expect(() => loadMailConfig({ LOTSE_IMAP_URLS: 'imap://mx.example' })).toThrow(/names its user/);
+    expect(() => loadMailConfig({ LOTSE_IMAP_URLS: 'imap://a:env:NOPE@mx.example' })).toThrow(/NOPE/);
   });
 
   it('names every wrong variable, and wants a sender with an SMTP server', () => {

@@ -150,6 +150,14 @@ export async function tellBacklogOutcome(t: TicketPath, ticketId: string, outcom
   }
 }
 
+/** A NOTE as Lotse itself (actor system), at most once per key (its record is written in the same commit). */
+export async function noteOnce(t: TicketPath, ticketId: string, text: string, key: string): Promise<{ record: TicketRecord; replayed: boolean }> {
+  const payload: TicketEventPayload = { type: 'NOTE', text };
+  const idemKey = t.idempotency.key('system', idempotencyDigest(eventKeyText(ticketId, key)));
+  const outcome = await change(t.path, 'system', ticketId, () => ({ send: payload }), { idempotency: { key: idemKey, fp: fingerprint(payload) }, ifMatch: undefined });
+  return { record: outcome.record, replayed: outcome.status === 'replayed' };
+}
+
 /**
  * Erases the ticket's personal data (erasure.ts decides what), whatever its
  * state, through the path's `amend`: operators on request, the retention
@@ -188,6 +196,7 @@ export function createTicketEngine(deps: TicketEngineDeps): TicketEngine {
     fireTimer: (ticketId, epoch) => fireTimer(t, ticketId, epoch),
     timerOf: async (ticketId) => (await load(kind, ticketId))?.state.context.timer ?? null,
     tellBacklogOutcome: (ticketId, outcome, key) => tellBacklogOutcome(t, ticketId, outcome, key),
+    noteOnce: (ticketId, text, key) => noteOnce(t, ticketId, text, key),
     eraseTicket: (principal, id, cause) => eraseTicket(t, principal, id, cause),
     getTicket: (principal, id) => loadInReach(kind, principal, id),
     findTicket: (id) => load(kind, id),

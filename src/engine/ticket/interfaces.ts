@@ -35,6 +35,8 @@ export interface TicketEngine {
   timerOf(ticketId: string): Promise<Timer | null>;
   /** A decided backlog item tells a linked ticket, once per key: a closed or missing ticket is left alone. */
   tellBacklogOutcome(ticketId: string, outcome: BacklogOutcome, idempotencyKey: string): Promise<{ applied: boolean }>;
+  /** Lotse's own NOTE (mail from someone not the holder, an automatic reply), at most once per key: the key's record is written in the event's commit. */
+  noteOnce(ticketId: string, text: string, idempotencyKey: string): Promise<{ record: TicketRecord; replayed: boolean }>;
   /** Erases the ticket's personal data through the one commit; null when nothing was left to erase. */
   eraseTicket(principal: Principal | 'system', id: string, cause: ErasureCause): Promise<TicketRecord | null>;
   getTicket(principal: Principal, id: string): Promise<TicketRecord>;

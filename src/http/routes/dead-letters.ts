@@ -21,8 +21,9 @@ const DeadLetterSchema = z
     failedAt: z.string(),
     jobId: z.string(),
     replayedAt: z.string().optional().describe('When an operator last replayed this event: it failed again since'),
+    channel: z.enum(['webhook', 'mail']).optional().describe('webhook (when absent) or mail: a mail Lotse could not send (id `mail-<event id>`); a replay sends it again'),
   })
-  .describe('A webhook delivery that failed for good');
+  .describe('A webhook delivery or a mail that failed for good');
 
 const ListQuery = z.strictObject({
   orgId: IdSchema.optional(),
