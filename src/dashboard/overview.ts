@@ -6,6 +6,7 @@ import { stateInfo, type TicketEngine, type TicketRecord } from '../engine/ticke
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';
+import type { ConnectorHealth } from '../store/connector-store.js';
 import { boardUrl } from './queue-list.js';
 import type { Sampler } from './sampler.js';
 import type { StatsReader } from './stats-reader.js';
@@ -58,7 +59,7 @@ const SHOW = 25;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The board's ticket lists: at risk by business time left, breached, handoffs by receipt deadline, dead letters. */
-export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
+export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number; connectorHealth?: () => Promise<ConnectorHealth[]> }) {
   const now = o.now ?? Date.now;
   const { engine, topology } = o;
 
@@ -134,13 +135,15 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
       // The steering committee reaches no ticket: it sees the counts, not the lists.
       const lists = principal.role === 'operator';
       const empty = { items: [], more: false };
-      const [stats, risk, breach, handoff, dead, series] = await Promise.all([
+      const [stats, risk, breach, handoff, dead, series, connectors] = await Promise.all([
         o.stats.read(),
         lists ? atRisk(principal) : { ...empty, read: 0 },
         lists ? breached(principal) : empty,
         lists ? handoffs(principal) : empty,
         lists ? o.deadLetters.list({ limit: 20 }) : { items: [], next: null },
         o.sampler.series(),
+        // Per organisation with a connector: last success, queued, failing (no ticket, no personal data).
+        o.connectorHealth ? o.connectorHealth() : [],
       ]);
       return {
         at: iso(now()),
@@ -151,6 +154,7 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
         handoffs: handoff,
         deadLetters: { items: dead.items.map((d) => ({ id: d.id, orgId: d.orgId, type: d.event.type, subject: d.event.subject, reason: d.reason, attempts: d.attempts, lastStatus: d.lastStatus, failedAt: d.failedAt })), more: dead.next !== null },
         series,
+        connectors,
       };
     },
   };

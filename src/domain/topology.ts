@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CalendarSchema, type Calendar } from './calendar.js';
+import { ConnectorConfigSchema } from './connector-config.js';
 import { BusinessDurationSchema } from './business-time.js';
 import { IdSchema, LandCodeSchema, type LandCode } from './ids.js';
 import {
@@ -78,6 +79,8 @@ export const OrganisationSchema = z.strictObject({
   queues: QueueAccessSchema.optional(),
   /** Business time a provider has to acknowledge a handoff. */
   receiptDeadline: BusinessDurationSchema.default('PT1H'),
+  /** Works in a ticket system of its own: handoffs become remote tickets, remote changes its answers (src/connectors). */
+  connector: ConnectorConfigSchema.optional(),
 });
 export type Organisation = z.infer<typeof OrganisationSchema>;
 

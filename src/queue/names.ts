@@ -8,6 +8,8 @@ export const QUEUE = {
   backlog: 'backlog',
   webhook: 'webhook',
   retention: 'retention',
+  /** Other ticket systems: handoffs out as remote tickets, and each organisation's poll for changes (workers/connector.worker.ts). */
+  connector: 'connector',
 } as const;
 
 /** One queue per IT provider or vendor desk. */

@@ -14,8 +14,10 @@ export interface DeadLetter {
   /** The last HTTP status received; null when no answer came. */
   lastStatus: number | null;
   failedAt: string;
-  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay. */
+  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay (`mail-…` for mail, `cx-…` for a connector). */
   jobId: string;
+  /** How it was to be delivered: by webhook (the default, when absent), as a mail (id `mail-<event id>`) or to another ticket system (id `cx-<event id>`). */
+  channel?: 'webhook' | 'mail' | 'connector';
 }
 
 /**

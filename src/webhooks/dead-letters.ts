@@ -36,7 +36,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number }): DeadLetters {
+export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; connectorAttempts?: number }): DeadLetters {
   const { store } = o;
 
   return {
@@ -69,6 +69,13 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
       const entry = await store.get(id);
       if (!entry || !(await store.take(entry))) return null;
       try {
+        if (entry.channel === 'connector') {
+          // The same change again to the other ticket system: a create finds the remote ticket it may have opened.
+          const n = await store.countReplay(id);
+          const jobId = `${id}-r${n}`;
+          await o.queues.addConnectorJobs([{ jobId, data: { type: 'push', orgId: entry.orgId, event: entry.event } }], o.connectorAttempts ?? o.attempts);
+          return { id, orgId: entry.orgId, jobId };
+        }
         // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
         await store.enable(entry.orgId);
         const n = await store.countReplay(id);

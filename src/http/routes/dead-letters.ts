@@ -20,8 +20,9 @@ const DeadLetterSchema = z
     lastStatus: z.number().int().nullable().describe('Last HTTP status; null when no answer came'),
     failedAt: z.string(),
     jobId: z.string(),
+    channel: z.enum(['webhook', 'mail', 'connector']).optional().describe('webhook (when absent), mail, or connector: a change Lotse could not carry to another ticket system (id `cx-<event id>`); a replay carries it again'),
   })
-  .describe('A webhook delivery that failed for good');
+  .describe('A webhook delivery, a mail or a change for another ticket system that failed for good');
 
 const ListQuery = z.strictObject({
   orgId: IdSchema.optional(),
