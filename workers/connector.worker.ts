@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -40,6 +41,9 @@ export type ConnectorResult =
   | { outcome: 'created' | 'found' | 'commented'; remoteId: string }
   | { outcome: 'dead-lettered'; reason: string }
   | { outcome: 'polled'; read: number; applied: number; echoes: number; unmapped: number; ignored: number; cursor: string | null };
+
+/** A poll holds its organisation's lock at most this long (100 changes, each a few requests, fit well inside). */
+const POLL_LOCK_MS = 5 * 60_000;
 
 /** The dead letter of a connector change: `cx-<event id>`, channel `connector`, replayed through the dead-letter API. */
 export const connectorDeadLetterId = (eventId: string) => `cx-${eventId}`;
@@ -97,6 +101,9 @@ export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: n
 
     if (data.type === 'poll') {
       if (!target) return { outcome: 'polled', read: 0, applied: 0, echoes: 0, unmapped: 0, ignored: 0, cursor: null };
+      // One poll per organisation at a time: the scheduler may start the next before a slow one ends.
+      const token = randomUUID();
+      if (!(await store.lockPoll(data.orgId, token, POLL_LOCK_MS))) return { outcome: 'polled', read: 0, applied: 0, echoes: 0, unmapped: 0, ignored: 0, cursor: null };
       try {
         const r = await pollChanges(syncDeps(target, log));
         await store.succeeded(data.orgId, now());
@@ -105,6 +112,8 @@ export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: n
       } catch (err) {
         await store.failed(data.orgId, now(), (err as Error).message);
         throw err;
+      } finally {
+        await store.unlockPoll(data.orgId, token).catch(() => undefined);
       }
     }
 

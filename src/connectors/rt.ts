@@ -84,9 +84,12 @@ export function createRtConnector(o: RtOptions): Connector & { whoAmI(remoteId: 
   }
 
   async function textOf(txnId: string): Promise<string> {
-    const page = await call<{ items?: { ContentType?: string; Content?: string }[] }>('GET', `/transaction/${encodeURIComponent(txnId)}/attachments?fields=ContentType,Content&per_page=20`);
-    const part = (page.items ?? []).find((a) => a.ContentType?.startsWith('text/plain') && a.Content);
-    return part?.Content ? cleanText(Buffer.from(part.Content, 'base64').toString('utf8')).trim() : '';
+    // The list names the parts; one part read on its own gives its content base64-encoded (the list's `fields` would give it decoded).
+    const page = await call<{ items?: { id: string | number; ContentType?: string }[] }>('GET', `/transaction/${encodeURIComponent(txnId)}/attachments?fields=ContentType&per_page=20`);
+    const part = (page.items ?? []).find((a) => a.ContentType?.startsWith('text/plain'));
+    if (!part) return '';
+    const a = await call<{ Content?: string }>('GET', `/attachment/${encodeURIComponent(String(part.id))}`);
+    return a.Content ? cleanText(Buffer.from(a.Content, 'base64').toString('utf8')).trim() : '';
   }
 
   const connector = {

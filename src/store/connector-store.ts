@@ -1,3 +1,4 @@
+import { acquireLock, releaseLock } from './locks.js';
 import type { RedisClient } from './redis-client.js';
 
 /**
@@ -16,6 +17,8 @@ export const connectorKeys = (prefix: string, orgId: string) => ({
   own: `${prefix}:cx:${orgId}:own`,
   /** Sorted set: outbound changes (effect ids) committed and not yet carried out, scored by commit time. */
   queued: `${prefix}:cx:${orgId}:queued`,
+  /** String: held while one process polls the organisation's system (a token, with an expiry): polls of one organisation never overlap. */
+  pollLock: `${prefix}:cx:${orgId}:poll`,
   /** Hash: health and counts (lastSuccessAt, lastFailureAt, lastError, failing, applied, echoes, unmappedIn, unmappedOut, ignored). */
   health: `${prefix}:cx:${orgId}:health`,
 });
@@ -72,6 +75,9 @@ export function createConnectorStore(redis: RedisClient, prefix: string) {
     async isOwn(orgId: string, id: string): Promise<boolean> {
       return (await redis.zscore(k(orgId).own, id)) !== null;
     },
+    /** Takes the organisation's poll lock for `ms`; false when another poll holds it. */
+    lockPoll: (orgId: string, token: string, ms: number) => acquireLock(redis, k(orgId).pollLock, token, ms),
+    unlockPoll: (orgId: string, token: string) => releaseLock(redis, k(orgId).pollLock, token),
     async done(orgId: string, effectId: string): Promise<void> {
       await redis.zrem(k(orgId).queued, effectId);
     },
