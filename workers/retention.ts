@@ -87,6 +87,8 @@ export function purgeCandidates(topology: Topology, p: Pending): Candidate[] {
       for (const suffix of HANDOFF_SUFFIXES) {
         const eventId = `${p.id}-v${v}-${suffix}-${org}`;
         out.push({ queue: handoffQueueName(org), jobId: eventId, eventId }, { queue: QUEUE.webhook, jobId: webhookJobId(eventId), eventId });
+        // An organisation with a connector: its job and dead letter `cx-<event id>` (docs/reference/connectors.md).
+        if (topology.orgs.get(org)?.connector) out.push({ queue: QUEUE.connector, jobId: `cx-${eventId}`, eventId: `cx-${eventId}` });
       }
     }
   }
