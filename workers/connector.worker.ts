@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, Worker } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConnectorError } from '../src/connectors/connector.js';
@@ -44,6 +44,9 @@ export type ConnectorResult =
 
 /** A poll holds its organisation's lock at most this long (100 changes, each a few requests, fit well inside). */
 const POLL_LOCK_MS = 5 * 60_000;
+
+/** A change whose ticket another change is being carried out for waits this long, then tries again. */
+const TICKET_BUSY_WAIT_MS = 500;
 
 /** The dead letter of a connector change: `cx-<event id>`, channel `connector`, replayed through the dead-letter API. */
 export const connectorDeadLetterId = (eventId: string) => `cx-${eventId}`;
@@ -92,7 +95,7 @@ export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: n
     };
   }
 
-  async function process(job: Job<unknown, ConnectorResult>, jobLog: Logger): Promise<ConnectorResult> {
+  async function process(job: Job<unknown, ConnectorResult>, jobLog: Logger, jobToken?: string): Promise<ConnectorResult> {
     const parsed = ConnectorJobSchema.safeParse(job.data);
     if (!parsed.success) throw invalidPayload('connector job', fieldErrors(parsed.error.issues));
     const data = parsed.data;
@@ -127,6 +130,12 @@ export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: n
       return { outcome: 'dead-lettered', reason };
     };
     if (!target) return deadLetter('no connector configured for the organisation', null);
+    // One change of a ticket at a time, in whatever order BullMQ runs them: a second waits (no attempt used).
+    const lock = randomUUID();
+    if (!(await store.lockTicket(data.orgId, event.subject, lock, deps.settings.timeoutMs * 8))) {
+      await job.moveToDelayed(now() + TICKET_BUSY_WAIT_MS, jobToken);
+      throw new DelayedError();
+    }
     try {
       const r = await pushChange(syncDeps(target, log), event);
       await store.done(data.orgId, event.id);
@@ -140,6 +149,8 @@ export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: n
       if (attempt >= (job.opts.attempts ?? 1)) return deadLetter(`${reason}; gave up after ${attempt} attempts`, err instanceof ConnectorError ? err.status : null);
       log.info({ eventId: event.id, attempt, reason }, 'connector attempt failed; retrying');
       throw err;
+    } finally {
+      await store.unlockTicket(data.orgId, event.subject, lock).catch(() => undefined);
     }
   }
 

@@ -19,6 +19,8 @@ export const connectorKeys = (prefix: string, orgId: string) => ({
   queued: `${prefix}:cx:${orgId}:queued`,
   /** String: held while one process polls the organisation's system (a token, with an expiry): polls of one organisation never overlap. */
   pollLock: `${prefix}:cx:${orgId}:poll`,
+  /** String: held while one change of a ticket is carried out, so two changes of one ticket never race (two creates would open two remote tickets). */
+  ticketLock: (ticketId: string) => `${prefix}:cx:${orgId}:lock:${ticketId}`,
   /** Hash: health and counts (lastSuccessAt, lastFailureAt, lastError, failing, applied, echoes, unmappedIn, unmappedOut, ignored). */
   health: `${prefix}:cx:${orgId}:health`,
 });
@@ -78,6 +80,8 @@ export function createConnectorStore(redis: RedisClient, prefix: string) {
     /** Takes the organisation's poll lock for `ms`; false when another poll holds it. */
     lockPoll: (orgId: string, token: string, ms: number) => acquireLock(redis, k(orgId).pollLock, token, ms),
     unlockPoll: (orgId: string, token: string) => releaseLock(redis, k(orgId).pollLock, token),
+    lockTicket: (orgId: string, ticketId: string, token: string, ms: number) => acquireLock(redis, k(orgId).ticketLock(ticketId), token, ms),
+    unlockTicket: (orgId: string, ticketId: string, token: string) => releaseLock(redis, k(orgId).ticketLock(ticketId), token),
     async done(orgId: string, effectId: string): Promise<void> {
       await redis.zrem(k(orgId).queued, effectId);
     },

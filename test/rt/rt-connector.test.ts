@@ -126,6 +126,25 @@ describe('connector to Request Tracker 5', () => {
     expect(metrics.body).toMatch(new RegExp(`lotse_connector_changes_total\\{org="vendor-lc",outcome="unmapped"\\} ${before + 1}`));
   }, 60_000);
 
+  it("a handoff taken back is a comment and RT's rejected status; both come back as echoes and change nothing", async () => {
+    const agent = rtAgent(rt);
+    const store = createConnectorStore(h.runtime.redis, h.prefix);
+    const { record } = await newTicket(h);
+    const remoteId = await waitFor(async () => {
+      const link = await store.link(ORG, record.id);
+      return link && link !== 'pending' ? link : null;
+    }, { timeoutMs: 30_000, what: 'the RT ticket' });
+    await h.runtime.engine.applyEvent(dev('ops-bremen'), record.id, { type: 'ESCALATE', reason: 'Betrieb übernimmt.' });
+    await waitFor(async () => (await agent.ticket(remoteId)).Status === 'rejected', { timeoutMs: 30_000, what: 'RT status rejected' });
+    const own = (await agent.history(remoteId)).filter((t) => t.Creator.id === 'lotse' && (t.Type === 'Comment' || t.Type === 'Status'));
+    expect(own.map((t) => t.Type)).toEqual(['Comment', 'Status']);
+    // The poll has read past Lotse's own changes: each one was an echo.
+    const last = Math.max(...own.map((t) => Number(t.id)));
+    await waitFor(async () => Number(await h.redis.get(connectorKeys(h.prefix, ORG).cursor)) >= last, { timeoutMs: 30_000, what: 'the poll past the status' });
+    expect((await h.runtime.engine.history(desk, record.id)).map((e) => e.type)).toEqual(['CREATED', 'ESCALATE']);
+    expect(await store.isOwn(ORG, String(last))).toBe(true);
+  }, 60_000);
+
   it('RT down: the create is retried, then dead-lettered; health says failing; a replay opens the ticket once', async () => {
     const agent = rtAgent(rt);
     const store = createConnectorStore(h.runtime.redis, h.prefix);
