@@ -205,6 +205,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         topology,
         now,
         logger: logger.child({ role: 'retention' }),
+        connectors: connectorStore,
       });
       workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
     },

@@ -60,6 +60,13 @@ export function createConnectorStore(redis: RedisClient, prefix: string) {
     async fill(orgId: string, ticketId: string, remoteId: string): Promise<void> {
       await redis.multi().hset(k(orgId).link, ticketId, remoteId).hset(k(orgId).remote, remoteId, ticketId).exec();
     },
+    /** An erased ticket leaves the correlation both ways (the retention worker's purge). */
+    async unlink(orgId: string, ticketId: string): Promise<void> {
+      const remoteId = await redis.hget(k(orgId).link, ticketId);
+      const multi = redis.multi().hdel(k(orgId).link, ticketId);
+      if (remoteId && remoteId !== PENDING) multi.hdel(k(orgId).remote, remoteId);
+      await multi.exec();
+    },
     async ticketOf(orgId: string, remoteId: string): Promise<string | null> {
       return redis.hget(k(orgId).remote, remoteId);
     },
