@@ -17,7 +17,7 @@ export type LocalState = (typeof LOCAL_STATES)[number];
 const RemoteStatus = z.string().regex(/^[A-Za-z][A-Za-z0-9 _-]{0,39}$/, 'a status name of the remote system');
 
 export const DEFAULT_STATES_IN: Record<string, RemoteMeaning> = { open: 'receipt', resolved: 'resolved', rejected: 'rejected' };
-export const DEFAULT_STATES_OUT: Partial<Record<LocalState, string>> = { open: 'open', resolved: 'resolved', closed: 'resolved', withdrawn: 'rejected' };
+export const DEFAULT_STATES_OUT: Partial<Record<LocalState, string>> = { open: 'open', 'handoff-pending': 'open', resolved: 'resolved', closed: 'resolved', withdrawn: 'rejected' };
 
 export const ConnectorConfigSchema = z.strictObject({
   /** The remote system; Request Tracker 5 (REST 2.0) is the one there is. */

@@ -27,7 +27,7 @@ const handoff = (orgId: string, type: string, ticketId = 'T01ABCDEFGH'): Effect 
 describe('organisations[].connector', () => {
   it('fills in the defaults: custom field Lotse-ID, a poll every 30 s, the states each way', () => {
     const c = ConnectorConfigSchema.parse(connector);
-    expect(c).toMatchObject({ customField: 'Lotse-ID', pollSeconds: 30, states: { in: { open: 'receipt', resolved: 'resolved', rejected: 'rejected' }, out: { open: 'open', resolved: 'resolved', closed: 'resolved', withdrawn: 'rejected' } } });
+    expect(c).toMatchObject({ customField: 'Lotse-ID', pollSeconds: 30, states: { in: { open: 'receipt', resolved: 'resolved', rejected: 'rejected' }, out: { open: 'open', 'handoff-pending': 'open', resolved: 'resolved', closed: 'resolved', withdrawn: 'rejected' } } });
     expect(topology().orgs.get('vendor-lc')?.connector?.queue).toBe('Lotse');
   });
 
