@@ -168,7 +168,7 @@ export function createRtConnector(o: RtOptions): Connector & { whoAmI(remoteId: 
         if (t.Type === 'Correspond' || t.Type === 'Comment') {
           changes.push({ ...base, kind: t.Type === 'Correspond' ? 'reply' : 'comment' });
         } else if (t.Type === 'Status' || (t.Type === 'Set' && t.Field === 'Status')) {
-          changes.push({ ...base, kind: 'status', from: t.OldValue ?? '', to: t.NewValue ?? '' });
+          changes.push({ ...base, kind: 'status', from: cleanText(t.OldValue ?? '').slice(0, 100), to: cleanText(t.NewValue ?? '').slice(0, 100) });
         } else {
           changes.push({ ...base, kind: t.Type === 'Create' ? 'create' : 'other' });
         }

@@ -163,7 +163,8 @@ async function handle(deps: SyncDeps, config: ConnectorConfig, ticketId: string,
   const { store, orgId, connector } = deps;
   // Echo suppression: the change ids Lotse's writes made, and (should a write's ids not have been recorded) its own account.
   if ((await store.isOwn(orgId, change.id)) || change.by === (await connector.whoAmI(change.remoteId))) return 'echoes';
-  const via: Via = { channel: 'connector', system: config.kind, remoteId: change.remoteId, change: change.id, remoteType: change.type, by: change.by, matchedBy: 'correlation' };
+  // Not who made it: an RT user made from a mail sender is named by their address (a reporter's, perhaps).
+  const via: Via = { channel: 'connector', system: config.kind, remoteId: change.remoteId, change: change.id, remoteType: change.type, matchedBy: 'correlation' };
   const key = (n: string) => `cx-${orgId}-${change.id}-${n}`;
   const tryApply = async (event: { type: string } & Record<string, unknown>, n: string, fallback: string): Promise<void> => {
     const r = await deps.apply(ticketId, event, key(n), via);
