@@ -246,6 +246,25 @@ describe('connector worker of its own (no scheduler): retried create, cursor acr
     }
   }, 60_000);
 
+  it('a handoff and an update of one ticket waiting side by side open one RT ticket: one change of a ticket at a time', async () => {
+    const agent = rtAgent(rt);
+    const store = createConnectorStore(h.runtime.redis, h.prefix);
+    const { record } = await newTicket(h);
+    await h.runtime.engine.applyEvent(desk, record.id, { type: 'NOTE', text: 'Nachtrag vor dem Eingang.' });
+    const connector = h.runtime.queues.queue(QUEUE.connector);
+    await waitFor(async () => (await connector.getJobs(['waiting'])).filter((j) => (j.data as { event?: { subject?: string } }).event?.subject === record.id).length === 2, { what: 'both changes queued' });
+    const w = worker();
+    try {
+      await waitFor(async () => (await store.health([ORG]))[0]!.queued === 0, { timeoutMs: 30_000, what: 'both changes carried out' });
+      const remoteId = await store.link(ORG, record.id);
+      expect(await agent.byLotseId(record.id)).toEqual([remoteId]);
+      const comments = (await agent.history(remoteId!)).filter((t) => t.Type === 'Comment' && t.Creator.id === 'lotse');
+      expect(comments).toHaveLength(1);
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
+
   it('the cursor survives a restart of the worker: a reply made while it was down is applied once after', async () => {
     const agent = rtAgent(rt);
     const store = createConnectorStore(h.runtime.redis, h.prefix);
