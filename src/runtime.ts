@@ -6,6 +6,9 @@ import { createSlaWorker } from '../workers/sla.worker.js';
 import { createEventsWorker } from '../workers/events.worker.js';
 import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
+import { createConnectorWorker } from '../workers/connector.worker.js';
+import { loadConnectorSettings, resolveConnectors } from './connectors/settings.js';
+import { createConnectorStore } from './store/connector-store.js';
 import { createBacklogWorker } from '../workers/backlog.worker.js';
 import { createBacklogEngine, createBacklogFeed, type BacklogEngine } from './engine/backlog/index.js';
 import { createBacklogStore } from './store/backlog-store.js';
@@ -60,7 +63,7 @@ import { createMailRoom, mailRoomSettings, type MailRoom } from '../workers/mail
 import { mailRoutes } from './http/routes/mail.js';
 import { createMailStore } from './store/mail-store.js';
 
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail'] as const;
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail', 'connector'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 const HEARTBEAT_MS = 5000;
@@ -108,6 +111,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const webhookSettings = loadWebhookSettings(o.env ?? process.env);
   // Mail (workers/mail-room.ts): settings checked before any connection opens.
   const mailSettings = mailRoomSettings(topology, o.env ?? process.env);
+  const connectorSettings = loadConnectorSettings(o.env ?? process.env);
+  const connectorTargets = resolveConnectors(topology, o.env ?? process.env, connectorSettings);
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
@@ -120,7 +125,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const refIndexed = await backfillRefIndex(workerConnection, keys, (ref) => keys.index(externalRefIndex(ref)));
   if (refIndexed !== null) logger.info({ added: refIndexed }, 'tickets indexed by their desk reference (ix:ref) for GET /v1/tickets?externalRef=');
   const queues = createQueues(redis, config.prefix, logger);
-  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue, extra: () => mail.metrics() });
+  const connectorStore = createConnectorStore(redis, config.prefix);
+  const connectorHealth = () => connectorStore.health([...connectorTargets.keys()]);
+  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue, connectorHealth, extra: () => mail.metrics() });
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createTicketEngine({
     topology,
@@ -136,7 +143,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const backlog = createBacklogEngine({
     topology, store: createBacklogStore(redis, keys), keys, listing: makeBacklogListing(redis, keys), idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
-  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts, mailAttempts: mailSettings.attempts });
+  const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts, mailAttempts: mailSettings.attempts, connectorAttempts: connectorSettings.attempts });
   const mail: MailRoom = createMailRoom({ settings: mailSettings, topology, engine, store: createMailStore(redis, config.prefix), queues, deadLetters, logger: logger.child({ role: 'mail' }), now });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
   const readModel = createReadModel(redis, keys);
@@ -160,7 +167,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     },
   });
   const sampler = createSampler({ samples: createChartSamples(redis, keys), stats, logger, now });
-  const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now });
+  const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now, connectorHealth });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const roles = new Set<WorkerRole>();
@@ -189,6 +196,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
     }) }, config.concurrency)),
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
+    connector: async () => {
+      if (connectorTargets.size === 0) return;
+      workers.push(createConnectorWorker({ ...workerDeps, targets: connectorTargets, store: connectorStore, engine, principals, deadLetters, settings: connectorSettings, now }, config.concurrency));
+      await queues.scheduleConnectorPolls([...connectorTargets.values()].map((t) => ({ orgId: t.orgId, everyMs: t.config.pollSeconds * 1000 })));
+    },
     retention: async () => {
       const retention = createRetention({
         scan: createRetentionScan(redis, keys),
@@ -199,6 +211,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         topology,
         now,
         logger: logger.child({ role: 'retention' }),
+        connectors: connectorStore,
       });
       workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
     },
@@ -212,7 +225,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
           eventsMaxLen: config.eventsMaxLen,
           onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
         }),
-        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }, mail.routing),
+        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }, mail.routing, { has: (orgId) => connectorTargets.has(orgId), attempts: connectorSettings.attempts }),
         logger: logger.child({ role: 'relay' }),
         claimIdleMs: config.relayClaimIdleMs,
       });
@@ -232,8 +245,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
         // Webhook workers are needed only where some organisation has a webhook.
-        // Mail workers only where mail is configured.
-        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0) && !(r === 'mail' && !mail.configured));
+export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail', 'connector'] as const;
         return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
       },
     },

@@ -8,6 +8,7 @@ import { handoffQueueName, QUEUE } from '../src/queue/names.js';
 import type { Queues } from '../src/queue/queues.js';
 import type { RetentionScan } from '../src/store/retention-scan.js';
 import { replayJobId, webhookJobId } from '../src/webhooks/delivery.js';
+import type { ConnectorStore } from '../src/store/connector-store.js';
 
 /**
  * The retention worker's two tasks. The sweep erases closed tickets past
@@ -59,6 +60,8 @@ export interface RetentionDeps {
   topology: Topology;
   now: () => number;
   logger: Logger;
+  /** The correlation of organisations with a connector (src/store/connector-store.ts): an erased ticket leaves it. */
+  connectors?: Pick<ConnectorStore, 'unlink'>;
 }
 
 export interface PurgeResult {
@@ -87,6 +90,8 @@ export function purgeCandidates(topology: Topology, p: Pending): Candidate[] {
       for (const suffix of HANDOFF_SUFFIXES) {
         const eventId = `${p.id}-v${v}-${suffix}-${org}`;
         out.push({ queue: handoffQueueName(org), jobId: eventId, eventId }, { queue: QUEUE.webhook, jobId: webhookJobId(eventId), eventId });
+        // An organisation with a connector: its job and dead letter `cx-<event id>` (docs/reference/connectors.md).
+        if (topology.orgs.get(org)?.connector) out.push({ queue: QUEUE.connector, jobId: `cx-${eventId}`, eventId: `cx-${eventId}` });
       }
     }
   }
@@ -144,6 +149,7 @@ export function createRetention(d: RetentionDeps) {
       else all = false;
     }
     await scan.forgetRecurringTicket(p.id);
+    for (const org of p.ticket?.state.context.handledBy ?? []) if (topology.orgs.get(org)?.connector) await d.connectors?.unlink(org, p.id);
     return all;
   }
 

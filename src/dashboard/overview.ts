@@ -6,6 +6,7 @@ import { stateInfo, type TicketEngine, type TicketRecord } from '../engine/ticke
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';
+import type { ConnectorHealth } from '../store/connector-store.js';
 import { boardUrl } from './queue-list.js';
 import type { Sampler } from './sampler.js';
 import type { StatsReader } from './stats-reader.js';
@@ -58,7 +59,7 @@ const SHOW = 25;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The board's ticket lists: at risk by business time left, breached, handoffs by receipt deadline, dead letters. */
-export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number }) {
+export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number; connectorHealth?: () => Promise<ConnectorHealth[]> }) {
   const now = o.now ?? Date.now;
   const { engine, topology } = o;
 
@@ -134,13 +135,15 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
       // The steering committee reaches no ticket: it sees the counts, not the lists.
       const lists = principal.role === 'operator';
       const empty = { items: [], more: false };
-      const [stats, risk, breach, handoff, dead, series] = await Promise.all([
+      const [stats, risk, breach, handoff, dead, series, connectors] = await Promise.all([
         o.stats.read(),
         lists ? atRisk(principal) : { ...empty, read: 0 },
         lists ? breached(principal) : empty,
         lists ? handoffs(principal) : empty,
         lists ? o.deadLetters.list({ limit: 20 }) : { items: [], next: null },
         o.sampler.series(),
+        // Per organisation with a connector: last success, queued, failing (no ticket, no personal data).
+        o.connectorHealth ? o.connectorHealth() : [],
       ]);
       // Replayed and not failed again since: shown under the dead letters, with when.
       const deadIds = new Set(dead.items.map((d) => d.id));
@@ -158,6 +161,7 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
           replayed: replays.map((r) => ({ id: r.id, orgId: r.orgId, type: r.event.type, subject: r.event.subject, reason: r.reason, attempts: r.attempts, failedAt: r.failedAt, replayedAt: r.replayedAt })),
         },
         series,
+        connectors,
       };
     },
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CalendarSchema, type Calendar } from './calendar.js';
+import { ConnectorConfigSchema } from './connector-config.js';
 import { BusinessDurationSchema } from './business-time.js';
 import { IdSchema, LandCodeSchema, type LandCode } from './ids.js';
 import {
@@ -108,6 +109,8 @@ export const OrganisationSchema = z.strictObject({
   receiptDeadline: BusinessDurationSchema.default('PT1H'),
   /** Works by e-mail: handoffs, updates and requests go to this address as mail. */
   mail: OrganisationMailSchema.optional(),
+  /** Works in a ticket system of its own: handoffs become remote tickets, remote changes its answers (src/connectors). */
+  connector: ConnectorConfigSchema.optional(),
 });
 export type Organisation = z.infer<typeof OrganisationSchema>;
 

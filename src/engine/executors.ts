@@ -27,13 +27,24 @@ export interface MailRouting {
   attempts: number;
 }
 
-export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting, mail?: MailRouting): Executors {
+/** Which organisations work in a ticket system of their own (`organisations[].connector`), and how many attempts a change has. */
+export interface ConnectorRouting {
+  has(orgId: string): boolean;
+  attempts: number;
+}
+
+export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting, mail?: MailRouting, connectors?: ConnectorRouting): Executors {
   return {
     'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.cancel': (effects) => queues.cancelTimers(effects.map((e) => e.id)),
     handoff: async (effects) => {
-      await queues.handOff(effects.map((e) => ({ orgId: e.orgId, event: e.event })));
+      // An organisation with a connector takes its handoffs as remote tickets, not from `handoff-<org>`: `cx-<event id>` adds nothing twice.
+      const remote = connectors ? effects.filter((e) => connectors.has(e.orgId)) : [];
+      await queues.handOff(effects.filter((e) => !remote.includes(e)).map((e) => ({ orgId: e.orgId, event: e.event })));
+      if (connectors && remote.length > 0) {
+        await queues.addConnectorJobs(remote.map((e) => ({ jobId: `cx-${e.event.id}`, data: { type: 'push', orgId: e.orgId, event: e.event } })), connectors.attempts);
+      }
       // The same event by webhook; `wh-<event id>` makes a re-run add nothing.
       const hooked = webhooks ? effects.filter((e) => webhooks.has(e.orgId)) : [];
       if (webhooks && hooked.length > 0) {

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Topology } from '../domain/topology.js';
 import type { AppliedEvent } from '../engine/ticket/index.js';
 import type { MetricFiguresReader } from '../store/metric-figures.js';
+import type { ConnectorHealth } from '../store/connector-store.js';
 import { mergeExpositions } from './exposition.js';
 import { counts, labelSetsOf, lotseQueueNames, parseCreatedField, parseEventField, parseSlaField } from './labels.js';
 import { receiptLatency } from './receipt.js';
@@ -15,6 +16,8 @@ export interface MetricsDeps {
   queue(name: string): Queue;
   /** More figures read at scrape time, as exposition text (the mail room's health: workers/mail-room.ts). */
   extra?: () => Promise<string>;
+  /** Each organisation's connector health (src/store/connector-store.ts), read at scrape time. */
+  connectorHealth?: () => Promise<ConnectorHealth[]>;
 }
 
 /** Seconds from a handoff to its receipt: receipt deadlines run from minutes to a business day or two. */
@@ -72,6 +75,12 @@ export function createMetrics(deps: MetricsDeps) {
   const outboxUndelivered = new Gauge({ name: 'lotse_outbox_undelivered_entries', help: 'Outbox entries no relay has read yet', registers: on });
   const outboxAge = new Gauge({ name: 'lotse_outbox_oldest_age_seconds', help: 'Age of the oldest outbox entry not yet finished (0 when none waits)', registers: on });
 
+  const cxLastSuccess = new Gauge({ name: 'lotse_connector_last_success_timestamp_seconds', help: 'When a call to the organisation\'s ticket system last succeeded (0: never)', labelNames: ['org'], registers: on });
+  const cxQueued = new Gauge({ name: 'lotse_connector_queued', help: 'Changes committed for the organisation\'s ticket system and not yet carried there', labelNames: ['org'], registers: on });
+  const cxFailing = new Gauge({ name: 'lotse_connector_failing', help: 'Calls to the organisation\'s ticket system failed in a row since its last success (0: healthy)', labelNames: ['org'], registers: on });
+  const cxChanges = new Counter({ name: 'lotse_connector_changes_total', help: 'Remote changes read on the organisation\'s tickets, by outcome (applied, echo: Lotse\'s own, unmapped: a status without mapping, kept as a note; ignored)', labelNames: ['org', 'outcome'], registers: on });
+  const cxUnmappedOut = new Counter({ name: 'lotse_connector_unmapped_out_total', help: 'Lotse statuses sent without a mapping to the organisation\'s ticket system (shown in its comment, its status left)', labelNames: ['org'], registers: on });
+
   const levels = [...sets.levels];
   const statuses = [...sets.statuses];
   const orgs = [...sets.handoffOrgs];
@@ -97,6 +106,18 @@ export function createMetrics(deps: MetricsDeps) {
     outboxPending.set(pending);
     outboxUndelivered.set(f.relay ? lag : entries);
     // Finished entries are deleted, so the stream's first entry is the oldest unfinished one; its id is its time.
+    if (deps.connectorHealth) {
+      const health = await deps.connectorHealth();
+      cxChanges.reset();
+      cxUnmappedOut.reset();
+      for (const h of health) {
+        cxLastSuccess.set({ org: h.orgId }, h.lastSuccessAt ? Date.parse(h.lastSuccessAt) / 1000 : 0);
+        cxQueued.set({ org: h.orgId }, h.queued);
+        cxFailing.set({ org: h.orgId }, h.failing);
+        for (const [outcome, n] of [['applied', h.applied], ['echo', h.echoes], ['unmapped', h.unmappedIn], ['ignored', h.ignored]] as const) cxChanges.inc({ org: h.orgId, outcome }, n);
+        cxUnmappedOut.inc({ org: h.orgId }, h.unmappedOut);
+      }
+    }
     const first = f.oldestOutboxId;
     outboxAge.set(first ? Math.max(0, now - Number(first.split('-')[0])) / 1000 : 0);
   }

@@ -10,6 +10,8 @@ export const QUEUE = {
   retention: 'retention',
   /** Mail out: one job per handoff effect to an organisation that works by e-mail (workers/mail.worker.ts). */
   mail: 'mail',
+  /** Other ticket systems: handoffs out as remote tickets, and each organisation's poll for changes (workers/connector.worker.ts). */
+  connector: 'connector',
 } as const;
 
 /** One queue per IT provider or vendor desk. */

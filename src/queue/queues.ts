@@ -105,6 +105,25 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         mails.map((d) => ({ name: d.data.event.type, data: d.data, opts: { jobId: d.jobId, attempts, backoff: { type: 'mail' }, ...KEEP } })),
       );
     },
+    /**
+     * Changes for other ticket systems (workers/connector.worker.ts):
+     * `cx-<event id>` (`-r<n>` for a replay) makes adding one twice a no-op;
+     * the backoff is the connector worker's own strategy.
+     */
+    async addConnectorJobs(jobs: { jobId: string; data: { type: 'push'; orgId: string; event: CloudEvent } }[], attempts: number) {
+      if (jobs.length === 0) return;
+      await queue(QUEUE.connector).addBulk(
+        jobs.map((j) => ({ name: j.data.event.type, data: j.data, opts: { jobId: j.jobId, attempts, backoff: { type: 'connector' }, ...KEEP } })),
+      );
+    },
+    /** Each organisation's poll for remote changes, every `everyMs`: one job scheduler per organisation, shared by all processes. */
+    async scheduleConnectorPolls(polls: { orgId: string; everyMs: number }[]) {
+      await Promise.all(
+        polls.map((p) =>
+          queue(QUEUE.connector).upsertJobScheduler(`poll-${p.orgId}`, { every: p.everyMs }, { name: 'poll', data: { type: 'poll', orgId: p.orgId }, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } }),
+        ),
+      );
+    },
     /** The backlog feed and the backlog's own effects; the job id is the effect id. */
     async addBacklogJobs(jobs: { jobId: string; data: BacklogJob }[]) {
       if (jobs.length === 0) return;

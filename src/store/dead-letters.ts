@@ -14,12 +14,12 @@ export interface DeadLetter {
   /** The last HTTP status received; null when no answer came. */
   lastStatus: number | null;
   failedAt: string;
-  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay (`mail-…` for mail). */
+  /** The job that gave up: `wh-<id>`, or `wh-<id>-r<n>` for a replay (`mail-…` for mail, `cx-…` for a connector). */
   jobId: string;
   /** When an operator last replayed this event (it failed again since, if it lies among the dead letters). */
   replayedAt?: string | undefined;
-  /** How it was to be delivered: by webhook (the default, when absent) or as a mail (id `mail-<event id>`). */
-  channel?: 'webhook' | 'mail';
+  /** How it was to be delivered: by webhook (the default, when absent), as a mail (id `mail-<event id>`) or to another ticket system (id `cx-<event id>`). */
+  channel?: 'webhook' | 'mail' | 'connector';
 }
 
 /** A dead letter as an operator replayed it: when, and the new delivery's job. */

@@ -13,7 +13,9 @@ export type StoreOp =
   /** Remove a field of a hash (an erasure drops a record's reporter). */
   | { op: 'hdel'; key: string; field: string }
   /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
-  | { op: 'lset'; key: string; index: number; value: string };
+  | { op: 'lset'; key: string; index: number; value: string }
+  /** Set a field of a hash only if it is not there (a handoff's pending correlation with a remote ticket). */
+  | { op: 'hsetnx'; key: string; field: string; value: string };
 
 /**
  * The sorted sets a record enters (or is re-scored in) and leaves, given the

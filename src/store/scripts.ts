@@ -40,7 +40,7 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
  *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
- *       value (LSET)
+ *       value (LSET), 'n' field value (HSETNX)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -64,7 +64,8 @@ for k = 5, #KEYS do
   elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(tonumber(a) + 1))
   elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b)
   elseif code == 'd' then redis.call('HDEL', KEYS[k], a)
-  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b) end
+  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b)
+  elseif code == 'n' then redis.call('HSETNX', KEYS[k], a, b) end
   i = i + 3
 end
 if ARGV[6] ~= '' then

@@ -38,7 +38,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | undefined
   return score && id && /^\d+$/.test(score) ? { score: Number(score), id } : undefined;
 }
 
-export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; mailAttempts?: number; now?: () => number }): DeadLetters {
+export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; attempts: number; mailAttempts?: number; connectorAttempts?: number; now?: () => number }): DeadLetters {
   const { store } = o;
   const now = o.now ?? Date.now;
 
@@ -82,6 +82,11 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
           const n = await store.countReplay(id);
           jobId = `${id}-r${n}`;
           await o.queues.sendMails([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.mailAttempts ?? o.attempts);
+        } else if (entry.channel === 'connector') {
+          // The same change again to the other ticket system: a create finds the remote ticket it may have opened.
+          const n = await store.countReplay(id);
+          jobId = `${id}-r${n}`;
+          await o.queues.addConnectorJobs([{ jobId, data: { type: 'push', orgId: entry.orgId, event: entry.event } }], o.connectorAttempts ?? o.attempts);
         } else {
           // Re-enabled first: the replayed delivery must not be dead-lettered unsent.
           await store.enable(entry.orgId);

@@ -29,6 +29,9 @@ export async function applyStoreOps(redis: Redis, ops: readonly StoreOp[]): Prom
       case 'lset':
         multi.lset(op.key, op.index, op.value);
         break;
+      case 'hsetnx':
+        multi.hsetnx(op.key, op.field, op.value);
+        break;
     }
   }
   const results = await multi.exec();

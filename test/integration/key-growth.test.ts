@@ -67,7 +67,7 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
 
 const BULLMQ_KEYS = new Set(['id', 'meta', 'events', 'wait', 'paused', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'stalled', 'stalled-check',
   'marker', 'pc', 'limiter', 'repeat', 'metrics:completed', 'metrics:failed', 'metrics:completed:data', 'metrics:failed:data', 'waiting-children']);
-const QUEUE_KEY = /^(intake|events|sla|backlog|webhook|retention|mail|handoff-[A-Za-z0-9-]+):(.+)$/;
+const QUEUE_KEY = /^(intake|events|sla|backlog|webhook|retention|mail|connector|handoff-[A-Za-z0-9-]+):(.+)$/;
 
 /** A key with its ids, organisations and values replaced by what they stand for. */
 export function patternOf(prefix: string, key: string): string {

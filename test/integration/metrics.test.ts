@@ -82,6 +82,12 @@ describe('GET /metrics', () => {
       lotse_outbox_pending_entries: 'gauge',
       lotse_outbox_undelivered_entries: 'gauge',
       lotse_outbox_oldest_age_seconds: 'gauge',
+      // Per organisation with a connector (docs/reference/connectors.md): announced, without samples here.
+      lotse_connector_last_success_timestamp_seconds: 'gauge',
+      lotse_connector_queued: 'gauge',
+      lotse_connector_failing: 'gauge',
+      lotse_connector_changes_total: 'counter',
+      lotse_connector_unmapped_out_total: 'counter',
     });
     expect(names).toEqual(expect.arrayContaining(['bullmq_job_count', 'bullmq_job_completed_total', 'bullmq_job_failed_total', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']));
     const queues = new Set(samples.filter((s) => s.name === 'bullmq_job_count').map((s) => s.labels.queue));

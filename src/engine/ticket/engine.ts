@@ -104,7 +104,9 @@ export async function applyEventOnce(t: TicketPath, principal: Principal | 'syst
   const idempotency = opts.idempotencyKey !== undefined && principal !== 'system'
     ? { key: t.idempotency.key(principal.orgId, idempotencyDigest(eventKeyText(ticketId, opts.idempotencyKey))), fp: fingerprint(payload) }
     : undefined;
-  const outcome = await change(t.path, principal, ticketId, () => ({ send: payload }), { ifMatch: opts.ifMatch, idempotency });
+  // Lotse's own channels (a connector) say where an event came from and how it was matched: kept in the history entry's details.
+  const sent = opts.via ? ({ ...payload, via: opts.via } as unknown as TicketEventPayload) : payload;
+  const outcome = await change(t.path, principal, ticketId, () => ({ send: sent }), { ifMatch: opts.ifMatch, idempotency });
   return { record: outcome.record, replayed: outcome.status === 'replayed' };
 }
 

@@ -82,6 +82,12 @@ export interface EventOptions {
   ifMatch?: number | undefined;
   /** The same key with the same event answers with the ticket as it is, applying nothing again; with another event 422. */
   idempotencyKey?: string | undefined;
+  /**
+   * Where the event came from, set by Lotse's own channels only (never from
+   * a caller's body): a connector names the remote system, change and how it
+   * was matched. Kept in the history entry's details as `via`.
+   */
+  via?: Record<string, string | number | boolean> | undefined;
 }
 
 export interface CreateOptions {

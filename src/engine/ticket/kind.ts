@@ -9,6 +9,7 @@ import type { Keys } from '../../store/keys.js';
 import type { StoredRecord } from '../../store/record-store.js';
 import type { TicketStore } from '../../store/ticket-store.js';
 import { ticketStoreOps } from './plan.js';
+import { connectorOps } from './connector-ops.js';
 import type { CreateTicket, HistoryEntry } from '../../domain/ticket.js';
 import type { Actor } from '../../../machines/ticket.policy.js';
 import type { LandCode } from '../../domain/ids.js';
@@ -109,10 +110,11 @@ export function createTicketKind(deps: TicketKindDeps) {
       const needsHistory = actions.some((a) => a.type === 'handOff') || providerToUpdate(topology, before, after, actor) !== null;
       return needsHistory && before ? ((await store.historyTail(after.id, HISTORY_EXCERPT - 1)) as HistoryEntry[]) : [];
     },
-    plan: ({ before, after, entry, actions, actor }, earlier) => ({
-      effects: deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history: [...earlier, entry] }),
-      ops: ticketStoreOps(keys, topology, before, after, entry),
-    }),
+    plan: ({ before, after, entry, actions, actor }, earlier) => {
+      const effects = deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history: [...earlier, entry] });
+      // Organisations with a connector: their handoffs queued and correlated in this same commit.
+      return { effects, ops: [...ticketStoreOps(keys, topology, before, after, entry), ...connectorOps(keys.prefix, topology, effects, Date.parse(entry.at))] };
+    },
     writeOnce: (record) => record.reporter ?? undefined,
     dataOf: (record) => record.data,
   };

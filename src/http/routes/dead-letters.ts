@@ -21,9 +21,9 @@ const DeadLetterSchema = z
     failedAt: z.string(),
     jobId: z.string(),
     replayedAt: z.string().optional().describe('When an operator last replayed this event: it failed again since'),
-    channel: z.enum(['webhook', 'mail']).optional().describe('webhook (when absent) or mail: a mail Lotse could not send (id `mail-<event id>`); a replay sends it again'),
+    channel: z.enum(['webhook', 'mail', 'connector']).optional().describe('webhook (when absent), mail (a mail Lotse could not send, id `mail-<event id>`) or connector (a change Lotse could not carry to another ticket system, id `cx-<event id>`); a replay carries it again'),
   })
-  .describe('A webhook delivery or a mail that failed for good');
+  .describe('A webhook delivery, a mail or a change for another ticket system that failed for good');
 
 const ListQuery = z.strictObject({
   orgId: IdSchema.optional(),
