@@ -244,8 +244,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       check: async () => {
         const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
         const liveRoles = new Set(live.map((m) => m.split('@')[0]));
-        // Webhook workers are needed only where some organisation has a webhook.
-export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail', 'connector'] as const;
+        // Webhook workers are needed only where some organisation has a webhook; mail workers only where mail is configured; connector workers where some organisation has a connector.
+        const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0) && !(r === 'mail' && !mail.configured) && !(r === 'connector' && connectorTargets.size === 0));
         return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
       },
     },
