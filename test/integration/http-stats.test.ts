@@ -115,7 +115,7 @@ describe('GET /v1/stats', () => {
   it('counts the jobs of every Lotse queue, the handoff queues included, and the dead letters', async () => {
     const stats = (await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer('ops-bremen') })).json() as Stats;
     const handoffOrgs = [...defaultTopology.orgs.values()].filter((o) => o.kind === 'it-provider' || o.kind === 'vendor-support').map((o) => `handoff-${o.id}`);
-    expect(Object.keys(stats.queues).sort()).toEqual(['backlog', 'events', 'intake', 'mail', 'retention', 'sla', 'webhook', ...handoffOrgs].sort());
+    expect(Object.keys(stats.queues).sort()).toEqual(['backlog', 'events', 'connector', 'intake', 'mail', 'retention', 'sla', 'webhook', ...handoffOrgs].sort());
     // No relay runs here: the armed timers wait in the outbox, nothing is on a queue yet.
     expect(stats.queues.sla).toMatchObject({ waiting: 0, delayed: 0, list: '/admin/queues/queue/sla' });
     expect(stats.deadLetters).toEqual({ count: 0, list: '/v1/dead-letters' });
