@@ -217,7 +217,8 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
       const { record } = await l.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Über LMTP' }));
       await sendAs(servers, { to: 'lotse@lmtp.lotse.test', subject: `Re: [Lotse#${record.id}] Übergabe: Über LMTP`, text: 'Angenommen.' });
       await waitFor(async () => l.runtime.engine.view('system', (await l.runtime.engine.findTicket(record.id))!).status === 'open', { timeoutMs: 20_000, what: 'the receipt taken over LMTP' });
-      expect(servers.logs()).toMatch(/to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/);
+      // Postfix logs the delivery once Lotse answered it (after the commit).
+      await waitFor(() => /to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/.test(servers.logs()), { what: "Postfix's LMTP delivery to Lotse in its log" });
     } finally {
       await l.close();
     }
