@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Principal } from '../src/domain/access.js';
 import type { Topology } from '../src/domain/topology.js';
@@ -101,8 +102,10 @@ export function createMailIn(deps: MailInDeps): MailIn {
           break;
         }
         case 'create': {
-          const created = await engine.createTicket({ orgId: step.mailbox.orgId, role: 'desk' }, intakeBody(read, step.mailbox, topology), { idempotencyKey: key });
+          const links = await keepAttachments(read);
+          const created = await engine.createTicket({ orgId: step.mailbox.orgId, role: 'desk' }, intakeBody(read, step.mailbox, topology, links), { idempotencyKey: key });
           ticketId = created.record.id;
+          for (const l of links) await store.bindAttachment(l.id, ticketId);
           break;
         }
       }
@@ -111,6 +114,23 @@ export function createMailIn(deps: MailInDeps): MailIn {
   }
 
   /** A ticket that keeps changing meanwhile (VERSION_CONFLICT) is tried again a few times: the steps are idempotent by their keys. */
+  /**
+   * With LOTSE_MAIL_ATTACHMENT_BASE_URL, the mail's attachments (already
+   * bounded by the parse limits) are kept and linked from the ticket. Their
+   * ids come from the mail's key, so a re-run after a kill keeps the same ones.
+   */
+  async function keepAttachments(read: ReadMail): Promise<AttachmentLink[]> {
+    if (!config.attachmentBaseUrl) return [];
+    const links: AttachmentLink[] = [];
+    for (const [i, a] of read.mail.attachments.slice(0, 20).entries()) {
+      const id = createHash('sha256').update(`${read.key}|${i}`).digest('hex').slice(0, 32);
+      const name = safeText(a.name, 255).replace(/[\t\n]+/g, ' ') || 'anhang';
+      await store.keepAttachment(id, { name, type: a.contentType, content: a.content });
+      links.push({ id, name, url: `${config.attachmentBaseUrl}/v1/mail/attachments/${id}`, size: a.size });
+    }
+    return links;
+  }
+
   async function take(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -209,14 +229,21 @@ async function refusedIsTaken(run: () => Promise<unknown>, refused: (why: string
 
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
 
+interface AttachmentLink {
+  id: string;
+  name: string;
+  url: string;
+  size: number;
+}
+
 /** The ticket an intake mailbox makes of a mail: the reporter's name and address are its personal data. */
-function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; land?: string | undefined }, topology: Topology) {
+function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; land?: string | undefined }, topology: Topology, links: AttachmentLink[]) {
   const { mail } = read;
   const land = mailbox.land ?? topology.orgs.get(mailbox.orgId)?.land;
   const subject = safeText(mail.subject.replace(BIDI, ''), 200).replace(/[\t\n]+/g, ' ') || '(ohne Betreff)';
   const name = mail.from?.name ? safeText(mail.from.name.replace(BIDI, ''), 200).replace(/\n/g, ' ') : '';
   const dropped = mail.droppedAttachments.length ? `\n\n[${mail.droppedAttachments.length} Anhang/Anhänge über den Grenzen nicht übernommen]` : '';
-  const kept = mail.attachments.length ? `\n\n[Anhänge: ${mail.attachments.map((a) => `${a.name.replace(/[\t\n]/g, ' ')} (${a.size} Bytes)`).join(', ')}]` : '';
+  const kept = mail.attachments.length && links.length === 0 ? `\n\n[Anhänge: ${mail.attachments.map((a) => `${a.name.replace(/[\t\n]/g, ' ')} (${a.size} Bytes)`).join(', ')}]` : '';
   return {
     externalRef: `mail-${read.key.slice(0, 120)}`,
     channel: 'email',
@@ -228,5 +255,6 @@ function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; l
     subject,
     description: safeText(`${mail.text}${kept}${dropped}`, 20_000),
     ...(mail.from ? { reporter: { ...(name ? { name } : {}), email: mail.from.address } } : {}),
+    ...(links.length ? { attachments: links.map((l) => ({ name: l.name, url: l.url, size: l.size })) } : {}),
   };
 }

@@ -45,7 +45,7 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
 
   beforeAll(async () => {
     servers = await startMailServers();
-    h = await createHarness({ topology, roles: ['relay', 'mail'], principalEnv: mailEnv(servers, { LOTSE_MAIL_MAX_PER_DAY: '500' }) });
+    h = await createHarness({ topology, roles: ['relay', 'mail'], principalEnv: mailEnv(servers, { LOTSE_MAIL_MAX_PER_DAY: '500', LOTSE_MAIL_ATTACHMENT_BASE_URL: 'https://lotse.example', LOTSE_MAIL_MAX_ATTACHMENTS: '2', LOTSE_MAIL_MAX_ATTACHMENT_BYTES: '1000' }) });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -148,7 +148,16 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
 
   it('mail to an intake mailbox that matches no ticket creates one; HTML is reduced to text; the address is the reporter\'s personal data', async () => {
     const transport = (await import('nodemailer')).createTransport({ host: '127.0.0.1', port: servers.smtpPort, secure: false, ignoreTLS: true });
-    await transport.sendMail({ from: 'Erika Muster <erika.muster@example.org>', to: INTAKE, subject: 'Passwort vergessen', html: '<p>Ich komme <b>nicht</b> mehr ins Portal.</p><script>alert(1)</script>' });
+    await transport.sendMail({
+      from: 'Erika Muster <erika.muster@example.org>', to: INTAKE, subject: 'Passwort vergessen', html: '<p>Ich komme <b>nicht</b> mehr ins Portal.</p><script>alert(1)</script>',
+      // Bounded: two kept (LOTSE_MAIL_MAX_ATTACHMENTS=2), one over LOTSE_MAIL_MAX_ATTACHMENT_BYTES and one too many dropped.
+      attachments: [
+        { filename: 'fehler.txt', content: 'Fehlercode 42' },
+        { filename: 'gross.bin', content: Buffer.alloc(5000, 1) },
+        { filename: 'bild.html', content: '<script>alert(2)</script>', contentType: 'text/html' },
+        { filename: 'noch-einer.txt', content: 'zu viele' },
+      ],
+    });
     transport.close();
     const app = await h.app();
     const created = await waitFor(async () => {
@@ -157,7 +166,16 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     }, { timeoutMs: 20_000, what: 'the ticket from the intake mailbox' });
     const record = (await h.runtime.engine.findTicket(created.id))!;
     const desk = h.runtime.engine.view(dev('desk-HB', topology), record);
-    expect(desk.description).toBe('Ich komme nicht mehr ins Portal.');
+    expect(desk.description).toBe('Ich komme nicht mehr ins Portal.\n\n[2 Anhang/Anhänge über den Grenzen nicht übernommen]');
+    // Kept as the contract keeps attachments: links, served to whoever may read the ticket, as a download only.
+    expect(desk.attachments.map((a) => [a.name, a.size])).toEqual([['fehler.txt', 13], ['bild.html', 25]]);
+    const path = new URL(desk.attachments[1]!.url).pathname;
+    const file = await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toBe('application/octet-stream');
+    expect(file.headers['content-disposition']).toBe("attachment; filename*=UTF-8''bild.html");
+    expect(file.body).toBe('<script>alert(2)</script>');
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-BY') })).statusCode).toBe(404);
     expect(desk.channel).toBe('email');
     expect(desk.reporter).toEqual({ name: 'Erika Muster', email: 'erika.muster@example.org' });
     // Operators never see the reporter: not in the view, not in the mail log.

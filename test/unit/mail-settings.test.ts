@@ -7,7 +7,7 @@ describe('mail settings', () => {
     expect(loadMailConfig({ LOTSE_SMTP_URL: 'smtp://mx.example:25', LOTSE_MAIL_FROM: 'lotse@Lotse.Example', LOTSE_MAIL_LISTEN: '127.0.0.1:2525' })).toEqual({
       smtpUrl: 'smtp://mx.example:25', from: 'lotse@Lotse.Example', domain: 'lotse.example',
       listen: { host: '127.0.0.1', port: 2525, protocol: 'smtp' }, maxBytes: 10 * 1024 * 1024,
-      imap: [], maxPerDay: 20, retryHours: 26, backoffMs: 30_000, maxAttachments: 10, maxAttachmentBytes: 5 * 1024 * 1024, insecure: false,
+      imap: [], maxPerDay: 20, retryHours: 26, backoffMs: 30_000, maxAttachments: 10, maxAttachmentBytes: 5 * 1024 * 1024, insecure: false, attachmentBaseUrl: undefined,
     });
     expect(loadMailConfig({ LOTSE_MAIL_LISTEN: '[::1]:24', LOTSE_MAIL_LISTEN_PROTOCOL: 'lmtp' }).listen).toEqual({ host: '::1', port: 24, protocol: 'lmtp' });
     expect(loadMailConfig({}).smtpUrl).toBeUndefined();
