@@ -1,5 +1,7 @@
 /** The mail settings: environment (contract names) and an organisation's `mail` block. */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
+import { parseTopology } from '../../src/config/topology-file.js';
 import { loadMailConfig, OrganisationMailSchema, parseSmtpUrl } from '../../src/mail/settings.js';
 
 describe('mail settings', () => {
@@ -40,4 +42,23 @@ describe('mail settings', () => {
     expect(OrganisationMailSchema.safeParse({ address: 'support@vendor.example', ticketNumber: 'INC-[' }).success).toBe(false);
     expect(OrganisationMailSchema.safeParse({ address: 'kein-mail' }).success).toBe(false);
   });
+
+  it('checks the intake mailboxes against the topology, naming each wrong field', () => {
+    const with_ = (mailboxes: unknown[]) => () => parseTopology({ ...DEFAULT_TOPOLOGY, mailboxes } as never, 'test');
+    expect(with_([{ address: 'in@lotse.example', orgId: 'desk-HB', service: 'uvo' }])().config.mailboxes).toHaveLength(1);
+    let message = '';
+    try {
+      with_([
+        { address: 'a@lotse.example', orgId: 'nobody', service: 'uvo' },
+        { address: 'b@lotse.example', orgId: 'vendor-lc', service: 'nothing' },
+        { address: 'B@lotse.example', orgId: 'desk-HB', service: 'uvo', land: 'XX' },
+      ])();
+    } catch (err) {
+      message = String((err as Error).message) + JSON.stringify(err);
+    }
+    for (const path of ['mailboxes.0.orgId: unknown organisation nobody', 'mailboxes.1.service: unknown service nothing', 'mailboxes.1.land: needed: vendor-lc names no Land', 'mailboxes.2.address: duplicate mailbox address']) {
+      expect(message).toContain(path);
+    }
+  });
 });
+
