@@ -23,7 +23,7 @@ export interface MailInDeps {
   now?: () => number;
 }
 
-export type TakeOutcome = { taken: false; why: 'seen' } | { taken: true; ticketId: string | null; outcome: string; read: ReadMail };
+export type TakeOutcome = { taken: false; why: 'seen' | 'unreadable' } | { taken: true; ticketId: string | null; outcome: string; read: ReadMail };
 
 export interface MailIn {
   /** One inbound mail, end to end; resolves when it is durably taken (or was taken before). */
@@ -62,6 +62,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
   const resolvedWhen = new Map([...topology.orgs.values()].flatMap((o) => (o.mail?.resolvedWhen ? [[o.id, new RegExp(o.mail.resolvedWhen, 'im')] as const] : [])));
   const mailboxes = topology.config.mailboxes;
   let listener: MailListener | null = null;
+  let stopped = false;
   const fetchers: ImapFetcher[] = [];
 
   const lookups = {
@@ -142,13 +143,33 @@ export function createMailIn(deps: MailInDeps): MailIn {
   }
 
   async function takeOnce(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
-    const read = await readInboundMail(raw, { mailbox: where.mailbox, ...(where.envelopeFrom !== undefined ? { envelopeFrom: where.envelopeFrom } : {}) }, {
+    const read = await readMail(raw, where);
+    if (!read) return { taken: false, why: 'unreadable' };
+    return takeRead(read, where);
+  }
+
+  /** A mail no parser makes sense of is not retried forever (the MTA would keep it): it is logged and left. */
+  async function readMail(raw: Buffer, where: { mailbox: string; envelopeFrom?: string }): Promise<ReadMail | null> {
+    try {
+      return await readInboundMailOf(raw, where);
+    } catch (err) {
+      if (err instanceof AppError || (err as Error).name === 'ReplyError' || /redis|ECONN|Connection/i.test((err as Error).message)) throw err;
+      logger.warn({ mailbox: where.mailbox, err: (err as Error).message, bytes: raw.length }, 'mail not readable; left');
+      return null;
+    }
+  }
+
+  function readInboundMailOf(raw: Buffer, where: { mailbox: string; envelopeFrom?: string }): Promise<ReadMail> {
+    return readInboundMail(raw, { mailbox: where.mailbox, ...(where.envelopeFrom !== undefined ? { envelopeFrom: where.envelopeFrom } : {}) }, {
       ownDomain: domain,
       ownAddresses,
       lookups,
       limits: { maxAttachments: config.maxAttachments, maxAttachmentBytes: config.maxAttachmentBytes },
       resolvedWhen,
     });
+  }
+
+  async function takeRead(read: ReadMail, where: { mailbox: string; recipients?: string[] }): Promise<TakeOutcome> {
     if (await store.hasSeen(where.mailbox, read.key)) {
       logger.info({ mailbox: where.mailbox, kind: read.classification.kind }, 'mail taken before; skipped');
       return { taken: false, why: 'seen' };
@@ -183,7 +204,18 @@ export function createMailIn(deps: MailInDeps): MailIn {
       plain: config.insecure,
       maxBytes: config.maxBytes,
       cursor: { read: () => store.readCursor(mailbox), write: (c) => store.writeCursor(mailbox, c) },
-      onMessage: async (m) => void (await take(m.raw, { mailbox })),
+      // A mail whose taking fails for a passing reason (Redis away) is tried again here for a while: the fetcher moves on only after it.
+      onMessage: async (m) => {
+        for (let wait = 250; ; wait = Math.min(wait * 2, 10_000)) {
+          try {
+            return void (await take(m.raw, { mailbox }));
+          } catch (err) {
+            if (stopped || wait >= 10_000) throw err;
+            logger.warn({ mailbox: target.name, err: (err as Error).message }, 'taking an IMAP mail failed; tried again');
+            await new Promise((r) => setTimeout(r, wait));
+          }
+        }
+      },
       onOversized: async (uid, size) => logger.warn({ mailbox: target.name, uid, size }, 'mail over LOTSE_MAIL_MAX_BYTES not fetched'),
       onError: (err) => logger.warn({ mailbox: target.name, err: err.message }, 'IMAP error'),
     });
@@ -207,6 +239,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
       }
     },
     async stop() {
+      stopped = true;
       await Promise.all(fetchers.map((f) => f.stop().catch(() => undefined)));
       if (listener) await listener.close();
     },
