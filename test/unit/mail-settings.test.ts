@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/topology-file.js';
+import { maximumSchedule } from '../../src/webhooks/backoff.js';
+import { mailRoomSettings } from '../../workers/mail-room.js';
+import { mailTopology } from '../helpers/mail-exchange.js';
 import { loadMailConfig, OrganisationMailSchema, parseSmtpUrl } from '../../src/mail/settings.js';
 
 describe('mail settings', () => {
@@ -59,6 +62,15 @@ describe('mail settings', () => {
     for (const path of ['mailboxes.0.orgId: unknown organisation nobody', 'mailboxes.1.service: unknown service nothing', 'mailboxes.1.land: needed: vendor-lc names no Land', 'mailboxes.2.address: duplicate mailbox address']) {
       expect(message).toContain(path);
     }
+  });
+
+  it('refuses to start mail organisations without an SMTP server, and retries a mail for at least a day by default', () => {
+    expect(() => mailRoomSettings(mailTopology(), {})).toThrow('LOTSE_SMTP_URL and LOTSE_MAIL_FROM: needed, since vendor-lc, vendor-pq work(s) by e-mail');
+    const s = mailRoomSettings(mailTopology(), { LOTSE_SMTP_URL: 'smtp://127.0.0.1:25', LOTSE_MAIL_FROM: 'lotse@lotse.example' });
+    expect([...s.mailOrgs]).toEqual(['vendor-lc', 'vendor-pq']);
+    // Every wait is at least half its ceiling: the certain part of the schedule alone spans LOTSE_MAIL_RETRY_HOURS (26 h).
+    const certain = maximumSchedule(s.attempts, s.backoff).reduce((a, b) => a + b / 2, 0);
+    expect(certain).toBeGreaterThanOrEqual(26 * 3_600_000);
   });
 });
 
