@@ -183,6 +183,12 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     const log = await app.inject({ method: 'GET', url: `/v1/tickets/${created.id}/mail`, headers: bearer('ops-bremen') });
     expect(log.body).not.toContain('erika');
     expect((log.json() as { items: { party: string; outcome: string }[] }).items[0]).toMatchObject({ party: 'reporter', outcome: 'CREATED' });
+    // Erasable: an erasure takes the reporter and the attachment links; the attachment is gone with them.
+    expect((await app.inject({ method: 'POST', url: `/v1/tickets/${created.id}/erasure`, headers: bearer('ops-bremen') })).statusCode).toBe(200);
+    const erased = h.runtime.engine.view(dev('desk-HB', topology), (await h.runtime.engine.findTicket(created.id))!);
+    expect(erased.reporter).toBeUndefined();
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') })).statusCode).toBe(404);
+    expect(await h.redis.exists(`${h.prefix}:mx:att:${path.split('/').pop()}`)).toBe(0);
   }, 60_000);
 
   it('a vendor on vacation and a bounce make 0 loops in 100 round trips', async () => {
