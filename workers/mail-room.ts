@@ -138,7 +138,9 @@ export function createMailRoom(o: {
 
   return {
     configured,
-    routing: settings.mailOrgs.size > 0 ? { has: (orgId) => settings.mailOrgs.has(orgId), attempts: settings.attempts } : undefined,
+    routing: settings.mailOrgs.size > 0
+      ? { has: (orgId) => settings.mailOrgs.has(orgId), mailOnly: (orgId) => settings.mailOrgs.has(orgId) && topology.orgs.get(orgId)?.queues === undefined, attempts: settings.attempts }
+      : undefined,
     async start(deps, concurrency) {
       if (config.smtpUrl && config.from && !worker) {
         const sent = store.sent;

@@ -24,6 +24,8 @@ export interface WebhookRouting {
 /** Which organisations work by e-mail (`organisations[].mail`): their handoff events become mails too (workers/mail.worker.ts). */
 export interface MailRouting {
   has(orgId: string): boolean;
+  /** Works by e-mail only (no `queues:` of its own): nobody takes its handoff queue, so its events go there not at all. */
+  mailOnly(orgId: string): boolean;
   attempts: number;
 }
 
@@ -33,7 +35,7 @@ export function createExecutors(queues: Queues, now: () => number, webhooks?: We
     'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
     'timer.cancel': (effects) => queues.cancelTimers(effects.map((e) => e.id)),
     handoff: async (effects) => {
-      await queues.handOff(effects.map((e) => ({ orgId: e.orgId, event: e.event })));
+      await queues.handOff(effects.filter((e) => !mail?.mailOnly(e.orgId)).map((e) => ({ orgId: e.orgId, event: e.event })));
       // The same event by webhook; `wh-<event id>` makes a re-run add nothing.
       const hooked = webhooks ? effects.filter((e) => webhooks.has(e.orgId)) : [];
       if (webhooks && hooked.length > 0) {

@@ -66,6 +66,8 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     // The service does not share the reporter with the vendor: no personal data in its mail.
     expect(handoff!.text).not.toContain('erika@example.org');
     expect(handoff!.text).not.toContain('Mustermann');
+    // Mail only (no `queues:`): nobody takes its handoff queue, so nothing waits there.
+    expect(await h.runtime.queues.queue('handoff-vendor-lc').getJobCounts('waiting', 'delayed', 'completed')).toEqual({ waiting: 0, delayed: 0, completed: 0 });
 
     // The first person's reply is the receipt; it names the vendor's own number.
     const reply1 = await sendAs(servers, { subject: `Re: ${handoff!.subject}`, text: 'Wir kümmern uns darum. Unsere Nummer: INC-4711', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
