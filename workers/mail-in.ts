@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Principal } from '../src/domain/access.js';
 import type { Topology } from '../src/domain/topology.js';
@@ -22,7 +23,7 @@ export interface MailInDeps {
   now?: () => number;
 }
 
-export type TakeOutcome = { taken: false; why: 'seen' } | { taken: true; ticketId: string | null; outcome: string; read: ReadMail };
+export type TakeOutcome = { taken: false; why: 'seen' | 'unreadable' } | { taken: true; ticketId: string | null; outcome: string; read: ReadMail };
 
 export interface MailIn {
   /** One inbound mail, end to end; resolves when it is durably taken (or was taken before). */
@@ -61,6 +62,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
   const resolvedWhen = new Map([...topology.orgs.values()].flatMap((o) => (o.mail?.resolvedWhen ? [[o.id, new RegExp(o.mail.resolvedWhen, 'im')] as const] : [])));
   const mailboxes = topology.config.mailboxes;
   let listener: MailListener | null = null;
+  let stopped = false;
   const fetchers: ImapFetcher[] = [];
 
   const lookups = {
@@ -101,8 +103,10 @@ export function createMailIn(deps: MailInDeps): MailIn {
           break;
         }
         case 'create': {
-          const created = await engine.createTicket({ orgId: step.mailbox.orgId, role: 'desk' }, intakeBody(read, step.mailbox, topology), { idempotencyKey: key });
+          const links = await keepAttachments(read);
+          const created = await engine.createTicket({ orgId: step.mailbox.orgId, role: 'desk' }, intakeBody(read, step.mailbox, topology, links), { idempotencyKey: key });
           ticketId = created.record.id;
+          for (const l of links) await store.bindAttachment(l.id, ticketId);
           break;
         }
       }
@@ -111,6 +115,23 @@ export function createMailIn(deps: MailInDeps): MailIn {
   }
 
   /** A ticket that keeps changing meanwhile (VERSION_CONFLICT) is tried again a few times: the steps are idempotent by their keys. */
+  /**
+   * With LOTSE_MAIL_ATTACHMENT_BASE_URL, the mail's attachments (already
+   * bounded by the parse limits) are kept and linked from the ticket. Their
+   * ids come from the mail's key, so a re-run after a kill keeps the same ones.
+   */
+  async function keepAttachments(read: ReadMail): Promise<AttachmentLink[]> {
+    if (!config.attachmentBaseUrl) return [];
+    const links: AttachmentLink[] = [];
+    for (const [i, a] of read.mail.attachments.slice(0, 20).entries()) {
+      const id = createHash('sha256').update(`${read.key}|${i}`).digest('hex').slice(0, 32);
+      const name = safeText(a.name, 255).replace(/[\t\n]+/g, ' ') || 'anhang';
+      await store.keepAttachment(id, { name, type: a.contentType, content: a.content });
+      links.push({ id, name, url: `${config.attachmentBaseUrl}/v1/mail/attachments/${id}`, size: a.size });
+    }
+    return links;
+  }
+
   async function take(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -122,13 +143,33 @@ export function createMailIn(deps: MailInDeps): MailIn {
   }
 
   async function takeOnce(raw: Buffer, where: { mailbox: string; envelopeFrom?: string; recipients?: string[] }): Promise<TakeOutcome> {
-    const read = await readInboundMail(raw, { mailbox: where.mailbox, ...(where.envelopeFrom !== undefined ? { envelopeFrom: where.envelopeFrom } : {}) }, {
+    const read = await readMail(raw, where);
+    if (!read) return { taken: false, why: 'unreadable' };
+    return takeRead(read, where);
+  }
+
+  /** A mail no parser makes sense of is not retried forever (the MTA would keep it): it is logged and left. */
+  async function readMail(raw: Buffer, where: { mailbox: string; envelopeFrom?: string }): Promise<ReadMail | null> {
+    try {
+      return await readInboundMailOf(raw, where);
+    } catch (err) {
+      if (err instanceof AppError || (err as Error).name === 'ReplyError' || /redis|ECONN|Connection/i.test((err as Error).message)) throw err;
+      logger.warn({ mailbox: where.mailbox, err: (err as Error).message, bytes: raw.length }, 'mail not readable; left');
+      return null;
+    }
+  }
+
+  function readInboundMailOf(raw: Buffer, where: { mailbox: string; envelopeFrom?: string }): Promise<ReadMail> {
+    return readInboundMail(raw, { mailbox: where.mailbox, ...(where.envelopeFrom !== undefined ? { envelopeFrom: where.envelopeFrom } : {}) }, {
       ownDomain: domain,
       ownAddresses,
       lookups,
       limits: { maxAttachments: config.maxAttachments, maxAttachmentBytes: config.maxAttachmentBytes },
       resolvedWhen,
     });
+  }
+
+  async function takeRead(read: ReadMail, where: { mailbox: string; recipients?: string[] }): Promise<TakeOutcome> {
     if (await store.hasSeen(where.mailbox, read.key)) {
       logger.info({ mailbox: where.mailbox, kind: read.classification.kind }, 'mail taken before; skipped');
       return { taken: false, why: 'seen' };
@@ -163,7 +204,18 @@ export function createMailIn(deps: MailInDeps): MailIn {
       plain: config.insecure,
       maxBytes: config.maxBytes,
       cursor: { read: () => store.readCursor(mailbox), write: (c) => store.writeCursor(mailbox, c) },
-      onMessage: async (m) => void (await take(m.raw, { mailbox })),
+      // A mail whose taking fails for a passing reason (Redis away) is tried again here for a while: the fetcher moves on only after it.
+      onMessage: async (m) => {
+        for (let wait = 250; ; wait = Math.min(wait * 2, 10_000)) {
+          try {
+            return void (await take(m.raw, { mailbox }));
+          } catch (err) {
+            if (stopped || wait >= 10_000) throw err;
+            logger.warn({ mailbox: target.name, err: (err as Error).message }, 'taking an IMAP mail failed; tried again');
+            await new Promise((r) => setTimeout(r, wait));
+          }
+        }
+      },
       onOversized: async (uid, size) => logger.warn({ mailbox: target.name, uid, size }, 'mail over LOTSE_MAIL_MAX_BYTES not fetched'),
       onError: (err) => logger.warn({ mailbox: target.name, err: err.message }, 'IMAP error'),
     });
@@ -187,6 +239,7 @@ export function createMailIn(deps: MailInDeps): MailIn {
       }
     },
     async stop() {
+      stopped = true;
       await Promise.all(fetchers.map((f) => f.stop().catch(() => undefined)));
       if (listener) await listener.close();
     },
@@ -209,14 +262,21 @@ async function refusedIsTaken(run: () => Promise<unknown>, refused: (why: string
 
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
 
+interface AttachmentLink {
+  id: string;
+  name: string;
+  url: string;
+  size: number;
+}
+
 /** The ticket an intake mailbox makes of a mail: the reporter's name and address are its personal data. */
-function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; land?: string | undefined }, topology: Topology) {
+function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; land?: string | undefined }, topology: Topology, links: AttachmentLink[]) {
   const { mail } = read;
   const land = mailbox.land ?? topology.orgs.get(mailbox.orgId)?.land;
   const subject = safeText(mail.subject.replace(BIDI, ''), 200).replace(/[\t\n]+/g, ' ') || '(ohne Betreff)';
   const name = mail.from?.name ? safeText(mail.from.name.replace(BIDI, ''), 200).replace(/\n/g, ' ') : '';
   const dropped = mail.droppedAttachments.length ? `\n\n[${mail.droppedAttachments.length} Anhang/Anhänge über den Grenzen nicht übernommen]` : '';
-  const kept = mail.attachments.length ? `\n\n[Anhänge: ${mail.attachments.map((a) => `${a.name.replace(/[\t\n]/g, ' ')} (${a.size} Bytes)`).join(', ')}]` : '';
+  const kept = mail.attachments.length && links.length === 0 ? `\n\n[Anhänge: ${mail.attachments.map((a) => `${a.name.replace(/[\t\n]/g, ' ')} (${a.size} Bytes)`).join(', ')}]` : '';
   return {
     externalRef: `mail-${read.key.slice(0, 120)}`,
     channel: 'email',
@@ -228,5 +288,6 @@ function intakeBody(read: ReadMail, mailbox: { orgId: string; service: string; l
     subject,
     description: safeText(`${mail.text}${kept}${dropped}`, 20_000),
     ...(mail.from ? { reporter: { ...(name ? { name } : {}), email: mail.from.address } } : {}),
+    ...(links.length ? { attachments: links.map((l) => ({ name: l.name, url: l.url, size: l.size })) } : {}),
   };
 }

@@ -60,6 +60,8 @@ export interface MailView {
   health(): Promise<OrgMailHealth[]>;
   /** A ticket's mail log, for anyone who may read the ticket. */
   ticketLog(principal: Principal, ticketId: string): Promise<MailLogEntry[]>;
+  /** An intake mail's attachment, for anyone who may read its ticket while the ticket links it; null otherwise. */
+  attachment(principal: Principal, id: string): Promise<{ name: string; type: string; content: Buffer } | null>;
 }
 
 export interface MailRoom {
@@ -120,11 +122,25 @@ export function createMailRoom(o: {
       await o.engine.getTicket(principal, ticketId);
       return store.readLog(ticketId);
     },
+    async attachment(principal, id) {
+      const a = await store.readAttachment(id);
+      if (!a || !a.ticketId) return null;
+      const record = await o.engine.getTicket(principal, a.ticketId);
+      const linked = o.engine.view('system', record).attachments.some((x) => x.url.endsWith(`/v1/mail/attachments/${id}`));
+      if (!linked) {
+        // The ticket no longer links it (erased): the bytes go now.
+        await store.dropAttachment(id);
+        return null;
+      }
+      return { name: a.name, type: a.type, content: a.content };
+    },
   };
 
   return {
     configured,
-    routing: settings.mailOrgs.size > 0 ? { has: (orgId) => settings.mailOrgs.has(orgId), attempts: settings.attempts } : undefined,
+    routing: settings.mailOrgs.size > 0
+      ? { has: (orgId) => settings.mailOrgs.has(orgId), mailOnly: (orgId) => settings.mailOrgs.has(orgId) && topology.orgs.get(orgId)?.queues === undefined, attempts: settings.attempts }
+      : undefined,
     async start(deps, concurrency) {
       if (config.smtpUrl && config.from && !worker) {
         const sent = store.sent;

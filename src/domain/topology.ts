@@ -297,6 +297,17 @@ function checkReferences(t: z.infer<typeof TopologySchema>, ctx: Ctx): void {
     checkServiceSettings(s, ['services', i], lands, issue);
   });
 
+  // Intake mailboxes (mail): a known organisation and service, and a Land where the organisation names none.
+  const services = new Set(t.services.map((s) => s.id));
+  (t.mailboxes ?? []).forEach((m, i) => {
+    if (isId(m.orgId) && !orgs.has(m.orgId)) issue(['mailboxes', i, 'orgId'], `unknown organisation ${m.orgId}`);
+    if (isId(m.service) && !services.has(m.service)) issue(['mailboxes', i, 'service'], `unknown service ${m.service}`);
+    const land = m.land ?? orgs.get(m.orgId)?.land;
+    if (!land) issue(['mailboxes', i, 'land'], `needed: ${m.orgId} names no Land`);
+    else if (!lands.has(land)) issue(['mailboxes', i, 'land'], `unknown Land ${land}`);
+  });
+  duplicates((t.mailboxes ?? []).map((m) => m.address.toLowerCase())).forEach((i) => issue(['mailboxes', i, 'address'], 'duplicate mailbox address'));
+
   t.principals.forEach((p, i) => {
     const org = orgs.get(p.orgId);
     if (!org) {

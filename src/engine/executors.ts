@@ -24,6 +24,8 @@ export interface WebhookRouting {
 /** Which organisations work by e-mail (`organisations[].mail`): their handoff events become mails too (workers/mail.worker.ts). */
 export interface MailRouting {
   has(orgId: string): boolean;
+  /** Works by e-mail only (no `queues:` of its own): nobody takes its handoff queue, so its events go there not at all. */
+  mailOnly(orgId: string): boolean;
   attempts: number;
 }
 
@@ -41,7 +43,8 @@ export function createExecutors(queues: Queues, now: () => number, webhooks?: We
     handoff: async (effects) => {
       // An organisation with a connector takes its handoffs as remote tickets, not from `handoff-<org>`: `cx-<event id>` adds nothing twice.
       const remote = connectors ? effects.filter((e) => connectors.has(e.orgId)) : [];
-      await queues.handOff(effects.filter((e) => !remote.includes(e)).map((e) => ({ orgId: e.orgId, event: e.event })));
+      // A mail-only organisation (mail, no queues) takes none from `handoff-<org>` either.
+      await queues.handOff(effects.filter((e) => !remote.includes(e) && !mail?.mailOnly(e.orgId)).map((e) => ({ orgId: e.orgId, event: e.event })));
       if (connectors && remote.length > 0) {
         await queues.addConnectorJobs(remote.map((e) => ({ jobId: `cx-${e.event.id}`, data: { type: 'push', orgId: e.orgId, event: e.event } })), connectors.attempts);
       }

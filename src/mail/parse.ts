@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type AddressObject, type Attachment, type HeaderValue, type ParsedMail } from 'mailparser';
 import { bracketed } from './ids.js';
 
@@ -77,7 +78,9 @@ export async function parseMail(raw: Buffer | string, opts: { envelopeFrom?: str
   const p = await simpleParser(bytes, { keepDeliveryStatus: true, skipTextToHtml: true, skipImageLinks: true, keepCidLinks: true, maxHtmlLengthToParse: 2_000_000 });
   const headers = rawHeaders(p);
   const contentType = p.headers.get('content-type') as { value: string; params: Record<string, string> } | undefined;
-  const fullText = (p.text ?? '').replace(/\r\n/g, '\n');
+  // mailparser turns an HTML-only mail into text, but not when attachments come with it: then this does, the same way.
+  const fromHtml = !p.text?.trim() && typeof p.html === 'string' ? htmlToText(p.html.slice(0, 2_000_000), { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }, { selector: 'a', options: { ignoreHref: true } }] }) : '';
+  const fullText = (p.text?.trim() ? p.text : fromHtml).replace(/\r\n/g, '\n');
   const { attachments, dropped, delivery } = splitParts(p.attachments, limits);
   return {
     messageId: p.messageId ? bracketed(p.messageId) : undefined,

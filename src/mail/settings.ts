@@ -31,6 +31,8 @@ const MailEnvSchema = z.object({
   /** Attachments kept per inbound mail, and the size of each (bytes). */
   LOTSE_MAIL_MAX_ATTACHMENTS: z.coerce.number().int().min(0).max(50).default(10),
   LOTSE_MAIL_MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
+  /** Lotse's public base URL (`https://lotse.example`): attachments of intake mail become links `<base>/v1/mail/attachments/<id>`. */
+  LOTSE_MAIL_ATTACHMENT_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Plain IMAP and SMTP on a trusted network (no STARTTLS): `1` for loopback test servers. */
   LOTSE_MAIL_INSECURE: z.enum(['0', '1']).default('0'),
 });
@@ -49,6 +51,7 @@ export interface MailConfig {
   maxAttachments: number;
   maxAttachmentBytes: number;
   insecure: boolean;
+  attachmentBaseUrl: string | undefined;
 }
 
 export interface ImapTarget {
@@ -104,6 +107,7 @@ export function loadMailConfig(env: NodeJS.ProcessEnv): MailConfig {
     maxAttachments: e.LOTSE_MAIL_MAX_ATTACHMENTS,
     maxAttachmentBytes: e.LOTSE_MAIL_MAX_ATTACHMENT_BYTES,
     insecure: e.LOTSE_MAIL_INSECURE === '1',
+    attachmentBaseUrl: e.LOTSE_MAIL_ATTACHMENT_BASE_URL?.replace(/\/+$/, ''),
   });
 }
 

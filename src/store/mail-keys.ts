@@ -24,6 +24,8 @@ export const mailKeys = (prefix: string) => ({
   log: (ticketId: string) => `${prefix}:mx:log:${ticketId}`,
   /** Hash: one organisation's mail health (last success, failures, counts; mail-health.ts). */
   health: (orgId: string) => `${prefix}:mx:health:${orgId}`,
+  /** Hash: one attachment of an inbound mail (`c` bytes, `n` name, `t` type, `k` its ticket), kept as a ticket's attachment link. */
+  attachment: (id: string) => `${prefix}:mx:att:${id}`,
   /** Hash: mail in without an organisation (intake, unmatched, own), by the same fields. */
   inbound: `${prefix}:mx:health-in`,
   /** Hash: address → why it is undeliverable (a permanent bounce), for operators and the sender. */

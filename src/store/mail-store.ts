@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-client.js';
+import { bindAttachment, dropAttachment, keepAttachment, readAttachment } from './mail-attachments.js';
 import { readCursor, writeCursor, type MailCursor } from './mail-cursor.js';
 import { noteReceived, noteSendFailure, noteSent, readMailHealth } from './mail-health.js';
 import { clearUndeliverable, countMail, listUndeliverable, markUndeliverable, undeliverable, type Undeliverable } from './mail-limits.js';
@@ -29,6 +30,10 @@ export function createMailStore(redis: RedisClient, prefix: string) {
     noteSendFailure: (orgId: string, at: number, reason: string, deadLettered: boolean) => noteSendFailure(redis, prefix, orgId, at, reason, deadLettered),
     noteReceived: (orgId: string | null, at: number) => noteReceived(redis, prefix, orgId, at),
     readHealth: (orgIds: readonly string[]) => readMailHealth(redis, prefix, orgIds),
+    keepAttachment: (id: string, a: { name: string; type: string; content: Buffer }) => keepAttachment(redis, prefix, id, a),
+    bindAttachment: (id: string, ticketId: string) => bindAttachment(redis, prefix, id, ticketId),
+    readAttachment: (id: string) => readAttachment(redis, prefix, id),
+    dropAttachment: (id: string) => dropAttachment(redis, prefix, id),
   };
 }
 export type MailStore = ReturnType<typeof createMailStore>;

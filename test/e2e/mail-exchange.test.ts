@@ -45,7 +45,7 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
 
   beforeAll(async () => {
     servers = await startMailServers();
-    h = await createHarness({ topology, roles: ['relay', 'mail'], principalEnv: mailEnv(servers, { LOTSE_MAIL_MAX_PER_DAY: '500' }) });
+    h = await createHarness({ topology, roles: ['relay', 'mail'], principalEnv: mailEnv(servers, { LOTSE_MAIL_MAX_PER_DAY: '500', LOTSE_MAIL_ATTACHMENT_BASE_URL: 'https://lotse.example', LOTSE_MAIL_MAX_ATTACHMENTS: '2', LOTSE_MAIL_MAX_ATTACHMENT_BYTES: '1000' }) });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -66,6 +66,8 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     // The service does not share the reporter with the vendor: no personal data in its mail.
     expect(handoff!.text).not.toContain('erika@example.org');
     expect(handoff!.text).not.toContain('Mustermann');
+    // Mail only (no `queues:`): nobody takes its handoff queue, so nothing waits there.
+    expect(await h.runtime.queues.queue('handoff-vendor-lc').getJobCounts('waiting', 'delayed', 'completed')).toEqual({ waiting: 0, delayed: 0, completed: 0 });
 
     // The first person's reply is the receipt; it names the vendor's own number.
     const reply1 = await sendAs(servers, { subject: `Re: ${handoff!.subject}`, text: 'Wir kümmern uns darum. Unsere Nummer: INC-4711', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
@@ -148,7 +150,16 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
 
   it('mail to an intake mailbox that matches no ticket creates one; HTML is reduced to text; the address is the reporter\'s personal data', async () => {
     const transport = (await import('nodemailer')).createTransport({ host: '127.0.0.1', port: servers.smtpPort, secure: false, ignoreTLS: true });
-    await transport.sendMail({ from: 'Erika Muster <erika.muster@example.org>', to: INTAKE, subject: 'Passwort vergessen', html: '<p>Ich komme <b>nicht</b> mehr ins Portal.</p><script>alert(1)</script>' });
+    await transport.sendMail({
+      from: 'Erika Muster <erika.muster@example.org>', to: INTAKE, subject: 'Passwort vergessen', html: '<p>Ich komme <b>nicht</b> mehr ins Portal.</p><script>alert(1)</script>',
+      // Bounded: two kept (LOTSE_MAIL_MAX_ATTACHMENTS=2), one over LOTSE_MAIL_MAX_ATTACHMENT_BYTES and one too many dropped.
+      attachments: [
+        { filename: 'fehler.txt', content: 'Fehlercode 42' },
+        { filename: 'gross.bin', content: Buffer.alloc(5000, 1) },
+        { filename: 'bild.html', content: '<script>alert(2)</script>', contentType: 'text/html' },
+        { filename: 'noch-einer.txt', content: 'zu viele' },
+      ],
+    });
     transport.close();
     const app = await h.app();
     const created = await waitFor(async () => {
@@ -157,7 +168,16 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     }, { timeoutMs: 20_000, what: 'the ticket from the intake mailbox' });
     const record = (await h.runtime.engine.findTicket(created.id))!;
     const desk = h.runtime.engine.view(dev('desk-HB', topology), record);
-    expect(desk.description).toBe('Ich komme nicht mehr ins Portal.');
+    expect(desk.description).toBe('Ich komme nicht mehr ins Portal.\n\n[2 Anhang/Anhänge über den Grenzen nicht übernommen]');
+    // Kept as the contract keeps attachments: links, served to whoever may read the ticket, as a download only.
+    expect(desk.attachments.map((a) => [a.name, a.size])).toEqual([['fehler.txt', 13], ['bild.html', 25]]);
+    const path = new URL(desk.attachments[1]!.url).pathname;
+    const file = await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toBe('application/octet-stream');
+    expect(file.headers['content-disposition']).toBe("attachment; filename*=UTF-8''bild.html");
+    expect(file.body).toBe('<script>alert(2)</script>');
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-BY') })).statusCode).toBe(404);
     expect(desk.channel).toBe('email');
     expect(desk.reporter).toEqual({ name: 'Erika Muster', email: 'erika.muster@example.org' });
     // Operators never see the reporter: not in the view, not in the mail log.
@@ -165,6 +185,12 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     const log = await app.inject({ method: 'GET', url: `/v1/tickets/${created.id}/mail`, headers: bearer('ops-bremen') });
     expect(log.body).not.toContain('erika');
     expect((log.json() as { items: { party: string; outcome: string }[] }).items[0]).toMatchObject({ party: 'reporter', outcome: 'CREATED' });
+    // Erasable: an erasure takes the reporter and the attachment links; the attachment is gone with them.
+    expect((await app.inject({ method: 'POST', url: `/v1/tickets/${created.id}/erasure`, headers: bearer('ops-bremen') })).statusCode).toBe(200);
+    const erased = h.runtime.engine.view(dev('desk-HB', topology), (await h.runtime.engine.findTicket(created.id))!);
+    expect(erased.reporter).toBeUndefined();
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') })).statusCode).toBe(404);
+    expect(await h.redis.exists(`${h.prefix}:mx:att:${path.split('/').pop()}`)).toBe(0);
   }, 60_000);
 
   it('a vendor on vacation and a bounce make 0 loops in 100 round trips', async () => {
@@ -217,7 +243,8 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
       const { record } = await l.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Über LMTP' }));
       await sendAs(servers, { to: 'lotse@lmtp.lotse.test', subject: `Re: [Lotse#${record.id}] Übergabe: Über LMTP`, text: 'Angenommen.' });
       await waitFor(async () => l.runtime.engine.view('system', (await l.runtime.engine.findTicket(record.id))!).status === 'open', { timeoutMs: 20_000, what: 'the receipt taken over LMTP' });
-      expect(servers.logs()).toMatch(/to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/);
+      // Postfix logs the delivery once Lotse answered it (after the commit).
+      await waitFor(() => /to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/.test(servers.logs()), { what: "Postfix's LMTP delivery to Lotse in its log" });
     } finally {
       await l.close();
     }

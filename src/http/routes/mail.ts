@@ -14,6 +14,7 @@ export interface MailRoutesView {
   clearUndeliverable(address: string): Promise<boolean>;
   health(): Promise<{ orgId: string; address: string; queued: number; failing: number; sent: number; received: number; deadLettered: number; lastSentAt: number | null; lastReceivedAt: number | null; lastFailureAt: number | null; lastFailure: string | null }[]>;
   ticketLog(principal: Principal, ticketId: string): Promise<MailLogEntry[]>;
+  attachment(principal: Principal, id: string): Promise<{ name: string; type: string; content: Buffer } | null>;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -82,6 +83,25 @@ export function mailRoutes(view: MailRoutesView): FastifyPluginAsyncZod {
     }, async () => ({
       items: (await view.health()).map((h) => ({ ...h, lastSentAt: iso(h.lastSentAt), lastReceivedAt: iso(h.lastReceivedAt), lastFailureAt: iso(h.lastFailureAt) })),
     }));
+
+    app.get('/v1/mail/attachments/:id', {
+      config: { roles: ['desk', 'provider', 'operator', 'steering'] },
+      schema: {
+        tags: ['mail'], operationId: 'getMailAttachment', summary: "An intake mail's attachment, for whoever may read its ticket (always a download)",
+        params: z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, 'an attachment id').describe('Attachment id (from the ticket\'s attachment url)') }),
+        response: { 200: z.string().describe('The bytes, as application/octet-stream with Content-Disposition: attachment'), ...problemResponses(400, 401, 404) },
+      },
+    }, async (req, reply) => {
+      const a = await view.attachment(principalOf(req), req.params.id);
+      if (!a) throw new AppError('NOT_FOUND', `No attachment ${req.params.id}`);
+      // Never shown inline, never sniffed: what a mail brought is a download only.
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(a.name)}`)
+        .header('x-content-type-options', 'nosniff')
+        // A Buffer is sent as it is (Fastify serializes objects only).
+        .send(a.content as unknown as string);
+    });
 
     app.get('/v1/tickets/:id/mail', {
       config: { roles: ['desk', 'provider', 'operator', 'steering'] },
