@@ -249,5 +249,29 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
       await l.close();
     }
   }, 60_000);
+
+  it('sends at most LOTSE_MAIL_MAX_PER_DAY mails per recipient and ticket a day; the next is a dead letter, not a mail', async () => {
+    const env = mailEnv(servers, { LOTSE_MAIL_MAX_PER_DAY: '2' });
+    delete env.LOTSE_MAIL_LISTEN;
+    const q = await createHarness({ topology, roles: ['relay', 'mail'], principalEnv: env });
+    try {
+      const { record } = await q.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Flutgrenze' }));
+      const id = record.id;
+      await q.runtime.engine.applyEvent(dev('desk-HB', topology), id, { type: 'NOTE', text: 'Erste Nachfrage.' });
+      await q.runtime.engine.applyEvent(dev('desk-HB', topology), id, { type: 'NOTE', text: 'Zweite Nachfrage.' });
+      const app = await q.app();
+      const dead = await waitFor(async () => {
+        const res = await app.inject({ method: 'GET', url: '/v1/dead-letters?orgId=vendor-lc', headers: bearer('ops-bremen') });
+        return (res.json() as { items: { channel?: string; reason: string; event: { subject: string } }[] }).items.find((d) => d.event.subject === id);
+      }, { timeoutMs: 20_000, what: 'the third mail refused as a dead letter' });
+      expect(dead.channel).toBe('mail');
+      expect(dead.reason).toBe(`quota: 2 mails to ${VENDOR} on this ticket today`);
+      await waitFor(async () => (await mailsFor(servers, id)).length === 2, { timeoutMs: 20_000, what: 'the two mails within the limit' });
+      const log = (await app.inject({ method: 'GET', url: `/v1/tickets/${id}/mail`, headers: bearer('ops-bremen') })).json() as { items: { direction: string; outcome: string }[] };
+      expect(log.items.filter((e) => e.direction === 'out').map((e) => e.outcome).sort()).toEqual(['refused (quota)', 'sent', 'sent']);
+    } finally {
+      await q.close();
+    }
+  }, 60_000);
 });
 
