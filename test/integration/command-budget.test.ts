@@ -63,8 +63,7 @@ const STEPS: Record<string, string> = {
   'hmget t:<id>': "a ticket's snapshot loaded (the change, the backlog feed)",
   COMMIT: "the one atomic commit (Lotse's script): HGET the version, GET the idempotency record (creations), HSET the snapshot, RPUSH the history entry, XADD the outbox entry, ZADD/ZREM the ticket's index sets (11 for a new one, the desk's reference `ix:ref:<digest>` among them: raised by one on purpose for the console's search by externalRef), HINCRBY the read-model counters, SET the idempotency record",
   'addDelayedJob sla': 'the relay arms the SLA timer (a delayed job)',
-  'hgetall sla:timer-<id>-<epoch>': 'the relay loads the armed timer job to move it',
-  'changeDelay sla': 'the relay moves the timer to the new deadline',
+  'changeDelay sla': 'the relay moves the timer to the new deadline, by its job id (the job is not loaded first; its state is read only when changeDelay finds it not delayed)',
   'removeJob sla': 'the relay cancels the timer',
   'moveToActive sla': 'the sla worker takes the due timer (promoting it from the delayed set first)',
   'moveToFinished sla': 'the sla worker completes the timer job (removed on completion)',
@@ -192,7 +191,7 @@ const HTTP_EVENT: Budget = {
   zadd: [1, 'COMMIT 1'],
   zrem: [1, 'COMMIT 1'],
 };
-/** 349 commands. */
+/** 348 commands (349 before the timer was moved by its id without loading the job). */
 const HANDOFF_LIFECYCLE: Budget = {
   zadd: [44, 'COMMIT 20, addDelayedJob sla 2, addStandardJob backlog 1, moveToActive backlog 1, multi rt:<id> 14, moveToFinished backlog 1, changeDelay sla 2, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
   evalsha: [27, 'rateLimit 6, COMMIT 6, addDelayedJob sla 1, addStandardJob backlog 1, FINISH_OUTBOX 6, moveToActive backlog 1, moveToFinished backlog 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
@@ -215,7 +214,7 @@ const HANDOFF_LIFECYCLE: Budget = {
   rpush: [6, 'COMMIT 6'],
   xack: [6, 'FINISH_OUTBOX 6'],
   xdel: [6, 'FINISH_OUTBOX 6'],
-  hgetall: [5, 'moveToActive backlog 1, hgetall sla:timer-<id>-<epoch> 1, moveToActive handoff-dataport 1, removeJob sla 2'],
+  hgetall: [4, 'moveToActive backlog 1, moveToActive handoff-dataport 1, removeJob sla 2'],
   hmset: [5, 'addDelayedJob sla 1, addStandardJob backlog 1, moveToActive backlog 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1'],
   zrange: [5, 'addDelayedJob sla 1, moveToFinished backlog 1, changeDelay sla 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
   llen: [4, 'moveToFinished backlog 2, moveToFinished handoff-dataport 2'],
