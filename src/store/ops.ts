@@ -13,7 +13,9 @@ export type StoreOp =
   /** Remove a field of a hash (an erasure drops a record's reporter). */
   | { op: 'hdel'; key: string; field: string }
   /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
-  | { op: 'lset'; key: string; index: number; value: string };
+  | { op: 'lset'; key: string; index: number; value: string }
+  /** Append an entry `t <value>` to a stream capped at about `maxLen` (XADD MAXLEN ~): the recurring-problem window's feed. */
+  | { op: 'xadd'; key: string; maxLen: number; value: string };
 
 /**
  * The sorted sets a record enters (or is re-scored in) and leaves, given the

@@ -92,6 +92,7 @@ function opArgs(op: StoreOp): [string, string | number, string | number] {
     case 'hincrby': return ['h', op.field, op.by];
     case 'hdel': return ['d', op.field, ''];
     case 'lset': return ['l', op.index, op.value];
+    case 'xadd': return ['x', op.maxLen, op.value];
   }
 }
 

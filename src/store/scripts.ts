@@ -40,7 +40,7 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
  *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
- *       value (LSET)
+ *       value (LSET), 'x' maxLen value (XADD MAXLEN ~ maxLen * t value)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -64,13 +64,37 @@ for k = 5, #KEYS do
   elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(tonumber(a) + 1))
   elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b)
   elseif code == 'd' then redis.call('HDEL', KEYS[k], a)
-  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b) end
+  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b)
+  elseif code == 'x' then redis.call('XADD', KEYS[k], 'MAXLEN', '~', a, '*', 't', b) end
   i = i + 3
 end
 if ARGV[6] ~= '' then
   if ARGV[8] == '' then redis.call('SET', KEYS[4], ARGV[6]) else redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[8]) end
 end
 return {'OK'}
+`;
+
+/**
+ * Enters a ticket in the recurring-problem window: its observation (living
+ * as long as the window), and under each of its terms its id scored by its
+ * creation time, the posting set kept to the `cap` newest and living as long
+ * as the window after its last entry. Entries older than the window are not
+ * removed here: the window's reads skip them by score (ZREVRANGEBYSCORE from
+ * the window's start), the cap bounds a set and the expiry ends one no
+ * longer written.
+ * KEYS: 1 the observation (`rt:<id>`), 2.. one posting set per term
+ * ARGV: 1 the observation (JSON), 2 the window in seconds, 3 creation time
+ *       (ms), 4 ticket id, 5 cap
+ */
+export const ENTER_WINDOW = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local trim = -(tonumber(ARGV[5]) + 1)
+for k = 2, #KEYS do
+  redis.call('ZADD', KEYS[k], ARGV[3], ARGV[4])
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, trim)
+  redis.call('EXPIRE', KEYS[k], ARGV[2])
+end
+return #KEYS - 1
 `;
 
 /**

@@ -23,6 +23,9 @@ export class ServiceBusy extends Error {
   }
 }
 
+/** How long the feed waits before it asks again for a service's lock another worker holds. */
+const FEED_BUSY_WAIT_MS = 250;
+
 /** Recent technical tickets kept per term for the recurring-problem window: the newest, at most. */
 const RECURRING_POSTING_CAP = 500;
 /** Recent tickets compared with a new one, at most: the cost of an observation does not grow with traffic. */
@@ -198,10 +201,51 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     }
   }
 
+  /**
+   * The recurring-problem window's feed (`rfeed`), a batch at a time: the
+   * tickets are loaded, and each service's are observed one after the other
+   * under that service's lock, taken once for them all. A service whose lock
+   * another worker holds is waited for (it is given back as soon as that
+   * worker's job or batch is done), up to `LOCK_MS`, then ServiceBusy: the
+   * caller leaves the batch unfinished and reads it again. A ticket gone
+   * (erased) is skipped. Running a batch again repeats nothing: entering the
+   * window twice writes the same, and a ticket counts once on an item.
+   */
+  async function observeFeed(ticketIds: readonly string[], wait: (ms: number) => Promise<void>): Promise<{ observed: number; items: string[] }> {
+    const tickets = (await Promise.all([...new Set(ticketIds)].map((id) => deps.tickets.findTicket(id)))).filter((t): t is TicketRecord => t !== null);
+    const byService = new Map<string, TicketRecord[]>();
+    for (const t of tickets) {
+      const service = t.state.context.facts.service;
+      const list = byService.get(service);
+      if (list) list.push(t);
+      else byService.set(service, [t]);
+    }
+    const items: string[] = [];
+    for (const [service, list] of byService) {
+      const key = keys.backlogLock(service);
+      const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+      for (let waited = 0; !(await deps.locks.acquire(key, token, LOCK_MS)); waited += FEED_BUSY_WAIT_MS) {
+        if (waited >= LOCK_MS) throw new ServiceBusy(service);
+        await wait(FEED_BUSY_WAIT_MS);
+      }
+      try {
+        for (const t of list) {
+          const found = await observe(t);
+          if (found) items.push(found.itemId);
+        }
+      } finally {
+        await deps.locks.release(key, token);
+      }
+    }
+    return { observed: tickets.length, items };
+  }
+
   return {
+    observeFeed,
     async run(job: BacklogJob) {
       switch (job.type) {
         case 'suggest': return locked(job.ticketId, (ticket) => suggest(ticket, job));
+        // Observations come through the feed (observeFeed); a job of an older version still waiting is run as before.
         case 'observe': return locked(job.ticketId, (ticket) => observe(ticket));
         case 'absorb': return absorbJob(job);
         case 'split': return split(job);
