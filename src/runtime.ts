@@ -119,7 +119,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createTicketEngine({
     topology,
-    store: createTicketStore(redis, keys),
+    store: createTicketStore(redis, keys, { eventsMaxLen: config.eventsMaxLen }),
     idempotency: createIdempotencyStore(redis, keys),
     keys,
     now,

@@ -15,10 +15,11 @@ export type TicketStore = RecordStore;
  */
 export const RECURRING_FEED_MAXLEN = 100_000;
 
-export const ticketLayout = (keys: Keys): RecordLayout => ({
+export const ticketLayout = (keys: Keys, eventsMaxLen = 100_000): RecordLayout => ({
   record: keys.ticket,
   history: keys.history,
   outbox: keys.outbox,
+  events: { key: keys.events, maxLen: eventsMaxLen },
   encode: encodeTicketDoc,
   decode: (stored) => decodeTicketDoc(stored) as RecordDoc,
 });
@@ -34,10 +35,12 @@ const isObserve = (effect: unknown): effect is { kind: 'backlog'; job: { type: '
  * outbox (where the relay would add a BullMQ job per ticket): the commit
  * itself appends the ticket's id to the recurring-problem window's feed
  * (`rfeed`, one XADD inside the same script), which the backlog workers read
- * in batches through a consumer group (workers/backlog.worker.ts).
+ * in batches through a consumer group (workers/backlog.worker.ts). A change
+ * whose only effects are stream events is published by the commit itself
+ * while the outbox is empty (scripts.ts, COMMIT).
  */
-export function createTicketStore(redis: RedisClient, keys: Keys): TicketStore {
-  const store = createRecordStore(redis, ticketLayout(keys));
+export function createTicketStore(redis: RedisClient, keys: Keys, o: { eventsMaxLen?: number } = {}): TicketStore {
+  const store = createRecordStore(redis, ticketLayout(keys, o.eventsMaxLen));
   return {
     ...store,
     commit(request: CommitRequest) {

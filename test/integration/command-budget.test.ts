@@ -61,7 +61,7 @@ const STEPS: Record<string, string> = {
   'set idem:desk-BY:<key>': 'the create reserves its idempotency record (the key comes from externalRef)',
   'get idem:dataport:<key>': "the kit's answer carries an Idempotency-Key: looked up before the change",
   'hmget t:<id>': "a ticket's snapshot loaded (the change, the backlog feed)",
-  COMMIT: "the one atomic commit (Lotse's script): XADD of a technical ticket's id to the recurring-problem window's feed `rfeed` (its creation), HGET the version, GET the idempotency record (creations), HSET the snapshot, RPUSH the history entry, XADD the outbox entry, ZADD/ZREM the ticket's index sets (11 for a new one, the desk's reference `ix:ref:<digest>` among them: raised by one on purpose for the console's search by externalRef), HINCRBY the read-model counters, SET the idempotency record",
+  COMMIT: "the one atomic commit (Lotse's script): XADD of a technical ticket's id to the recurring-problem window's feed `rfeed` (its creation), HGET the version, GET the idempotency record (creations), HSET the snapshot, RPUSH the history entry, XADD the outbox entry (or, for a change whose only effects are stream events: XLEN of the outbox and, while it is empty, XADD of the event straight onto `events`: no relay round), ZADD/ZREM the ticket's index sets (11 for a new one, the desk's reference `ix:ref:<digest>` among them: raised by one on purpose for the console's search by externalRef), HINCRBY the read-model counters, SET the idempotency record",
   'addDelayedJob sla': 'the relay arms the SLA timer (a delayed job)',
   'changeDelay sla': 'the relay moves the timer to the new deadline, by its job id (the job is not loaded first; its state is read only when changeDelay finds it not delayed)',
   'removeJob sla': 'the relay cancels the timer',
@@ -155,10 +155,9 @@ const HTTP_CREATE: Budget = {
   rpush: [1, 'COMMIT 1'],
   zrange: [1, 'addDelayedJob sla 1'],
 };
-/** 17 commands. */
+/** 14 commands (17 before a publish-only change was published by its commit). */
 const HTTP_EVENT: Budget = {
-  evalsha: [3, 'rateLimit 1, COMMIT 1, FINISH_OUTBOX 1'],
-  xadd: [2, 'COMMIT 1, FINISH_OUTBOX 1'],
+  evalsha: [2, 'rateLimit 1, COMMIT 1'],
   hget: [1, 'COMMIT 1'],
   hincrby: [1, 'COMMIT 1'],
   hmget: [1, 'hmget t:<id> 1'],
@@ -167,16 +166,16 @@ const HTTP_EVENT: Budget = {
   mget: [1, 'mget login-fail:<scope> 1'],
   pttl: [1, 'rateLimit 1'],
   rpush: [1, 'COMMIT 1'],
-  xack: [1, 'FINISH_OUTBOX 1'],
-  xdel: [1, 'FINISH_OUTBOX 1'],
+  xadd: [1, 'COMMIT 1'],
+  xlen: [1, 'COMMIT 1'],
   zadd: [1, 'COMMIT 1'],
   zrem: [1, 'COMMIT 1'],
 };
-/** 286 commands (349 before the timer was moved by its id, 348 before the rfeed). */
+/** 277 commands (349 before the timer was moved by its id, 348 before the rfeed, 286 before a publish-only change was published by its commit). */
 const HANDOFF_LIFECYCLE: Budget = {
   zadd: [41, 'COMMIT 20, addDelayedJob sla 2, ENTER_WINDOW 14, changeDelay sla 2, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
-  evalsha: [25, 'rateLimit 6, COMMIT 6, addDelayedJob sla 1, FINISH_OUTBOX 6, ENTER_WINDOW 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
-  xadd: [22, 'COMMIT 7, addDelayedJob sla 2, FINISH_OUTBOX 6, changeDelay sla 1, addStandardJob handoff-dataport 2, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 2, removeJob sla 1'],
+  evalsha: [22, 'rateLimit 6, COMMIT 6, addDelayedJob sla 1, FINISH_OUTBOX 3, ENTER_WINDOW 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
+  xadd: [19, 'COMMIT 7, addDelayedJob sla 2, FINISH_OUTBOX 3, changeDelay sla 1, addStandardJob handoff-dataport 2, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 2, removeJob sla 1'],
   zrevrangebyscore: [17, 'addDelayedJob sla 1, zrevrangebyscore rx:uvo:<term> 14, changeDelay sla 1, moveToFinished handoff-dataport 1'],
   zremrangebyrank: [15, 'ENTER_WINDOW 14, moveToFinished handoff-dataport 1'],
   expire: [14, 'ENTER_WINDOW 14'],
@@ -188,16 +187,17 @@ const HANDOFF_LIFECYCLE: Budget = {
   hset: [8, 'COMMIT 6, changeDelay sla 1, moveToFinished handoff-dataport 1'],
   incr: [8, 'rateLimit 6, addDelayedJob sla 1, addStandardJob handoff-dataport 1'],
   mget: [7, 'mget login-fail:<scope> 6, mget rt:<id> 1'],
-  xack: [7, 'FINISH_OUTBOX 6, xack rfeed 1'],
-  xdel: [7, 'FINISH_OUTBOX 6, xdel rfeed 1'],
   get: [6, 'COMMIT 1, COMPARE_AND_DELETE 1, get idem:dataport:<key> 2, moveToFinished handoff-dataport 1, removeJob sla 1'],
   pttl: [6, 'rateLimit 6'],
   rpush: [6, 'COMMIT 6'],
   del: [4, 'COMPARE_AND_DELETE 1, moveToFinished handoff-dataport 2, removeJob sla 1'],
   exists: [4, 'addDelayedJob sla 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToFinished handoff-dataport 1'],
+  xack: [4, 'FINISH_OUTBOX 3, xack rfeed 1'],
+  xdel: [4, 'FINISH_OUTBOX 3, xdel rfeed 1'],
   zrange: [4, 'addDelayedJob sla 1, changeDelay sla 1, moveToFinished handoff-dataport 1, removeJob sla 1'],
   hgetall: [3, 'moveToActive handoff-dataport 1, removeJob sla 2'],
   hmset: [3, 'addDelayedJob sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1'],
+  xlen: [3, 'COMMIT 3'],
   zscore: [3, 'removeJob sla 3'],
   llen: [2, 'moveToFinished handoff-dataport 2'],
   rpoplpush: [2, 'moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
