@@ -69,15 +69,17 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
-  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[] } | null> {
+  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; linked: ReadonlySet<string> } | null> {
     const candidates = await deps.findCandidates(service, text);
     if (candidates.length === 0) return null;
     const items = await Promise.all(candidates.map((c) => backlog.findItem(c.itemId)));
-    let best: { itemId: string; score: number; shared: string[] } | null = null;
+    let best: { itemId: string; score: number; shared: string[]; linked: ReadonlySet<string> } | null = null;
     for (const item of items) {
       if (!item || item.state.context.service !== service || !takesLinks(item.state.value)) continue;
       const { score, shared } = compareTexts(text, item.data.text);
-      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) best = { itemId: item.id, score, shared };
+      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) {
+        best = { itemId: item.id, score, shared, linked: new Set(item.state.context.links.map((l) => l.ticketId)) };
+      }
     }
     return best;
   }
@@ -135,7 +137,11 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     }));
     const match = await bestItem(service, text);
     if (match) {
-      for (const l of links) await backlog.link(match.itemId, l);
+      // Only the tickets the item does not hold yet: in a burst of one problem every observation finds the
+      // whole window again, and linking each of them again would load and decide on the item once per ticket.
+      // An item that holds as many links as it may refuses more: not asked again for every ticket of the burst.
+      const room = backlog.policy.maxLinksPerItem(service) - match.linked.size;
+      for (const l of links.filter((x) => !match.linked.has(x.ticketId)).slice(0, Math.max(0, room))) await backlog.link(match.itemId, l);
       return { itemId: match.itemId };
     }
     // The window's oldest matching ticket names the item: a retry or a twin observation opens the same one.
