@@ -9,6 +9,7 @@ import { benchDashboard, reportDashboard } from './dashboard.js';
 import { benchCeiling, reportCeiling } from './ceiling.js';
 import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
+import { benchCpu, reportCpu } from './cpu.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -75,6 +76,13 @@ const PARTS: Part[] = [
   {
     name: 'backlog', title: 'Backlog suggestions at 1,000 and 10,000 items (issue 9)', byDefault: true,
     run: async (url) => reportBacklog(await benchBacklog(url, { small: env('BENCH_BACKLOG_SMALL', 1000), large: env('BENCH_BACKLOG_LARGE', 10_000), suggestions: env('BENCH_BACKLOG_SUGGESTIONS', 300), rounds: env('BENCH_BACKLOG_ROUNDS', 3) })),
+  },
+  {
+    name: 'cpu', title: 'CPU-seconds per 1,000 tickets created over HTTP, background work included (issue 19)', byDefault: true,
+    run: async (url) => {
+      const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000) };
+      return reportCpu([await benchCpu(url, { ...o, mix: 'varied' }), await benchCpu(url, { ...o, mix: 'one-problem' })]);
+    },
   },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
