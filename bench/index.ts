@@ -11,6 +11,7 @@ import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
 import { benchConsole, reportConsole } from './console.js';
 import { benchMail, reportMail } from './mail.js';
+import { benchCpu, reportCpu } from './cpu.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -84,6 +85,13 @@ const PARTS: Part[] = [
   },
   // Needs Postfix and Dovecot installed and root (as in CI).
   { name: 'mail', title: 'Mail through a local Postfix and Dovecot (issue 17)', byDefault: true, run: async (url) => reportMail(await benchMail(url, { n: env('BENCH_MAIL_N', 500), latencies: env('BENCH_MAIL_LATENCIES', 20) })) },
+  {
+    name: 'cpu', title: 'CPU-seconds per 1,000 tickets created over HTTP, background work included (issue 19)', byDefault: true,
+    run: async (url) => {
+      const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000) };
+      return reportCpu([await benchCpu(url, { ...o, mix: 'varied' }), await benchCpu(url, { ...o, mix: 'one-problem' })]);
+    },
+  },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];

@@ -9,13 +9,13 @@ import { createWebhookWorker } from '../workers/webhook.worker.js';
 import { createConnectorWorker } from '../workers/connector.worker.js';
 import { loadConnectorSettings, resolveConnectors } from './connectors/settings.js';
 import { createConnectorStore } from './store/connector-store.js';
-import { createBacklogWorker } from '../workers/backlog.worker.js';
+import { createBacklogWorker, createFeedReaderLoop } from '../workers/backlog.worker.js';
 import { createBacklogEngine, createBacklogFeed, type BacklogEngine } from './engine/backlog/index.js';
 import { createBacklogStore } from './store/backlog-store.js';
 import { makeBacklogListing } from './store/backlog-listing.js';
 import { makeCandidateFinder } from './store/backlog-index.js';
 import { makeLocks } from './store/locks.js';
-import { makeRecurringWindow } from './store/recurring-window.js';
+import { createFeedReader, makeRecurringWindow } from './store/recurring-window.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
@@ -131,7 +131,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const engine = createTicketEngine({
     topology,
-    store: createTicketStore(redis, keys),
+    store: createTicketStore(redis, keys, { eventsMaxLen: config.eventsMaxLen }),
     idempotency: createIdempotencyStore(redis, keys),
     keys,
     now,
@@ -192,9 +192,27 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       for (const q of ownQueues(topology)) workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency, q.orgId));
     },
     sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
-    backlog: () => workers.push(createBacklogWorker({ ...workerDeps, feed: createBacklogFeed({
-      topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
-    }) }, config.concurrency)),
+    backlog: () => {
+      const feed = createBacklogFeed({
+        topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
+      });
+      workers.push(createBacklogWorker({ ...workerDeps, feed }, config.concurrency));
+      // The recurring-problem window's feed (`rfeed`), read in batches beside the queue.
+      const feedRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-backlog-feed`);
+      feedRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis backlog feed connection error'));
+      const reader = createFeedReaderLoop({
+        reader: createFeedReader(feedRedis, keys, { consumer: instance, onError: (err) => logger.warn({ err: err.message }, 'backlog feed read connection error') }),
+        feed,
+        logger: logger.child({ role: 'backlog-feed' }),
+        // Observations are not urgent: a dead worker's batch waits at least 5 s before another takes it over.
+        claimIdleMs: Math.max(config.relayClaimIdleMs, 5000),
+      });
+      reader.start();
+      stoppers.push(async () => {
+        await reader.stop();
+        feedRedis.disconnect();
+      });
+    },
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     connector: async () => {
       if (connectorTargets.size === 0) return;

@@ -39,21 +39,24 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
     queue,
     armTimers,
     /**
-     * Reschedules armed timers. A delayed job gets its new delay; a job that is
-     * gone is armed again under its id; a job that is running or about to run
-     * is left alone: the sla worker finds its deadline not yet due and puts it
-     * back until then.
+     * Reschedules armed timers, by job id: changeDelay is tried without
+     * loading the job first. A delayed job gets its new delay; a job that is
+     * gone is armed again under its id; only when the job is not delayed is
+     * its state read: a job that finished is removed and armed again, a job
+     * that is running or about to run is left alone (the sla worker finds its
+     * deadline not yet due and puts it back until then).
      */
     async moveTimers(timers: { jobId: string; data: TimerJob; fireAt: number }[], now: number) {
       const sla = queue(QUEUE.sla);
       await Promise.all(
         timers.map(async (t) => {
-          const delay = Math.max(0, t.fireAt - now);
-          const job = await Job.fromId(sla, t.jobId);
-          if (!job) return armTimers([t], now);
+          const job = new Job(sla, 'timer', t.data, {}, t.jobId);
           try {
-            await job.changeDelay(delay);
-          } catch {
+            await job.changeDelay(Math.max(0, t.fireAt - now));
+          } catch (err) {
+            const code = (err as { code?: unknown }).code;
+            if (code === -1) return armTimers([t], now); // gone: armed again under its id
+            if (code !== -3) throw err;
             const state = await job.getState();
             if (state === 'completed' || state === 'failed') {
               await job.remove();

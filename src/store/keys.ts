@@ -2,7 +2,7 @@
  * Every Redis key Lotse writes, under one prefix. For Redis Cluster the
  * prefix carries a hash tag (`{lotse}`), so one commit's keys share a slot.
  * BullMQ's queues live under the same prefix as `<prefix>:<queue>:…`; no
- * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt`, `stats`, `sess`, `dash` or `upgrade`.
+ * queue is named `t`, `ix`, `idem`, `outbox`, `hb`, `b`, `bix`, `bx`, `blk`, `rx`, `rt`, `rfeed`, `stats`, `sess`, `dash` or `upgrade`.
  */
 export interface Keys {
   ticket(id: string): string;
@@ -25,6 +25,8 @@ export interface Keys {
   /** Recent technical tickets of a service by term, and each one's analysed subject: the recurring-problem window. */
   recurringPosting(service: string, term: string): string;
   recurringTicket(ticketId: string): string;
+  /** The window's feed: a stream of technical tickets to observe, written by their creation's commit, read by the backlog workers' group. */
+  recurringFeed: string;
   /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
   deadLetters: string;
   deadLetterIndex(orgId?: string): string;
@@ -108,6 +110,7 @@ export function makeKeys(prefix: string): Keys {
     backlogLock: (service) => `${prefix}:blk:${service}`,
     recurringPosting: (service, term) => `${prefix}:rx:${service}:${term}`,
     recurringTicket: (ticketId) => `${prefix}:rt:${ticketId}`,
+    recurringFeed: `${prefix}:rfeed`,
     deadLetters: `${prefix}:wh:dead`,
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,

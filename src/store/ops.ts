@@ -15,7 +15,9 @@ export type StoreOp =
   /** Rewrite one element of a list in place (an erasure rewrites history entries; index from 0). */
   | { op: 'lset'; key: string; index: number; value: string }
   /** Set a field of a hash only if it is not there (a handoff's pending correlation with a remote ticket). */
-  | { op: 'hsetnx'; key: string; field: string; value: string };
+  | { op: 'hsetnx'; key: string; field: string; value: string }
+  /** Append an entry `t <value>` to a stream capped at about `maxLen` (XADD MAXLEN ~): the recurring-problem window's feed. */
+  | { op: 'xadd'; key: string; maxLen: number; value: string };
 
 /**
  * The sorted sets a record enters (or is re-scored in) and leaves, given the

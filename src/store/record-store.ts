@@ -26,6 +26,12 @@ export interface RecordLayout {
   record(id: string): string;
   history(id: string): string;
   outbox: string;
+  /**
+   * The events stream and its max length, for a kind whose changes with no
+   * effect but stream events the commit publishes itself while the outbox
+   * is empty (scripts.ts, COMMIT); without it every effect goes through the outbox.
+   */
+  events?: { key: string; maxLen: number };
   encode(doc: RecordDoc): Buffer;
   decode(stored: Buffer): RecordDoc;
 }
@@ -93,7 +99,23 @@ function opArgs(op: StoreOp): [string, string | number, string | number] {
     case 'hdel': return ['d', op.field, ''];
     case 'lset': return ['l', op.index, op.value];
     case 'hsetnx': return ['n', op.field, op.value];
+    case 'xadd': return ['x', op.maxLen, op.value];
   }
+}
+
+/**
+ * The events of a change whose effects are all stream events (`publish`),
+ * to be published by the commit itself; none when any other effect is asked
+ * for (the relay runs it, and publishes the events after it).
+ */
+function publishedOnly(effects: readonly unknown[]): { id: string; subject: string }[] {
+  const events: { id: string; subject: string }[] = [];
+  for (const effect of effects) {
+    const e = effect as { kind?: unknown; event?: { id?: unknown; subject?: unknown } };
+    if (e.kind !== 'publish' || typeof e.event?.id !== 'string' || typeof e.event.subject !== 'string') return [];
+    events.push(e.event as { id: string; subject: string });
+  }
+  return events;
 }
 
 export function createRecordStore(redis: RedisClient, layout: RecordLayout): RecordStore {
@@ -141,12 +163,14 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
       if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
       if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
       const idem = r.idempotency;
+      const direct = layout.events ? publishedOnly(r.effects) : [];
       const args: (string | number | Buffer)[] = [
-        4 + r.ops.length,
+        5 + r.ops.length,
         layout.record(r.id),
         layout.history(r.id),
         layout.outbox,
         idem ? idem.key : layout.record(r.id),
+        layout.events?.key ?? layout.outbox,
         ...r.ops.map((o) => o.key),
         r.expectedVersion,
         r.version,
@@ -156,6 +180,9 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
         idem ? idem.record : '',
         idem ? idem.fingerprint : '',
         idem?.ttlSeconds ?? '',
+        layout.events?.maxLen ?? '',
+        direct.length,
+        ...direct.flatMap((e) => [e.id, e.subject, JSON.stringify(e)]),
         fields.length,
         ...fields,
         ...r.ops.flatMap(opArgs),

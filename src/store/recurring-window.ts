@@ -1,11 +1,15 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
+import { ENTER_WINDOW } from './scripts.js';
 
 /**
  * The recurring-problem window of a service: recent technical tickets by
- * term (`rx:<service>:<term>`, ticket ids scored by creation time, trimmed to
- * the window and to `cap` newest) and each ticket's observation
- * (`rt:<ticketId>`, JSON, living as long as the window).
+ * term (`rx:<service>:<term>`, ticket ids scored by creation time, capped to
+ * the `cap` newest; reads skip what is older than the window by score) and
+ * each ticket's observation (`rt:<ticketId>`, JSON, living as long as the
+ * window). Fed by `rfeed`: a stream of ticket ids, one entry per technical
+ * ticket, written by the ticket's creating commit and read by the backlog
+ * workers through one consumer group.
  */
 export interface Observed {
   ticketId: string;
@@ -16,15 +20,28 @@ export interface Observed {
   observation: unknown;
 }
 
-/** Enters a ticket in the window under each of its terms, in one MULTI: the window's old entries leave as it goes. */
+/** The backlog workers' consumer group on the feed. */
+export const FEED_GROUP = 'backlog';
+
+type EnterFn = (...args: (string | number)[]) => Promise<number>;
+const enterers = new WeakMap<RedisClient, EnterFn>();
+
+/** The script ENTER_WINDOW, defined once per connection. */
+function enterer(redis: RedisClient): EnterFn {
+  let fn = enterers.get(redis);
+  if (!fn) {
+    redis.defineCommand('lotseEnterWindow', { lua: ENTER_WINDOW });
+    fn = (redis as unknown as { lotseEnterWindow: EnterFn }).lotseEnterWindow.bind(redis);
+    enterers.set(redis, fn);
+  }
+  return fn;
+}
+
+/** Enters a ticket in the window under each of its terms, in one script. */
 export async function enterWindow(redis: RedisClient, keys: Keys, o: Observed, windowMs: number, cap: number): Promise<void> {
   const ttl = Math.ceil(windowMs / 1000);
-  const write = redis.multi().set(keys.recurringTicket(o.ticketId), JSON.stringify(o.observation), 'EX', ttl);
-  for (const term of o.terms) {
-    const key = keys.recurringPosting(o.service, term);
-    write.zadd(key, o.at, o.ticketId).zremrangebyscore(key, '-inf', o.at - windowMs).zremrangebyrank(key, 0, -(cap + 1)).expire(key, ttl);
-  }
-  await write.exec();
+  const postings = o.terms.map((term) => keys.recurringPosting(o.service, term));
+  await enterer(redis)(1 + postings.length, keys.recurringTicket(o.ticketId), ...postings, JSON.stringify(o.observation), ttl, o.at, o.ticketId, cap);
 }
 
 /** For each ticket seen since `since` under any of the terms (at most `perTerm` newest each): in how many of them. */
@@ -53,8 +70,90 @@ export interface RecurringWindow {
   readObservations(ticketIds: readonly string[]): Promise<unknown[]>;
 }
 
-export const makeRecurringWindow = (redis: RedisClient, keys: Keys): RecurringWindow => ({
-  enter: (o, windowMs, cap) => enterWindow(redis, keys, o, windowMs, cap),
-  countTermHits: (service, terms, since, perTerm) => countTermHits(redis, keys, service, terms, since, perTerm),
-  readObservations: (ids) => readObservations(redis, keys, ids),
-});
+/**
+ * The window bound to a client. The script is defined here, at once, not at
+ * its first use: the shared client pipelines automatically, and a command
+ * defined while an automatic pipeline of that client is being filled is
+ * missing from it (`pipeline[functionName] is not a function`), which leaves
+ * that pipeline's replies one short and makes ioredis throw outside any
+ * promise ("results[i] is not iterable"), ending the process.
+ */
+export function makeRecurringWindow(redis: RedisClient, keys: Keys): RecurringWindow {
+  enterer(redis);
+  return {
+    enter: (o, windowMs, cap) => enterWindow(redis, keys, o, windowMs, cap),
+    countTermHits: (service, terms, since, perTerm) => countTermHits(redis, keys, service, terms, since, perTerm),
+    readObservations: (ids) => readObservations(redis, keys, ids),
+  };
+}
+
+/** A feed entry: its stream id and the ticket to observe (null when the entry was trimmed away meanwhile). */
+export interface FeedEntry {
+  id: string;
+  ticketId: string | null;
+}
+
+type RawEntry = [id: string, fields: string[] | null];
+const asEntries = (raw: RawEntry[]): FeedEntry[] => raw.map(([id, fields]) => ({ id, ticketId: fields && fields[0] === 't' ? (fields[1] ?? null) : null }));
+
+/**
+ * One backlog worker's view of the feed: blocking reads on a connection of
+ * their own (a duplicate, closed by `interrupt`), taking over the entries of
+ * a worker gone silent, and finishing entries (deleted, then acknowledged:
+ * an entry deleted but left pending by a crash is dropped from the pending
+ * list by the next take-over).
+ */
+export function createFeedReader(redis: RedisClient, keys: Keys, o: { consumer: string; onError?: (err: Error) => void }) {
+  const blocking = redis.duplicate();
+  blocking.on('error', (err: Error) => o.onError?.(err));
+  const key = keys.recurringFeed;
+  return {
+    consumer: o.consumer,
+    async ensureGroup(): Promise<void> {
+      try {
+        await redis.xgroup('CREATE', key, FEED_GROUP, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!String(err).includes('BUSYGROUP')) throw err;
+      }
+    },
+    /** Waits up to `blockMs` for entries no worker has read yet. */
+    async waitForNew(count: number, blockMs: number): Promise<FeedEntry[]> {
+      const res = (await blocking.xreadgroup('GROUP', FEED_GROUP, o.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, '>')) as [string, RawEntry[]][] | null;
+      return res ? asEntries(res[0]![1]) : [];
+    },
+    /** Entries pending longer than `idleMs` with a silent worker, taken over. */
+    async claimStale(idleMs: number, count: number): Promise<FeedEntry[]> {
+      const [, raw] = (await redis.xautoclaim(key, FEED_GROUP, o.consumer, idleMs, '0-0', 'COUNT', count)) as [string, RawEntry[]];
+      return asEntries(raw);
+    },
+    /** Still working on these entries: their idle time starts again, so no other worker takes them over meanwhile. */
+    async keep(ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await redis.xclaim(key, FEED_GROUP, o.consumer, 0, ...ids, 'JUSTID');
+    },
+    /** Done with these entries: deleted and acknowledged. */
+    async finish(ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      const results = (await redis.pipeline().xdel(key, ...ids).xack(key, FEED_GROUP, ...ids).exec()) ?? [];
+      for (const [err] of results) if (err) throw err;
+    },
+    /** Consumers other than this one idle past `goneIdleMs` with nothing pending: workers that are gone. Removed; their names. */
+    async removeGoneConsumers(goneIdleMs: number): Promise<string[]> {
+      const consumers = (await redis.xinfo('CONSUMERS', key, FEED_GROUP)) as unknown[][];
+      const removed: string[] = [];
+      for (const raw of consumers) {
+        const info: Record<string, string> = {};
+        for (let i = 0; i + 1 < raw.length; i += 2) info[String(raw[i])] = String(raw[i + 1]);
+        if (info.name && info.name !== o.consumer && Number(info.pending) === 0 && Number(info.idle) > goneIdleMs) {
+          await redis.xgroup('DELCONSUMER', key, FEED_GROUP, info.name);
+          removed.push(info.name);
+        }
+      }
+      return removed;
+    },
+    /** Ends a blocking read under way; no read may follow. */
+    interrupt: () => blocking.disconnect(),
+  };
+}
+
+export type FeedReader = ReturnType<typeof createFeedReader>;

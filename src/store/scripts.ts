@@ -26,21 +26,31 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  * record if any, all or nothing. Arguments are flat (no JSON to decode):
  * Lua's cjson would cost more than all the writes together.
  *
+ * A change whose only effects are stream events (E > 0 below) is published
+ * by the commit itself, straight onto the events stream, when the outbox is
+ * empty: then no earlier effect of any record is still on its way, so the
+ * event cannot overtake one. Otherwise it goes through the outbox like any
+ * other (the relay publishes it after those before it).
+ *
  * KEYS: 1 record hash, 2 history list, 3 outbox stream, 4 idempotency key
- *       (or the record hash again when there is none), 5.. one key per
- *       store operation
+ *       (or the record hash again when there is none), 5 events stream,
+ *       6.. one key per store operation
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 record id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
  *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
  *       lives ('' for as long as the record: a creation's record, checked
  *       here against a concurrent creation; an event's record is not checked
  *       here, since the version check already serialises changes of one
- *       record and the engine looks the key up with every load), 9 number F
- *       of hash field/value arguments, F of them, then three per store
+ *       record and the engine looks the key up with every load), 9 the events
+ *       stream's max length, 10 number E of events to publish straight away
+ *       (0 unless the effects are only these), 3E of them (event id, subject,
+ *       CloudEvent JSON), then the number F of hash field/value arguments, F
+ *       of them, then three per store
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
  *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
- *       value (LSET), 'n' field value (HSETNX)
+ *       value (LSET), 'n' field value (HSETNX), 'x' maxLen value (XADD MAXLEN ~
+ *       maxLen * t value)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
@@ -50,14 +60,23 @@ if ARGV[6] ~= '' and ARGV[8] == '' then
   local existing = redis.call('GET', KEYS[4])
   if existing and existing ~= 'p:' .. ARGV[7] then return {'IDEM', existing} end
 end
-local f = tonumber(ARGV[9])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, 10, 9 + f))
+local e = tonumber(ARGV[10])
+local fAt = 11 + 3 * e
+local f = tonumber(ARGV[fAt])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
 redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
+  if e > 0 and redis.call('XLEN', KEYS[3]) == 0 then
+    for j = 0, e - 1 do
+      local k = 11 + j * 3
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
+    end
+  else
+    redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
+  end
 end
-local i = 9 + f
-for k = 5, #KEYS do
+local i = fAt + f
+for k = 6, #KEYS do
   local code, a, b = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if code == 'z' then redis.call('ZADD', KEYS[k], b, a)
   elseif code == 'r' then redis.call('ZREM', KEYS[k], a)
@@ -65,13 +84,37 @@ for k = 5, #KEYS do
   elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b)
   elseif code == 'd' then redis.call('HDEL', KEYS[k], a)
   elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b)
-  elseif code == 'n' then redis.call('HSETNX', KEYS[k], a, b) end
+  elseif code == 'n' then redis.call('HSETNX', KEYS[k], a, b)
+  elseif code == 'x' then redis.call('XADD', KEYS[k], 'MAXLEN', '~', a, '*', 't', b) end
   i = i + 3
 end
 if ARGV[6] ~= '' then
   if ARGV[8] == '' then redis.call('SET', KEYS[4], ARGV[6]) else redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[8]) end
 end
 return {'OK'}
+`;
+
+/**
+ * Enters a ticket in the recurring-problem window: its observation (living
+ * as long as the window), and under each of its terms its id scored by its
+ * creation time, the posting set kept to the `cap` newest and living as long
+ * as the window after its last entry. Entries older than the window are not
+ * removed here: the window's reads skip them by score (ZREVRANGEBYSCORE from
+ * the window's start), the cap bounds a set and the expiry ends one no
+ * longer written.
+ * KEYS: 1 the observation (`rt:<id>`), 2.. one posting set per term
+ * ARGV: 1 the observation (JSON), 2 the window in seconds, 3 creation time
+ *       (ms), 4 ticket id, 5 cap
+ */
+export const ENTER_WINDOW = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local trim = -(tonumber(ARGV[5]) + 1)
+for k = 2, #KEYS do
+  redis.call('ZADD', KEYS[k], ARGV[3], ARGV[4])
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, trim)
+  redis.call('EXPIRE', KEYS[k], ARGV[2])
+end
+return #KEYS - 1
 `;
 
 /**

@@ -44,8 +44,10 @@ const feedOf = (h: Harness) => createBacklogFeed({ topology: defaultTopology, ke
 
 const settled = (h: Harness) => waitFor(async () => {
   const counts = await h.runtime.queues.queue('backlog').getJobCounts('waiting', 'active', 'delayed');
-  return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0;
-}, { timeoutMs: 20_000, what: 'the backlog queue to drain' });
+  // The recurring-problem window's feed too: its entries are deleted once observed.
+  const feed = await h.runtime.redis.xlen(h.runtime.keys.recurringFeed);
+  return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + feed === 0;
+}, { timeoutMs: 20_000, what: 'the backlog queue and the recurring-problem feed to drain' });
 
 describe('the backlog feed', () => {
   it('turns suggestions into items, links what says the same, opens a new item for another wish, and counts a ticket once', async () => {

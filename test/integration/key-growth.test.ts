@@ -55,6 +55,7 @@ const ALLOWED: Record<string, { why: 'expires' | 'capped' | 'retention' | 'topol
   'wh:off:<org>': { why: 'topology', note: 'one per organisation' },
   'rt:<ticket>': { why: 'expires', note: 'the recurring-problem window; deleted by the purge' },
   'rx:<service>:<term>': { why: 'expires', note: 'the recurring-problem window' },
+  rfeed: { why: 'capped', note: "the recurring-problem window's feed: ticket ids, deleted once observed; MAXLEN ~100,000 unread" },
   'ratelimit:<key>': { why: 'expires', note: 'one window' },
   'sess:<session>': { why: 'expires', note: 'dashboard sessions' },
   'dash:series': { why: 'capped', note: '60 samples' },

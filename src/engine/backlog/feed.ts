@@ -24,6 +24,9 @@ export class ServiceBusy extends Error {
   }
 }
 
+/** How long the feed waits before it asks again for a service's lock another worker holds. */
+const FEED_BUSY_WAIT_MS = 250;
+
 /** Recent technical tickets kept per term for the recurring-problem window: the newest, at most. */
 const RECURRING_POSTING_CAP = 500;
 /** Recent tickets compared with a new one, at most: the cost of an observation does not grow with traffic. */
@@ -67,15 +70,17 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
-  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; text: Analysed } | null> {
+  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string> } | null> {
     const candidates = await deps.findCandidates(service, text);
     if (candidates.length === 0) return null;
     const items = await Promise.all(candidates.map((c) => backlog.findItem(c.itemId)));
-    let best: { itemId: string; score: number; shared: string[]; text: Analysed } | null = null;
+    let best: { itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string> } | null = null;
     for (const item of items) {
       if (!item || item.state.context.service !== service || !takesLinks(item.state.value)) continue;
       const { score, shared } = compareTexts(item.data.text, text);
-      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) best = { itemId: item.id, score, shared, text: item.data.text };
+      if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) {
+        best = { itemId: item.id, score, shared, text: item.data.text, linked: new Set(item.state.context.links.map((l) => l.ticketId)) };
+      }
     }
     return best;
   }
@@ -139,7 +144,11 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     });
     const match = await bestItem(service, text);
     if (match) {
-      for (const l of linksTo(match.text)) await backlog.link(match.itemId, l);
+      // Only the tickets the item does not hold yet: in a burst of one problem every observation finds the
+      // whole window again, and linking each of them again would load and decide on the item once per ticket.
+      // An item that holds as many links as it may refuses more: not asked again for every ticket of the burst.
+      const room = backlog.policy.maxLinksPerItem(service) - match.linked.size;
+      for (const l of linksTo(match.text).filter((x) => !match.linked.has(x.ticketId)).slice(0, Math.max(0, room))) await backlog.link(match.itemId, l);
       return { itemId: match.itemId };
     }
     const links = linksTo(text).slice(0, backlog.policy.maxLinksPerItem(service));
@@ -206,10 +215,51 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     }
   }
 
+  /**
+   * The recurring-problem window's feed (`rfeed`), a batch at a time: the
+   * tickets are loaded, and each service's are observed one after the other
+   * under that service's lock, taken once for them all. A service whose lock
+   * another worker holds is waited for (it is given back as soon as that
+   * worker's job or batch is done), up to `LOCK_MS`, then ServiceBusy: the
+   * caller leaves the batch unfinished and reads it again. A ticket gone
+   * (erased) is skipped. Running a batch again repeats nothing: entering the
+   * window twice writes the same, and a ticket counts once on an item.
+   */
+  async function observeFeed(ticketIds: readonly string[], wait: (ms: number) => Promise<void>): Promise<{ observed: number; items: string[] }> {
+    const tickets = (await Promise.all([...new Set(ticketIds)].map((id) => deps.tickets.findTicket(id)))).filter((t): t is TicketRecord => t !== null);
+    const byService = new Map<string, TicketRecord[]>();
+    for (const t of tickets) {
+      const service = t.state.context.facts.service;
+      const list = byService.get(service);
+      if (list) list.push(t);
+      else byService.set(service, [t]);
+    }
+    const items: string[] = [];
+    for (const [service, list] of byService) {
+      const key = keys.backlogLock(service);
+      const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+      for (let waited = 0; !(await deps.locks.acquire(key, token, LOCK_MS)); waited += FEED_BUSY_WAIT_MS) {
+        if (waited >= LOCK_MS) throw new ServiceBusy(service);
+        await wait(FEED_BUSY_WAIT_MS);
+      }
+      try {
+        for (const t of list) {
+          const found = await observe(t);
+          if (found) items.push(found.itemId);
+        }
+      } finally {
+        await deps.locks.release(key, token);
+      }
+    }
+    return { observed: tickets.length, items };
+  }
+
   return {
+    observeFeed,
     async run(job: BacklogJob) {
       switch (job.type) {
         case 'suggest': return locked(job.ticketId, (ticket) => suggest(ticket, job));
+        // Observations come through the feed (observeFeed); a job of an older version still waiting is run as before.
         case 'observe': return locked(job.ticketId, (ticket) => observe(ticket));
         case 'absorb': return absorbJob(job);
         case 'split': return split(job);
