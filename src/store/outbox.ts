@@ -151,6 +151,8 @@ export function createRelayOutbox(redis: RedisClient, keys: Keys, o: { consumer:
   const eventsMaxLen = o.eventsMaxLen ?? 100_000;
   const blocking = redis.duplicate();
   blocking.on('error', (err: Error) => o.onError?.(err));
+  // Defined now, not at the first finish: on an auto-pipelining client a command defined while a pipeline is filled is missing from it.
+  finisher(redis);
   return {
     group,
     consumer: o.consumer,

@@ -44,13 +44,23 @@ const finishers = new WeakMap<RedisClient, (key: string, member: string, score: 
 
 /** Marks the erasure at `version` purged: removed from `ix:erasing` only while that is still the erasure waiting (a later one stays). */
 export async function finishErasure(redis: RedisClient, keys: Keys, ticketId: string, version: number): Promise<boolean> {
+  return (await finisher(redis)(keys.index('erasing'), ticketId, version)) === 1;
+}
+
+/**
+ * The script COMPARE_AND_ZREM, defined once per connection. createRetentionScan
+ * defines it when it is made: a command defined on an auto-pipelining client
+ * while a pipeline is being filled is missing from that pipeline, and ioredis
+ * then throws outside any promise (`results[i] is not iterable`).
+ */
+function finisher(redis: RedisClient): (key: string, member: string, score: number) => Promise<number> {
   let fn = finishers.get(redis);
   if (!fn) {
     redis.defineCommand('lotseCompareZrem', { numberOfKeys: 1, lua: COMPARE_AND_ZREM });
     fn = (redis as unknown as { lotseCompareZrem(k: string, m: string, s: number): Promise<number> }).lotseCompareZrem.bind(redis);
     finishers.set(redis, fn);
   }
-  return (await fn(keys.index('erasing'), ticketId, version)) === 1;
+  return fn;
 }
 
 /** The time of the events stream's oldest entry (Redis's clock, at publishing); null when the stream is empty. */
@@ -86,6 +96,7 @@ export async function forgetRecurringTicket(redis: RedisClient, keys: Keys, tick
 
 /** Everything the retention worker does in Redis, bound to one client and prefix: what it is handed instead of the client. */
 export function createRetentionScan(redis: RedisClient, keys: Keys) {
+  finisher(redis);
   return {
     closedBefore: (dueMs: number, limit: number) => closedBefore(redis, keys, dueMs, limit),
     forgetClosed: (ticketId: string) => forgetClosed(redis, keys, ticketId),
