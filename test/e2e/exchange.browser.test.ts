@@ -100,8 +100,10 @@ async function logIn(size: { width: number; height: number }, key: string): Prom
   return page;
 }
 
+/** The text of each cell of each row of a part's first table. */
+type Cells = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
 const rowsOf = (page: Page, part: string) =>
-  page.locator(`#mail-health .${part} table`).first().locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+  page.locator(`#mail-health .${part} table`).first().locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from((tr as unknown as Cells).querySelectorAll('td')).map((td) => td.textContent)));
 
 describe('the exchange panel on the board', () => {
   for (const size of [{ width: 1280, height: 720 }, { width: 1366, height: 768 }]) {
@@ -122,7 +124,7 @@ describe('the exchange panel on the board', () => {
       expect(await page.locator('#mail-health .exchange-connectors span.bad').innerText()).toBe('2');
 
       // Every table inside its panel.
-      const widths = await page.locator('#panel-mail table').evaluateAll((ts) => ts.map((t) => ({ table: Math.round(t.getBoundingClientRect().width), room: (t.closest('.body') as HTMLElement).clientWidth })));
+      const widths = await page.locator('#panel-mail table').evaluateAll((ts) => ts.map((t) => ({ table: Math.round(t.getBoundingClientRect().width), room: (t.closest('.body') as unknown as { clientWidth: number }).clientWidth })));
       for (const w of widths) expect(w.table).toBeLessThanOrEqual(w.room);
 
       await page.locator('#panel-mail').scrollIntoViewIfNeeded();
