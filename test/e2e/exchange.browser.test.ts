@@ -123,6 +123,10 @@ describe('the exchange panel on the board', () => {
       expect(await page.locator('#mail-health .exchange-connectors span.name').getAttribute('title')).toBe(CX_ORG);
       expect(await page.locator('#mail-health .exchange-connectors span.bad').innerText()).toBe('2');
 
+      // The queues of the exchange by their German names too, the queue's own name on hover.
+      expect(await page.locator('#queues a[title="mail"]').innerText()).toBe('Mail');
+      expect(await page.locator('#queues a[title="connector"]').innerText()).toBe('Ticketsysteme');
+
       // Every table inside its panel.
       const widths = await page.locator('#panel-mail table').evaluateAll((ts) => ts.map((t) => ({ table: Math.round(t.getBoundingClientRect().width), room: (t.closest('.body') as unknown as { clientWidth: number }).clientWidth })));
       for (const w of widths) expect(w.table).toBeLessThanOrEqual(w.room);
