@@ -14,8 +14,8 @@ import type { ConnectorStore } from '../src/store/connector-store.js';
  * The retention worker's two tasks. The sweep erases closed tickets past
  * `retention.closedTicketDays` through the engine (one audited commit each).
  * The purge then removes what of an erased ticket lies outside the ticket:
- * its jobs on every queue (the intake job, handoff and webhook jobs),
- * webhook dead letters and replay counts, parked outbox entries, the
+ * its jobs on every queue (the intake job, handoff and webhook jobs, mail
+ * and connector jobs and their replays), dead letters and replay counts, parked outbox entries, the
  * recurring-problem observation and its events on the stream.
  *
  * A ticket is purged only once the outbox holds no entry of it any more:
@@ -97,6 +97,8 @@ export function purgeCandidates(topology: Topology, p: Pending): Candidate[] {
       out.push({ queue: handoffQueueName(org), jobId: eventId, eventId }, { queue: QUEUE.webhook, jobId: webhookJobId(eventId), eventId });
       // An organisation with a connector: its job and dead letter `cx-<event id>` (docs/reference/connectors.md).
       if (topology.orgs.get(org)?.connector) out.push({ queue: QUEUE.connector, jobId: `cx-${eventId}`, eventId: `cx-${eventId}` });
+      // An organisation that works by e-mail: its mail job and dead letter `mail-<event id>` (docs/reference/mail.md).
+      if (topology.orgs.get(org)?.mail) out.push({ queue: QUEUE.mail, jobId: `mail-${eventId}`, eventId: `mail-${eventId}` });
     }
   }
   return out;
@@ -141,9 +143,10 @@ export function createRetention(d: RetentionDeps) {
     if (eventIds.length > 0) {
       const { replays, deadLetters } = await scan.purgeDeliveries(eventIds);
       replays.forEach((n, i) => {
-        // A replay's job lies on its channel's queue: `cx-<event id>-r<n>` on the connector queue, `wh-<event id>-r<n>` on the webhook queue.
+        // A replay's job lies on its channel's queue: `cx-<event id>-r<n>` on the connector queue, `mail-<event id>-r<n>` on the mail queue, `wh-<event id>-r<n>` on the webhook queue.
         const id = eventIds[i]!;
-        for (let r = 1; r <= n; r++) found.push(id.startsWith('cx-') ? { queue: QUEUE.connector, jobId: `${id}-r${r}` } : { queue: QUEUE.webhook, jobId: replayJobId(id, r) });
+        const queue = id.startsWith('cx-') ? QUEUE.connector : id.startsWith('mail-') ? QUEUE.mail : null;
+        for (let r = 1; r <= n; r++) found.push(queue ? { queue, jobId: `${id}-r${r}` } : { queue: QUEUE.webhook, jobId: replayJobId(id, r) });
       });
       counts.deadLetters += deadLetters;
     }
