@@ -84,7 +84,8 @@ export function createMailIn(deps: MailInDeps): MailIn {
     let ticketId = ticket?.id ?? null;
     let n = 0;
     let outcome = meaning.outcome;
-    for (const step of meaning.steps) {
+    const steps = ticketId ? await withReplyAttachments(read, meaning.steps, ticketId) : meaning.steps;
+    for (const step of steps) {
       const key = `mail-${read.key}-${n++}`;
       switch (step.do) {
         case 'ref':
@@ -112,6 +113,37 @@ export function createMailIn(deps: MailInDeps): MailIn {
       }
     }
     return { ticketId, outcome };
+  }
+
+  /**
+   * A person's mail to a ticket (a reply): its attachments are kept as an
+   * intake mail's are (bounded by the same parse limits; with
+   * LOTSE_MAIL_ATTACHMENT_BASE_URL stored, bound to the ticket and linked),
+   * and listed under the first text the mail brings into the history (its
+   * note, receipt or resolution). The history is where the ticket links them:
+   * an erasure rewrites that text, and the bytes are unreachable at once.
+   */
+  async function withReplyAttachments(read: ReadMail, steps: Meaning['steps'], ticketId: string): Promise<Meaning['steps']> {
+    const { attachments, droppedAttachments } = read.mail;
+    if (read.classification.kind !== 'person' || (attachments.length === 0 && droppedAttachments.length === 0)) return steps;
+    if (steps.some((s) => s.do === 'create')) return steps;
+    const links = await keepAttachments(read);
+    for (const l of links) await store.bindAttachment(l.id, ticketId);
+    const block = attachmentBlock(read, links);
+    const at = steps.findIndex((s) => s.do === 'note' || (s.do === 'event' && (s.event.type === 'NOTE' || s.event.type === 'RESOLVE' || (s.event.type === 'ACCEPT' && s.event.note))));
+    const accept = steps.findIndex((s) => s.do === 'event' && s.event.type === 'ACCEPT');
+    const i = at >= 0 ? at : accept;
+    if (i < 0) return steps;
+    const step = steps[i]!;
+    const out = [...steps];
+    if (step.do === 'note') out[i] = { ...step, text: `${step.text}\n\n${block}` };
+    else if (step.do === 'event') {
+      const e = step.event;
+      if (e.type === 'NOTE') out[i] = { ...step, event: { ...e, text: `${e.text}\n\n${block}` } };
+      else if (e.type === 'RESOLVE') out[i] = { ...step, event: { ...e, resolution: `${e.resolution}\n\n${block}` } };
+      else if (e.type === 'ACCEPT') out[i] = { ...step, event: { ...e, note: e.note ? `${e.note}\n\n${block}` : block } };
+    }
+    return out;
   }
 
   /** A ticket that keeps changing meanwhile (VERSION_CONFLICT) is tried again a few times: the steps are idempotent by their keys. */
@@ -258,6 +290,17 @@ async function refusedIsTaken(run: () => Promise<unknown>, refused: (why: string
     if (err instanceof AppError && !err.retryable) return refused(err.code);
     throw err;
   }
+}
+
+/** A reply's attachments as its text lists them: links where they are kept, else names and sizes; how many were over the limits. */
+function attachmentBlock(read: ReadMail, links: AttachmentLink[]): string {
+  const { attachments, droppedAttachments } = read.mail;
+  const name = (n: string) => safeText(n, 255).replace(/[\t\n]+/g, ' ') || 'anhang';
+  const lines: string[] = [];
+  if (links.length > 0) lines.push('Anhänge:', ...links.map((l) => `- ${l.name} (${l.size} Bytes): ${l.url}`));
+  else if (attachments.length > 0) lines.push(`[Anhänge: ${attachments.map((a) => `${name(a.name)} (${a.size} Bytes)`).join(', ')}]`);
+  if (droppedAttachments.length > 0) lines.push(`[${droppedAttachments.length} Anhang/Anhänge über den Grenzen nicht übernommen]`);
+  return lines.join('\n');
 }
 
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;

@@ -126,7 +126,10 @@ export function createMailRoom(o: {
       const a = await store.readAttachment(id);
       if (!a || !a.ticketId) return null;
       const record = await o.engine.getTicket(principal, a.ticketId);
-      const linked = o.engine.view('system', record).attachments.some((x) => x.url.endsWith(`/v1/mail/attachments/${id}`));
+      // Linked from the ticket's attachments (intake mail), or from the text of a reply in its history (an erasure rewrites both).
+      const path = `/v1/mail/attachments/${id}`;
+      const linked = o.engine.view('system', record).attachments.some((x) => x.url.endsWith(path))
+        || (await o.engine.history(principal, a.ticketId)).some((e) => JSON.stringify(e.details ?? {}).includes(path));
       if (!linked) {
         // The ticket no longer links it (erased): the bytes go now.
         await store.dropAttachment(id);

@@ -14,8 +14,8 @@ import type { ConnectorStore } from '../src/store/connector-store.js';
  * The retention worker's two tasks. The sweep erases closed tickets past
  * `retention.closedTicketDays` through the engine (one audited commit each).
  * The purge then removes what of an erased ticket lies outside the ticket:
- * its jobs on every queue (the intake job, handoff and webhook jobs),
- * webhook dead letters and replay counts, parked outbox entries, the
+ * its jobs on every queue (the intake job, handoff and webhook jobs, mail
+ * and connector jobs and their replays), dead letters and replay counts, parked outbox entries, the
  * recurring-problem observation and its events on the stream.
  *
  * A ticket is purged only once the outbox holds no entry of it any more:
@@ -79,6 +79,13 @@ type Candidate = { queue: string; jobId: string; eventId?: string };
 /** The version in an event id `<ticket>-v<n>[-…]`. */
 export const versionOf = (eventId: string, ticketId: string) => Number(/^-v(\d+)/.exec(eventId.slice(ticketId.length))?.[1] ?? NaN);
 
+/** Every handoff effect (and event) id the ticket can have had for the organisation before its erasure: `<ticket>-v<n>-<handoff|updated|withdrawn>-<org>`. */
+export function handoffEffectIds(p: Pick<Pending, 'id' | 'version'>, org: string): string[] {
+  const out: string[] = [];
+  for (let v = 1; v < p.version; v++) for (const suffix of HANDOFF_SUFFIXES) out.push(`${p.id}-v${v}-${suffix}-${org}`);
+  return out;
+}
+
 /** Every job id an erased ticket can have left on a queue, with the event it carries. */
 export function purgeCandidates(topology: Topology, p: Pending): Candidate[] {
   const out: Candidate[] = [];
@@ -86,13 +93,12 @@ export function purgeCandidates(topology: Topology, p: Pending): Candidate[] {
   if (origin?.j) out.push({ queue: QUEUE.intake, jobId: origin.j });
   const orgs = (p.ticket?.state.context.handledBy ?? []).filter((org) => handsOffTo(topology, org));
   for (const org of orgs) {
-    for (let v = 1; v < p.version; v++) {
-      for (const suffix of HANDOFF_SUFFIXES) {
-        const eventId = `${p.id}-v${v}-${suffix}-${org}`;
-        out.push({ queue: handoffQueueName(org), jobId: eventId, eventId }, { queue: QUEUE.webhook, jobId: webhookJobId(eventId), eventId });
-        // An organisation with a connector: its job and dead letter `cx-<event id>` (docs/reference/connectors.md).
-        if (topology.orgs.get(org)?.connector) out.push({ queue: QUEUE.connector, jobId: `cx-${eventId}`, eventId: `cx-${eventId}` });
-      }
+    for (const eventId of handoffEffectIds(p, org)) {
+      out.push({ queue: handoffQueueName(org), jobId: eventId, eventId }, { queue: QUEUE.webhook, jobId: webhookJobId(eventId), eventId });
+      // An organisation with a connector: its job and dead letter `cx-<event id>` (docs/reference/connectors.md).
+      if (topology.orgs.get(org)?.connector) out.push({ queue: QUEUE.connector, jobId: `cx-${eventId}`, eventId: `cx-${eventId}` });
+      // An organisation that works by e-mail: its mail job and dead letter `mail-<event id>` (docs/reference/mail.md).
+      if (topology.orgs.get(org)?.mail) out.push({ queue: QUEUE.mail, jobId: `mail-${eventId}`, eventId: `mail-${eventId}` });
     }
   }
   return out;
@@ -137,7 +143,10 @@ export function createRetention(d: RetentionDeps) {
     if (eventIds.length > 0) {
       const { replays, deadLetters } = await scan.purgeDeliveries(eventIds);
       replays.forEach((n, i) => {
-        for (let r = 1; r <= n; r++) found.push({ queue: QUEUE.webhook, jobId: replayJobId(eventIds[i]!, r) });
+        // A replay's job lies on its channel's queue: `cx-<event id>-r<n>` on the connector queue, `mail-<event id>-r<n>` on the mail queue, `wh-<event id>-r<n>` on the webhook queue.
+        const id = eventIds[i]!;
+        const queue = id.startsWith('cx-') ? QUEUE.connector : id.startsWith('mail-') ? QUEUE.mail : null;
+        for (let r = 1; r <= n; r++) found.push(queue ? { queue, jobId: `${id}-r${r}` } : { queue: QUEUE.webhook, jobId: replayJobId(id, r) });
       });
       counts.deadLetters += deadLetters;
     }
@@ -149,7 +158,8 @@ export function createRetention(d: RetentionDeps) {
       else all = false;
     }
     await scan.forgetRecurringTicket(p.id);
-    for (const org of p.ticket?.state.context.handledBy ?? []) if (topology.orgs.get(org)?.connector) await d.connectors?.unlink(org, p.id);
+    // The correlation, and the ticket's changes still queued for the organisation's system (their `cx-` jobs are removed above).
+    for (const org of p.ticket?.state.context.handledBy ?? []) if (topology.orgs.get(org)?.connector) await d.connectors?.unlink(org, p.id, handoffEffectIds(p, org));
     return all;
   }
 

@@ -68,7 +68,9 @@ export function createMetrics(deps: MetricsDeps) {
   const breaches = new Counter({ name: 'lotse_sla_breaches_total', help: 'SLA breaches, by clock and priority', labelNames: ['clock', 'priority'], registers: on });
   const openByLevel = new Gauge({ name: 'lotse_tickets_open', help: 'Open tickets (at a level: neither resolved nor closed), by level', labelNames: ['level'], registers: on });
   const byStatus = new Gauge({ name: 'lotse_tickets_by_status', help: 'Tickets by status (new, open, waiting and handoff-pending are the open ones)', labelNames: ['status'], registers: on });
-  const deadLetters = new Gauge({ name: 'lotse_webhook_dead_letters', help: 'Webhook deliveries that failed for good and await a replay, by organisation', labelNames: ['org'], registers: on });
+  const deadLetters = new Gauge({ name: 'lotse_webhook_dead_letters', help: 'Webhook deliveries that failed for good and await a replay, by organisation (mail and connector dead letters are counted in their own families)', labelNames: ['org'], registers: on });
+  const mailDeadLetters = new Gauge({ name: 'lotse_mail_dead_letters', help: 'Mails that failed for good and await a replay, by organisation', labelNames: ['org'], registers: on });
+  const cxDeadLetters = new Gauge({ name: 'lotse_connector_dead_letters', help: 'Changes for the organisation\'s ticket system that failed for good and await a replay, by organisation', labelNames: ['org'], registers: on });
   const outboxDead = new Gauge({ name: 'lotse_outbox_dead_entries', help: 'Outbox entries parked after too many failed deliveries, for a person to look at', registers: on });
   const outboxEntries = new Gauge({ name: 'lotse_outbox_entries', help: 'Committed outbox entries whose effects are not carried out yet', registers: on });
   const outboxPending = new Gauge({ name: 'lotse_outbox_pending_entries', help: 'Outbox entries delivered to a relay and not finished (the relay group\'s pending list)', registers: on });
@@ -84,11 +86,13 @@ export function createMetrics(deps: MetricsDeps) {
   const levels = [...sets.levels];
   const statuses = [...sets.statuses];
   const orgs = [...sets.handoffOrgs];
+  const mailOrgs = [...topology.orgs.values()].filter((o) => o.mail).map((o) => o.id);
+  const connectorOrgs = [...topology.orgs.values()].filter((o) => o.connector).map((o) => o.id);
 
   /** Every figure of the scrape, read from Redis in one round trip. */
   async function readRedis(now: number) {
     // The commit's read-model counters (hash increments in the same Lua step as each change), so every process reads the same figures.
-    const f = await deps.readFigures({ levels, statuses, orgs });
+    const f = await deps.readFigures({ levels, statuses, orgs, mailOrgs, connectorOrgs });
     setCounter(created, counts(f.created).flatMap(([field, n]) => withLabels(parseCreatedField(field, sets), n)));
     setCounter(events, counts(f.events).flatMap(([field, n]) => withLabels(parseEventField(field, sets), n)));
     const sla = counts(f.sla).flatMap(([field, n]) => withLabels(parseSlaField(field, sets), n));
@@ -96,7 +100,17 @@ export function createMetrics(deps: MetricsDeps) {
     setCounter(breaches, sla.filter(([l]) => l.kind === 'breach').map(([{ clock, priority }, n]) => [{ clock, priority }, n]));
     levels.forEach((level, i) => openByLevel.set({ level }, f.levels[i]!));
     statuses.forEach((status, i) => byStatus.set({ status }, f.statuses[i]!));
-    orgs.forEach((org, i) => deadLetters.set({ org }, f.deadLetters[i]!));
+    // Each dead letter counted once, in its channel's family: the organisation's index holds all, the channel indexes mail's and the connectors'.
+    const other = new Map<string, number>();
+    mailOrgs.forEach((org, i) => {
+      mailDeadLetters.set({ org }, f.mailDeadLetters[i]!);
+      other.set(org, (other.get(org) ?? 0) + f.mailDeadLetters[i]!);
+    });
+    connectorOrgs.forEach((org, i) => {
+      cxDeadLetters.set({ org }, f.connectorDeadLetters[i]!);
+      other.set(org, (other.get(org) ?? 0) + f.connectorDeadLetters[i]!);
+    });
+    orgs.forEach((org, i) => deadLetters.set({ org }, Math.max(0, f.deadLetters[i]! - (other.get(org) ?? 0))));
     outboxDead.set(f.outboxDead);
     const entries = f.outboxEntries;
     const pending = f.relay?.pending ?? 0;

@@ -60,11 +60,17 @@ export function createConnectorStore(redis: RedisClient, prefix: string) {
     async fill(orgId: string, ticketId: string, remoteId: string): Promise<void> {
       await redis.multi().hset(k(orgId).link, ticketId, remoteId).hset(k(orgId).remote, remoteId, ticketId).exec();
     },
-    /** An erased ticket leaves the correlation both ways (the retention worker's purge). */
-    async unlink(orgId: string, ticketId: string): Promise<void> {
+    /**
+     * An erased ticket leaves the correlation both ways, and its changes
+     * still queued (`effectIds`: every change of the ticket the organisation
+     * can have been sent; those not queued are no-ops) leave the queued set
+     * (the retention worker's purge, once the changes' jobs are removed).
+     */
+    async unlink(orgId: string, ticketId: string, effectIds: readonly string[] = []): Promise<void> {
       const remoteId = await redis.hget(k(orgId).link, ticketId);
       const multi = redis.multi().hdel(k(orgId).link, ticketId);
       if (remoteId && remoteId !== PENDING) multi.hdel(k(orgId).remote, remoteId);
+      if (effectIds.length > 0) multi.zrem(k(orgId).queued, ...effectIds);
       await multi.exec();
     },
     async ticketOf(orgId: string, remoteId: string): Promise<string | null> {

@@ -39,19 +39,34 @@ export const KEEP_REPLAYED = 50;
  */
 const parse = (raw: string | null) => (raw ? (JSON.parse(raw) as DeadLetter) : null);
 
+/** A dead letter's channel by its id: `mail-…` and `cx-…` are mail's and the connectors'; every other id is a webhook's event id. */
+export const deadLetterChannel = (id: string): 'webhook' | 'mail' | 'connector' => (id.startsWith('mail-') ? 'mail' : id.startsWith('cx-') ? 'connector' : 'webhook');
+
+/**
+ * Besides the indexes of all and of the organisation, mail and connector
+ * dead letters lie in their channel's index (`wh:dead:mail:<org>`,
+ * `wh:dead:cx:<org>`), so /metrics counts each channel where it belongs;
+ * the webhook count is the organisation's less those (so webhook dead
+ * letters from before the channel indexes are counted as they were).
+ */
 export async function addDeadLetter(redis: RedisClient, keys: Keys, entry: DeadLetter): Promise<void> {
   const score = Date.parse(entry.failedAt);
-  await redis
+  const channel = deadLetterChannel(entry.id);
+  const multi = redis
     .multi()
     .hset(keys.deadLetters, entry.id, JSON.stringify(entry))
     .zadd(keys.deadLetterIndex(), score, entry.id)
-    .zadd(keys.deadLetterIndex(entry.orgId), score, entry.id)
-    .exec();
+    .zadd(keys.deadLetterIndex(entry.orgId), score, entry.id);
+  if (channel !== 'webhook') multi.zadd(keys.deadLetterChannelIndex(channel, entry.orgId), score, entry.id);
+  await multi.exec();
 }
 
 /** Removes an entry; true only for the caller that removed it. */
 export async function takeDeadLetter(redis: RedisClient, keys: Keys, entry: Pick<DeadLetter, 'id' | 'orgId'>): Promise<boolean> {
-  const res = await redis.multi().hdel(keys.deadLetters, entry.id).zrem(keys.deadLetterIndex(), entry.id).zrem(keys.deadLetterIndex(entry.orgId), entry.id).exec();
+  const channel = deadLetterChannel(entry.id);
+  const multi = redis.multi().hdel(keys.deadLetters, entry.id).zrem(keys.deadLetterIndex(), entry.id).zrem(keys.deadLetterIndex(entry.orgId), entry.id);
+  if (channel !== 'webhook') multi.zrem(keys.deadLetterChannelIndex(channel, entry.orgId), entry.id);
+  const res = await multi.exec();
   return res?.[0]?.[1] === 1;
 }
 
@@ -133,7 +148,11 @@ export async function purgeDeliveries(redis: RedisClient, keys: Keys, eventIds: 
   const replays = (await redis.hmget(keys.webhookReplays, ...eventIds)).map((n) => Number(n ?? 0));
   const letters = await readDeadLetters(redis, keys, eventIds);
   const multi = redis.multi().hdel(keys.webhookReplays, ...eventIds).hdel(keys.webhookReplayed, ...eventIds).zrem(keys.webhookReplayedIndex, ...eventIds);
-  for (const l of letters) multi.hdel(keys.deadLetters, l.id).zrem(keys.deadLetterIndex(), l.id).zrem(keys.deadLetterIndex(l.orgId), l.id);
+  for (const l of letters) {
+    multi.hdel(keys.deadLetters, l.id).zrem(keys.deadLetterIndex(), l.id).zrem(keys.deadLetterIndex(l.orgId), l.id);
+    const channel = deadLetterChannel(l.id);
+    if (channel !== 'webhook') multi.zrem(keys.deadLetterChannelIndex(channel, l.orgId), l.id);
+  }
   await multi.exec();
   return { replays, deadLetters: letters.length };
 }

@@ -30,6 +30,8 @@ export interface Keys {
   /** Webhook dead letters: a hash event id → entry, and sorted sets by failing time, all and per organisation. */
   deadLetters: string;
   deadLetterIndex(orgId?: string): string;
+  /** The organisation's dead letters of one channel besides webhooks (mail, connector), by failing time: what /metrics counts per channel. */
+  deadLetterChannelIndex(channel: 'mail' | 'connector', orgId: string): string;
   /** Set while an organisation's endpoint is disabled (it answered 410). */
   webhookDisabled(orgId: string): string;
   /** Hash event id → replays so far, for replay job ids that are never reused. */
@@ -113,6 +115,7 @@ export function makeKeys(prefix: string): Keys {
     recurringFeed: `${prefix}:rfeed`,
     deadLetters: `${prefix}:wh:dead`,
     deadLetterIndex: (orgId) => (orgId ? `${prefix}:wh:dead:org:${orgId}` : `${prefix}:wh:dead:all`),
+    deadLetterChannelIndex: (channel, orgId) => `${prefix}:wh:dead:${channel === 'mail' ? 'mail' : 'cx'}:${orgId}`,
     webhookDisabled: (orgId) => `${prefix}:wh:off:${orgId}`,
     webhookReplays: `${prefix}:wh:replays`,
     webhookReplayed: `${prefix}:wh:replayed`,

@@ -12,6 +12,9 @@ export interface MetricFigures {
   levels: number[];
   statuses: number[];
   deadLetters: number[];
+  /** Dead letters of mail and of connectors, per organisation with mail and with a connector, in the order asked (they are among `deadLetters` too). */
+  mailDeadLetters: number[];
+  connectorDeadLetters: number[];
   outboxDead: number;
   outboxEntries: number;
   /** The outbox's first entry id (its time is the oldest unfinished entry's); undefined when it is empty. */
@@ -21,12 +24,25 @@ export interface MetricFigures {
 }
 
 /** One round trip: every figure of a scrape from one pipeline. */
-export async function readMetricFigures(redis: RedisClient, keys: Keys, o: { levels: readonly (string | number)[]; statuses: readonly string[]; orgs: readonly string[] }): Promise<MetricFigures> {
+export interface FigureSets {
+  levels: readonly (string | number)[];
+  statuses: readonly string[];
+  orgs: readonly string[];
+  /** Organisations that work by e-mail, and with a connector: their channel's dead letters are counted apart. */
+  mailOrgs?: readonly string[];
+  connectorOrgs?: readonly string[];
+}
+
+export async function readMetricFigures(redis: RedisClient, keys: Keys, o: FigureSets): Promise<MetricFigures> {
+  const mailOrgs = o.mailOrgs ?? [];
+  const connectorOrgs = o.connectorOrgs ?? [];
   const p = redis.pipeline();
   p.hgetall(keys.stats('created')).hgetall(keys.stats('events')).hgetall(keys.stats('sla'));
   for (const l of o.levels) p.zcard(keys.index(`level:${l}`));
   for (const s of o.statuses) p.zcard(keys.index(`status:${s}`));
   for (const org of o.orgs) p.zcard(keys.deadLetterIndex(org));
+  for (const org of mailOrgs) p.zcard(keys.deadLetterChannelIndex('mail', org));
+  for (const org of connectorOrgs) p.zcard(keys.deadLetterChannelIndex('connector', org));
   p.xlen(keys.outboxDead).xlen(keys.outbox).xrange(keys.outbox, '-', '+', 'COUNT', 1).xinfo('GROUPS', keys.outbox);
   const results = (await p.exec()) ?? [];
   let i = 0;
@@ -46,6 +62,8 @@ export async function readMetricFigures(redis: RedisClient, keys: Keys, o: { lev
   const levels = many(o.levels.length);
   const statuses = many(o.statuses.length);
   const deadLetters = many(o.orgs.length);
+  const mailDeadLetters = many(mailOrgs.length);
+  const connectorDeadLetters = many(connectorOrgs.length);
   const outboxDead = next<number>();
   const outboxEntries = next<number>();
   const oldest = next<OutboxEntry[]>();
@@ -53,7 +71,7 @@ export async function readMetricFigures(redis: RedisClient, keys: Keys, o: { lev
   // XINFO GROUPS answers each group as a flat list of name, value, name, value, …
   const group = groups.map(flatToObject).find((g) => g.name === RELAY_GROUP);
   return {
-    created, events, sla, levels, statuses, deadLetters, outboxDead, outboxEntries,
+    created, events, sla, levels, statuses, deadLetters, mailDeadLetters, connectorDeadLetters, outboxDead, outboxEntries,
     oldestOutboxId: oldest[0]?.[0],
     relay: group ? { pending: Number(group.pending ?? 0), lag: group.lag === undefined || group.lag === null ? null : Number(group.lag) } : null,
   };
@@ -66,6 +84,6 @@ function flatToObject(flat: unknown[]): Record<string, unknown> {
 }
 
 /** The same bound to one client and prefix: what the metrics are handed instead of the client. */
-export const createMetricFigures = (redis: RedisClient, keys: Keys) => (o: { levels: readonly (string | number)[]; statuses: readonly string[]; orgs: readonly string[] }) => readMetricFigures(redis, keys, o);
+export const createMetricFigures = (redis: RedisClient, keys: Keys) => (o: FigureSets) => readMetricFigures(redis, keys, o);
 
 export type MetricFiguresReader = ReturnType<typeof createMetricFigures>;

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedMail } from 'mailparser';
 import { bearer, createHarness, dev, waitFor, type Harness } from '../helpers/harness.js';
-import { INTAKE, mailbox, mailEnv, mailTopology, sendAs, VENDOR } from '../helpers/mail-exchange.js';
+import { INTAKE, LOTSE_FROM, mailbox, mailEnv, mailTopology, sendAs, VENDOR } from '../helpers/mail-exchange.js';
 import { mailServersMissing, startMailServers, type MailServers } from '../helpers/mail-servers.js';
 
 const missing = mailServersMissing();
@@ -189,6 +189,46 @@ describe.skipIf(missing !== null)('mail exchange with real Postfix and Dovecot',
     expect((await app.inject({ method: 'POST', url: `/v1/tickets/${created.id}/erasure`, headers: bearer('ops-bremen') })).statusCode).toBe(200);
     const erased = h.runtime.engine.view(dev('desk-HB', topology), (await h.runtime.engine.findTicket(created.id))!);
     expect(erased.reporter).toBeUndefined();
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') })).statusCode).toBe(404);
+    expect(await h.redis.exists(`${h.prefix}:mx:att:${path.split('/').pop()}`)).toBe(0);
+  }, 60_000);
+
+  it('a reply\'s attachments are bounded and kept as an intake mail\'s: linked from its text, served to the ticket\'s readers, gone with an erasure', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body({ subject: 'Export mit Anhang' }));
+    const id = record.id;
+    const [handoff] = (await waitFor(async () => { const m = await mailsFor(servers, id); return m.length >= 1 && m; }, { timeoutMs: 20_000, what: 'the handoff mail' })) as ParsedMail[];
+    const transport = (await import('nodemailer')).createTransport({ host: '127.0.0.1', port: servers.smtpPort, secure: false, ignoreTLS: true });
+    await transport.sendMail({
+      from: `Max Support <${VENDOR}>`, to: LOTSE_FROM, subject: `Re: ${handoff!.subject}`, text: 'Angenommen, das Protokoll liegt bei.', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!],
+      // Bounded as intake mail: two kept (LOTSE_MAIL_MAX_ATTACHMENTS=2), one over LOTSE_MAIL_MAX_ATTACHMENT_BYTES dropped.
+      attachments: [
+        { filename: 'protokoll.txt', content: 'Zeile 1\nZeile 2' },
+        { filename: 'gross.bin', content: Buffer.alloc(5000, 1) },
+        { filename: 'seite.html', content: '<script>alert(3)</script>', contentType: 'text/html' },
+      ],
+    });
+    transport.close();
+    await waitFor(async () => (await status(id)) === 'open', { timeoutMs: 20_000, what: 'the receipt (ACCEPT) from the reply' });
+    const accept = (await history(id)).find((e) => e.type === 'ACCEPT')!;
+    const note = String(accept.details?.note);
+    expect(note).toContain('Angenommen, das Protokoll liegt bei.');
+    expect(note).toContain('[1 Anhang/Anhänge über den Grenzen nicht übernommen]');
+    const urls = [...note.matchAll(/^- (\S+) \((\d+) Bytes\): (https:\/\/lotse\.example\/v1\/mail\/attachments\/[0-9a-f]{32})$/gm)].map((m) => [m[1], Number(m[2]), m[3]!] as const);
+    expect(urls.map(([name, size]) => [name, size])).toEqual([['protokoll.txt', 15], ['seite.html', 25]]);
+
+    const app = await h.app();
+    const path = new URL(urls[1]![2]).pathname;
+    const file = await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toBe('application/octet-stream');
+    expect(file.headers['content-disposition']).toBe("attachment; filename*=UTF-8''seite.html");
+    expect(file.body).toBe('<script>alert(3)</script>');
+    expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-BY') })).statusCode).toBe(404);
+    const log = (await app.inject({ method: 'GET', url: `/v1/tickets/${id}/mail`, headers: bearer('ops-bremen') })).json() as { items: { direction: string; outcome: string; detail?: string }[] };
+    expect(log.items.find((e) => e.direction === 'in')).toMatchObject({ outcome: 'ACCEPT', detail: '1 attachment(s) over the limits not kept' });
+
+    // Erasable: the erasure rewrites the reply's text, so its links are gone, and the bytes with them.
+    expect((await app.inject({ method: 'POST', url: `/v1/tickets/${id}/erasure`, headers: bearer('ops-bremen') })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: path, headers: bearer('desk-HB') })).statusCode).toBe(404);
     expect(await h.redis.exists(`${h.prefix}:mx:att:${path.split('/').pop()}`)).toBe(0);
   }, 60_000);

@@ -6,6 +6,10 @@ import { labelSetsOf, lotseQueueNames } from '../../src/metrics/index.js';
 import { mergeExpositions } from '../../src/metrics/exposition.js';
 import { defaultTopology, dev, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';
+import { DEFAULT_TOPOLOGY } from '../../src/config/default-topology.js';
+import { parseTopology } from '../../src/config/topology-file.js';
+import type { TopologyInput } from '../../src/domain/topology.js';
+import { createDeadLetterStore } from '../../src/store/dead-letters.js';
 
 const harness = harnessPerTest();
 const desk = dev('desk-BY');
@@ -77,6 +81,9 @@ describe('GET /metrics', () => {
       lotse_tickets_open: 'gauge',
       lotse_tickets_by_status: 'gauge',
       lotse_webhook_dead_letters: 'gauge',
+      // Mail's and the connectors' dead letters, each in its own family: announced, without samples here (no organisation has mail or a connector).
+      lotse_mail_dead_letters: 'gauge',
+      lotse_connector_dead_letters: 'gauge',
       lotse_outbox_dead_entries: 'gauge',
       lotse_outbox_entries: 'gauge',
       lotse_outbox_pending_entries: 'gauge',
@@ -138,6 +145,48 @@ describe('GET /metrics', () => {
     expect(value(samples, 'lotse_events_total', { type: 'CREATED' })).toBe(2);
     expect(value(samples, 'lotse_events_total', { type: 'ACCEPT' })).toBe(2);
     expect(value(samples, 'lotse_events_total', { type: 'ESCALATE' })).toBe(1);
+  });
+
+  it('counts each dead letter once, in its channel\'s family: webhook, mail, connector', async () => {
+    const base = structuredClone(DEFAULT_TOPOLOGY) as TopologyInput;
+    base.organisations = base.organisations.map((o) =>
+      o.id === 'vendor-lc' ? { ...o, connector: { kind: 'rt', url: 'http://127.0.0.1:9', token: 'env:RT_TOKEN', queue: 'Lotse' } }
+        : o.id === 'vendor-pq' ? { ...o, mail: { address: 'support@pq.example' } }
+          : o,
+    ) as TopologyInput['organisations'];
+    const topology = parseTopology(base, 'exchange topology');
+    const h = await harness({ topology, principalEnv: { RT_TOKEN: 'x', LOTSE_SMTP_URL: 'smtp://127.0.0.1:9', LOTSE_MAIL_FROM: 'lotse@lotse.example' } });
+    const store = createDeadLetterStore(h.runtime.redis, h.runtime.keys);
+    const letter = (id: string, orgId: string, channel?: 'mail' | 'connector') => {
+      const eventId = id.replace(/^(mail|cx)-/, '');
+      return {
+        id, orgId, reason: 'failed for good', attempts: 3, lastStatus: null, failedAt: new Date().toISOString(), jobId: id, ...(channel ? { channel } : {}),
+        event: { specversion: '1.0', id: eventId, source: 'lotse', type: 'lotse.ticket.handoff.requested', subject: 'T1', time: new Date().toISOString() } as never,
+      };
+    };
+    await store.add(letter('T1-v1-handoff-vendor-lc', 'vendor-lc'));
+    await store.add(letter('cx-T2-v1-handoff-vendor-lc', 'vendor-lc', 'connector'));
+    await store.add(letter('T3-v1-handoff-vendor-pq', 'vendor-pq'));
+    await store.add(letter('mail-T4-v1-handoff-vendor-pq', 'vendor-pq', 'mail'));
+    await store.add(letter('mail-T5-v1-handoff-vendor-pq', 'vendor-pq', 'mail'));
+    const before = (await scrape(h)).samples;
+    expect(value(before, 'lotse_webhook_dead_letters', { org: 'vendor-lc' })).toBe(1);
+    expect(value(before, 'lotse_connector_dead_letters', { org: 'vendor-lc' })).toBe(1);
+    expect(value(before, 'lotse_webhook_dead_letters', { org: 'vendor-pq' })).toBe(1);
+    expect(value(before, 'lotse_mail_dead_letters', { org: 'vendor-pq' })).toBe(2);
+    // Only organisations with mail or a connector have those families' samples.
+    expect(before.filter((s) => s.name === 'lotse_mail_dead_letters').map((s) => s.labels.org)).toEqual(['vendor-pq']);
+    expect(before.filter((s) => s.name === 'lotse_connector_dead_letters').map((s) => s.labels.org)).toEqual(['vendor-lc']);
+    // The sum over the families is every dead letter, once.
+    const sum = before.filter((s) => /^lotse_(webhook|mail|connector)_dead_letters$/.test(s.name)).reduce((n, s) => n + s.value, 0);
+    expect(sum).toBe(5);
+
+    // A replayed mail leaves its channel's count; the webhook count does not move.
+    const res = await (await h.app()).inject({ method: 'POST', url: '/v1/dead-letters/mail-T4-v1-handoff-vendor-pq/replay', headers: { authorization: 'Bearer dev-ops-bremen' } });
+    expect(res.statusCode, res.body).toBe(202);
+    const after = (await scrape(h)).samples;
+    expect(value(after, 'lotse_mail_dead_letters', { org: 'vendor-pq' })).toBe(1);
+    expect(value(after, 'lotse_webhook_dead_letters', { org: 'vendor-pq' })).toBe(1);
   });
 
   it('measures a handoff\'s receipt latency where the receipt is applied, by receiving organisation', async () => {

@@ -259,6 +259,7 @@ async function refresh() {
   renderQueues(stats);
   renderCharts(overview.series);
   document.body.dataset.refreshed = overview.at;
+  document.dispatchEvent(new CustomEvent('lotse:overview', { detail: { overview, names: session.names } }));
 }
 
 // Events come in bursts: one refresh per burst, at most one every second.

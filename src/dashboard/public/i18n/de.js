@@ -54,7 +54,7 @@ export default {
   clock: { firstResponse: 'Erstreaktion', resolution: 'Lösung' },
   queue: { waiting: 'wartend', active: 'aktiv', delayed: 'verzögert', failed: 'fehlgeschlagen', completed: 'erledigt', prioritized: 'priorisiert' },
   queueShort: { waiting: 'wartend', active: 'aktiv', delayed: 'verzögert', failed: 'Fehler' },
-  depth: { intake: 'Eingang', events: 'Ereignisse', sla: 'SLA-Timer', webhook: 'Webhooks', backlog: 'Backlog', handoff: 'Übergaben', retention: 'Aufbewahrung' },
+  depth: { intake: 'Eingang', events: 'Ereignisse', sla: 'SLA-Timer', webhook: 'Webhooks', backlog: 'Backlog', handoff: 'Übergaben', retention: 'Aufbewahrung', mail: 'Mail', connector: 'Ticketsysteme' },
   kpi: { slaAtRisk: 'SLA gefährdet', slaBreached: 'SLA verletzt' },
   columns: {
     ticket: 'Ticket', subject: 'Betreff', land: 'Land', service: 'Dienst', priority: 'Prio', holder: 'Zuständig',
