@@ -13,6 +13,7 @@ import { Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/embedded-redis.js';
 import { startMailListener, type MailListener } from '../../src/mail/smtp-listener.js';
+import { createMailSentStore } from '../../src/store/mail-sent.js';
 import { bearer, createHarness, dev, waitFor, type Harness } from '../helpers/harness.js';
 import { LOTSE_FROM, mailTopology } from '../helpers/mail-exchange.js';
 
@@ -113,5 +114,42 @@ describe('a mail in doubt', () => {
     const again = await waitFor(async () => { const j = await Job.fromId(h!.runtime.queues.queue('mail'), `${deadId}-again`); return j?.returnvalue ? j : null; }, { timeoutMs: 20_000, what: 'the repeated job' });
     expect(again.returnvalue).toMatchObject({ outcome: 'already-sent' });
     expect(got).toHaveLength(2);
+  }, 60_000);
+
+  it('a plain replay of a mail dead letter whose send turned out in doubt sends nothing: it comes back in doubt', async () => {
+    // Nothing listens yet: every attempt is refused, and past LOTSE_MAIL_RETRY_HOURS the mail is a dead letter (not in doubt).
+    const smtpPort = await freePort();
+    h = await createHarness({
+      topology, roles: ['relay', 'mail'],
+      principalEnv: { LOTSE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, LOTSE_MAIL_FROM: LOTSE_FROM, LOTSE_MAIL_INSECURE: '1', LOTSE_MAIL_BACKOFF_MS: '100', LOTSE_MAIL_RETRY_HOURS: '0.001' },
+    });
+    const app = await h.app();
+    const id = (await h.runtime.engine.createTicket(dev('desk-HB', topology), { ...body, externalRef: `ext-${Math.random().toString(36).slice(2)}` })).record.id;
+    const deadId = `mail-${id}-v1-handoff-vendor-lc`;
+    const get = async () => {
+      const res = await app.inject({ method: 'GET', url: `/v1/dead-letters/${deadId}`, headers: bearer('ops-bremen') });
+      return res.statusCode === 200 ? (res.json() as { reason: string; inDoubt?: boolean; jobId: string }) : null;
+    };
+    const first = await waitFor(get, { timeoutMs: 30_000, what: 'the mail dead letter after the retries' });
+    expect(first.reason).toMatch(/gave up after \d+ attempts/);
+    expect(first.inDoubt).toBeUndefined();
+    const got: Buffer[] = [];
+    listener = await startMailListener({ host: '127.0.0.1', port: smtpPort, maxBytes: 1 << 20, onMessage: async (d) => void got.push(d.raw) });
+
+    // Meanwhile the send became doubtful (a worker claimed it, handed the message over and died; its claim is older than the 10 minutes' lease).
+    const sent = createMailSentStore(h.redis, h.prefix);
+    const messageId = `<lotse.${id}.doubt@lotse.test>`;
+    expect(await sent.claim(deadId, 'dead-worker', messageId, Date.now() - 11 * 60_000)).toMatchObject({ outcome: 'claimed' });
+
+    const plain = await app.inject({ method: 'POST', url: `/v1/dead-letters/${deadId}/replay`, headers: bearer('ops-bremen') });
+    expect(plain.statusCode).toBe(202);
+    const job = await waitFor(async () => { const j = await Job.fromId(h!.runtime.queues.queue('mail'), `${deadId}-r1`); return j?.returnvalue ? j : null; }, { timeoutMs: 20_000, what: 'the replay done' });
+    expect(job.returnvalue).toMatchObject({ outcome: 'dead-lettered' });
+    const again = await waitFor(get, { what: 'the dead letter again' });
+    expect(again).toMatchObject({ inDoubt: true, jobId: `${deadId}-r1` });
+    expect(again.reason).toMatch(/^in doubt, not sent again by itself/);
+    expect(got).toHaveLength(0);
+    expect((await app.inject({ method: 'POST', url: `/v1/dead-letters/${deadId}/replay`, headers: bearer('ops-bremen') })).statusCode).toBe(409);
+    expect(got).toHaveLength(0);
   }, 60_000);
 });
