@@ -209,6 +209,8 @@ export function createMailIn(deps: MailInDeps): MailIn {
     const ticket = await facts(read.match.ticketId);
     const recipients = [...new Set([...(where.recipients ?? []), ...read.mail.to, ...read.mail.cc])];
     const meaning = decideInbound(read, ticket, mailboxes, recipients, ticket ? resolvedWhen.get(ticket.holder) : undefined);
+    // Fetched, read and matched; nothing committed yet (the mail-once test kills a worker here).
+    failpoint('mail-in-before-commit');
     const done = await carryOut(read, meaning, ticket);
     failpoint('mail-in-after-commit');
     await store.take(where.mailbox, read.key, now());

@@ -37,7 +37,8 @@ export type MailJobResult = { outcome: 'sent' | 'already-sent' | 'skipped' | 'de
  * the worker's backoff for LOTSE_MAIL_RETRY_HOURS; a 5xx, a mail in doubt,
  * the day's limit for the recipient and ticket, an undeliverable address or
  * the last failed attempt make a dead letter of channel `mail`, which an
- * operator replays through /v1/dead-letters/{id}/replay.
+ * operator replays through /v1/dead-letters/{id}/replay; one in doubt says
+ * `inDoubt: true` and is sent again only by a replay with `?force=true`.
  */
 export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Worker<unknown, MailJobResult> {
   const now = deps.now ?? Date.now;
@@ -53,8 +54,8 @@ export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Wo
     const decision = decideOutbound(event);
     const ticketId = decision.ticketId;
 
-    const deadLetter = async (reason: string): Promise<MailJobResult> => {
-      await deps.deadLetters.add({ id: effectId, orgId, event, reason, attempts: attempt, lastStatus: null, failedAt: new Date(now()).toISOString(), jobId: job.id!, channel: 'mail' });
+    const deadLetter = async (reason: string, inDoubt = false): Promise<MailJobResult> => {
+      await deps.deadLetters.add({ id: effectId, orgId, event, reason, attempts: attempt, lastStatus: null, failedAt: new Date(now()).toISOString(), jobId: job.id!, channel: 'mail', ...(inDoubt ? { inDoubt: true } : {}) });
       await store.noteSendFailure(orgId, now(), reason, true).catch(() => undefined);
       log.warn({ reason }, 'mail dead-lettered');
       return { outcome: 'dead-lettered', detail: reason };
@@ -84,8 +85,9 @@ export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Wo
       thread,
       automatic: decision.automatic,
     });
-    if (/-r\d+$/.test(job.id ?? '')) {
-      // An operator's replay of a dead letter: a mail in doubt is the operator's to send again.
+    if (/-r\d+-force$/.test(job.id ?? '')) {
+      // An operator's forced replay of a mail in doubt (POST …/replay?force=true): the operator decided to send it again.
+      // A plain replay leaves a doubt as it is: the send below finds it and dead-letters it in doubt again.
       const state = await store.sent.get(effectId);
       if (state && state.state !== 'sent') await store.sent.resolveInDoubt(effectId, 'resend', now());
     }
@@ -106,7 +108,7 @@ export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Wo
           throw new Error('another attempt is sending this mail');
         case 'in-doubt':
           await entry('in-doubt', result.reason);
-          return deadLetter(`in doubt, not sent again by itself (Message-ID ${result.messageId}): ${result.reason}`);
+          return deadLetter(`in doubt, not sent again by itself (Message-ID ${result.messageId}): ${result.reason}`, true);
         case 'refused':
           await entry(`refused (${result.reason})`, result.detail);
           return deadLetter(`${result.reason}: ${result.detail}`);

@@ -156,7 +156,7 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
         breached: breach,
         handoffs: handoff,
         deadLetters: {
-          items: dead.items.map((d) => ({ id: d.id, orgId: d.orgId, type: d.event.type, subject: d.event.subject, reason: d.reason, attempts: d.attempts, lastStatus: d.lastStatus, failedAt: d.failedAt, replayedAt: d.replayedAt ?? null })),
+          items: dead.items.map((d) => ({ id: d.id, orgId: d.orgId, type: d.event.type, subject: d.event.subject, reason: d.reason, attempts: d.attempts, lastStatus: d.lastStatus, failedAt: d.failedAt, replayedAt: d.replayedAt ?? null, inDoubt: d.inDoubt === true })),
           more: dead.next !== null,
           replayed: replays.map((r) => ({ id: r.id, orgId: r.orgId, type: r.event.type, subject: r.event.subject, reason: r.reason, attempts: r.attempts, failedAt: r.failedAt, replayedAt: r.replayedAt })),
         },

@@ -20,6 +20,12 @@ export interface DeadLetter {
   replayedAt?: string | undefined;
   /** How it was to be delivered: by webhook (the default, when absent), as a mail (id `mail-<event id>`) or to another ticket system (id `cx-<event id>`). */
   channel?: 'webhook' | 'mail' | 'connector';
+  /**
+   * A mail that may have left already (the worker died after handing it to
+   * the SMTP server and before recording it sent): its replay may deliver it
+   * a second time, so it needs the operator's explicit `force`.
+   */
+  inDoubt?: boolean;
 }
 
 /** A dead letter as an operator replayed it: when, and the new delivery's job. */

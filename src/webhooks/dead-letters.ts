@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from '../errors.js';
 import type { Queues } from '../queue/queues.js';
 import type { DeadLetter, DeadLetterStore, ReplayedLetter } from '../store/dead-letters.js';
 import { replayJobId } from './delivery.js';
@@ -9,6 +10,14 @@ export type { DeadLetter, ReplayedLetter } from '../store/dead-letters.js';
 export const DeadLetterIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a dead letter id (the event id)');
 
 export const DEAD_LETTER_REASON_DISABLED = 'endpoint disabled (410)';
+
+/** The refusal of a plain replay of a mail that may have been delivered already. */
+export const inDoubtReplay = (id: string) =>
+  new AppError(
+    'INVALID_TRANSITION',
+    `Dead letter ${id} is a mail in doubt: it may have been delivered already (look its Message-ID up in the MTA's log); replay it with ?force=true to send it again anyway`,
+    { deadLetterId: id, inDoubt: true, force: 'required' },
+  );
 
 export interface DeadLetterPage {
   items: DeadLetter[];
@@ -25,8 +34,11 @@ export interface DeadLetters {
    * Sends the same event again under a new job id, re-enables the endpoint
    * and removes the entry. Null when there is no such entry (or another
    * replay took it first). A replay that fails again lands here again.
+   * A mail in doubt (`inDoubt`) is replayed only with `force` (the operator
+   * accepts that it may arrive twice); without, an INVALID_TRANSITION (409)
+   * names the reason and the entry stays.
    */
-  replay(id: string): Promise<{ id: string; orgId: string; jobId: string; replayedAt: string } | null>;
+  replay(id: string, opts?: { force?: boolean }): Promise<{ id: string; orgId: string; jobId: string; replayedAt: string } | null>;
   /** The newest replays (kept with their replay time), newest first. */
   recentReplays(limit: number): Promise<ReplayedLetter[]>;
 }
@@ -72,15 +84,17 @@ export function createDeadLetters(o: { store: DeadLetterStore; queues: Queues; a
     isDisabled: store.isDisabled,
     disable: store.disable,
 
-    async replay(id) {
+    async replay(id, opts = {}) {
       const entry = await store.get(id);
+      if (entry?.inDoubt && !opts.force) throw inDoubtReplay(id);
       if (!entry || !(await store.take(entry))) return null;
       let jobId: string;
       try {
         if (entry.channel === 'mail') {
           // A mail again: the same event, so the same Message-ID; the mail worker sends it once (src/mail/sender.ts).
+          // A forced replay of a mail in doubt says so in its job id: only then does the worker send it again (mail.worker.ts).
           const n = await store.countReplay(id);
-          jobId = `${id}-r${n}`;
+          jobId = entry.inDoubt ? `${id}-r${n}-force` : `${id}-r${n}`;
           await o.queues.sendMails([{ jobId, data: { orgId: entry.orgId, event: entry.event } }], o.mailAttempts ?? o.attempts);
         } else if (entry.channel === 'connector') {
           // The same change again to the other ticket system: a create finds the remote ticket it may have opened.

@@ -4,7 +4,10 @@
  * `lotse worker --roles mail` that is killed between its commit and its
  * seen mark (the `mail-in-after-commit` failpoint: SIGKILL), fetched again
  * by the next worker and a third time after its cursor is gone, gives one
- * event; an SMTP server that is down (a forwarder in front of Postfix that
+ * event; a worker killed between fetching and committing (the
+ * `mail-in-before-commit` failpoint), over IMAP and at the LMTP listener
+ * Postfix delivers to (no 250 went back, so Postfix delivers again), leaves
+ * nothing committed and the next worker takes the mail once; an SMTP server that is down (a forwarder in front of Postfix that
  * refuses connections) delays a mail, never loses or doubles it, and one
  * down past the retries makes a mail dead letter that a replay sends once.
  */
@@ -120,6 +123,84 @@ describe.skipIf(missing !== null)('mail exactly once, with real processes and se
     const events = (await history(id)).map((e) => e.type);
     expect(events.filter((t) => t === 'ACCEPT')).toHaveLength(1);
     expect(events).toEqual(['CREATED', 'ACCEPT']);
+  }, 120_000);
+
+  it('a reply fetched over IMAP, with the worker killed between fetch and commit (SIGKILL), is taken once by the next worker', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body('Abbruch vor dem Commit'));
+    const id = record.id;
+    const [handoff] = (await waitFor(async () => { const m = await mailsFor(servers, id); return m.length >= 1 && m; }, { timeoutMs: 20_000, what: 'the handoff mail' })) as ParsedMail[];
+    const before = servers.maildir('lotse').length;
+    await sendAs(servers, { to: 'lotse@lotse.test', subject: `Re: ${handoff!.subject}`, text: 'Angenommen, INC-901.', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
+    await waitFor(() => servers.maildir('lotse').length === before + 1, { timeoutMs: 20_000, what: 'the reply in the IMAP mailbox' });
+
+    const env = {
+      REDIS_URL: redisUrl(), LOTSE_PREFIX: h.prefix, LOTSE_CONFIG: join(dir, 'topology.json'),
+      LOTSE_SMTP_URL: `smtp://127.0.0.1:${servers.smtpPort}`, LOTSE_MAIL_FROM: LOTSE_FROM, LOTSE_MAIL_INSECURE: '1',
+      LOTSE_IMAP_URLS: `imap://${MAIL_USERS.lotse.user}:${MAIL_USERS.lotse.pass}@127.0.0.1:${servers.imapPort}/INBOX`,
+    };
+    const imapMailbox = mailboxId(`lotse@127.0.0.1:${servers.imapPort}`, 'INBOX');
+    const cursorKey = mailKeys(h.prefix).cursor(imapMailbox);
+    const seenKey = mailKeys(h.prefix).seen(imapMailbox);
+    const cursorBefore = await h.redis.hgetall(cursorKey);
+    const seenBefore = await h.redis.zcard(seenKey);
+    const events = async () => (await history(id)).map((e) => e.type);
+
+    // 1. Killed (SIGKILL) with the reply fetched, read and matched, before anything is committed.
+    const first = spawnLotse(['worker', '--roles', 'mail'], { ...env, LOTSE_FAILPOINT: 'mail-in-before-commit' });
+    children.push(first);
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await events()).toEqual(['CREATED']);
+    expect(await h.redis.zcard(seenKey)).toBe(seenBefore);
+    // The cursor did not pass the reply (a first fetch writes UID 0): it is fetched again.
+    const uidBefore = Number(cursorBefore.uid ?? 0);
+    expect(Number((await h.redis.hgetall(cursorKey)).uid ?? 0)).toBe(uidBefore);
+
+    // 2. The next worker fetches it again and takes it: one receipt, the seen mark and the cursor moved.
+    const second = spawnLotse(['worker', '--roles', 'mail'], env);
+    children.push(second);
+    await second.waitForLog((l) => l.msg === 'mail taken' && l.ticketId === id, 30_000);
+    await waitFor(async () => Number((await h.redis.hgetall(cursorKey)).uid ?? 0) > uidBefore, { what: 'the cursor past the reply' });
+    await second.stop();
+    expect(await events()).toEqual(['CREATED', 'ACCEPT']);
+    expect(await h.redis.zcard(seenKey)).toBe(seenBefore + 1);
+    const view = h.runtime.engine.view('system', (await h.runtime.engine.findTicket(id))!);
+    expect(view.status).toBe('open');
+  }, 120_000);
+
+  it('a reply delivered by Postfix over LMTP, with the listening worker killed between reading and commit, is taken once after the MTA retries', async () => {
+    const { record } = await h.runtime.engine.createTicket(dev('desk-HB', topology), body('Abbruch am Listener'));
+    const id = record.id;
+    const [handoff] = (await waitFor(async () => { const m = await mailsFor(servers, id); return m.length >= 1 && m; }, { timeoutMs: 20_000, what: 'the handoff mail' })) as ParsedMail[];
+    const env = {
+      REDIS_URL: redisUrl(), LOTSE_PREFIX: h.prefix, LOTSE_CONFIG: join(dir, 'topology.json'),
+      LOTSE_SMTP_URL: `smtp://127.0.0.1:${servers.smtpPort}`, LOTSE_MAIL_FROM: LOTSE_FROM, LOTSE_MAIL_INSECURE: '1',
+      LOTSE_MAIL_LISTEN: `127.0.0.1:${servers.lmtpListenerPort}`, LOTSE_MAIL_LISTEN_PROTOCOL: 'lmtp',
+    };
+    const seenKey = mailKeys(h.prefix).seen(`lmtp:127.0.0.1:${servers.lmtpListenerPort}`);
+    const events = async () => (await history(id)).map((e) => e.type);
+    const delivered = () => (servers.logs().match(/to=<lotse@lmtp\.lotse\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent \(250/g) ?? []).length;
+    const deliveredBefore = delivered();
+
+    // 1. The worker listens, reads the whole mail from Postfix and dies (SIGKILL) before the commit: no 250 went back.
+    const first = spawnLotse(['worker', '--roles', 'mail'], { ...env, LOTSE_FAILPOINT: 'mail-in-before-commit' });
+    children.push(first);
+    await sendAs(servers, { to: 'lotse@lmtp.lotse.test', subject: `Re: ${handoff!.subject}`, text: 'Angenommen, INC-902.', inReplyTo: handoff!.messageId!, references: [handoff!.messageId!] });
+    // Postfix retries while the worker is not listening yet.
+    await waitFor(() => { servers.flush(); return first.child.signalCode !== null || first.child.exitCode !== null; }, { timeoutMs: 60_000, intervalMs: 1_000, what: 'the first worker dead at the failpoint' });
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await events()).toEqual(['CREATED']);
+    expect(await h.redis.zcard(seenKey)).toBe(0);
+    expect(delivered()).toBe(deliveredBefore);
+
+    // 2. Postfix kept it (deferred) and delivers it to the next worker: taken once, answered 250 once.
+    const second = spawnLotse(['worker', '--roles', 'mail'], env);
+    children.push(second);
+    await waitFor(() => { servers.flush(); return second.logs.some((l) => l.msg === 'mail taken' && l.ticketId === id); }, { timeoutMs: 60_000, intervalMs: 1_000, what: 'the deferred reply taken by the next worker' });
+    await waitFor(() => delivered() === deliveredBefore + 1, { timeoutMs: 20_000, what: "Postfix's delivery to Lotse in its log" });
+    await second.stop();
+    expect(await events()).toEqual(['CREATED', 'ACCEPT']);
+    expect(await h.redis.zcard(seenKey)).toBe(1);
+    expect(delivered()).toBe(deliveredBefore + 1);
   }, 120_000);
 
   it('an SMTP outage delays a mail and never loses or doubles it; past the retries it is a dead letter a replay sends once', async () => {

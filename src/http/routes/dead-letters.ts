@@ -21,6 +21,7 @@ const DeadLetterSchema = z
     failedAt: z.string(),
     jobId: z.string(),
     replayedAt: z.string().optional().describe('When an operator last replayed this event: it failed again since'),
+    inDoubt: z.boolean().optional().describe('A mail that may have been delivered already (the worker died after the SMTP server took it and before it was recorded sent): look its Message-ID (in `reason`) up in the MTA\'s log; a replay needs `?force=true` and may deliver it twice'),
     channel: z.enum(['webhook', 'mail', 'connector']).optional().describe('webhook (when absent), mail (a mail Lotse could not send, id `mail-<event id>`) or connector (a change Lotse could not carry to another ticket system, id `cx-<event id>`); a replay carries it again'),
   })
   .describe('A webhook delivery, a mail or a change for another ticket system that failed for good');
@@ -40,6 +41,10 @@ function withoutReporter(value: unknown): unknown {
   return value;
 }
 const view = (d: DeadLetter) => ({ ...d, event: withoutReporter(d.event) as Record<string, unknown> & DeadLetter['event'] });
+
+const ReplayQuery = z.strictObject({
+  force: z.enum(['true', 'false']).default('false').describe('`true`: replay a mail in doubt (`inDoubt`) all the same, accepting that it may arrive twice'),
+});
 
 const notFound = (id: string) => new AppError('NOT_FOUND', `No dead letter ${id}`, { deadLetterId: id });
 
@@ -75,14 +80,16 @@ export function deadLetterRoutes(deadLetters: DeadLetters): FastifyPluginAsyncZo
         tags: ['dead-letters'],
         operationId: 'replayDeadLetter',
         summary: 'Send the same event (same webhook-id) again; re-enables a disabled endpoint and removes the entry',
+        description: 'A mail in doubt (`inDoubt: true`) may have been delivered already: it is replayed only with `?force=true` (409 otherwise, naming the reason).',
         params: Params,
+        querystring: ReplayQuery,
         response: {
           202: z.object({ id: z.string(), orgId: z.string(), jobId: z.string().describe('The new delivery job'), replayedAt: z.string().describe('When it was replayed') }),
-          ...problemResponses(400, 401, 403, 404),
+          ...problemResponses(400, 401, 403, 404, 409),
         },
       },
     }, async (req, reply) => {
-      const replayed = await deadLetters.replay(req.params.id);
+      const replayed = await deadLetters.replay(req.params.id, { force: req.query.force === 'true' });
       if (!replayed) throw notFound(req.params.id);
       return reply.code(202).send(replayed);
     });

@@ -287,6 +287,8 @@ export default {
     nextPage: 'Weitere laden',
     allBacklog: 'Ganzes Backlog öffnen',
     openList: 'Als Liste öffnen (sortierbar, mit allen Seiten)',
+    inDoubt: 'möglicherweise schon zugestellt',
+    inDoubtHint: 'Die Mail kann schon beim Empfänger sein (Message-ID im Protokoll des Mailservers prüfen); erneut senden nur ausdrücklich',
   },
   pages: {
     searchBox: 'Ticket-ID oder Suchworte',
