@@ -132,6 +132,11 @@ describe('the console after the review (a real browser)', () => {
     expect(names).toContain('Andere Ticketsysteme');
     expect(names.filter((n) => ids.includes(n))).toEqual([]);
     await shots(page, 'board');
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      for (const panel of ['dead-letters', 'queues']) await page.locator(`#panel-${panel}`).screenshot({ path: resolve(ARTIFACTS, `review-board-${panel}-${size.width}x${size.height}.png`) });
+    }
+    await page.setViewportSize(SIZES[0]);
 
     // The count is a real link: the list page holds exactly that many rows once every page is loaded.
     await Promise.all([page.waitForURL(`${base}/dashboard/dead-letters`), count.click()]);
