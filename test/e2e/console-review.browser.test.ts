@@ -115,10 +115,10 @@ describe('the console after the review (a real browser)', () => {
     expect(await page.locator('#panel-dead-letters h2').textContent()).toBe('Fehlgeschlagene Zustellungen (Webhook, Mail, Ticketsystem)');
     const panel = await page.locator('#dead-letters').innerText();
     expect(panel).not.toMatch(/gave up|network error|HTTP 500;/);
-    expect(panel).toContain('Empfänger antwortete mit Fehler (HTTP 500) · nach 3 Versuchen aufgegeben');
+    expect(panel).toContain('Empfänger antwortete mit Fehler (HTTP 500)');
     expect(panel).toContain('keine Verbindung zum Empfänger (UND_ERR_SOCKET)');
     for (const channel of ['Webhook', 'Mail', 'Ticketsystem']) expect(panel).toContain(channel);
-    expect(await page.locator('#dead-letters .reason').first().getAttribute('title')).toMatch(/: HTTP 500; gave up after 3 attempts$/);
+    expect(await page.locator('#dead-letters .reason').first().getAttribute('title')).toBe('Empfänger antwortete mit Fehler (HTTP 500) · nach 3 Versuchen aufgegeben\nMeldung im Original: HTTP 500; gave up after 3 attempts');
     expect(await page.locator('#dead-letters tbody tr').count()).toBeLessThan(DEAD);
 
     // The queues panel: German names, the queue's id on hover.
@@ -212,7 +212,7 @@ describe('the console after the review (a real browser)', () => {
     await page.click('#action-form button[type=submit]');
     await page.waitForSelector('#message.error');
     const message = await page.locator('#message').innerText();
-    expect(message).toMatch(/^Bitte prüfen Sie: Notiz (fehlt|ist zu kurz|ist ungültig)\.$/);
+    expect(message).toBe('Bitte prüfen Sie: Notiz fehlt.');
     expect(message).not.toMatch(/Invalid|expected|received/);
     expect(await page.locator('#message').getAttribute('title')).toMatch(/text/);
     await page.screenshot({ path: resolve(ARTIFACTS, 'review-ticket-field-error-1280x720.png') });

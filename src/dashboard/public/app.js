@@ -169,8 +169,8 @@ function renderDeadLetters(part) {
       deadEventCell(d),
       h('span', { class: 'channel' }, channelText(d)),
       orgCell(d.orgId),
-      // In German from the stored fields; the worker's own words on hover.
-      h('span', { class: 'reason', title: `${t.deadList.rawHint}: ${d.reason}` }, deadReason(d).text),
+      // In German from the stored fields (the attempts have their column); the whole sentence and the worker's own words on hover.
+      h('span', { class: 'reason', title: `${deadReason(d).text}\n${t.deadList.rawHint}: ${d.reason}` }, deadReason(d).cause),
       fmtNumber(d.attempts),
       fmtDateTime(d.failedAt),
       replayedRow

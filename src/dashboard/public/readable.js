@@ -39,7 +39,7 @@ export function deadReason(d) {
   else text = w.other;
   const attempts = Number(d.attempts ?? 0);
   const tail = attempts === 0 ? w.notTried : attempts === 1 ? w.gaveUpOne : fill(w.gaveUp, { n: fmtNumber(attempts) });
-  return { text: `${text} · ${tail}`, raw };
+  return { cause: text, text: `${text} · ${tail}`, raw };
 }
 
 /** A queue's German name: `mail` → "Mail-Versand", `handoff-dataport` → "Übergaben Dataport AöR"; unknown ones as they are. */
@@ -94,7 +94,7 @@ export function fieldErrorText(e, label) {
   const f = t.fieldError;
   const field = label;
   const msg = String(e.message ?? '');
-  if (/required|expected .*received undefined|must not be empty/i.test(msg)) return fill(f.required, { field });
+  if (/required|expected .*received undefined|must not be empty|(>=|at least )1 character/i.test(msg)) return fill(f.required, { field });
   if (/too big|at most|too long|<=/i.test(msg)) return fill(f.tooLong, { field });
   if (/too small|at least|>=/i.test(msg)) return fill(f.tooShort, { field });
   if (/unknown organisation/i.test(msg)) return fill(f.unknownOrg, { field });
