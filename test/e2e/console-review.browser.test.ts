@@ -120,6 +120,7 @@ describe('the console after the review (a real browser)', () => {
     for (const channel of ['Webhook', 'Mail', 'Ticketsystem']) expect(panel).toContain(channel);
     expect(await page.locator('#dead-letters .reason').first().getAttribute('title')).toBe('Empfänger antwortete mit Fehler (HTTP 500) · nach 3 Versuchen aufgegeben\nMeldung im Original: HTTP 500; gave up after 3 attempts');
     expect(await page.locator('#dead-letters tbody tr').count()).toBeLessThan(DEAD);
+    expect(await page.locator('#dead-letters-all').getAttribute('href')).toBe('/dashboard/dead-letters');
 
     // The queues panel: German names, the queue's id on hover.
     const queues = page.locator('#queues a.name');

@@ -181,7 +181,7 @@ function renderDeadLetters(part) {
           session.readOnly ? null : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay)),
     ]),
     { class: 'data rows dead-letter-table', numeric: [4] },
-  ), h('p', { class: 'more' }, part.more ? h('span', { class: 'muted' }, `${t.words.more} `) : null, h('a', { href: '/dashboard/dead-letters', id: 'dead-letters-all' }, t.words.openList)));
+  ), h('p', { class: 'more' }, part.more ? h('span', { class: 'muted' }, `${t.words.more} `) : null, h('a', { href: '/dashboard/dead-letters', id: 'dead-letters-all' }, t.deadList.openAll)));
   // The replayed rows after the dead ones: marked for the eye, and for tests.
   const trs = $('dead-letters').querySelectorAll('tbody tr');
   rows.forEach((r, i) => {

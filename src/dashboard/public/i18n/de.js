@@ -320,6 +320,7 @@ export default {
     empty: 'Keine fehlgeschlagenen Zustellungen.',
     intro: 'Zustellungen an Dienstleister, die Lotse nach allen Versuchen aufgegeben hat: per Webhook, als Mail oder an ein anderes Ticketsystem. „Erneut senden“ stellt sie noch einmal zu.',
     rawHint: 'Meldung im Original',
+    openAll: 'Alle fehlgeschlagenen Zustellungen öffnen',
   },
   deadReason: {
     http: 'Empfänger antwortete mit Fehler (HTTP {status})',
