@@ -19,6 +19,7 @@ const PAGES: { path: string; operationId: string; file: string; roles: readonly 
   { path: '/dashboard/backlog', operationId: 'getConsoleBacklog', file: 'backlog.html', roles: ['operator', 'steering'] },
   { path: '/dashboard/backlog/:id', operationId: 'getConsoleBacklogItem', file: 'backlog-item.html', roles: ['operator', 'steering'] },
   { path: '/dashboard/reports/cost-split', operationId: 'getConsoleCostReport', file: 'report.html', roles: ['operator', 'steering'] },
+  { path: '/dashboard/dead-letters', operationId: 'getConsoleDeadLetters', file: 'dead-letters.html', roles: ['operator'] },
 ];
 
 /** What the OpenAPI document says a console page answers (besides the problems every route can answer). */
@@ -33,6 +34,7 @@ const PAGE_SUMMARY: Record<string, string> = {
   '/dashboard/backlog': 'The console: the backlog by score or rank',
   '/dashboard/backlog/:id': 'The console: a backlog item with its linked tickets, why each was linked, and the decisions allowed now',
   '/dashboard/reports/cost-split': 'The console: the cost report per Land and service, with a CSV download',
+  '/dashboard/dead-letters': 'The console: every dead letter (webhook, mail, connector), paged, each to replay; the board\'s count opens it',
 };
 
 export interface ConsoleDeps {

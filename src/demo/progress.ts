@@ -54,6 +54,9 @@ export interface ProgressState {
   capped: string | undefined;
 }
 
+/** A count with its noun in the right number: `1 Ticket`, `2 Tickets`, `1 Übergabe`. */
+const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /**
  * `Mo 09:42 · 123 Tickets angelegt · 45 offen · 60 gelöst · 3 SLA-Verstöße · 17 Übergaben (12 beantwortet)`;
  * shorter (`Mo 09:42 123 angelegt, 45 offen, …, 17 Übergaben`) where that does not fit in `width`.
@@ -65,11 +68,11 @@ export function renderProgress(s: ProgressState, width = Infinity): string {
   const render = (short: boolean) => {
     const parts = [
       formatOfficeClock(officeClock(s.officeMs)),
-      short ? `${c.created} angelegt` : `${c.created} Tickets angelegt`,
+      short ? `${c.created} angelegt` : `${counted(c.created, 'Ticket', 'Tickets')} angelegt`,
       `${open} offen`,
       `${c.resolved} gelöst`,
       breached === 1 ? '1 SLA-Verstoß' : `${breached} SLA-Verstöße`,
-      short ? `${c.handoffs} Übergaben` : `${c.handoffs} Übergaben (${c.answered} beantwortet)`,
+      short ? counted(c.handoffs, 'Übergabe', 'Übergaben') : `${counted(c.handoffs, 'Übergabe', 'Übergaben')} (${c.answered} beantwortet)`,
     ];
     if (c.failed > 0) parts.push(`${c.failed} Fehler`);
     if (s.capped) parts.push(s.capped);

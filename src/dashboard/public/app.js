@@ -3,6 +3,7 @@ import { barChart, lineChart, setWidth } from './charts.js';
 import { h, replace, table } from './dom.js';
 import { businessLeft, fmtDateTime, fmtNumber, fmtTime, shortId } from './format.js';
 import { applyWords } from './words.js';
+import { channelText, deadReason, queueLabel } from './readable.js';
 
 const $ = (id) => document.getElementById(id);
 let session = null;
@@ -29,7 +30,7 @@ function setLive(state) {
 
 /** A count that opens the list it counts (the same read model: the href is the list query). */
 /** The console's list page for an API list query: `/v1/tickets?land=HB` → `/dashboard/tickets?land=HB` (a real URL to share). */
-const listPage = (list) => (list.startsWith('/v1/tickets') ? list.replace(/^\/v1\/tickets/, '/dashboard/tickets') : list);
+const listPage = (list) => (list.startsWith('/v1/tickets') ? list.replace(/^\/v1\/tickets/, '/dashboard/tickets') : list.startsWith('/v1/dead-letters') ? list.replace(/^\/v1\/dead-letters/, '/dashboard/dead-letters') : list);
 
 function countLink(c, label) {
   // The steering committee reaches no ticket: its counts are numbers, not links to lists it may not open.
@@ -49,7 +50,8 @@ function renderKpis(stats) {
     Object.keys(s.level).map((k) => kpi(t.level[k], s.level[k])),
     Object.keys(s.priority).map((k) => kpi(k, s.priority[k], `prio-${k}`)),
     [kpi(t.kpi.slaAtRisk, s.sla['at-risk'], 'warn'), kpi(t.kpi.slaBreached, s.sla.breached, 'bad')],
-    [kpi(t.panels.deadLettersShort, { count: stats.deadLetters.count, list: '#panel-dead-letters' }, stats.deadLetters.count > 0 ? 'bad' : '')],
+    // The count opens the whole paged list of dead letters (/dashboard/dead-letters), not the board's panel of the newest.
+    [kpi(t.panels.deadLettersShort, stats.deadLetters, stats.deadLetters.count > 0 ? 'bad' : '')],
   ];
   replace($('kpis'), groups.map((g) => h('div', { class: 'kpi-group' }, g)));
 }
@@ -162,11 +164,13 @@ function renderDeadLetters(part) {
     ...replayed.map((d) => ({ d, replayedRow: true })),
   ];
   replace($('dead-letters'), table(
-    [t.columns.event, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
+    [t.columns.event, t.deadList.channel, t.columns.provider, t.columns.reason, t.columns.attempts, t.columns.failedAt, t.columns.action],
     rows.map(({ d, replayedRow }) => [
       deadEventCell(d),
+      h('span', { class: 'channel' }, channelText(d)),
       orgCell(d.orgId),
-      h('span', { class: 'reason', title: d.reason }, d.reason),
+      // In German from the stored fields (the attempts have their column); the whole sentence and the worker's own words on hover.
+      h('span', { class: 'reason', title: `${deadReason(d).text}\n${t.deadList.rawHint}: ${d.reason}` }, deadReason(d).cause),
       fmtNumber(d.attempts),
       fmtDateTime(d.failedAt),
       replayedRow
@@ -176,8 +180,8 @@ function renderDeadLetters(part) {
           d.replayedAt ? h('span', { class: 'replayed again', title: t.words.failedAgain }, `${replayedText(d.replayedAt)}, ${t.words.failedAgainShort}`) : null,
           session.readOnly ? null : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay)),
     ]),
-    { class: 'data rows dead-letter-table', numeric: [3] },
-  ), part.more ? h('p', { class: 'more muted' }, t.words.more) : null);
+    { class: 'data rows dead-letter-table', numeric: [4] },
+  ), h('p', { class: 'more' }, part.more ? h('span', { class: 'muted' }, `${t.words.more} `) : null, h('a', { href: '/dashboard/dead-letters', id: 'dead-letters-all' }, t.deadList.openAll)));
   // The replayed rows after the dead ones: marked for the eye, and for tests.
   const trs = $('dead-letters').querySelectorAll('tbody tr');
   rows.forEach((r, i) => {
@@ -186,8 +190,7 @@ function renderDeadLetters(part) {
 }
 
 /** A queue's German name, as in the chart's legend: `handoff-dataport` → "Übergaben Dataport AöR". */
-const queueName = (name) =>
-  t.depth[name] ?? (name.startsWith('handoff-') ? `${t.depth.handoff} ${session.names.orgs[name.slice(8)] ?? name.slice(8)}` : name);
+const queueName = (name) => queueLabel(name, (id) => session.names.orgs[id] ?? id);
 
 function renderQueues(stats) {
   const rows = Object.entries(stats.queues).filter(([name, q]) => !name.startsWith('handoff-') || q.waiting + q.active + q.delayed + q.failed > 0);
@@ -322,7 +325,8 @@ document.addEventListener('click', (e) => {
   const a = e.target.closest('a.count-link');
   if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
   const list = a.dataset.list;
-  if (list.startsWith('#')) return;
+  // Only ticket lists open in the drawer; the dead letters have their own page.
+  if (!list.startsWith('/v1/tickets')) return;
   e.preventDefault();
   if (!overview?.lists) return;
   openList(list, `${a.dataset.label} (${a.textContent})`);

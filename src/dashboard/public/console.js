@@ -98,6 +98,7 @@ export function setTitle(title) {
 /** A message above the page's content: for results of actions and refusals (role=status, read out). */
 export function say(text, kind = 'info') {
   const box = $('message');
+  box.removeAttribute('title');
   box.hidden = !text;
   box.className = `message ${kind}`;
   box.textContent = text ?? '';

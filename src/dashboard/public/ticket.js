@@ -1,6 +1,7 @@
 // The ticket page: what the ticket is, where it stands, how it got there, and what an operator may do now.
 import { $, facts, fill, getJson, h, landName, levelText, orgName, replace, say, sendJson, serviceName, session, setTitle, startPage, statusText, t, when } from './console.js';
 import { businessLeft, fmtDateTime } from './format.js';
+import { fieldErrorText, viaText } from './readable.js';
 
 const ticketId = decodeURIComponent(location.pathname.replace(/^\/dashboard\/tickets\//, ''));
 let data = null;
@@ -34,9 +35,11 @@ function renderTimeline(history) {
     const d = e.details ?? {};
     const who = e.actor.system ? t.ticket.system : `${t.ticket.by} ${orgName(e.actor.orgId)}`;
     const text = d.reason ?? d.answer ?? d.resolution ?? d.question ?? d.info ?? d.note ?? d.text ?? d.title ?? null;
+    // A change from another ticket system: where it came from and how it was matched, in words (the connector's `via`).
+    const via = viaText(d.via);
     return h('li', { class: `event ev-${e.type.toLowerCase()}`, dataset: { type: e.type, version: String(e.version) } },
       h('time', { datetime: e.at, class: 'at' }, fmtDateTime(e.at)),
-      h('div', { class: 'what' }, h('span', { class: 'sentence' }, sentence(e, history[i - 1])), h('span', { class: 'actor' }, ` – ${who}`), quote(text)),
+      h('div', { class: 'what' }, h('span', { class: 'sentence' }, sentence(e, history[i - 1])), h('span', { class: 'actor' }, ` – ${who}`), via ? h('p', { class: 'via muted', title: JSON.stringify(d.via) }, via) : null, quote(text)),
     );
   }));
 }
@@ -183,7 +186,11 @@ async function submit(action, form) {
       await load();
       return say(`${t.action.refused} ${res.body?.detail ?? ''}`.trim(), 'error');
     }
-    return say(`${t.action.invalid} ${errors.map((e) => `${t.action[e.path] ?? e.path} (${e.message})`).join(', ')}`, 'error');
+    // In German, naming the field (the problem document names it); the API's own words stay on hover.
+    const field = (path) => String(path ?? '').replace(/^body\./, '');
+    say(`${t.fieldError.intro} ${errors.map((e) => fieldErrorText(e, t.action[field(e.path)] ?? field(e.path))).join('; ')}.`, 'error');
+    $('message').title = errors.map((e) => `${e.path}: ${e.message}`).join('\n');
+    return;
   }
   for (const b of form.querySelectorAll('button')) b.disabled = false;
   say(t.action.failed, 'error');
@@ -221,6 +228,8 @@ function render() {
       [t.ticket.channel, t.channel[v.channel] ?? v.channel],
       [t.ticket.externalRef, v.externalRef],
       [t.ticket.createdBy, orgName(v.createdBy)],
+      // When the desk received it: the clocks count from here, so a due time before "Angelegt" reads right.
+      v.receivedAt ? [h('span', { title: t.receivedHint }, t.ticketReceived), h('span', { id: 'received-at' }, when(v.receivedAt))] : null,
       [t.ticket.createdAt, when(v.createdAt)],
       [t.ticket.updatedAt, when(v.updatedAt)],
       [t.ticket.handledBy, v.handledBy.map(orgName).join(', ')],
