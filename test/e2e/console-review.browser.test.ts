@@ -220,4 +220,38 @@ describe('the console after the review (a real browser)', () => {
     expect(pageErrors).toEqual([]);
     await page.context().close();
   });
+  it('a mail in doubt: marked as possibly delivered, and sent again only after a second, explicit click (the API\'s ?force=true)', async () => {
+    const keys = makeKeys(h.prefix);
+    const id = 'mail-ev-doubt';
+    await addDeadLetter(h.redis, keys, {
+      id, orgId: 'vendor-pq', reason: 'in doubt: the SMTP server may have taken <x@lotse> (check its log)', attempts: 1, lastStatus: null,
+      failedAt: new Date().toISOString(), jobId: id, channel: 'mail', inDoubt: true,
+      event: { specversion: '1.0', id: 'ev-doubt', source: 'lotse', type: 'lotse.ticket.handoff.requested', subject: ticket, time: new Date().toISOString() } as never,
+    });
+    const page = await newPage();
+    await logIn(page);
+
+    // The board says so and sends the operator to the list instead of offering a plain replay.
+    await page.waitForSelector(`#dead-letters .in-doubt`);
+    expect(await page.locator('#dead-letters .in-doubt').first().innerText()).toBe('möglicherweise schon zugestellt');
+
+    await page.goto(`${base}/dashboard/dead-letters`);
+    const row = page.locator(`#dead-table tr[data-id="${id}"]`);
+    await row.waitFor();
+    expect(await row.locator('.in-doubt').innerText()).toBe('möglicherweise schon zugestellt');
+    const button = row.locator('button');
+    expect(await button.innerText()).toBe('Trotzdem senden …');
+    await button.click();
+    // The first click only asks: nothing is sent, the dead letter is still there.
+    expect(await button.innerText()).toBe('Wirklich erneut senden');
+    expect((await app.inject({ method: 'GET', url: `/v1/dead-letters/${id}`, headers: bearer('ops-bremen') })).statusCode).toBe(200);
+    await button.click();
+    await row.locator('.replayed').waitFor();
+    expect((await app.inject({ method: 'GET', url: `/v1/dead-letters/${id}`, headers: bearer('ops-bremen') })).statusCode).toBe(404);
+    // The forced replay's job is on the mail queue.
+    const jobs = await h.runtime.queues.queue('mail').getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(jobs.map((j) => j.id)).toContainEqual(expect.stringMatching(/^mail-ev-doubt-r\d+-force$/));
+    expect(pageErrors).toEqual([]);
+    await page.context().close();
+  });
 });

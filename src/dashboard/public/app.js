@@ -178,7 +178,11 @@ function renderDeadLetters(part) {
         : h('span', { class: 'dead-action' },
           // Failed again after a replay: says so, and may be replayed once more.
           d.replayedAt ? h('span', { class: 'replayed again', title: t.words.failedAgain }, `${replayedText(d.replayedAt)}, ${t.words.failedAgainShort}`) : null,
-          session.readOnly ? null : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay)),
+          // A mail in doubt is decided on the list page, where sending it again takes an explicit second click.
+          d.inDoubt ? h('span', { class: 'bad in-doubt', title: t.words.inDoubtHint }, t.words.inDoubt) : null,
+          session.readOnly ? null
+            : d.inDoubt ? h('a', { href: '/dashboard/dead-letters', class: 'small' }, t.words.inDoubtOpenList)
+              : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d.id, e.currentTarget) }, t.words.replay)),
     ]),
     { class: 'data rows dead-letter-table', numeric: [4] },
   ), h('p', { class: 'more' }, part.more ? h('span', { class: 'muted' }, `${t.words.more} `) : null, h('a', { href: '/dashboard/dead-letters', id: 'dead-letters-all' }, t.deadList.openAll)));

@@ -12,11 +12,30 @@ let total = null;
 
 const replayedText = (at) => `${t.words.replayedAt} ${fmtDateTime(at ?? new Date().toISOString())}`;
 
-async function replay(d, button) {
+async function replay(d, button, force = false) {
   button.disabled = true;
-  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(d.id)}/replay`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
+  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(d.id)}/replay${force ? '?force=true' : ''}`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
   const body = res.ok ? await res.json().catch(() => null) : null;
   button.replaceWith(h('span', { class: res.ok ? 'replayed' : 'bad' }, res.ok ? replayedText(body?.replayedAt) : t.words.replayFailed));
+}
+
+/**
+ * A mail in doubt may already be with its recipient: sending it again is an
+ * operator's explicit decision (the API wants ?force=true), so it takes two
+ * clicks, the second on a button that says what it does.
+ */
+function inDoubtButton(d) {
+  const button = h('button', { type: 'button', class: 'small', title: t.words.inDoubtHint, dataset: { step: 'ask' } }, t.words.replayAnyway);
+  button.onclick = () => {
+    if (button.dataset.step === 'ask') {
+      button.dataset.step = 'confirm';
+      button.textContent = t.words.replayAnywayConfirm;
+      button.classList.add('danger');
+      return;
+    }
+    void replay(d, button, true);
+  };
+  return button;
 }
 
 function eventCell(d) {
@@ -36,7 +55,8 @@ function toRow(d) {
     h('td', {}, h('span', { class: 'nowrap' }, fmtDateTime(d.failedAt))),
     h('td', {}, h('span', { class: 'dead-action' },
       d.replayedAt ? h('span', { class: 'replayed again', title: t.words.failedAgain }, `${replayedText(d.replayedAt)}, ${t.words.failedAgainShort}`) : null,
-      h('button', { type: 'button', class: 'small', onclick: (e) => replay(d, e.currentTarget) }, t.words.replay))),
+      d.inDoubt ? h('span', { class: 'bad in-doubt', title: t.words.inDoubtHint }, t.words.inDoubt) : null,
+      d.inDoubt ? inDoubtButton(d) : h('button', { type: 'button', class: 'small', onclick: (e) => replay(d, e.currentTarget) }, t.words.replay))),
   );
 }
 

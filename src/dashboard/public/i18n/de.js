@@ -289,6 +289,9 @@ export default {
     openList: 'Als Liste öffnen (sortierbar, mit allen Seiten)',
     inDoubt: 'möglicherweise schon zugestellt',
     inDoubtHint: 'Die Mail kann schon beim Empfänger sein (Message-ID im Protokoll des Mailservers prüfen); erneut senden nur ausdrücklich',
+    replayAnyway: 'Trotzdem senden …',
+    replayAnywayConfirm: 'Wirklich erneut senden',
+    inDoubtOpenList: 'in der Liste entscheiden',
   },
   pages: {
     searchBox: 'Ticket-ID oder Suchworte',
