@@ -46,6 +46,7 @@ const topology = (() => {
 let h: Harness;
 let app: App;
 let base: string;
+let bouncedTicketId = '';
 let browser: Browser;
 const requested: string[] = [];
 const answered: { url: string; status: number }[] = [];
@@ -65,6 +66,7 @@ beforeAll(async () => {
 
   // A handoff to each: the mail waits on the mail queue, the change in the connector's queued set.
   const toMail = await h.runtime.engine.createTicket(dev('desk-BY', topology), ticketBody({ land: 'BY', service: 'pq-portal', category: 'question' }));
+  bouncedTicketId = toMail.record.id;
   const toRt = await h.runtime.engine.createTicket(dev('desk-BY', topology), ticketBody({ land: 'BY', service: 'lieferantencockpit', category: 'question' }));
   await waitFor(() => h.runtime.queues.queue(QUEUE.mail).getJob(`mail-${toMail.record.id}-v1-handoff-${MAIL_ORG}`), { what: 'the mail job' });
   await waitFor(() => h.runtime.queues.queue(QUEUE.connector).getJob(`cx-${toRt.record.id}-v1-handoff-${CX_ORG}`), { what: 'the connector job' });
@@ -117,6 +119,10 @@ describe('the exchange panel on the board', () => {
       expect(mail).toEqual([['Support PQ-Portal', 'support@pq.example', '07.12.26, 10:15', '–', '1', '1', '421 4.3.2 Service not available']]);
       expect(await page.locator('#mail-health .exchange-mail span.name').getAttribute('title')).toBe(MAIL_ORG);
       expect(await page.locator('#mail-health .exchange-mail').innerText()).toContain('alt@pq.example');
+      // The bounced address's ticket is a link to its page, not a raw id.
+      const bouncedTicket = page.locator('#mail-health .exchange-mail a.ticket-id');
+      expect(await bouncedTicket.getAttribute('href')).toBe(`/dashboard/tickets/${encodeURIComponent(bouncedTicketId)}`);
+      expect(await bouncedTicket.innerText()).toBe(`…${bouncedTicketId.slice(-8)}`);
 
       const connectors = await rowsOf(page, 'exchange-connectors');
       expect(connectors).toEqual([['Support Lieferantencockpit', '07.12.26, 09:30', '1', '2', 'RT 503 POST /REST/2.0/ticket', '7', '2']]);
@@ -124,8 +130,8 @@ describe('the exchange panel on the board', () => {
       expect(await page.locator('#mail-health .exchange-connectors span.bad').innerText()).toBe('2');
 
       // The queues of the exchange by their German names too, the queue's own name on hover.
-      expect(await page.locator('#queues a[title="mail"]').innerText()).toBe('Mail');
-      expect(await page.locator('#queues a[title="connector"]').innerText()).toBe('Ticketsysteme');
+      expect(await page.locator('#queues a[title="mail"]').innerText()).toBe('Mail-Versand');
+      expect(await page.locator('#queues a[title="connector"]').innerText()).toBe('Andere Ticketsysteme');
 
       // Every table inside its panel.
       const widths = await page.locator('#panel-mail table').evaluateAll((ts) => ts.map((t) => ({ table: Math.round(t.getBoundingClientRect().width), room: (t.closest('.body') as unknown as { clientWidth: number }).clientWidth })));

@@ -11,6 +11,10 @@
  * app.js stays as it is; every text goes in as text (dom.js), never as markup.
  */
 import { h, replace, table } from './dom.js';
+import { shortId } from './format.js';
+
+/** A ticket as a link to its page, the whole id on hover. */
+const ticketLink = (id) => (id ? h('a', { href: `/dashboard/tickets/${encodeURIComponent(id)}`, class: 'ticket-id', title: id }, shortId(id)) : '–');
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString('de-DE', { dateStyle: 'short', timeStyle: 'short' }) : '–');
 const count = (n) => n.toLocaleString('de-DE');
@@ -37,7 +41,7 @@ function mailPart() {
       state.mail.map((o) => [orgCell(o.orgId), o.address, when(o.lastSentAt), when(o.lastReceivedAt), count(o.queued), failingCell(o.failing), o.lastFailure ?? '–']),
       { numeric: [4, 5] }),
     bad.length > 0
-      ? [h('h3', {}, 'Unzustellbare Adressen'), table(['Adresse', 'Seit', 'Status', 'Vorgang'], bad.map((u) => [u.address, when(u.at), u.status, u.ticketId ?? '–']))]
+      ? [h('h3', {}, 'Unzustellbare Adressen'), table(['Adresse', 'Seit', 'Status', 'Vorgang'], bad.map((u) => [u.address, when(u.at), u.status, ticketLink(u.ticketId)]))]
       : h('p', { class: 'muted' }, 'Keine unzustellbaren Adressen.'),
   );
 }
