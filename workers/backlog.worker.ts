@@ -6,7 +6,7 @@ import { BacklogJobSchema } from '../src/queue/jobs.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { FeedEntry, FeedReader } from '../src/store/recurring-window.js';
 import { isStoreUnavailable, STORE_RETRY_AFTER_S } from '../src/store/unavailable.js';
-import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+import { createStreamConsumerLoop, invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
 
 /** How long a job waits when another worker is matching for the same service. */
 const BUSY_RETRY_MS = 250;
@@ -77,9 +77,6 @@ export function createFeedReaderLoop(o: FeedReaderOptions) {
   const blockMs = o.blockMs ?? 1000;
   const batch = o.batch ?? 20;
   const { reader, feed, logger } = o;
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let lastClaim = 0;
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
   async function observeOneByOne(entries: FeedEntry[]) {
@@ -107,7 +104,7 @@ export function createFeedReaderLoop(o: FeedReaderOptions) {
 
   async function attempts(entries: FeedEntry[], ids: string[]) {
     const tickets = entries.flatMap((e) => (e.ticketId ? [e.ticketId] : []));
-    for (let attempt = 1; running; attempt++) {
+    for (let attempt = 1; loop.running; attempt++) {
       try {
         if (attempt <= FEED_ATTEMPTS) {
           if (tickets.length > 0) await feed.observeFeed(tickets, sleep);
@@ -117,7 +114,7 @@ export function createFeedReaderLoop(o: FeedReaderOptions) {
         await reader.finish(ids);
         return;
       } catch (err) {
-        if (!running) return;
+        if (!loop.running) return;
         const waiting = isStoreUnavailable(err) || err instanceof ServiceBusy;
         logger.warn({ err: (err as Error).message, entries: entries.length, attempt }, waiting ? 'recurring-problem feed waits' : 'recurring-problem feed batch failed; tried again');
         await sleep(waiting ? STORE_RETRY_AFTER_S * 1000 : Math.min(5000, 250 * 2 ** attempt));
@@ -125,44 +122,19 @@ export function createFeedReaderLoop(o: FeedReaderOptions) {
     }
   }
 
-  async function run() {
-    while (running) {
-      try {
-        await reader.ensureGroup();
-        break;
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'recurring-problem feed: consumer group not ready; retrying');
-        await sleep(500);
-      }
-    }
-    while (running) {
-      try {
-        if (Date.now() - lastClaim >= Math.min(claimIdleMs, 5000)) {
-          lastClaim = Date.now();
-          const stale = await reader.claimStale(claimIdleMs, batch);
-          if (stale.length > 0) logger.info({ count: stale.length }, 'took over recurring-problem feed entries of a silent worker');
-          await handle(stale);
-          for (const consumer of await reader.removeGoneConsumers(goneIdleMs)) logger.info({ consumer }, 'removed the feed consumer of a backlog worker that is gone');
-        }
-        await handle(await reader.waitForNew(batch, blockMs));
-      } catch (err) {
-        if (!running) break;
-        logger.warn({ err: (err as Error).message }, 'recurring-problem feed loop failed; retrying');
-        await sleep(500);
-      }
-    }
-  }
+  const loop = createStreamConsumerLoop({
+    ensureGroup: () => reader.ensureGroup(),
+    claimStale: async () => {
+      const stale = await reader.claimStale(claimIdleMs, batch);
+      if (stale.length > 0) logger.info({ count: stale.length }, 'took over recurring-problem feed entries of a silent worker');
+      await handle(stale);
+    },
+    dropGoneConsumers: async () => {
+      for (const consumer of await reader.removeGoneConsumers(goneIdleMs)) logger.info({ consumer }, 'removed the feed consumer of a backlog worker that is gone');
+    },
+    readNew: async () => handle(await reader.waitForNew(batch, blockMs)),
+    interrupt: () => reader.interrupt(),
+  }, { claimIdleMs, logger, what: 'recurring-problem feed' });
 
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
-    async stop() {
-      running = false;
-      reader.interrupt();
-      await loop;
-    },
-  };
+  return { start: loop.start, stop: loop.stop };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { failpoint } from '../src/failpoints.js';
 import { fieldsOf, type OutboxEntry, type RelayOutbox } from '../src/store/outbox.js';
+import { createStreamConsumerLoop } from './worker-kit.js';
 
 /** What the relay reads of a committed effect: its kind, and for a publish the CloudEvent it carries. */
 interface OutboxEffect {
@@ -48,9 +49,6 @@ export function createOutboxRelay(o: RelayOptions) {
   const batch = o.batch ?? 100;
   const goneIdleMs = o.goneIdleMs ?? Math.max(10 * 60_000, 4 * claimIdleMs);
   const { outbox, logger } = o;
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let lastClaim = 0;
 
   /** Parks an entry that failed too often, so it stops blocking nothing and is kept for a person to look at. */
   async function park(entryId: string, fields: string[], deliveries: number) {
@@ -108,36 +106,20 @@ export function createOutboxRelay(o: RelayOptions) {
     await runBatch(entries, deliveries);
   }
 
-  async function run() {
-    await outbox.ensureGroup();
-    while (running) {
-      try {
-        if (Date.now() - lastClaim >= Math.min(claimIdleMs, 5000)) {
-          lastClaim = Date.now();
-          await claimStale();
-          await dropGoneConsumers();
-        }
-        const entries = await outbox.waitForNew(batch, blockMs);
-        if (entries.length > 0) await runBatch(entries, new Map());
-      } catch (err) {
-        if (!running) break;
-        logger.error({ err }, 'outbox relay loop failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  }
+  const loop = createStreamConsumerLoop({
+    ensureGroup: () => outbox.ensureGroup(),
+    claimStale,
+    dropGoneConsumers,
+    readNew: async () => {
+      const entries = await outbox.waitForNew(batch, blockMs);
+      if (entries.length > 0) await runBatch(entries, new Map());
+    },
+    interrupt: () => outbox.interrupt(),
+  }, { claimIdleMs, logger, what: 'outbox relay' });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
-    async stop() {
-      running = false;
-      outbox.interrupt();
-      await loop;
-    },
+    start: loop.start,
+    stop: loop.stop,
     /** Runs one pass without blocking: for tests and tools. */
     async drain() {
       await outbox.ensureGroup();

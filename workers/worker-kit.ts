@@ -113,3 +113,74 @@ export function asQueueOwner(what: string, data: unknown, owner: string, queueNa
   if (orgId !== undefined && orgId !== owner) throw invalidPayload(what, [{ path: 'orgId', message: `must be ${owner}, whose queue ${queueName} this job came through` }]);
   return { ...data, orgId: owner };
 }
+
+/** What one reader of a Redis stream's consumer group does; createStreamConsumerLoop runs it. */
+export interface StreamConsumer {
+  /** Creates the consumer group where it is missing; tried again until it answers. */
+  ensureGroup(): Promise<void>;
+  /** Takes over entries whose consumer went silent and works them. */
+  claimStale(): Promise<void>;
+  /** Deletes the group's consumers of readers that are gone. */
+  dropGoneConsumers(): Promise<void>;
+  /** Waits (blocking, on its own connection) for new entries and works them. */
+  readNew(): Promise<void>;
+  /** Cuts a blocking read short, so stopping does not wait for it. */
+  interrupt(): void;
+}
+
+/**
+ * The loop of a stream consumer group's reader, shared by the outbox relay
+ * and the backlog's recurring-problem feed: make sure the group exists, take
+ * over the entries of silent consumers and drop the consumers of readers
+ * that are gone at most every `min(claimIdleMs, 5 s)`, read and work new
+ * entries, and after a failure (Redis away, a restart) log it and go on after
+ * half a second. `stop` ends the loop after the step under way.
+ */
+export function createStreamConsumerLoop(c: StreamConsumer, o: { claimIdleMs: number; logger: Logger; what: string }) {
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let lastClaim = 0;
+  const pause = () => new Promise<void>((r) => setTimeout(r, 500));
+
+  async function run() {
+    while (running) {
+      try {
+        await c.ensureGroup();
+        break;
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message }, `${o.what}: consumer group not ready; retrying`);
+        await pause();
+      }
+    }
+    while (running) {
+      try {
+        if (Date.now() - lastClaim >= Math.min(o.claimIdleMs, 5000)) {
+          lastClaim = Date.now();
+          await c.claimStale();
+          await c.dropGoneConsumers();
+        }
+        await c.readNew();
+      } catch (err) {
+        if (!running) break;
+        o.logger.warn({ err: (err as Error).message }, `${o.what} loop failed; retrying`);
+        await pause();
+      }
+    }
+  }
+
+  return {
+    get running() {
+      return running;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      c.interrupt();
+      await loop;
+    },
+  };
+}
