@@ -81,9 +81,15 @@ it('carries a ticket from creation over HTTP through a provider handoff to resol
 });
 
 /** Client connections on every master: what a closed kit must have given back. */
+/**
+ * Connections on the masters but Lotse's own named ones (`<prefix>-store`, `-relay`, `-backlog-feed`, …): those
+ * come and go with Lotse's loops (a blocking reader's copy opens at its first read), not with the kit, whose
+ * connections are named `<prefix>-provider-<org>` or by BullMQ (`<prefix>:<queue>`).
+ */
 async function clientsOnMasters(): Promise<number> {
   const lists = await Promise.all(admin.nodes('master').map((node) => node.client('LIST') as Promise<string>));
-  return lists.reduce((n, list) => n + list.trim().split('\n').length, 0);
+  const lotseOwn = (line: string) => / name=(\S*)/.exec(line)?.[1]?.startsWith(`${PREFIX}-`) === true && !line.includes(` name=${PREFIX}-provider-`);
+  return lists.reduce((n, list) => n + list.trim().split('\n').filter((line) => !lotseOwn(line)).length, 0);
 }
 
 it("runs an IT provider's kit on the cluster URL: the handoff comes, its receipt and answer go back as jobs", async () => {

@@ -19,7 +19,7 @@ const MARK_ELFE = `Marker-${Math.random().toString(36).slice(2)}-elfe`;
 const MARK_UVO = `Marker-${Math.random().toString(36).slice(2)}-uvo`;
 /** Open to anyone: health, readiness, the documents, metrics (guarded by their port), the dashboard's login page and the board's redirect to it. */
 // The dashboard's pages (the board and the console's) send a browser without a session to the login (303), as /dashboard does.
-const CONSOLE_PAGES = ['/dashboard/tickets', '/dashboard/tickets/{id}', '/dashboard/backlog', '/dashboard/backlog/{id}', '/dashboard/reports/cost-split'];
+const CONSOLE_PAGES = ['/dashboard/tickets', '/dashboard/tickets/{id}', '/dashboard/backlog', '/dashboard/backlog/{id}', '/dashboard/reports/cost-split', '/dashboard/dead-letters'];
 const PUBLIC = new Set(['/healthz', '/readyz', '/docs', '/docs/json', '/docs/yaml', '/docs/asyncapi', '/metrics', '/dashboard', '/admin/queues', ...CONSOLE_PAGES]);
 const prefix = newPrefix('sec');
 const logs: string[] = [];
