@@ -3,7 +3,7 @@ import { barChart, lineChart, setWidth } from './charts.js';
 import { h, replace, table } from './dom.js';
 import { businessLeft, fmtDateTime, fmtNumber, fmtTime, shortId } from './format.js';
 import { applyWords } from './words.js';
-import { channelText, deadReason, queueLabel } from './readable.js';
+import { channelText, deadReason, queueLabel, replayedText, replayInPlace } from './readable.js';
 
 const $ = (id) => document.getElementById(id);
 let session = null;
@@ -139,16 +139,10 @@ function renderHandoffs(part) {
 }
 
 async function replay(id, button) {
-  button.disabled = true;
-  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
-  const body = res.ok ? await res.json().catch(() => null) : null;
   // The row says at once that (and when) it was replayed; the refresh moves it among the replayed ones.
-  button.replaceWith(h('span', { class: res.ok ? 'replayed' : 'bad' }, res.ok ? replayedText(body?.replayedAt) : t.words.replayFailed));
+  await replayInPlace(h, id, button, session.csrf);
   scheduleRefresh();
 }
-
-/** "erneut eingestellt am 07.12. 17:04". */
-const replayedText = (at) => `${t.words.replayedAt} ${fmtDateTime(at ?? new Date().toISOString())}`;
 
 /** An event and its ticket, by name: "Übergabe …a1b2c3d4". */
 function deadEventCell(d) {

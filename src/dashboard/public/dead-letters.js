@@ -1,7 +1,7 @@
 // Every dead letter, paged (the board's count "Fehlzustellungen" opens this): webhook, mail and connector, each to replay.
 import { $, fill, getJson, h, orgName, replace, session, startPage, t, ticketHref } from './console.js';
 import { fmtDateTime, fmtNumber, shortId } from './format.js';
-import { channelText, deadChannel, deadReason } from './readable.js';
+import { channelText, deadChannel, deadReason, replayedText, replayInPlace } from './readable.js';
 
 const PAGE = 50;
 const params = new URLSearchParams(location.search);
@@ -10,14 +10,7 @@ const rows = [];
 let next = null;
 let total = null;
 
-const replayedText = (at) => `${t.words.replayedAt} ${fmtDateTime(at ?? new Date().toISOString())}`;
-
-async function replay(d, button, force = false) {
-  button.disabled = true;
-  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(d.id)}/replay${force ? '?force=true' : ''}`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } });
-  const body = res.ok ? await res.json().catch(() => null) : null;
-  button.replaceWith(h('span', { class: res.ok ? 'replayed' : 'bad' }, res.ok ? replayedText(body?.replayedAt) : t.words.replayFailed));
-}
+const replay = (d, button, force = false) => replayInPlace(h, d.id, button, session.csrf, force);
 
 /**
  * A mail in doubt may already be with its recipient: sending it again is an

@@ -4,7 +4,7 @@
  * gives German words; the raw code stays for the hover (a `title`).
  */
 import t from './i18n/de.js';
-import { fmtNumber } from './format.js';
+import { fmtDateTime, fmtNumber } from './format.js';
 
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ''));
 
@@ -99,4 +99,20 @@ export function fieldErrorText(e, label) {
   if (/too small|at least|>=/i.test(msg)) return fill(f.tooShort, { field });
   if (/unknown organisation/i.test(msg)) return fill(f.unknownOrg, { field });
   return fill(f.invalid, { field });
+}
+
+/** "erneut eingestellt am 07.12. 17:04": when an operator replayed a dead letter (now, when the answer did not say). */
+export const replayedText = (at) => `${t.words.replayedAt} ${fmtDateTime(at ?? new Date().toISOString())}`;
+
+/**
+ * Replays a dead letter through the API (`force`: a mail in doubt, sent again
+ * on purpose) and puts in the button's place what came of it: when it was
+ * replayed, or that it failed. The board and the dead-letter list both use it.
+ */
+export async function replayInPlace(h, id, button, csrf, force = false) {
+  button.disabled = true;
+  const res = await fetch(`/v1/dead-letters/${encodeURIComponent(id)}/replay${force ? '?force=true' : ''}`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf } });
+  const body = res.ok ? await res.json().catch(() => null) : null;
+  button.replaceWith(h('span', { class: res.ok ? 'replayed' : 'bad' }, res.ok ? replayedText(body?.replayedAt) : t.words.replayFailed));
+  return res.ok;
 }
