@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '../helpers/harness.js';
 
 const run = promisify(execFile);
 const RT_LIB = '/usr/share/request-tracker5';
@@ -37,14 +38,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`RT: ${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Waits for RT's condition with the tests' one waitFor (test/helpers/harness.ts), asking every 250 ms. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs: number) => waitFor(check, { what: `RT: ${what}`, timeoutMs, intervalMs: 250 });
 
 /** Starts an RT: `rt-setup-database-5` on a database of its own, the test's queue, custom field and tokens, then `rt-server`. */
 export async function startRt(o: { queue?: string; customField?: string } = {}): Promise<RtInstance> {
