@@ -19,7 +19,10 @@ const USAGE = `lotse <command>
 
   start                      the HTTP API and every worker in one process
   api                        the HTTP API only
-  worker [--roles a,b,...]   workers only (roles: ${WORKER_ROLES.join(', ')})
+  worker [--roles a,b,...] [--partitions 0,2]
+                             workers only (roles: ${WORKER_ROLES.join(', ')}); with
+                             LOTSE_PARTITIONS > 1, --partitions names the partitions whose own
+                             intake, events, sla, relay and feed workers this process runs (default all)
   config default             print the built-in topology as JSON
   config check FILE          validate a topology file; lists every wrong field
   redis-acl [--format aclfile|setuser]
@@ -39,7 +42,7 @@ const USAGE = `lotse <command>
   demo --clean [--force]     remove the demo's keys (LOTSE_PREFIX, default lotse-demo) from
                              Redis, nothing else; a prefix without "demo" only with --force
 
-Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see docs/reference/configuration.md).`;
+Environment: REDIS_URL, PORT, HOST, LOTSE_CONFIG, LOTSE_PREFIX, LOTSE_PARTITIONS, LOG_LEVEL, LOTSE_METRICS_PATH, LOTSE_METRICS_PORT (see docs/reference/configuration.md).`;
 
 /** Exit codes: 0 fine, 1 cannot run (Redis), 2 bad configuration or usage. */
 class Exit extends Error {
@@ -56,11 +59,14 @@ async function main(argv: string[]): Promise<void> {
     case 'api':
       return serve({ api: true, roles: [], embedded: false });
     case 'worker': {
-      const { values } = parseArgs({ args: rest, options: { roles: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { roles: { type: 'string' }, partitions: { type: 'string' } } });
       const roles = values.roles ? values.roles.split(',').map((r) => r.trim()) : [...WORKER_ROLES];
       const unknown = roles.filter((r) => !(WORKER_ROLES as readonly string[]).includes(r));
       if (unknown.length > 0) throw new Exit(2, `unknown worker role ${unknown.join(', ')}; known: ${WORKER_ROLES.join(', ')}`);
-      return serve({ api: false, roles: roles as WorkerRole[], embedded: false });
+      const partitions = values.partitions === undefined ? undefined : values.partitions.split(',').map((p) => p.trim());
+      const notNumbers = (partitions ?? []).filter((p) => !/^\d{1,2}$/.test(p));
+      if (partitions?.length === 0 || notNumbers.length > 0) throw new Exit(2, `--partitions: partition numbers separated by commas, such as 0,2 (not ${notNumbers.join(', ') || 'empty'})`);
+      return serve({ api: false, roles: roles as WorkerRole[], embedded: false, ...(partitions ? { partitions: partitions.map(Number) } : {}) });
     }
     case 'config':
       return configCommand(rest);
@@ -155,7 +161,7 @@ async function providerSim(args: string[]): Promise<void> {
   closeOnSignals(logger, config.shutdownTimeoutMs, () => sim.close());
 }
 
-async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolean }): Promise<void> {
+async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolean; partitions?: number[] }): Promise<void> {
   const config = loadConfig(process.env);
   const topology = loadTopology(config.topologyPath);
   const logger = createLogger(config.logLevel);
@@ -173,7 +179,11 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
       probe.disconnect();
     }
 
-    const runtime = await createRuntime({ config, redisUrl: redis.url, topology, logger });
+    const runtime = await createRuntime({ config, redisUrl: redis.url, topology, logger, ...(mode.partitions ? { partitions: mode.partitions } : {}) }).catch((err: Error) => {
+      // A partition this deployment does not have, or a lowered count: a usage error, named.
+      if (/^partitions: /.test(err.message)) throw new Exit(2, err.message);
+      throw err;
+    });
     if (runtime.principals.devKeys && mode.api) {
       logger.warn('DEVELOPMENT KEYS ARE ON: no principals are configured, so dev-<orgId> keys (dev-desk-HB, dev-dataport, dev-ops-bremen, …) are accepted on this loopback address. Configure principals before anyone else can reach this port.');
     } else if (mode.api && topology.config.principals.length === 0) {
@@ -195,7 +205,7 @@ async function serve(mode: { api: boolean; roles: WorkerRole[]; embedded: boolea
     const metrics = await runtime.listenMetrics({ api: mode.api });
     started.metrics = metrics;
     if (metrics) logger.info({ url: metrics.url }, 'metrics listening');
-    logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix }, 'lotse running');
+    logger.info({ roles: mode.roles, api: mode.api, redis: redact(redis.url), prefix: config.prefix, ...(runtime.layout.count > 1 ? { partitions: mode.partitions ?? 'all', of: runtime.layout.count } : {}) }, 'lotse running');
   } catch (err) {
     await redis.stop?.();
     throw err;

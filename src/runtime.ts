@@ -8,7 +8,7 @@ import { createIntakeWorker } from '../workers/intake.worker.js';
 import { createWebhookWorker } from '../workers/webhook.worker.js';
 import { createConnectorWorker } from '../workers/connector.worker.js';
 import { loadConnectorSettings, resolveConnectors } from './connectors/settings.js';
-import { createConnectorStore } from './store/connector-store.js';
+import { createConnectorStore, partitionedConnectorStore } from './store/connector-store.js';
 import { createBacklogWorker, createFeedReaderLoop } from '../workers/backlog.worker.js';
 import { createBacklogEngine, createBacklogFeed, type BacklogEngine } from './engine/backlog/index.js';
 import { createBacklogStore } from './store/backlog-store.js';
@@ -19,11 +19,11 @@ import { createFeedReader, makeRecurringWindow } from './store/recurring-window.
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
-import { createRetention } from '../workers/retention.js';
+import { createRetention, partitionedRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
 import { PRIORITIES, type Topology } from './domain/topology.js';
-import { createTicketEngine, externalRefIndex, newTicketId, type TicketEngine } from './engine/ticket/index.js';
+import { createTicketEngine, externalRefIndex, mergedLister, newTicketId, partitionedTicketEngine, storeLister, type AppliedEvent, type TicketEngine } from './engine/ticket/index.js';
 import { createExecutors } from './engine/index.js';
 import { createOutboxRelay } from '../workers/relay.worker.js';
 import { buildApp, type App } from './http/app.js';
@@ -40,10 +40,10 @@ import { createDeadLetterStore } from './store/dead-letters.js';
 import { createIdempotencyStore } from './store/idempotency.js';
 import { makeKeys, type Keys } from './store/keys.js';
 import { liveMembers, recordBeats, removeBeats } from './store/heartbeats.js';
-import { createMetricFigures } from './store/metric-figures.js';
+import { createMetricFigures, mergedMetricFigures } from './store/metric-figures.js';
 import { createRelayOutbox } from './store/outbox.js';
 import { createRateCounters } from './store/rate-counters.js';
-import { backfillRefIndex, createReadModel, migrateActiveCounters } from './store/read-model.js';
+import { backfillRefIndex, createReadModel, mergedReadModel, migrateActiveCounters } from './store/read-model.js';
 import { createRetentionScan } from './store/retention-scan.js';
 import { createSessionStore } from './store/sessions.js';
 import { createTicketStore } from './store/ticket-store.js';
@@ -57,7 +57,10 @@ import { createSessions } from './dashboard/sessions.js';
 import { createStatsReader } from './dashboard/stats-reader.js';
 import { statsRoutes } from './http/routes/stats.js';
 import { streamRoutes } from './http/routes/stream.js';
-import { createEventHub } from './store/event-hub.js';
+import { createEventHub, partitionedStream } from './store/event-hub.js';
+import { resolvePartitionPrefixes } from './store/partitions.js';
+import { idInPartition, makeLayout, type PartitionLayout } from './domain/partitions.js';
+import { PARTITIONED_QUEUES, queueReaders } from './queue/partitioned.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
 import { createMailRoom, mailRoomSettings, type MailRoom } from '../workers/mail-room.js';
 import { mailRoutes } from './http/routes/mail.js';
@@ -78,11 +81,16 @@ export interface RuntimeOptions {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
+  /** The partitions whose own workers (intake, events, sla, relay, the backlog feed's reader) this process runs: all by default (`lotse worker --partitions`). */
+  partitions?: readonly number[];
 }
 
 export interface Runtime {
   config: Config;
+  /** The deployment's keys: partition 0's, and everything that is not a ticket's. */
   keys: Keys;
+  /** Where the partitions are (LOTSE_PARTITIONS): their prefixes, and which one a Land and a ticket id belong to. */
+  layout: PartitionLayout;
   engine: TicketEngine;
   backlog: BacklogEngine;
   queues: Queues;
@@ -116,6 +124,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const redis = createRedis(o.redisUrl, 'producer', `${config.prefix}-store`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
+  // Partitions (LOTSE_PARTITIONS): partition 0 is the prefix itself; the others' prefixes are chosen once and remembered.
+  const layout = makeLayout(await resolvePartitionPrefixes(redis, config.prefix, config.partitions));
+  const served = o.partitions ?? layout.prefixes.map((_, p) => p);
+  const bad = served.filter((p) => !Number.isInteger(p) || p < 0 || p >= layout.count);
+  if (bad.length > 0) {
+    redis.disconnect();
+    throw new Error(`partitions: ${bad.join(', ')} not among this deployment's ${layout.count} (0 to ${layout.count - 1})`);
+  }
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   // On the worker connection, which has no command timeout: the one-time script must not be cut short by the client.
@@ -124,29 +140,50 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   // Once (`<prefix>:upgrade` remembers it): the tickets of a Lotse from before the search by desk reference into `ix:ref:<digest>`.
   const refIndexed = await backfillRefIndex(workerConnection, keys, (ref) => keys.index(externalRefIndex(ref)));
   if (refIndexed !== null) logger.info({ added: refIndexed }, 'tickets indexed by their desk reference (ix:ref) for GET /v1/tickets?externalRef=');
-  const queues = createQueues(redis, config.prefix, logger);
-  const connectorStore = createConnectorStore(redis, config.prefix);
-  const connectorHealth = () => connectorStore.health([...connectorTargets.keys()]);
-  const metrics = createMetrics({ topology, readFigures: createMetricFigures(redis, keys), queue: queues.queue, connectorHealth, extra: () => mail.metrics() });
-  const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
-  const engine = createTicketEngine({
-    topology,
-    store: createTicketStore(redis, keys, { eventsMaxLen: config.eventsMaxLen }),
-    idempotency: createIdempotencyStore(redis, keys),
-    keys,
-    now,
-    newId: newTicketId,
-    source: `urn:lotse:${config.prefix}`,
-    logger,
-    onEventApplied: metrics.observeEvent,
+  // One cell per partition: its keys, queues, ticket store and engine. Partition 0's queues are the deployment's.
+  let observeEvent: (change: AppliedEvent) => void = () => undefined;
+  const cells = layout.prefixes.map((prefix, p) => {
+    const cellKeys = p === 0 ? keys : makeKeys(prefix);
+    const store = createTicketStore(redis, cellKeys, { eventsMaxLen: config.eventsMaxLen });
+    const deps = {
+      topology,
+      store,
+      idempotency: createIdempotencyStore(redis, cellKeys),
+      keys: cellKeys,
+      now,
+      newId: (at: number) => idInPartition(newTicketId(at), p),
+      source: `urn:lotse:${config.prefix}`,
+      logger,
+      onEventApplied: (change: AppliedEvent) => observeEvent(change),
+    };
+    return { p, prefix, keys: cellKeys, deps, engine: createTicketEngine(deps), lister: storeLister(store, cellKeys), queues: createQueues(redis, prefix, logger) };
   });
+  const queues = cells[0]!.queues;
+  const readQueues = queueReaders(cells.map((c) => c.queues));
+  const engine = partitionedTicketEngine({
+    layout,
+    topology,
+    engines: cells.map((c) => c.engine),
+    lists: createTicketEngine({ ...cells[0]!.deps, lister: mergedLister(cells.map((c) => c.lister), layout.ofId) }),
+  });
+  const connectorStore = partitionedConnectorStore(cells.map((c) => createConnectorStore(redis, c.prefix)), layout.ofId);
+  const connectorHealth = () => connectorStore.health([...connectorTargets.keys()]);
+  const metrics = createMetrics({
+    topology,
+    readFigures: mergedMetricFigures(cells.map((c) => createMetricFigures(redis, c.keys))),
+    queue: readQueues.queue,
+    connectorHealth,
+    extra: () => mail.metrics(),
+  });
+  observeEvent = metrics.observeEvent;
+  const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
   const backlog = createBacklogEngine({
     topology, store: createBacklogStore(redis, keys), keys, listing: makeBacklogListing(redis, keys), idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
   });
   const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts, mailAttempts: mailSettings.attempts, connectorAttempts: connectorSettings.attempts });
   const mail: MailRoom = createMailRoom({ settings: mailSettings, topology, engine, store: createMailStore(redis, config.prefix), queues, deadLetters, logger: logger.child({ role: 'mail' }), now });
   // The operators' view: read model, sessions, the one shared reader of the events stream, the charts' sampler.
-  const readModel = createReadModel(redis, keys);
+  const readModel = mergedReadModel(cells.map((c) => createReadModel(redis, c.keys)));
   const sessions = createSessions({
     store: createSessionStore(redis, keys),
     principals,
@@ -155,19 +192,20 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     throttle: { maxFailures: config.sessions.loginMaxFailures, windowSeconds: config.sessions.loginWindowSeconds },
     now,
   });
-  const stats = createStatsReader({ readModel, topology, queues, now });
-  const hub = createEventHub({
+  const stats = createStatsReader({ readModel, topology, queues: readQueues, now });
+  // One reader of each partition's events stream, merged (one Last-Event-ID holds a position in each).
+  const hub = partitionedStream(cells.map((c) => createEventHub({
     redis,
-    key: keys.events,
+    key: c.keys.events,
     logger,
     connect: () => {
-      const conn = createRedis(o.redisUrl, 'worker', `${config.prefix}-stream`);
+      const conn = createRedis(o.redisUrl, 'worker', `${config.prefix}-stream${c.p === 0 ? '' : `-p${c.p}`}`);
       conn.on('error', (err) => logger.warn({ err: err.message }, 'redis stream connection error'));
       return conn;
     },
-  });
+  })));
   const sampler = createSampler({ samples: createChartSamples(redis, keys), stats, logger, now });
-  const overview = createOverview({ engine, topology, queues, deadLetters, stats, sampler, now, connectorHealth });
+  const overview = createOverview({ engine, topology, queues: readQueues, deadLetters, stats, sampler, now, connectorHealth });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const roles = new Set<WorkerRole>();
@@ -181,37 +219,44 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
+  /** The partitions this process serves, with their queues' prefix. */
+  const servedCells = cells.filter((c) => served.includes(c.p));
+  const cellDeps = (c: (typeof cells)[number]) => ({ ...workerDeps, prefix: c.prefix, logger: c.p === 0 ? logger : logger.child({ partition: c.p }) });
   const starters: Record<WorkerRole, () => unknown> = {
-    // The shared queues (one trusted Redis user), and each organisation's own (a Redis user of its own each).
+    // The shared queues (one trusted Redis user; one per partition served), and each organisation's own (a Redis user of its own each).
     intake: () => {
-      workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency));
+      for (const c of servedCells) workers.push(createIntakeWorker({ ...cellDeps(c), engine, principals }, config.concurrency));
       for (const q of ownQueues(topology)) if (q.intake) workers.push(createIntakeWorker({ ...workerDeps, engine, principals }, config.concurrency, q.orgId));
     },
     events: () => {
-      workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency));
+      for (const c of servedCells) workers.push(createEventsWorker({ ...cellDeps(c), engine, principals }, config.concurrency));
       for (const q of ownQueues(topology)) workers.push(createEventsWorker({ ...workerDeps, engine, principals }, config.concurrency, q.orgId));
     },
-    sla: () => workers.push(createSlaWorker({ ...workerDeps, engine }, config.concurrency)),
+    sla: () => {
+      for (const c of servedCells) workers.push(createSlaWorker({ ...cellDeps(c), engine }, config.concurrency));
+    },
     backlog: () => {
       const feed = createBacklogFeed({
         topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
       });
       workers.push(createBacklogWorker({ ...workerDeps, feed }, config.concurrency));
-      // The recurring-problem window's feed (`rfeed`), read in batches beside the queue.
-      const feedRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-backlog-feed`);
-      feedRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis backlog feed connection error'));
-      const reader = createFeedReaderLoop({
-        reader: createFeedReader(feedRedis, keys, { consumer: instance, onError: (err) => logger.warn({ err: err.message }, 'backlog feed read connection error') }),
-        feed,
-        logger: logger.child({ role: 'backlog-feed' }),
-        // Observations are not urgent: a dead worker's batch waits at least 5 s before another takes it over.
-        claimIdleMs: Math.max(config.relayClaimIdleMs, 5000),
-      });
-      reader.start();
-      stoppers.push(async () => {
-        await reader.stop();
-        feedRedis.disconnect();
-      });
+      // Each served partition's recurring-problem feed (`rfeed`, written by its commits), read in batches beside the queue.
+      for (const c of servedCells) {
+        const feedRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-backlog-feed${c.p === 0 ? '' : `-p${c.p}`}`);
+        feedRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis backlog feed connection error'));
+        const reader = createFeedReaderLoop({
+          reader: createFeedReader(feedRedis, c.keys, { consumer: instance, onError: (err) => logger.warn({ err: err.message }, 'backlog feed read connection error') }),
+          feed,
+          logger: logger.child({ role: 'backlog-feed', ...(c.p === 0 ? {} : { partition: c.p }) }),
+          // Observations are not urgent: a dead worker's batch waits at least 5 s before another takes it over.
+          claimIdleMs: Math.max(config.relayClaimIdleMs, 5000),
+        });
+        reader.start();
+        stoppers.push(async () => {
+          await reader.stop();
+          feedRedis.disconnect();
+        });
+      }
     },
     webhook: () => workers.push(createWebhookWorker({ ...workerDeps, targets: webhookTargets, deadLetters, settings: webhookSettings, now }, config.concurrency)),
     connector: async () => {
@@ -220,38 +265,53 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await queues.scheduleConnectorPolls([...connectorTargets.values()].map((t) => ({ orgId: t.orgId, everyMs: t.config.pollSeconds * 1000 })));
     },
     retention: async () => {
-      const retention = createRetention({
-        scan: createRetentionScan(redis, keys),
-        jobsPresent: createJobPresence(redis, config.prefix),
-        queues,
-        engine,
-        loadTicket: (id) => engine.findTicket(id),
-        topology,
-        now,
-        logger: logger.child({ role: 'retention' }),
-        connectors: connectorStore,
+      // Each partition's tickets by their own sets, outbox and stream; dead letters and the recurring window are the deployment's.
+      const baseScan = createRetentionScan(redis, keys);
+      const parts = cells.map((c) => {
+        const scan = c.p === 0 ? baseScan : { ...createRetentionScan(redis, c.keys), purgeDeliveries: baseScan.purgeDeliveries, forgetRecurringTicket: baseScan.forgetRecurringTicket };
+        const onCell = (queue: string) => PARTITIONED_QUEUES.includes(queue);
+        const cellPresence = createJobPresence(redis, c.prefix);
+        const basePresence = createJobPresence(redis, config.prefix);
+        return createRetention({
+          scan,
+          // A ticket's timer and intake job are on its partition's queues, its handoffs and deliveries on the deployment's.
+          jobsPresent: async (jobs) => {
+            const [own, rest] = await Promise.all([cellPresence(jobs.filter((j) => onCell(j.queue))), basePresence(jobs.filter((j) => !onCell(j.queue)))]);
+            return jobs.map((j) => (onCell(j.queue) ? own.shift() : rest.shift()) ?? false);
+          },
+          queues: { queue: (name: string) => (onCell(name) ? c.queues : queues).queue(name) },
+          engine,
+          loadTicket: (id) => engine.findTicket(id),
+          topology,
+          now,
+          logger: logger.child({ role: 'retention', ...(c.p === 0 ? {} : { partition: c.p }) }),
+          connectors: connectorStore,
+        });
       });
-      workers.push(await createRetentionWorker({ ...workerDeps, retention, everyMs: config.retentionSweepMs }));
+      workers.push(await createRetentionWorker({ ...workerDeps, retention: partitionedRetention(parts, layout.ofId), everyMs: config.retentionSweepMs }));
     },
     mail: () => mail.start({ ...workerDeps, logger: logger.child({ role: 'mail' }) }, config.concurrency),
     relay: () => {
-      const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay`);
-      relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
-      const relay = createOutboxRelay({
-        outbox: createRelayOutbox(relayRedis, keys, {
-          consumer: instance,
-          eventsMaxLen: config.eventsMaxLen,
-          onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
-        }),
-        executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }, mail.routing, { has: (orgId) => connectorTargets.has(orgId), attempts: connectorSettings.attempts }),
-        logger: logger.child({ role: 'relay' }),
-        claimIdleMs: config.relayClaimIdleMs,
-      });
-      relay.start();
-      stoppers.push(async () => {
-        await relay.stop();
-        relayRedis.disconnect();
-      });
+      // One relay per served partition: its outbox, its stream, its timers; handoffs and deliveries to the deployment's queues.
+      for (const c of servedCells) {
+        const relayRedis = createRedis(o.redisUrl, 'worker', `${config.prefix}-relay${c.p === 0 ? '' : `-p${c.p}`}`);
+        relayRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis relay connection error'));
+        const relay = createOutboxRelay({
+          outbox: createRelayOutbox(relayRedis, c.keys, {
+            consumer: instance,
+            eventsMaxLen: config.eventsMaxLen,
+            onError: (err) => logger.warn({ err: err.message }, 'relay read connection error'),
+          }),
+          executors: createExecutors(queues, now, { has: (orgId) => webhookTargets.has(orgId), attempts: webhookSettings.attempts }, mail.routing, { has: (orgId) => connectorTargets.has(orgId), attempts: connectorSettings.attempts }, c.queues),
+          logger: logger.child({ role: 'relay', ...(c.p === 0 ? {} : { partition: c.p }) }),
+          claimIdleMs: config.relayClaimIdleMs,
+        });
+        relay.start();
+        stoppers.push(async () => {
+          await relay.stop();
+          relayRedis.disconnect();
+        });
+      }
     },
   };
 
@@ -272,6 +332,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   return {
     config,
     keys,
+    layout,
     engine,
     backlog,
     queues,
@@ -329,7 +390,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await removeBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s()), mail.stop()]), deadline]);
-      await queues.close();
+      await Promise.all(cells.map((c) => c.queues.close()));
       workerConnection.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },

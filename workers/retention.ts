@@ -215,3 +215,37 @@ export function createRetention(d: RetentionDeps) {
 }
 
 export type Retention = ReturnType<typeof createRetention>;
+
+/**
+ * The retention over partitions (LOTSE_PARTITIONS): each partition sweeps and
+ * purges its own tickets (its closed and erased sets, its outbox and stream);
+ * one sweep or purge job runs them all.
+ */
+export function partitionedRetention(parts: readonly Retention[], partitionOf: (ticketId: string) => number): Retention {
+  if (parts.length === 1) return parts[0]!;
+  return {
+    async sweep() {
+      let erased = 0;
+      let more = false;
+      for (const r of parts) {
+        const s = await r.sweep();
+        erased += s.erased;
+        more ||= s.more;
+      }
+      return { erased, more };
+    },
+    async purge() {
+      const all: PurgeResult = { purged: [], waiting: [], jobs: 0, streamEvents: 0, deadLetters: 0 };
+      for (const r of parts) {
+        const p = await r.purge();
+        all.purged.push(...p.purged);
+        all.waiting.push(...p.waiting);
+        all.jobs += p.jobs;
+        all.streamEvents += p.streamEvents;
+        all.deadLetters += p.deadLetters;
+      }
+      return all;
+    },
+    isPending: (ticketId, version) => parts[partitionOf(ticketId)]!.isPending(ticketId, version),
+  };
+}

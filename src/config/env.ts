@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hasHashTag, parseClusterUrl } from './redis-url.js';
+import { PARTITIONS_MAX } from '../domain/partitions.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -23,6 +24,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}-]{1,40}$/, 'letters, digits, _ - { } only (no colon), at most 40')
     .default('lotse'),
+  LOTSE_PARTITIONS: z.coerce.number().int().min(1).max(PARTITIONS_MAX).default(1),
   LOG_LEVEL: z.enum(LEVELS).default('info'),
   LOTSE_EVENTS_MAXLEN: z.coerce.number().int().min(1000).default(100_000),
   LOTSE_RELAY_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(15_000),
@@ -63,6 +65,8 @@ export type Config = {
   host: string;
   topologyPath: string | undefined;
   prefix: string;
+  /** How many partitions tickets spread over (CONTRACT "Partitions"); 1 is the single-slot layout. */
+  partitions: number;
   logLevel: (typeof LEVELS)[number];
   eventsMaxLen: number;
   /** How often the retention worker sweeps closed tickets past their retention. */
@@ -134,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: e.HOST,
     topologyPath: e.LOTSE_CONFIG,
     prefix: e.LOTSE_PREFIX,
+    partitions: e.LOTSE_PARTITIONS,
     logLevel: e.LOG_LEVEL,
     eventsMaxLen: e.LOTSE_EVENTS_MAXLEN,
     retentionSweepMs: e.LOTSE_RETENTION_SWEEP_MS,

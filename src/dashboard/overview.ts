@@ -4,7 +4,7 @@ import type { Topology } from '../domain/topology.js';
 import { timerJobId } from '../engine/index.js';
 import { stateInfo, type TicketEngine, type TicketRecord } from '../engine/ticket/index.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
-import type { Queues } from '../queue/queues.js';
+import type { QueueReader } from '../queue/partitioned.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';
 import type { ConnectorHealth } from '../store/connector-store.js';
 import { boardUrl } from './queue-list.js';
@@ -59,7 +59,7 @@ const SHOW = 25;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The board's ticket lists: at risk by business time left, breached, handoffs by receipt deadline, dead letters. */
-export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: Queues; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number; connectorHealth?: () => Promise<ConnectorHealth[]> }) {
+export function createOverview(o: { engine: TicketEngine; topology: Topology; queues: { queue(name: string): Pick<QueueReader, 'getJob'> }; deadLetters: DeadLetters; stats: StatsReader; sampler: Sampler; now?: () => number; connectorHealth?: () => Promise<ConnectorHealth[]> }) {
   const now = o.now ?? Date.now;
   const { engine, topology } = o;
 

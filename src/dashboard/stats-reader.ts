@@ -1,6 +1,6 @@
 import type { Topology } from '../domain/topology.js';
 import { activeCounters, countSpecs, sumActive, type CountGroup } from '../engine/ticket/index.js';
-import type { Queues } from '../queue/queues.js';
+import type { QueueReader } from '../queue/partitioned.js';
 import type { ReadModel } from '../store/read-model.js';
 import { boardUrl, lotseQueueNames } from './queue-list.js';
 
@@ -28,7 +28,7 @@ export interface Stats {
  * counters (one HGETALL of at most Länder × services × priorities fields),
  * BullMQ's job counts per queue and the dead letters. Nothing here scans tickets.
  */
-export function createStatsReader(o: { readModel: ReadModel; topology: Topology; queues: Queues; now?: () => number }) {
+export function createStatsReader(o: { readModel: ReadModel; topology: Topology; queues: { queue(name: string): Pick<QueueReader, 'getJobCounts'> }; now?: () => number }) {
   const specs = countSpecs(o.topology);
   const indexes = specs.flatMap((s) => ('index' in s.source ? [s.source.index] : []));
   const queueNames = lotseQueueNames(o.topology);

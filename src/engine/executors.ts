@@ -35,11 +35,15 @@ export interface ConnectorRouting {
   attempts: number;
 }
 
-export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting, mail?: MailRouting, connectors?: ConnectorRouting): Executors {
+/**
+ * `timers`: where the tickets' timers are (the `sla` queue of the tickets'
+ * partition, LOTSE_PARTITIONS); every other queue is `queues`'.
+ */
+export function createExecutors(queues: Queues, now: () => number, webhooks?: WebhookRouting, mail?: MailRouting, connectors?: ConnectorRouting, timers: Pick<Queues, 'armTimers' | 'moveTimers' | 'cancelTimers'> = queues): Executors {
   return {
-    'timer.arm': (effects) => queues.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
-    'timer.move': (effects) => queues.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
-    'timer.cancel': (effects) => queues.cancelTimers(effects.map((e) => e.id)),
+    'timer.arm': (effects) => timers.armTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
+    'timer.move': (effects) => timers.moveTimers(effects.map((e) => ({ jobId: e.id, data: { ticketId: e.ticketId, epoch: e.epoch }, fireAt: e.fireAt })), now()),
+    'timer.cancel': (effects) => timers.cancelTimers(effects.map((e) => e.id)),
     handoff: async (effects) => {
       // An organisation with a connector takes its handoffs as remote tickets, not from `handoff-<org>`: `cx-<event id>` adds nothing twice.
       const remote = connectors ? effects.filter((e) => connectors.has(e.orgId)) : [];

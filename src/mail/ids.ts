@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
  */
 
 /** Lotse's ticket ids (src/engine/ticket/ids.ts: a ULID with a `T` in front); kept here so mail does not import the engine. */
-const TICKET_ID = 'T[0-9A-HJKMNP-TV-Z]{20}';
+const TICKET_ID = 'T[0-9A-HJKMNP-TV-Z]{20}(?:-[1-9][0-9]?)?';
 const TAG = new RegExp(`\\[Lotse#(${TICKET_ID})\\]`, 'i');
 const OWN_ID = new RegExp(`^<?lotse\\.(${TICKET_ID})\\.([0-9a-f]{24})@([^>\\s]+)>?$`, 'i');
 

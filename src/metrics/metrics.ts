@@ -13,7 +13,7 @@ export interface MetricsDeps {
   /** The scrape's figures from Redis (src/store/metric-figures.ts). */
   readFigures: MetricFiguresReader;
   /** A Lotse queue by name, for BullMQ's own metrics. */
-  queue(name: string): Queue;
+  queue(name: string): Pick<Queue, 'exportPrometheusMetrics'>;
   /** More figures read at scrape time, as exposition text (the mail room's health: workers/mail-room.ts). */
   extra?: () => Promise<string>;
   /** Each organisation's connector health (src/store/connector-store.ts), read at scrape time. */

@@ -135,3 +135,39 @@ export function createConnectorStore(redis: RedisClient, prefix: string) {
 }
 
 export type ConnectorStore = ReturnType<typeof createConnectorStore>;
+
+/**
+ * The correlation across partitions (LOTSE_PARTITIONS): a ticket's link, its
+ * remote id's way back and its queued changes are in the ticket's partition
+ * (the handoff's commit writes them there); a remote id is looked for in
+ * each; the poll's cursor, locks and health are the organisation's, in
+ * partition 0, its queued changes counted over all.
+ */
+export function partitionedConnectorStore(stores: readonly ConnectorStore[], partitionOf: (ticketId: string) => number): ConnectorStore {
+  const base = stores[0]!;
+  if (stores.length === 1) return base;
+  const of = (ticketId: string) => stores[partitionOf(ticketId)]!;
+  return {
+    ...base,
+    link: (orgId, ticketId) => of(ticketId).link(orgId, ticketId),
+    fill: (orgId, ticketId, remoteId) => of(ticketId).fill(orgId, ticketId, remoteId),
+    unlink: (orgId, ticketId, effectIds) => of(ticketId).unlink(orgId, ticketId, effectIds),
+    async ticketOf(orgId, remoteId) {
+      for (const s of stores) {
+        const id = await s.ticketOf(orgId, remoteId);
+        if (id !== null) return id;
+      }
+      return null;
+    },
+    lockTicket: (orgId, ticketId, token, ms) => of(ticketId).lockTicket(orgId, ticketId, token, ms),
+    unlockTicket: (orgId, ticketId, token) => of(ticketId).unlockTicket(orgId, ticketId, token),
+    // An effect id starts with its ticket's id, but need not end there: removed wherever it is queued.
+    async done(orgId, effectId) {
+      await Promise.all(stores.map((s) => s.done(orgId, effectId)));
+    },
+    async health(orgIds) {
+      const [first, ...rest] = await Promise.all(stores.map((s) => s.health(orgIds)));
+      return first!.map((h, i) => ({ ...h, queued: h.queued + rest.reduce((n, r) => n + r[i]!.queued, 0) }));
+    },
+  };
+}

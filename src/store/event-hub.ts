@@ -148,3 +148,76 @@ export function createEventHub(o: EventHubOptions) {
 }
 
 export type EventHub = ReturnType<typeof createEventHub>;
+
+/** A stream entry and the partition whose stream it is on. */
+export interface PartitionEntry extends StreamEntry {
+  partition: number;
+}
+
+/**
+ * The events streams of every partition as one (LOTSE_PARTITIONS): a
+ * position is one stream id per partition. Entries of one partition keep
+ * their order; across partitions they are merged by their ids' time, which
+ * is the order of their commits as far as the partitions' clocks agree.
+ */
+export interface StreamSource {
+  partitions: number;
+  readonly subscriberCount: number;
+  readonly replayReads: number;
+  subscribe(deliver: (entries: PartitionEntry[]) => void): () => void;
+  /** Each partition's newest entry id. */
+  tail(): Promise<string[]>;
+  /**
+   * The newest `max` entries after the positions, oldest first; `truncated`
+   * when older ones were left out; `positions`: where each partition stands
+   * once these are sent (past what was left out, too).
+   */
+  replay(after: readonly string[], max: number): Promise<{ entries: PartitionEntry[]; truncated: boolean; positions: string[] }>;
+  /** The oldest `count` entries after the positions. */
+  after(after: readonly string[], count: number): Promise<PartitionEntry[]>;
+  close(): Promise<void>;
+}
+
+const byTime = (a: PartitionEntry, b: PartitionEntry) => compareStreamIds(a.id, b.id) || a.partition - b.partition;
+
+export function partitionedStream(hubs: readonly EventHub[]): StreamSource {
+  // A hub hands every subscriber the same array: tagged once, so the stream's readers share the entries (and what they parse of them).
+  const tagged = new WeakMap<StreamEntry[], PartitionEntry[]>();
+  const tag = (p: number) => (entries: StreamEntry[]): PartitionEntry[] => {
+    let out = tagged.get(entries);
+    if (!out) {
+      out = entries.map((e) => ({ ...e, partition: p }));
+      tagged.set(entries, out);
+    }
+    return out;
+  };
+  return {
+    partitions: hubs.length,
+    get subscriberCount() {
+      return Math.max(0, ...hubs.map((h) => h.subscriberCount));
+    },
+    get replayReads() {
+      return hubs.reduce((n, h) => n + h.replayReads, 0);
+    },
+    subscribe(deliver) {
+      const stops = hubs.map((h, p) => h.subscribe((entries) => deliver(tag(p)(entries))));
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    tail: () => Promise.all(hubs.map((h) => h.tail())),
+    async replay(after, max) {
+      const parts = await Promise.all(hubs.map((h, p) => h.replay(after[p] ?? '0-0', max)));
+      const all = parts.flatMap((r, p) => tag(p)(r.entries)).sort(byTime);
+      const positions = await Promise.all(parts.map(async (r, p) => r.entries.at(-1)?.id ?? (r.truncated ? hubs[p]!.tail() : (after[p] ?? '0-0'))));
+      return { entries: all.slice(Math.max(0, all.length - max)), truncated: all.length > max || parts.some((r) => r.truncated), positions };
+    },
+    async after(after, count) {
+      const parts = await Promise.all(hubs.map((h, p) => h.after(after[p] ?? '0-0', count)));
+      return parts.flatMap((entries, p) => tag(p)(entries)).sort(byTime).slice(0, count);
+    },
+    async close() {
+      await Promise.all(hubs.map((h) => h.close()));
+    },
+  };
+}

@@ -87,3 +87,39 @@ function flatToObject(flat: unknown[]): Record<string, unknown> {
 export const createMetricFigures = (redis: RedisClient, keys: Keys) => (o: FigureSets) => readMetricFigures(redis, keys, o);
 
 export type MetricFiguresReader = ReturnType<typeof createMetricFigures>;
+
+/**
+ * The scrape's figures across partitions (LOTSE_PARTITIONS): counters, index
+ * sizes and outbox figures summed over the partitions; dead letters are the
+ * deployment's (partition 0: the others have none, so their zeros add nothing).
+ */
+export function mergedMetricFigures(readers: readonly MetricFiguresReader[]): MetricFiguresReader {
+  if (readers.length === 1) return readers[0]!;
+  const addHash = (hashes: Record<string, string>[]) => {
+    const out: Record<string, string> = {};
+    for (const h of hashes) for (const [f, v] of Object.entries(h)) out[f] = String(Number(out[f] ?? 0) + Number(v));
+    return out;
+  };
+  const addLists = (lists: number[][]) => lists[0]!.map((_, i) => lists.reduce((n, l) => n + (l[i] ?? 0), 0));
+  return async (o) => {
+    const [first, ...rest] = await Promise.all(readers.map((read, p) => read(p === 0 ? o : { ...o, orgs: [], mailOrgs: [], connectorOrgs: [] })));
+    const all = [first!, ...rest];
+    const relays = all.map((f) => f.relay).filter((r) => r !== null);
+    const oldest = all.map((f) => f.oldestOutboxId).filter((id): id is string => id !== undefined).sort((a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0]));
+    return {
+      ...first!,
+      created: addHash(all.map((f) => f.created)),
+      events: addHash(all.map((f) => f.events)),
+      sla: addHash(all.map((f) => f.sla)),
+      levels: addLists(all.map((f) => f.levels)),
+      statuses: addLists(all.map((f) => f.statuses)),
+      outboxDead: all.reduce((n, f) => n + f.outboxDead, 0),
+      outboxEntries: all.reduce((n, f) => n + f.outboxEntries, 0),
+      oldestOutboxId: oldest[0],
+      relay: relays.length === 0 ? null : {
+        pending: relays.reduce((n, r) => n + r.pending, 0),
+        lag: relays.some((r) => r.lag === null) ? null : relays.reduce((n, r) => n + (r.lag ?? 0), 0),
+      },
+    };
+  };
+}

@@ -131,3 +131,28 @@ export function createReadModel(redis: RedisClient, keys: Keys) {
 }
 
 export type ReadModel = ReturnType<typeof createReadModel>;
+
+/**
+ * The read model across partitions (LOTSE_PARTITIONS): every count and
+ * counter summed over the partitions' own (each partition's commits keep
+ * theirs); dead letters and backlog items are the deployment's, in partition 0.
+ */
+export function mergedReadModel(models: readonly ReadModel[]): ReadModel {
+  if (models.length === 1) return models[0]!;
+  return {
+    async countIndexes(names) {
+      const all = await Promise.all(models.map((m) => m.countIndexes(names)));
+      return names.map((_, i) => all.reduce((n, counts) => n + counts[i]!, 0));
+    },
+    async readCounters(name) {
+      const sum = new Map<string, number>();
+      for (const counters of await Promise.all(models.map((m) => m.readCounters(name)))) for (const [f, n] of counters) sum.set(f, (sum.get(f) ?? 0) + n);
+      return sum;
+    },
+    countDeadLetters: () => models[0]!.countDeadLetters(),
+    async readCostFacts(year, pairs, priorities) {
+      const [first, ...rest] = await Promise.all(models.map((m) => m.readCostFacts(year, pairs, priorities)));
+      return first!.map((row, i) => ({ ...row, tickets: row.tickets + rest.reduce((n, r) => n + r[i]!.tickets, 0) }));
+    },
+  };
+}

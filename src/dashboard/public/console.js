@@ -40,7 +40,7 @@ export const orgName = (id) => (id ? session.names.orgs[id] ?? id : '–');
 export const landName = (code) => (code ? session.names.lands[code] ?? code : '–');
 export const serviceName = (id) => (id ? session.names.services[id] ?? id : '–');
 /** A ticket id as the engine makes them (src/engine/ticket/ids.ts): `T`, ten characters of time, ten random. */
-export const TICKET_ID = /^T[0-9A-HJKMNP-TV-Z]{20}$/;
+export const TICKET_ID = /^T[0-9A-HJKMNP-TV-Z]{20}(?:-[1-9][0-9]?)?$/;
 export const ticketHref = (id) => `/dashboard/tickets/${encodeURIComponent(id)}`;
 export const levelText = (level) => (level === null || level === undefined ? t.ticket.level0 : t.level[level] ?? String(level));
 export const statusText = (status) => t.status[status] ?? status;

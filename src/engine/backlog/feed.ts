@@ -7,7 +7,6 @@ import { backlogIndexTerms, type CandidateFinder } from '../../store/backlog-ind
 import type { Keys } from '../../store/keys.js';
 import type { Locks } from '../../store/locks.js';
 import type { RecurringWindow } from '../../store/recurring-window.js';
-import { eventKeyText, idempotencyDigest } from '../idempotency-keys.js';
 import type { TicketEngine, TicketRecord } from '../ticket/index.js';
 import { itemIdFor } from './ids.js';
 import type { BacklogEngine, NewItem } from './interfaces.js';
@@ -193,8 +192,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
       ...(job.release !== undefined ? { release: job.release } : {}), ...(job.reason !== undefined ? { reason: job.reason } : {}),
       note: job.outcome === 'done' ? `Umsetzung ausgeliefert in Release ${job.release ?? ''}`.trim() : `Vorschlag abgelehnt: ${job.reason ?? ''}`.trim(),
     };
-    const key = keys.idempotency('lotse', idempotencyDigest(eventKeyText(job.ticketId, `${job.item}-v${job.version}`)));
-    return deps.tickets.tellBacklogOutcome(job.ticketId, outcome, key);
+    return deps.tickets.tellBacklogOutcome(job.ticketId, outcome, `${job.item}-v${job.version}`);
   }
 
   /**

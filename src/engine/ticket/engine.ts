@@ -11,7 +11,7 @@ import { checkCreation, createErrors } from './creation.js';
 import { planErasure, type ErasureCause } from './erasure.js';
 import type { BacklogOutcome, CreateOptions, Created, EventOptions, TicketEngine, TicketEngineDeps, TimerOutcome } from './interfaces.js';
 import { createTicketKind, type NewTicket, type TicketSnapshot } from './kind.js';
-import { listTickets as listPage } from './list.js';
+import { listTickets as listPage, storeLister } from './list.js';
 import { reachFacts, type TicketOrigin, type TicketRecord } from './record.js';
 import { allowedEventTypes } from './refusal.js';
 import { toSlaTimeline } from './sla-view.js';
@@ -141,8 +141,9 @@ export async function fireTimer(t: TicketPath, ticketId: string, epoch: number):
 }
 
 /** A decided backlog item tells a linked ticket once: a closed ticket is left alone, a retry applies nothing again. */
-export async function tellBacklogOutcome(t: TicketPath, ticketId: string, outcome: BacklogOutcome, key: string): Promise<{ applied: boolean }> {
-  const idempotency = { key, fp: fingerprint(outcome) };
+export async function tellBacklogOutcome(t: TicketPath, ticketId: string, outcome: BacklogOutcome, keyText: string): Promise<{ applied: boolean }> {
+  // The key's record is written by the ticket's commit: in the ticket's own partition.
+  const idempotency = { key: t.idempotency.key('lotse', idempotencyDigest(eventKeyText(ticketId, keyText))), fp: fingerprint(outcome) };
   const decide = (before: TicketRecord): Decision<TicketEventPayload> => (before.state.value === 'closed' ? { keep: null } : { send: outcome });
   try {
     return { applied: (await change(t.path, 'system', ticketId, decide, { idempotency })).status === 'applied' };
@@ -182,7 +183,7 @@ export async function ticketHistory(t: TicketPath, principal: Principal, id: str
 }
 
 export async function listTickets(t: TicketPath, principal: Principal, query: TicketListQuery) {
-  return listPage({ store: t.store, keys: t.keys, toRecord: t.path.kind.toRecord, topology: t.topology }, principal, query);
+  return listPage({ lister: t.lister ?? storeLister(t.store, t.keys), toRecord: t.path.kind.toRecord, topology: t.topology }, principal, query);
 }
 
 /** The ticket engine: its operations bound to their deps, as TicketEngine names them. */

@@ -25,4 +25,5 @@ function nextRandomByte(): number {
   return pool[offset++]!;
 }
 
-export const TICKET_ID_PATTERN = /^T[0-9A-HJKMNP-TV-Z]{20}$/;
+/** A ticket id: `T` and the ULID, and in a partition other than 0 its number (`-<p>`, src/domain/partitions.ts). */
+export const TICKET_ID_PATTERN = /^T[0-9A-HJKMNP-TV-Z]{20}(?:-[1-9][0-9]?)?$/;

@@ -8,7 +8,7 @@ import type { IdempotencyStore } from '../../store/idempotency.js';
 import type { Keys } from '../../store/keys.js';
 import type { TicketStore } from '../../store/ticket-store.js';
 import type { ErasureCause } from './erasure.js';
-import type { Sorted } from './list.js';
+import type { Sorted, TicketLister } from './list.js';
 import type { TicketRecord } from './record.js';
 import type { SlaTimeline } from './sla-view.js';
 
@@ -33,8 +33,8 @@ export interface TicketEngine {
   fireTimer(ticketId: string, epoch: number): Promise<TimerOutcome>;
   /** The ticket's armed timer now, if any (the sla worker checks a timer moved earlier meanwhile). */
   timerOf(ticketId: string): Promise<Timer | null>;
-  /** A decided backlog item tells a linked ticket, once per key: a closed or missing ticket is left alone. */
-  tellBacklogOutcome(ticketId: string, outcome: BacklogOutcome, idempotencyKey: string): Promise<{ applied: boolean }>;
+  /** A decided backlog item tells a linked ticket, once per key (`<item>-v<version>`; its record is the ticket's partition's): a closed or missing ticket is left alone. */
+  tellBacklogOutcome(ticketId: string, outcome: BacklogOutcome, keyText: string): Promise<{ applied: boolean }>;
   /** Lotse's own NOTE (mail from someone not the holder, an automatic reply), at most once per key: the key's record is written in the event's commit. */
   noteOnce(ticketId: string, text: string, idempotencyKey: string): Promise<{ record: TicketRecord; replayed: boolean }>;
   /** Erases the ticket's personal data through the one commit; null when nothing was left to erase. */
@@ -68,6 +68,8 @@ export interface TicketEngineDeps {
   logger: Logger;
   /** Told of every event committed to an existing ticket, after the commit (metrics: the handoff receipt latency). Must not throw. */
   onEventApplied?: (change: AppliedEvent) => void;
+  /** Where lists read: this engine's own store by default; across partitions, every partition's (mergedLister). */
+  lister?: TicketLister;
 }
 
 /** An event as committed: the ticket before and after it, and its history entry. */

@@ -51,18 +51,74 @@ export function indexesFor(principal: Principal, q: TicketListQuery): IndexName[
   return names;
 }
 
+/**
+ * Where lists read: pages of ticket ids of the index sets named (newest
+ * first, `next` the last id looked at, '' at the end) and the tickets of
+ * ids. One partition's store, or every partition's merged (mergedLister).
+ */
+export interface TicketLister {
+  listPage(names: IndexName[], cursor: string, limit: number): Promise<{ ids: string[]; next: string }>;
+  loadMany(ids: string[]): Promise<StoredTicket[]>;
+}
+
+/** One store's lists: LIST_PAGE over its own index sets. */
+export function storeLister(store: TicketStore, keys: Keys): TicketLister {
+  return {
+    listPage: (names, cursor, limit) => store.listPage(names.map((n) => keys.index(n)), cursor, limit),
+    loadMany: (ids) => store.loadMany(ids),
+  };
+}
+
+/**
+ * Lists across partitions without a second key: ticket ids sort by time in
+ * every partition, so each partition's page after the same cursor is read
+ * and merged. A partition that stopped early (its page full, or its scan
+ * budget spent) has looked at everything down to its `next`; the merged page
+ * holds what every partition has looked at (the ids at or above the highest
+ * such `next`), newest first, at most `limit`, and goes on from there.
+ */
+export function mergedLister(parts: readonly TicketLister[], partitionOf: (id: string) => number): TicketLister {
+  if (parts.length === 1) return parts[0]!;
+  return {
+    async listPage(names, cursor, limit) {
+      const pages = await Promise.all(parts.map((p) => p.listPage(names, cursor, limit)));
+      let boundary = '';
+      for (const page of pages) if (page.next !== '' && page.next > boundary) boundary = page.next;
+      const ids = pages.flatMap((page) => page.ids.filter((id) => id >= boundary)).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+      if (ids.length > limit) return { ids: ids.slice(0, limit), next: ids[limit - 1]! };
+      return { ids, next: boundary };
+    },
+    async loadMany(ids) {
+      const byPart = new Map<number, string[]>();
+      for (const id of ids) {
+        const p = partitionOf(id);
+        const list = byPart.get(p);
+        if (list) list.push(id);
+        else byPart.set(p, [id]);
+      }
+      const found = new Map<string, StoredTicket>();
+      await Promise.all([...byPart].map(async ([p, some]) => {
+        for (const s of await parts[p]!.loadMany(some)) found.set(s.id, s);
+      }));
+      return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
+    },
+  };
+}
+
+type ListDeps = { lister: TicketLister; toRecord: (s: StoredTicket) => TicketRecord; topology?: Topology };
+
 /** One page of tickets, newest first; `next` continues where it stopped. */
 export async function listTickets(
-  deps: { store: TicketStore; keys: Keys; toRecord: (s: StoredTicket) => TicketRecord; topology?: Topology },
+  deps: ListDeps,
   principal: Principal,
   q: TicketListQuery,
 ): Promise<{ items: TicketRecord[]; next: string | null; searched?: number; sorted?: Sorted }> {
   if (principal.role === 'steering') return { items: [], next: null };
-  const keys = indexesFor(principal, q).map((n) => deps.keys.index(n));
-  if (q.sort !== undefined) return sortedTickets(deps, keys, q as TicketListQuery & { sort: SortKey });
-  if (q.q !== undefined) return searchTickets(deps, keys, q as TicketListQuery & { q: string });
-  const page = await deps.store.listPage(keys, q.cursor ?? '', q.limit);
-  const items = (await deps.store.loadMany(page.ids)).map(deps.toRecord);
+  const names = indexesFor(principal, q);
+  if (q.sort !== undefined) return sortedTickets(deps, names, q as TicketListQuery & { sort: SortKey });
+  if (q.q !== undefined) return searchTickets(deps, names, q as TicketListQuery & { q: string });
+  const page = await deps.lister.listPage(names, q.cursor ?? '', q.limit);
+  const items = (await deps.lister.loadMany(page.ids)).map(deps.toRecord);
   return { items, next: page.next === '' ? null : page.next };
 }
 
@@ -73,8 +129,8 @@ export async function listTickets(
  * the last ticket read, so the next page goes on after it.
  */
 async function searchTickets(
-  deps: { store: TicketStore; toRecord: (s: StoredTicket) => TicketRecord },
-  keys: string[],
+  deps: ListDeps,
+  names: IndexName[],
   q: TicketListQuery & { q: string },
 ): Promise<{ items: TicketRecord[]; next: string | null; searched: number }> {
   const words = searchWords(q.q);
@@ -82,8 +138,8 @@ async function searchTickets(
   let cursor = q.cursor ?? '';
   let searched = 0;
   for (let step = 0; step < SEARCH_STEPS_MAX && items.length < q.limit && searched < SEARCH_SCAN_MAX; step++) {
-    const page = await deps.store.listPage(keys, cursor, Math.min(200, SEARCH_SCAN_MAX - searched));
-    const records = new Map((await deps.store.loadMany(page.ids)).map((s) => [s.id, deps.toRecord(s)] as const));
+    const page = await deps.lister.listPage(names, cursor, Math.min(200, SEARCH_SCAN_MAX - searched));
+    const records = new Map((await deps.lister.loadMany(page.ids)).map((s) => [s.id, deps.toRecord(s)] as const));
     let stoppedAt: string | null = null;
     for (const id of page.ids) {
       searched += 1;
@@ -136,8 +192,8 @@ const compare = (a: string | number, b: string | number) => (typeof a === 'numbe
  * the whole filtered set.
  */
 async function sortedTickets(
-  deps: { store: TicketStore; toRecord: (s: StoredTicket) => TicketRecord; topology?: Topology },
-  keys: string[],
+  deps: ListDeps,
+  names: IndexName[],
   q: TicketListQuery & { sort: SortKey },
 ): Promise<{ items: TicketRecord[]; next: string | null; searched?: number; sorted: Sorted }> {
   const words = q.q !== undefined ? searchWords(q.q) : null;
@@ -146,9 +202,9 @@ async function sortedTickets(
   let read = 0;
   let complete = false;
   for (let step = 0; step < SEARCH_STEPS_MAX && read < SORT_READ_MAX; step++) {
-    const page = await deps.store.listPage(keys, cursor, Math.min(200, SORT_READ_MAX - read));
+    const page = await deps.lister.listPage(names, cursor, Math.min(200, SORT_READ_MAX - read));
     read += page.ids.length;
-    for (const r of (await deps.store.loadMany(page.ids)).map(deps.toRecord)) if (!words || subjectMatches(r.data.subject, words)) all.push(r);
+    for (const r of (await deps.lister.loadMany(page.ids)).map(deps.toRecord)) if (!words || subjectMatches(r.data.subject, words)) all.push(r);
     if (page.next === '') {
       complete = true;
       break;

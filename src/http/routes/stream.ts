@@ -5,7 +5,8 @@ import type { Principal } from '../../domain/access.js';
 import { IdSchema, LandCodeSchema } from '../../domain/ids.js';
 import type { TicketEngine } from '../../engine/ticket/index.js';
 import { AppError } from '../../errors.js';
-import { compareStreamIds, type EventHub, type StreamEntry } from '../../store/event-hub.js';
+import { compareStreamIds, type PartitionEntry, type StreamEntry, type StreamSource } from '../../store/event-hub.js';
+import { decodePositions, encodePositions } from '../../domain/partitions.js';
 import { principalOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
 
@@ -16,7 +17,9 @@ import { problemResponses } from '../problem.js';
  * promise per message.
  */
 
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+/** A stream entry id; with partitions (LOTSE_PARTITIONS), one per partition joined by `_` (store/partitions.ts). */
+const STREAM_ID = /^\d{1,20}-\d{1,20}(?:_\d{1,20}-\d{1,20}){0,63}$/;
+const STREAM_ID_HINT = 'a stream entry id like 1767000000000-0 (with partitions, one per partition joined by _)';
 const list = <T extends z.ZodType<string>>(item: T) =>
   z
     .string()
@@ -32,7 +35,7 @@ const StreamQuery = z.strictObject({
   land: list(LandCodeSchema).describe('Land codes, comma-separated'),
   service: list(IdSchema).describe('Service ids, comma-separated'),
   type: list(z.string().regex(/^[a-z0-9.-]{1,100}$/)).describe('CloudEvent types, comma-separated: lotse.ticket.created,…'),
-  lastEventId: z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional().describe('For EventSource reconnects that cannot set the header'),
+  lastEventId: z.string().regex(STREAM_ID, STREAM_ID_HINT).optional().describe('For EventSource reconnects that cannot set the header'),
   heartbeat: z.enum(['comment', 'event']).default('comment').describe('comment: `: heartbeat` lines; event: `event: heartbeat` (visible to an EventSource)'),
 });
 type Filters = z.infer<typeof StreamQuery>;
@@ -125,7 +128,7 @@ function makeFilter(engine: TicketEngine, principal: Principal, f: Filters) {
   };
 }
 
-const frame = (e: StreamEntry) => `id: ${e.id}\ndata: ${e.event}\n\n`;
+const frame = (e: StreamEntry, id: string) => `id: ${id}\ndata: ${e.event}\n\n`;
 
 /**
  * What of an event the steering committee may read: the envelope and the
@@ -143,17 +146,17 @@ export function steeringView(event: Record<string, unknown>): Record<string, unk
   if (data.actor && typeof data.actor === 'object') data.actor = pick(data.actor as Record<string, unknown>, ['orgId', 'role', 'system']);
   return { ...pick(event, STEERING_ENVELOPE), data };
 }
-function steeringFrame(e: StreamEntry): string {
+function steeringFrame(e: StreamEntry, id: string): string {
   let text = steeringText.get(e);
   if (text === undefined) {
     const event = parsedOf(e);
     text = event ? JSON.stringify(steeringView(event as Record<string, unknown>)) : '{}';
     steeringText.set(e, text);
   }
-  return `id: ${e.id}\ndata: ${text}\n\n`;
+  return `id: ${id}\ndata: ${text}\n\n`;
 }
 
-export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOptions): FastifyPluginAsyncZod {
+export function streamRoutes(engine: TicketEngine, hub: StreamSource, opts: StreamOptions): FastifyPluginAsyncZod {
   const maxQueued = opts.maxQueued ?? 2000;
   const maxBuffered = opts.maxBuffered ?? 1024 * 1024;
   const maxClients = opts.maxClients ?? 1000;
@@ -176,7 +179,7 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
         summary: 'Server-sent events of ticket events (CloudEvents), resuming after Last-Event-ID; operators see all, others the tickets in their reach',
         description: 'Each event: `id:` the stream entry id, `data:` the CloudEvent JSON. Heartbeats keep the connection open. A client that reads too slowly is dropped and resumes with Last-Event-ID.',
         querystring: StreamQuery,
-        headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, 'a stream entry id like 1767000000000-0').optional() }),
+        headers: z.object({ 'last-event-id': z.string().regex(STREAM_ID, STREAM_ID_HINT).optional() }),
         response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses(400, 401, 403, 429, 503) },
       },
     }, async (req, reply) => {
@@ -202,8 +205,16 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
       res.write('retry: 3000\n\n');
       perKey.set(keyOf, (perKey.get(keyOf) ?? 0) + 1);
 
-      const queue: StreamEntry[] = [];
-      let lastSent = resumeFrom ?? '0-0';
+      const queue: PartitionEntry[] = [];
+      // Where the client stands: one stream id per partition, sent as one `id:` (encodePositions).
+      let lastSent = decodePositions(resumeFrom ?? '0-0', hub.partitions);
+      /** Moves the client past an entry; false when it was there already. */
+      const passes = (entry: PartitionEntry): boolean => {
+        if (compareStreamIds(entry.id, lastSent[entry.partition] ?? '0-0') <= 0) return false;
+        lastSent[entry.partition] = entry.id;
+        return true;
+      };
+      const toFrameNow = (entry: PartitionEntry) => toFrame(entry, encodePositions(lastSent));
       let catchingUp = true;
       let pumping = false;
       let ended = false;
@@ -235,9 +246,8 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
         try {
           while (!ended && queue.length > 0) {
             const entry = queue.shift()!;
-            if (compareStreamIds(entry.id, lastSent) <= 0) continue;
-            if (await accepts(entry)) batch += toFrame(entry);
-            lastSent = entry.id;
+            if (!passes(entry)) continue;
+            if (await accepts(entry)) batch += toFrameNow(entry);
             if (batch.length > 64 * 1024) {
               send(batch);
               batch = '';
@@ -272,22 +282,23 @@ export function streamRoutes(engine: TicketEngine, hub: EventHub, opts: StreamOp
       try {
         if (resumeFrom === undefined) lastSent = await hub.tail();
         else {
-          const replay = await hub.replay(resumeFrom, replayMax);
-          if (replay.entries.length === 0 && replay.truncated) lastSent = await hub.tail();
+          const replay = await hub.replay([...lastSent], replayMax);
           if (replay.truncated) send(`: replay limited to the newest ${replayMax} entries\n\n`);
           for (const entry of replay.entries) {
             if (ended) return;
-            if (await accepts(entry)) send(toFrame(entry));
-            lastSent = entry.id;
+            passes(entry);
+            if (await accepts(entry)) send(toFrameNow(entry));
           }
+          // Past what the bound left out, too.
+          lastSent = replay.positions;
         }
         send(': connected\n\n');
         for (let read = 0; read <= Math.max(replayMax, 500); ) {
           const page = await hub.after(lastSent, 500);
           for (const entry of page) {
             if (ended) return;
-            if (await accepts(entry)) send(toFrame(entry));
-            lastSent = entry.id;
+            if (!passes(entry)) continue;
+            if (await accepts(entry)) send(toFrameNow(entry));
           }
           read += page.length;
           if (page.length < 500 || ended) break;

@@ -1,0 +1,61 @@
+import { LAND_CODES } from './ids.js';
+
+/**
+ * Partitions (LOTSE_PARTITIONS, CONTRACT "Partitions"): which partition a
+ * ticket belongs to, told by its Land when it is made and by its id ever
+ * after. src/store/partitions.ts says where each partition's keys are.
+ */
+
+/** At most this many partitions: each costs its workers' connections and a read per list page. */
+export const PARTITIONS_MAX = 64;
+
+const ID_SUFFIX = /-([1-9][0-9]?)$/;
+
+/** The partition a ticket id names: its `-<p>` suffix, or 0 for an id without one. */
+export function partitionOfId(id: string): number {
+  const m = ID_SUFFIX.exec(id);
+  return m ? Number(m[1]) : 0;
+}
+
+/** A new ticket's id in partition p: the id as it is in partition 0, with `-<p>` after it elsewhere. */
+export const idInPartition = (id: string, p: number): string => (p === 0 ? id : `${id}-${p}`);
+
+/** The partition of a Land: its place in the fixed order of the Länder, modulo the count; so a Land's tickets, lists and timers stay together. */
+export function partitionOfLand(land: string, count: number): number {
+  const at = (LAND_CODES as readonly string[]).indexOf(land);
+  return at < 0 || count <= 1 ? 0 : at % count;
+}
+
+/** Where a deployment's partitions are: their prefixes, and which partition a Land and a ticket id belong to. */
+export interface PartitionLayout {
+  count: number;
+  prefixes: readonly string[];
+  ofLand(land: string): number;
+  ofId(ticketId: string): number;
+}
+
+export function makeLayout(prefixes: readonly string[]): PartitionLayout {
+  const count = prefixes.length;
+  return {
+    count,
+    prefixes,
+    ofLand: (land) => partitionOfLand(land, count),
+    // An id naming a partition this deployment does not have is looked for in partition 0, where it is not found.
+    ofId: (id) => {
+      const p = partitionOfId(id);
+      return p < count ? p : 0;
+    },
+  };
+}
+
+/**
+ * Encodes the positions of a partitioned stream as one `Last-Event-ID`:
+ * with one partition the stream entry id itself, else each partition's joined by `_`.
+ */
+export const encodePositions = (ids: readonly string[]): string => ids.join('_');
+
+/** The positions an id names, one per partition; missing ones are the start (`0-0`): a client from before a raised count gets what the new partitions hold. */
+export function decodePositions(id: string, count: number): string[] {
+  const parts = id.split('_');
+  return Array.from({ length: count }, (_, i) => parts[i] ?? '0-0');
+}
