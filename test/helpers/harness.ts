@@ -82,7 +82,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       await app?.close();
       await runtime.close();
       await waitFor(async () => (await openConnections(admin, prefix)).length === 0, { timeoutMs: 5000, what: `connections of ${prefix} to close` });
-      await dropPrefix(admin, prefix);
+      // Every partition's keys (LOTSE_PARTITIONS), the first of them the prefix itself.
+      for (const p of runtime.layout.prefixes) await dropPrefix(admin, p);
       admin.disconnect();
     },
   };
