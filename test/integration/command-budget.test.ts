@@ -307,6 +307,9 @@ function expectBudget(c: Counted, budget: Budget) {
   expect((c.waits.bzpopmin ?? 0) + (c.waits.xreadgroup ?? 0)).toBeLessThan(60);
 }
 
+/** The partitions' prefixes of the Lotse under test (LOTSE_PARTITIONS), the first of them `prefix`. */
+let partitionPrefixes: string[] = [];
+
 beforeAll(async () => {
   server = await startRedisServer();
   admin = new Redis(server.url);
@@ -324,15 +327,17 @@ afterAll(async () => {
 });
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close();
-  await dropPrefix(admin, prefix);
+  for (const p of partitionPrefixes) await dropPrefix(admin, p);
   prefix = '';
+  partitionPrefixes = [];
 });
 
 /** Lotse on this file's Redis under a fresh prefix: the roles above, and the API on a loopback port. */
-async function startLotse(topology: Topology = defaultTopology): Promise<{ runtime: Runtime; url: string }> {
+async function startLotse(topology: Topology = defaultTopology, env: Record<string, string> = {}): Promise<{ runtime: Runtime; url: string }> {
   prefix = newPrefix('bud');
-  const config = loadConfig({ LOTSE_PREFIX: prefix, LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const config = loadConfig({ LOTSE_PREFIX: prefix, LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const runtime = await createRuntime({ config, redisUrl: server.url, topology, logger: createLogger('silent'), env: {} });
+  partitionPrefixes = [...runtime.layout.prefixes];
   await runtime.startWorkers(ROLES);
   const app = await runtime.buildApp();
   open.push(async () => {
@@ -352,12 +357,16 @@ async function startLotse(topology: Topology = defaultTopology): Promise<{ runti
  * could miss the job between them.
  */
 async function settled(): Promise<boolean> {
-  // The recurring-problem window's feed too: an entry is deleted once it is observed.
-  const tx = admin.multi().xlen(`${prefix}:outbox`).xlen(`${prefix}:rfeed`);
-  for (const q of ['intake', 'events', 'backlog', 'webhook', 'handoff-dataport', 'sla']) {
-    tx.llen(`${prefix}:${q}:wait`).llen(`${prefix}:${q}:active`).zcard(`${prefix}:${q}:prioritized`);
-    if (q !== 'sla') tx.zcard(`${prefix}:${q}:delayed`);
+  const tx = admin.multi();
+  // Each partition's outbox, recurring-problem feed (an entry is deleted once it is observed) and own queues; the deployment's other queues.
+  for (const p of partitionPrefixes) {
+    tx.xlen(`${p}:outbox`).xlen(`${p}:rfeed`);
+    for (const q of ['intake', 'events', 'sla']) {
+      tx.llen(`${p}:${q}:wait`).llen(`${p}:${q}:active`).zcard(`${p}:${q}:prioritized`);
+      if (q !== 'sla') tx.zcard(`${p}:${q}:delayed`);
+    }
   }
+  for (const q of ['backlog', 'webhook', 'handoff-dataport']) tx.llen(`${prefix}:${q}:wait`).llen(`${prefix}:${q}:active`).zcard(`${prefix}:${q}:prioritized`).zcard(`${prefix}:${q}:delayed`);
   const replies = (await tx.exec()) ?? [];
   return replies.every(([err, n]) => !err && n === 0);
 }
@@ -470,4 +479,17 @@ it('one SLA timer firing (the first-response warning), with its effects', async 
   await untilSettled('the creation', () => armed(id, 1));
   const c = await counter.count(async () => void (await untilSettled('the warning and the next timer', async () => (await gone(id, 1)) && (await armed(id, 2)))));
   expectBudget(c, SLA_TIMER);
+});
+
+it('partitions add no command: a ticket of partition 1 of 3, created over HTTP, costs what one in a single partition does', async () => {
+  const { url, runtime } = await startLotse(defaultTopology, { LOTSE_PARTITIONS: '3' });
+  expect(runtime.layout.count).toBe(3);
+  // Hamburg is partition 1 of 3 (src/domain/partitions.ts): its keys, queues and relay are partition 1's.
+  const one = async () => {
+    const created = await call(url, '/v1/tickets', 'desk-HH', ticketBody({ land: 'HH' }), 201);
+    expect(String(created.id)).toMatch(/-1$/);
+    await untilSettled('the creation and its effects');
+  };
+  await one();
+  expectBudget(await counter.count(one), HTTP_CREATE);
 });
