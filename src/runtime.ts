@@ -69,6 +69,9 @@ import { createMailStore } from './store/mail-store.js';
 export const WORKER_ROLES = ['intake', 'events', 'sla', 'relay', 'webhook', 'backlog', 'retention', 'mail', 'connector'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
+/** The roles whose workers serve partitions (`lotse worker --partitions`): each partition's queues, outbox and feed. */
+const PARTITIONED_ROLES: readonly WorkerRole[] = ['intake', 'events', 'sla', 'relay', 'backlog'];
+
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
 /** A heartbeat this old belongs to a process that is gone: removed from `<prefix>:hb`. */
@@ -212,10 +215,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const instance = `${hostname()}:${process.pid}`;
   let heartbeat: NodeJS.Timeout | undefined;
 
+  /** `role@instance`; with partitions, a role that works per partition also beats as `role/<p>@instance` for each partition it serves. */
+  function beatMembers(): string[] {
+    const perPartition = layout.count > 1 ? [...roles].filter((r) => PARTITIONED_ROLES.includes(r)).flatMap((r) => served.map((p) => `${r}/${p}@${instance}`)) : [];
+    return [...[...roles].map((r) => `${r}@${instance}`), ...perPartition];
+  }
+
   async function beat() {
     if (roles.size === 0) return;
     // Whoever beats also drops the beats of processes gone for longer than HEARTBEAT_GONE_MS: the set holds live processes only.
-    await recordBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`), Date.now(), HEARTBEAT_GONE_MS).catch(() => undefined);
+    await recordBeats(redis, keys, beatMembers(), Date.now(), HEARTBEAT_GONE_MS).catch(() => undefined);
   }
 
   const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
@@ -321,10 +330,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       name: 'workers',
       check: async () => {
         const live = await liveMembers(redis, keys, Date.now() - HEARTBEAT_STALE_MS);
-        const liveRoles = new Set(live.map((m) => m.split('@')[0]));
+        const liveRoles = new Set(live.map((m) => m.split('@')[0]!.split('/')[0]));
         // Webhook workers are needed only where some organisation has a webhook; mail workers only where mail is configured; connector workers where some organisation has a connector.
         const missing = WORKER_ROLES.filter((r) => !liveRoles.has(r) && !(r === 'webhook' && webhookTargets.size === 0) && !(r === 'mail' && !mail.configured) && !(r === 'connector' && connectorTargets.size === 0));
-        return missing.length === 0 || { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
+        // With partitions, each partition needs its own workers of those roles somewhere.
+        const liveParts = new Set(live.map((m) => m.split('@')[0]));
+        const unserved = layout.count > 1 ? PARTITIONED_ROLES.flatMap((r) => layout.prefixes.map((_, p) => `${r}/${p}`)).filter((rp) => !liveParts.has(rp) && liveRoles.has(rp.split('/')[0]!)) : [];
+        if (missing.length > 0) return { ok: false as const, reason: `missing roles: ${missing.join(', ')}` };
+        return unserved.length === 0 || { ok: false as const, reason: `partitions without workers: ${unserved.join(', ')}` };
       },
     },
   ];
@@ -387,7 +400,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (heartbeat) clearInterval(heartbeat);
       await sampler.stop();
       await hub.close();
-      await removeBeats(redis, keys, [...roles].map((r) => `${r}@${instance}`)).catch(() => undefined);
+      await removeBeats(redis, keys, beatMembers()).catch(() => undefined);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s()), mail.stop()]), deadline]);
       await Promise.all(cells.map((c) => c.queues.close()));

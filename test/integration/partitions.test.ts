@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAND_CODES } from '../../src/domain/ids.js';
+import { LAND_CODES, type LandCode } from '../../src/domain/ids.js';
 import { partitionOfId } from '../../src/domain/partitions.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/logger.js';
 import type { App } from '../../src/http/app.js';
 import { createRuntime, WORKER_ROLES } from '../../src/runtime.js';
 import { resolvePartitionPrefixes } from '../../src/store/partitions.js';
-import { bearer, createHarness, defaultTopology, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { bearer, createHarness, dropPrefix, defaultTopology, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
 /**
@@ -64,6 +64,31 @@ describe('partitions on one Redis', () => {
   it('refuses a process asked to serve a partition the deployment does not have', async () => {
     const config = loadConfig({ LOTSE_PREFIX: h.prefix, LOTSE_PARTITIONS: '3', LOG_LEVEL: 'silent' });
     await expect(createRuntime({ config, redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('silent'), env: {}, partitions: [0, 3] })).rejects.toThrow(/partitions: 3 not among this deployment's 3/);
+  });
+
+  it('is ready only when every partition has its workers: a process serving partition 0 of 2 alone names partition 1\'s', async () => {
+    const prefix = `${h.prefix}x`;
+    const config = loadConfig({ LOTSE_PREFIX: prefix, LOTSE_PARTITIONS: '2', LOG_LEVEL: 'silent' });
+    const one = await createRuntime({ config, redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('silent'), env: {}, partitions: [0] });
+    try {
+      await one.startWorkers(['intake', 'events', 'sla', 'relay', 'backlog', 'retention']);
+      const oneApp = await one.buildApp();
+      const res = await oneApp.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().reasons).toEqual({ workers: 'partitions without workers: intake/1, events/1, sla/1, relay/1, backlog/1' });
+      // A second process for partition 1 makes the deployment ready.
+      const other = await createRuntime({ config, redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('silent'), env: {}, partitions: [1] });
+      try {
+        await other.startWorkers(['intake', 'events', 'sla', 'relay', 'backlog']);
+        expect((await oneApp.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      } finally {
+        await other.close();
+      }
+      await oneApp.close();
+    } finally {
+      await one.close();
+      for (const p of one.layout.prefixes) await dropPrefix(h.redis, p);
+    }
   });
 
   it('puts a ticket in its Land\'s partition: the id names it, its keys, timer and stream events are there', async () => {
@@ -130,7 +155,7 @@ describe('partitions on one Redis', () => {
     // Sorted by Land over all partitions.
     const sorted = (await app.inject({ method: 'GET', url: '/v1/tickets?q=Partitionstest&sort=land&limit=16', headers: bearer('ops-bremen') })).json() as { items: { land: string }[]; sorted: { over: number } };
     expect(sorted.sorted.over).toBe(16);
-    const names = sorted.items.map((t) => defaultTopology.lands.get(t.land)!.name.toLocaleLowerCase('de'));
+    const names = sorted.items.map((t) => defaultTopology.lands.get(t.land as LandCode)!.name.toLocaleLowerCase('de'));
     expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b, 'de')));
   });
 
