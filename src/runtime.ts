@@ -388,7 +388,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
             await app.register(streamRoutes(engine, hub, { heartbeatMs: config.streamHeartbeatMs, maxPerKey: config.stream.maxPerKey, replayMax: config.stream.replayMax }));
             await app.register(dashboardRoutes({ topology, principals, sessions, overview, engine, now }));
             await app.register(sessionAdminRoutes({ topology, sessions }));
-            await app.register(bullBoardRoutes({ queues: stats.queueNames.map((n) => queues.queue(n)), sessions }));
+            // Partition 0's queues and the deployment's; then every other partition's own intake, events and sla queues.
+            const partitionQueues = cells.slice(1).flatMap((c) => PARTITIONED_QUEUES.map((n) => ({ queue: c.queues.queue(n), partition: c.p })));
+            await app.register(bullBoardRoutes({ queues: [...stats.queueNames.map((n) => queues.queue(n)), ...partitionQueues], sessions }));
             if (metricsOnApi) await app.register(metricsRoute(metrics, config.metricsPath));
           },
         ],

@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { boardQueueName } from './queue-list.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
@@ -59,15 +60,17 @@ export function localisePage(html: string): string {
 }
 
 interface BoardDeps {
-  queues: Queue[];
+  /** Every queue, a partition's own (LOTSE_PARTITIONS) with its number: shown as `p<n>.<queue>` (boardQueueName). */
+  queues: (Queue | { queue: Queue; partition: number })[];
   sessions: Sessions;
 }
 
-function board(path: string, queues: Queue[], readOnly: boolean) {
+function board(path: string, queues: BoardDeps['queues'], readOnly: boolean) {
   const adapter = new FastifyAdapter();
   adapter.setBasePath(path);
-  const queueAdapters = queues.map((q) => {
-    const a = new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly });
+  const queueAdapters = queues.map((entry) => {
+    const [q, partition] = 'partition' in entry ? [entry.queue, entry.partition] : [entry, 0];
+    const a = new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly, ...(partition > 0 ? { prefix: boardQueueName('', partition), displayName: `${q.name} · Partition ${partition}` } : {}) });
     a.setFormatter('data', withoutReporter);
     return a;
   });

@@ -9,6 +9,7 @@ import { principalOf } from '../http/auth.js';
 import { sendProblem } from '../http/problem.js';
 import { handoffQueueName, QUEUE } from '../queue/names.js';
 import { boardUrl } from './queue-list.js';
+import { partitionOfId } from '../domain/partitions.js';
 import type { Sessions } from './sessions.js';
 import { z } from 'zod';
 
@@ -71,7 +72,7 @@ function jobsOf(record: Awaited<ReturnType<Engine['getTicket']>>) {
   const jobs: { label: 'timer' | 'handoff'; queue: string; jobId?: string; orgId?: string; url: string; at?: string }[] = [];
   if (timer) {
     const jobId = timerJobId(record.id, timer.epoch);
-    jobs.push({ label: 'timer', queue: QUEUE.sla, jobId, url: boardUrl(QUEUE.sla, jobId), at: new Date(timer.at).toISOString() });
+    jobs.push({ label: 'timer', queue: QUEUE.sla, jobId, url: boardUrl(QUEUE.sla, jobId, partitionOfId(record.id)), at: new Date(timer.at).toISOString() });
   }
   if (handoff) jobs.push({ label: 'handoff', queue: handoffQueueName(handoff.orgId), orgId: handoff.orgId, url: boardUrl(handoffQueueName(handoff.orgId)) });
   return jobs;

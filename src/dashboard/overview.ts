@@ -8,6 +8,7 @@ import type { QueueReader } from '../queue/partitioned.js';
 import type { DeadLetters } from '../webhooks/dead-letters.js';
 import type { ConnectorHealth } from '../store/connector-store.js';
 import { boardUrl } from './queue-list.js';
+import { partitionOfId } from '../domain/partitions.js';
 import type { Sampler } from './sampler.js';
 import type { StatsReader } from './stats-reader.js';
 
@@ -69,7 +70,7 @@ export function createOverview(o: { engine: TicketEngine; topology: Topology; qu
     const jobs: JobLink[] = [];
     if (ctx.timer) {
       const jobId = timerJobId(r.id, ctx.timer.epoch);
-      jobs.push({ queue: QUEUE.sla, jobId, url: boardUrl(QUEUE.sla, jobId) });
+      jobs.push({ queue: QUEUE.sla, jobId, url: boardUrl(QUEUE.sla, jobId, partitionOfId(r.id)) });
     }
     return {
       id: r.id, subject: r.data.subject, land: ctx.facts.land, service: ctx.facts.service, priority: ctx.priority,

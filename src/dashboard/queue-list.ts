@@ -9,5 +9,8 @@ export function lotseQueueNames(topology: Topology): string[] {
 }
 
 /** Where bull-board shows a queue, or one job of it. */
-export const boardUrl = (queue: string, jobId?: string) =>
-  `/admin/queues/queue/${encodeURIComponent(queue)}${jobId ? `/${encodeURIComponent(jobId)}` : ''}`;
+export const boardUrl = (queue: string, jobId?: string, partition = 0) =>
+  `/admin/queues/queue/${encodeURIComponent(boardQueueName(queue, partition))}${jobId ? `/${encodeURIComponent(jobId)}` : ''}`;
+
+/** A queue's name on the board: a partition's own queue (LOTSE_PARTITIONS) as `p<n>.<queue>` beside partition 0's. */
+export const boardQueueName = (queue: string, partition = 0) => (partition === 0 ? queue : `p${partition}.${queue}`);

@@ -203,6 +203,21 @@ describe('partitions on one Redis', () => {
     expect(resumed.frames.some((f) => created(f) && first.includes(JSON.parse(f.data!).subject))).toBe(false);
   });
 
+  it('links a partition\'s timer into the queue board, where each partition\'s own queues are listed', async () => {
+    const id = await create('NI');
+    await waitFor(async () => (await h.redis.zscore(`${prefixes[2]}:sla:delayed`, `timer-${id}-1`)) !== null, { what: 'the timer' });
+    const login = await app.inject({ method: 'POST', url: '/dashboard/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'key=dev-ops-bremen' });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const ticket = (await app.inject({ method: 'GET', url: `/dashboard/api/tickets/${id}`, headers: { cookie } })).json() as { jobs: { label: string; url: string }[] };
+    expect(ticket.jobs.find((j) => j.label === 'timer')?.url).toBe(`/admin/queues/queue/p2.sla/timer-${id}-1`);
+    const listed = await app.inject({ method: 'GET', url: '/admin/queues/api/queues?activeQueue=p2.sla&status=delayed', headers: { cookie } });
+    expect(listed.statusCode, listed.body).toBe(200);
+    const queues = (listed.json() as { queues: { name: string; displayName?: string }[] }).queues;
+    expect(queues.map((q) => q.name)).toEqual(expect.arrayContaining(['sla', 'p1.sla', 'p2.sla', 'p1.intake', 'p2.events']));
+    const job = await app.inject({ method: 'GET', url: `/admin/queues/api/queues/p2.sla/timer-${id}-1`, headers: { cookie } });
+    expect(job.statusCode, job.body).toBe(200);
+  });
+
   it('creates once per idempotency key: a retried create answers the same ticket from its partition', async () => {
     const body = ticketBody({ land: 'NI', service: 'elfe' });
     const a = await app.inject({ method: 'POST', url: '/v1/tickets', headers: { ...bearer('desk-NI'), 'idempotency-key': 'part-once' }, payload: body });
