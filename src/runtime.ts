@@ -207,7 +207,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       return conn;
     },
   })));
-  const sampler = createSampler({ samples: createChartSamples(redis, keys), stats, logger, now });
+  const sampler = createSampler({ samples: createChartSamples(redis, keys, cells.map((c) => c.keys)), stats, logger, now });
   const overview = createOverview({ engine, topology, queues: readQueues, deadLetters, stats, sampler, now, connectorHealth });
   const workers: Worker[] = [];
   const stoppers: (() => Promise<void>)[] = [];

@@ -27,10 +27,11 @@ export async function readSamples(redis: RedisClient, key: string): Promise<stri
 }
 
 /** The board's chart series (`dash:series`) and the events stream it counts, bound to one client and prefix. */
-export function createChartSamples(redis: RedisClient, keys: Keys) {
+export function createChartSamples(redis: RedisClient, keys: Keys, partitionKeys: readonly Keys[] = [keys]) {
   return {
-    /** Ticket events published in [fromMs, toMs), at most `cap`. */
-    countEvents: (fromMs: number, toMs: number, cap: number) => countStreamEntries(redis, keys.events, fromMs, toMs, cap),
+    /** Ticket events published in [fromMs, toMs), at most `cap` in each partition's stream (LOTSE_PARTITIONS), summed. */
+    countEvents: async (fromMs: number, toMs: number, cap: number) =>
+      (await Promise.all(partitionKeys.map((k) => countStreamEntries(redis, k.events, fromMs, toMs, cap)))).reduce((a, b) => a + b, 0),
     /** Writes the minute's sample unless another process wrote it; false then. */
     append: (minute: number, sample: string, keep: number) => appendSample(redis, keys.dashboardSeries, minute, sample, keep),
     read: () => readSamples(redis, keys.dashboardSeries),
