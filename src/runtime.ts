@@ -10,12 +10,13 @@ import { createConnectorWorker } from '../workers/connector.worker.js';
 import { loadConnectorSettings, resolveConnectors } from './connectors/settings.js';
 import { createConnectorStore, partitionedConnectorStore } from './store/connector-store.js';
 import { createBacklogWorker, createFeedReaderLoop } from '../workers/backlog.worker.js';
-import { createBacklogEngine, createBacklogFeed, type BacklogEngine } from './engine/backlog/index.js';
+import { createBacklogEngine, createBacklogFeed, itemIdFor, type BacklogEngine } from './engine/backlog/index.js';
+import { partitionedBacklogEngine } from './engine/backlog/partitioned.js';
 import { createBacklogStore } from './store/backlog-store.js';
 import { makeBacklogListing } from './store/backlog-listing.js';
 import { makeCandidateFinder } from './store/backlog-index.js';
 import { makeLocks } from './store/locks.js';
-import { createFeedReader, makeRecurringWindow } from './store/recurring-window.js';
+import { createFeedReader, makeRecurringWindow, partitionedWindow } from './store/recurring-window.js';
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
@@ -180,8 +181,20 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   observeEvent = metrics.observeEvent;
   const metricsOnApi = config.metricsPort === undefined || config.metricsPort === config.port;
-  const backlog = createBacklogEngine({
-    topology, store: createBacklogStore(redis, keys), keys, listing: makeBacklogListing(redis, keys), idempotency: createIdempotencyStore(redis, keys), now, source: `urn:lotse:${config.prefix}`, logger,
+  // The backlog by service (LOTSE_PARTITIONS): each partition's items, listing sets and text index are its services'.
+  const backlogCells = cells.map((c) => {
+    const store = createBacklogStore(redis, c.keys);
+    const deps = { topology, store, keys: c.keys, listing: makeBacklogListing(redis, c.keys), idempotency: createIdempotencyStore(redis, c.keys), now, source: `urn:lotse:${config.prefix}`, logger };
+    return { deps, engine: createBacklogEngine(deps) };
+  });
+  const backlog = partitionedBacklogEngine({
+    layout,
+    engines: backlogCells.map((b) => b.engine),
+    lists: createBacklogEngine({
+      ...backlogCells[0]!.deps,
+      listing: { read: async (sort, scope, from, count) => (await Promise.all(backlogCells.map((b) => b.deps.listing.read(sort, scope, from, count)))).flat() },
+      store: { ...backlogCells[0]!.deps.store, loadMany: async (ids) => (await Promise.all(backlogCells.map((b, p) => b.deps.store.loadMany(ids.filter((id) => layout.ofId(id) === p))))).flat() },
+    }),
   });
   const deadLetters = createDeadLetters({ store: createDeadLetterStore(redis, keys), queues, attempts: webhookSettings.attempts, mailAttempts: mailSettings.attempts, connectorAttempts: connectorSettings.attempts });
   const mail: MailRoom = createMailRoom({ settings: mailSettings, topology, engine, store: createMailStore(redis, config.prefix), queues, deadLetters, logger: logger.child({ role: 'mail' }), now });
@@ -245,8 +258,19 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       for (const c of servedCells) workers.push(createSlaWorker({ ...cellDeps(c), engine }, config.concurrency));
     },
     backlog: () => {
+      const finders = cells.map((c) => makeCandidateFinder(redis, c.prefix));
       const feed = createBacklogFeed({
-        topology, keys, findCandidates: makeCandidateFinder(redis, keys.prefix), window: makeRecurringWindow(redis, keys), locks: makeLocks(redis), tickets: engine, backlog, now, logger,
+        topology,
+        keys,
+        // A service's text index and recurring-problem window are in its backlog's partition; its items' ids name that partition.
+        findCandidates: (service, analysed) => finders[layout.ofService(service)]!(service, analysed),
+        window: partitionedWindow(cells.map((c) => makeRecurringWindow(redis, c.keys)), layout.ofService),
+        itemIdOf: (origin, service) => idInPartition(itemIdFor(origin), layout.ofService(service)),
+        locks: makeLocks(redis),
+        tickets: engine,
+        backlog,
+        now,
+        logger,
       });
       workers.push(createBacklogWorker({ ...workerDeps, feed }, config.concurrency));
       // Each served partition's recurring-problem feed (`rfeed`, written by its commits), read in batches beside the queue.
@@ -275,9 +299,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     },
     retention: async () => {
       // Each partition's tickets by their own sets, outbox and stream; dead letters and the recurring window are the deployment's.
-      const baseScan = createRetentionScan(redis, keys);
+      const scans = cells.map((c) => createRetentionScan(redis, c.keys));
+      const baseScan = scans[0]!;
       const parts = cells.map((c) => {
-        const scan = c.p === 0 ? baseScan : { ...createRetentionScan(redis, c.keys), purgeDeliveries: baseScan.purgeDeliveries, forgetRecurringTicket: baseScan.forgetRecurringTicket };
+        // A ticket's recurring-window entry is in its service's partition: looked for in each.
+        const forgetRecurringTicket = async (id: string) => {
+          await Promise.all(scans.map((s) => s.forgetRecurringTicket(id)));
+        };
+        const scan = { ...scans[c.p]!, purgeDeliveries: baseScan.purgeDeliveries, forgetRecurringTicket };
         const onCell = (queue: string) => PARTITIONED_QUEUES.includes(queue);
         const cellPresence = createJobPresence(redis, c.prefix);
         const basePresence = createJobPresence(redis, config.prefix);

@@ -26,12 +26,30 @@ export function partitionOfLand(land: string, count: number): number {
   return at < 0 || count <= 1 ? 0 : at % count;
 }
 
+/**
+ * The partition of a service's backlog (its items, listing and text index,
+ * its recurring-problem window): FNV-1a of the service id, modulo the count,
+ * so it does not move when the topology gains or loses a service.
+ */
+export function partitionOfService(service: string, count: number): number {
+  if (count <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < service.length; i++) {
+    h ^= service.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % count;
+}
+
 /** Where a deployment's partitions are: their prefixes, and which partition a Land and a ticket id belong to. */
 export interface PartitionLayout {
   count: number;
   prefixes: readonly string[];
   ofLand(land: string): number;
-  ofId(ticketId: string): number;
+  /** The partition of a service's backlog. */
+  ofService(service: string): number;
+  /** The partition a ticket's or backlog item's id names. */
+  ofId(id: string): number;
 }
 
 export function makeLayout(prefixes: readonly string[]): PartitionLayout {
@@ -40,6 +58,7 @@ export function makeLayout(prefixes: readonly string[]): PartitionLayout {
     count,
     prefixes,
     ofLand: (land) => partitionOfLand(land, count),
+    ofService: (service) => partitionOfService(service, count),
     // An id naming a partition this deployment does not have is looked for in partition 0, where it is not found.
     ofId: (id) => {
       const p = partitionOfId(id);

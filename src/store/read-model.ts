@@ -135,7 +135,8 @@ export type ReadModel = ReturnType<typeof createReadModel>;
 /**
  * The read model across partitions (LOTSE_PARTITIONS): every count and
  * counter summed over the partitions' own (each partition's commits keep
- * theirs); dead letters and backlog items are the deployment's, in partition 0.
+ * theirs; a service's backlog items are in its backlog's partition); dead
+ * letters are the deployment's, in partition 0.
  */
 export function mergedReadModel(models: readonly ReadModel[]): ReadModel {
   if (models.length === 1) return models[0]!;
@@ -152,7 +153,7 @@ export function mergedReadModel(models: readonly ReadModel[]): ReadModel {
     countDeadLetters: () => models[0]!.countDeadLetters(),
     async readCostFacts(year, pairs, priorities) {
       const [first, ...rest] = await Promise.all(models.map((m) => m.readCostFacts(year, pairs, priorities)));
-      return first!.map((row, i) => ({ ...row, tickets: row.tickets + rest.reduce((n, r) => n + r[i]!.tickets, 0) }));
+      return first!.map((row, i) => ({ ...row, tickets: row.tickets + rest.reduce((n, r) => n + r[i]!.tickets, 0), backlogItems: row.backlogItems + rest.reduce((n, r) => n + r[i]!.backlogItems, 0) }));
     },
   };
 }

@@ -67,7 +67,18 @@ export async function readObservations(redis: RedisClient, keys: Keys, ticketIds
 export interface RecurringWindow {
   enter(o: Observed, windowMs: number, cap: number): Promise<void>;
   countTermHits(service: string, terms: readonly string[], since: number, perTerm: number): Promise<Map<string, number>>;
-  readObservations(ticketIds: readonly string[]): Promise<unknown[]>;
+  /** The observations of these tickets, all of `service`'s window (with partitions, the service's partition holds them). */
+  readObservations(ticketIds: readonly string[], service: string): Promise<unknown[]>;
+}
+
+/** The windows of every partition (LOTSE_PARTITIONS), each service's in its backlog's partition. */
+export function partitionedWindow(windows: readonly RecurringWindow[], partitionOf: (service: string) => number): RecurringWindow {
+  if (windows.length === 1) return windows[0]!;
+  return {
+    enter: (o, windowMs, cap) => windows[partitionOf(o.service)]!.enter(o, windowMs, cap),
+    countTermHits: (service, terms, since, perTerm) => windows[partitionOf(service)]!.countTermHits(service, terms, since, perTerm),
+    readObservations: (ticketIds, service) => windows[partitionOf(service)]!.readObservations(ticketIds, service),
+  };
 }
 
 /**

@@ -218,6 +218,35 @@ describe('partitions on one Redis', () => {
     expect(job.statusCode, job.body).toBe(200);
   });
 
+  it('keeps a service\'s backlog in its own partition: a recurring problem from tickets of three partitions opens one item there, listed, linked and decided across partitions', async () => {
+    // elfe's backlog is in partition 1 of 3 (FNV-1a of the service id, src/domain/partitions.ts).
+    expect(h.runtime.layout.ofService('elfe')).toBe(1);
+    const subject = 'Partitionen: Upload der Geburtsurkunde bricht mit Fehler 500 ab';
+    const lands = ['SH', 'HH', 'NI', 'HB', 'NW'];
+    const tickets: string[] = [];
+    for (const land of lands) tickets.push(await create(land, { category: 'technical', subject }));
+    expect(new Set(tickets.map(partitionOfId))).toEqual(new Set([0, 1, 2]));
+    const listItems = async () => (await app.inject({ method: 'GET', url: '/v1/backlog?service=elfe&limit=50', headers: bearer('ops-bremen') })).json() as { items: { id: string; title: string; tickets: string[] }[] };
+    const item = await waitFor(async () => (await listItems()).items.find((i) => i.title.includes('Geburtsurkunde bricht') && i.tickets.length === lands.length), { what: 'the recurring problem\'s item with all five tickets', timeoutMs: 20_000 });
+    expect(item.id).toMatch(/^B[A-Za-z0-9]{20}-1$/);
+    expect(await h.redis.exists(`${prefixes[1]}:b:${item.id}`)).toBe(1);
+    expect(await h.redis.exists(`${h.prefix}:b:${item.id}`)).toBe(0);
+    // The window's entries are in elfe's partition, whatever the tickets' own.
+    for (const t of tickets) expect(await h.redis.exists(`${prefixes[1]}:rt:${t}`)).toBe(1);
+    const linked = (await app.inject({ method: 'GET', url: `/v1/backlog/${item.id}/tickets`, headers: bearer('ops-bremen') })).json() as { items: { id: string }[] };
+    expect(linked.items.map((t) => t.id).sort()).toEqual([...tickets].sort());
+    // Decided: every linked ticket, in whichever partition, hears it once.
+    const move = async (org: string, body: Record<string, unknown>) => {
+      const res = await app.inject({ method: 'POST', url: `/v1/backlog/${item.id}/events`, headers: bearer(org), payload: body });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    await move('ops-bremen', { type: 'PRIORITIZE', rank: 1 });
+    await move('steuerungskreis', { type: 'REJECT', reason: 'Partitionstest' });
+    for (const t of tickets) {
+      await waitFor(async () => ((await app.inject({ method: 'GET', url: `/v1/tickets/${t}/history`, headers: bearer('ops-bremen') })).json().items as { type: string }[]).filter((e) => e.type === 'BACKLOG_DECIDED').length === 1, { what: `the decision on ${t}` });
+    }
+  });
+
   it('creates once per idempotency key: a retried create answers the same ticket from its partition', async () => {
     const body = ticketBody({ land: 'NI', service: 'elfe' });
     const a = await app.inject({ method: 'POST', url: '/v1/tickets', headers: { ...bearer('desk-NI'), 'idempotency-key': 'part-once' }, payload: body });

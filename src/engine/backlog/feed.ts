@@ -44,6 +44,8 @@ export interface BacklogFeedDeps {
   backlog: BacklogEngine;
   now: () => number;
   logger: Logger;
+  /** A new item's id from its origin and service: with partitions (LOTSE_PARTITIONS), naming the service's partition. Default: itemIdFor. */
+  itemIdOf?: (origin: string, service: string) => string;
 }
 
 interface Observation {
@@ -66,6 +68,7 @@ const linkOf = (ticket: TicketRecord, score: number, shared: string[], source: B
  */
 export function createBacklogFeed(deps: BacklogFeedDeps) {
   const { topology, keys, backlog } = deps;
+  const newItemId = deps.itemIdOf ?? ((origin: string) => itemIdFor(origin));
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
@@ -93,7 +96,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     if (match && (await backlog.link(match.itemId, linkOf(ticket, match.score, match.shared, source, at)))) return match.itemId;
     // The item is made of this ticket's words: alike in full, and every term of it shared (the reason a reader sees).
     const self = compareTexts(text, text);
-    const item: NewItem = { id: itemIdFor(origin), service, title, description, links: [linkOf(ticket, self.score, self.shared, source, at)], text };
+    const item: NewItem = { id: newItemId(origin, service), service, title, description, links: [linkOf(ticket, self.score, self.shared, source, at)], text };
     return (await backlog.createItem(item)).record.id;
   }
 
@@ -125,7 +128,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP);
     const hits = await deps.window.countTermHits(service, terms, deps.now() - windowMs, RECURRING_CANDIDATES);
     const nearest = [...hits].sort((a, b) => b[1] - a[1]).slice(0, RECURRING_CANDIDATES).map(([id]) => id);
-    const stored = (await deps.window.readObservations(nearest)) as Observation[];
+    const stored = (await deps.window.readObservations(nearest, service)) as Observation[];
     // The ticket itself is in the window too: it is alike itself in full, so it is always in its cluster.
     const cluster = stored.flatMap((o) => {
       const { score, shared } = compareTexts(text, o.text);
@@ -154,7 +157,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     // The window's oldest matching ticket names the item: a retry or a twin observation opens the same one.
     const origin = `recurring-${[...cluster].sort((a, b) => a.o.at - b.o.at || (a.o.ticketId < b.o.ticketId ? -1 : 1))[0]!.o.ticketId}`;
     const item = await backlog.createItem({
-      id: itemIdFor(origin), service, title: `Wiederkehrendes Problem: ${ticket.data.subject}`,
+      id: newItemId(origin, service), service, title: `Wiederkehrendes Problem: ${ticket.data.subject}`,
       description: recurringDescription(links.length, new Set(links.map((l) => l.land)).size, recurring.windowDays),
       links, text,
     });
@@ -167,7 +170,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const source = await backlog.findItem(job.from);
     const ctx = source?.state.context;
     const item = await backlog.createItem({
-      id: itemIdFor(`absorb-${job.from}-${job.into}`), service: ctx?.service ?? '', title: ctx?.title ?? '', description: ctx?.description ?? '',
+      id: newItemId(`absorb-${job.from}-${job.into}`, ctx?.service ?? ''), service: ctx?.service ?? '', title: ctx?.title ?? '', description: ctx?.description ?? '',
       links: job.links, text: source?.data.text ?? { stems: [], grams: [] }, splitFrom: job.from,
     });
     deps.logger.warn({ from: job.from, into: job.into, itemId: item.record.id }, 'merge target took no links; they went to a new item');
@@ -179,7 +182,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     if (!source) return null;
     const ctx = source.state.context;
     const item = await backlog.createItem({
-      id: itemIdFor(`split-${job.from}-v${job.version}`), service: ctx.service, title: ctx.title, description: ctx.description,
+      id: newItemId(`split-${job.from}-v${job.version}`, ctx.service), service: ctx.service, title: ctx.title, description: ctx.description,
       links: job.links, text: source.data.text, splitFrom: job.from,
     });
     return { itemId: item.record.id };
