@@ -59,7 +59,7 @@ import { createStatsReader } from './dashboard/stats-reader.js';
 import { statsRoutes } from './http/routes/stats.js';
 import { streamRoutes } from './http/routes/stream.js';
 import { createEventHub, partitionedStream } from './store/event-hub.js';
-import { resolvePartitionPrefixes } from './store/partitions.js';
+import { resolvePartitions } from './store/partitions.js';
 import { idInPartition, makeLayout, type PartitionLayout } from './domain/partitions.js';
 import { PARTITIONED_QUEUES, queueReaders } from './queue/partitioned.js';
 import { loadWebhookSettings, resolveWebhookTargets } from './webhooks/settings.js';
@@ -129,7 +129,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await connected(redis);
   // Partitions (LOTSE_PARTITIONS): partition 0 is the prefix itself; the others' prefixes are chosen once and remembered.
-  const layout = makeLayout(await resolvePartitionPrefixes(redis, config.prefix, config.partitions));
+  const partitions = await resolvePartitions(redis, config.prefix, config.partitions);
+  const layout = makeLayout(partitions.prefixes, partitions.earlierCounts);
   const served = o.partitions ?? layout.prefixes.map((_, p) => p);
   const bad = served.filter((p) => !Number.isInteger(p) || p < 0 || p >= layout.count);
   if (bad.length > 0) {

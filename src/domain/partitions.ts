@@ -50,13 +50,16 @@ export interface PartitionLayout {
   ofService(service: string): number;
   /** The partition a ticket's or backlog item's id names. */
   ofId(id: string): number;
+  /** The counts this deployment had before this one, oldest first (raised since): where a Land's earlier creations are. */
+  earlierCounts: readonly number[];
 }
 
-export function makeLayout(prefixes: readonly string[]): PartitionLayout {
+export function makeLayout(prefixes: readonly string[], earlierCounts: readonly number[] = []): PartitionLayout {
   const count = prefixes.length;
   return {
     count,
     prefixes,
+    earlierCounts,
     ofLand: (land) => partitionOfLand(land, count),
     ofService: (service) => partitionOfService(service, count),
     // An id naming a partition this deployment does not have is looked for in partition 0, where it is not found.

@@ -49,13 +49,33 @@ async function slotMasters(redis: RedisClient): Promise<{ start: number; end: nu
  * fewest partitions; on a single Redis it is the first candidate.
  */
 export async function resolvePartitionPrefixes(redis: RedisClient, base: string, count: number): Promise<string[]> {
+  return (await resolvePartitions(redis, base, count)).prefixes;
+}
+
+/**
+ * The partitions' prefixes, and the counts the deployment had before this
+ * one (`counts` in `<base>:partitions`, each count as it was first used):
+ * a raised count leaves a Land's earlier tickets, and their creations'
+ * keys, in the partition of the count before.
+ */
+export async function resolvePartitions(redis: RedisClient, base: string, count: number): Promise<{ prefixes: string[]; earlierCounts: number[] }> {
   if (!Number.isInteger(count) || count < 1 || count > PARTITIONS_MAX) throw new Error(`partitions: between 1 and ${PARTITIONS_MAX}`);
-  if (count === 1) return [base];
   const registry = `${base}:partitions`;
+  // One read where the count is 1 and always was (the hash does not exist).
   const known = await redis.hgetall(registry);
+  const counts = (known.counts ?? '').split(',').filter(Boolean).map(Number);
+  delete known.counts;
   // Tickets of a partition beyond the count would be found by nobody: the count is only ever raised.
   const beyond = Object.keys(known).map(Number).filter((p) => p >= count);
   if (beyond.length > 0) throw new Error(`partitions: this deployment has used ${Math.max(...beyond) + 1} partitions (${registry}); LOTSE_PARTITIONS cannot be lowered, only raised`);
+  // A deployment with tickets and no record is one that ran with one partition (the layout before partitions).
+  if (counts.length === 0 && count > 1 && (await redis.exists(`${base}:ix:all`)) === 1) counts.push(1);
+  if (count === 1 && counts.length === 0 && Object.keys(known).length === 0) return { prefixes: [base], earlierCounts: [] };
+  if (counts.at(-1) !== count) {
+    counts.push(count);
+    await redis.hset(registry, 'counts', counts.join(','));
+  }
+  const earlierCounts = [...new Set(counts.filter((c) => c !== count))];
   const prefixes = [base];
   const masters = redis instanceof Cluster ? await slotMasters(redis) : null;
   const masterOf = (prefix: string) => {
@@ -84,6 +104,6 @@ export async function resolvePartitionPrefixes(redis: RedisClient, base: string,
     }
     prefixes.push(prefix);
   }
-  return prefixes;
+  return { prefixes, earlierCounts };
 }
 

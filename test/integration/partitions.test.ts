@@ -50,15 +50,53 @@ async function event(orgId: string, id: string, body: Record<string, unknown>) {
 }
 
 describe('partitions on one Redis', () => {
+  it('raises the count on a deployment that ran with one: old tickets stay and are found, a repeated creation answers the ticket made before', async () => {
+    const prefix = `${h.prefix}r`;
+    const start = async (count: string) => {
+      const config = loadConfig({ LOTSE_PREFIX: prefix, LOTSE_PARTITIONS: count, LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+      return createRuntime({ config, redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('silent'), env: {} });
+    };
+    const body = ticketBody({ land: 'HH', service: 'elfe' });
+    const one = await start('1');
+    let before: string;
+    try {
+      before = (await one.engine.createTicket({ orgId: 'desk-HH', role: 'desk', land: 'HH' }, body)).record.id;
+    } finally {
+      await one.close();
+    }
+    expect(partitionOfId(before)).toBe(0);
+    const three = await start('3');
+    try {
+      expect(three.layout.earlierCounts).toEqual([1]);
+      // The same creation again (its externalRef is its key): the ticket of then, from partition 0, not a second one in partition 1.
+      const again = await three.engine.createTicket({ orgId: 'desk-HH', role: 'desk', land: 'HH' }, body);
+      expect(again).toMatchObject({ replayed: true, record: { id: before } });
+      expect(await h.redis.zcard(`${three.layout.prefixes[1]}:ix:all`)).toBe(0);
+      // Another body under the same key is refused as ever.
+      await expect(three.engine.createTicket({ orgId: 'desk-HH', role: 'desk', land: 'HH' }, { ...body, subject: 'Ganz etwas anderes' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+      // A new one goes to the new layout; the old one is still found and listed.
+      const fresh = (await three.engine.createTicket({ orgId: 'desk-HH', role: 'desk', land: 'HH' }, ticketBody({ land: 'HH', service: 'elfe' }))).record.id;
+      expect(partitionOfId(fresh)).toBe(1);
+      expect((await three.engine.findTicket(before))?.id).toBe(before);
+      const listed = await three.engine.listTickets({ orgId: 'ops-bremen', role: 'operator', land: 'HB' }, { limit: 10, land: 'HH' } as never);
+      expect(listed.items.map((t) => t.id)).toEqual([fresh, before]);
+    } finally {
+      await three.close();
+      for (const p of three.layout.prefixes) await dropPrefix(h.redis, p);
+    }
+  });
+
   it('gives partitions 1 and 2 prefixes of their own, remembered, with the deployment prefix as partition 0', async () => {
     expect(prefixes).toEqual([h.prefix, `${h.prefix}-p1`, `${h.prefix}-p2`]);
-    expect(await h.redis.hgetall(`${h.prefix}:partitions`)).toEqual({ 1: `${h.prefix}-p1`, 2: `${h.prefix}-p2` });
+    expect(await h.redis.hgetall(`${h.prefix}:partitions`)).toEqual({ 1: `${h.prefix}-p1`, 2: `${h.prefix}-p2`, counts: '3' });
     // A later start (another process) reads them; a raised count keeps them and adds one.
     expect(await resolvePartitionPrefixes(h.redis, h.prefix, 3)).toEqual(prefixes);
     expect(await resolvePartitionPrefixes(h.redis, h.prefix, 4)).toEqual([...prefixes, `${h.prefix}-p3`]);
     // Lowered, the tickets of partition 3 would be found by nobody: refused, naming the variable.
     await expect(resolvePartitionPrefixes(h.redis, h.prefix, 2)).rejects.toThrow(/LOTSE_PARTITIONS cannot be lowered/);
+    expect(await h.redis.hget(`${h.prefix}:partitions`, 'counts')).toBe('3,4');
     await h.redis.hdel(`${h.prefix}:partitions`, '3');
+    await h.redis.hset(`${h.prefix}:partitions`, 'counts', '3');
   });
 
   it('refuses a process asked to serve a partition the deployment does not have', async () => {

@@ -88,6 +88,17 @@ export async function createParsedTicket(t: TicketPath, principal: Principal, bo
   }
 }
 
+/**
+ * The ticket this key made here before, replayed (a different body: 422), or
+ * null: what a creation asks of its Land's earlier partition after the
+ * partition count was raised (partitioned.ts), so a retry never makes a
+ * second ticket. A key still pending here is not a ticket yet: null.
+ */
+export async function createdBefore(t: TicketPath, principal: Principal, body: CreateTicket, opts: CreateOptions = {}): Promise<Created | null> {
+  const record = await t.idempotency.get(t.idempotency.key(principal.orgId, idempotencyDigest(opts.idempotencyKey ?? body.externalRef)));
+  return record && record.state === 'done' ? replay(t, record, fingerprint(body)) : null;
+}
+
 /** One event through the path's `change`; with an idempotency key, at most once. */
 export async function applyEventOnce(t: TicketPath, principal: Principal | 'system', ticketId: string, input: unknown, opts: EventOptions = {}) {
   const parsed = principal === 'system' ? { success: true as const, data: input as TicketEventPayload } : TicketEventInputSchema.safeParse(input);
@@ -193,6 +204,7 @@ export function createTicketEngine(deps: TicketEngineDeps): TicketEngine {
   return {
     createTicket: (principal, input, opts) => createTicket(t, principal, input, opts),
     createParsedTicket: (principal, body, opts) => createParsedTicket(t, principal, body, opts),
+    createdBefore: (principal, body, opts) => createdBefore(t, principal, body, opts),
     applyEvent: async (principal, ticketId, input, opts) => (await applyEventOnce(t, principal, ticketId, input, opts)).record,
     applyEventOnce: (principal, ticketId, input, opts) => applyEventOnce(t, principal, ticketId, input, opts),
     appliedUnder: (principal, ticketId, key) => appliedUnder(t, principal, ticketId, key),

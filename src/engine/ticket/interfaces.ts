@@ -23,6 +23,8 @@ export interface TicketEngine {
   createTicket(principal: Principal, input: unknown, opts?: CreateOptions): Promise<Created>;
   /** The same for a body already parsed with CreateTicketSchema (the intake worker parses the job once). */
   createParsedTicket(principal: Principal, body: CreateTicket, opts?: CreateOptions): Promise<Created>;
+  /** The ticket this creation's key made in this engine's partition before (replayed; another body 422), or null. */
+  createdBefore(principal: Principal, body: CreateTicket, opts?: CreateOptions): Promise<Created | null>;
   /** Applies one event through the machine; retried on a concurrent change unless the caller pinned a version. */
   applyEvent(principal: Principal | 'system', ticketId: string, input: unknown, opts?: EventOptions): Promise<TicketRecord>;
   /** The same, telling whether an idempotency key made it a replay of an event applied before. */

@@ -1,5 +1,5 @@
 import type { Principal } from '../../domain/access.js';
-import type { PartitionLayout } from '../../domain/partitions.js';
+import { partitionOfLand, type PartitionLayout } from '../../domain/partitions.js';
 import { landOf } from '../../domain/routing.js';
 import { CreateTicketSchema, type CreateTicket } from '../../domain/ticket.js';
 import type { Topology } from '../../domain/topology.js';
@@ -22,7 +22,24 @@ export function partitionedTicketEngine(o: { layout: PartitionLayout; engines: r
     const place = landOf(topology, body);
     return 'error' in place ? engines[0]! : engines[layout.ofLand(place.land)]!;
   };
-  const createParsed = (principal: Principal, body: CreateTicket, opts?: CreateOptions) => forBody(body).createParsedTicket(principal, body, opts);
+  /**
+   * After a raised count a Land's tickets go to a new partition, while its
+   * earlier creations' keys are in the partition of the count before:
+   * asked first (one read each), so a retried or repeated creation answers
+   * the ticket it made then instead of making a second one.
+   */
+  const createParsed = async (principal: Principal, body: CreateTicket, opts?: CreateOptions) => {
+    const place = landOf(topology, body);
+    if (!('error' in place)) {
+      const now = layout.ofLand(place.land);
+      const earlier = [...new Set(layout.earlierCounts.map((c) => partitionOfLand(place.land, c)))].filter((p) => p !== now && p < engines.length);
+      for (const p of earlier) {
+        const made = await engines[p]!.createdBefore(principal, body, opts);
+        if (made) return made;
+      }
+    }
+    return forBody(body).createParsedTicket(principal, body, opts);
+  };
   const any = engines[0]!;
   return {
     createTicket(principal, input, opts) {
@@ -30,6 +47,7 @@ export function partitionedTicketEngine(o: { layout: PartitionLayout; engines: r
       return parsed.success ? createParsed(principal, parsed.data, opts) : any.createTicket(principal, input, opts);
     },
     createParsedTicket: createParsed,
+    createdBefore: (principal, body, opts) => forBody(body).createdBefore(principal, body, opts),
     applyEvent: (principal, ticketId, input, opts) => byId(ticketId).applyEvent(principal, ticketId, input, opts),
     applyEventOnce: (principal, ticketId, input, opts) => byId(ticketId).applyEventOnce(principal, ticketId, input, opts),
     appliedUnder: (principal, ticketId, key) => byId(ticketId).appliedUnder(principal, ticketId, key),
