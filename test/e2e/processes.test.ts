@@ -11,6 +11,7 @@ afterAll(async () => {
   await Promise.all(running.map((p) => p.kill()));
   const redis = new Redis(redisUrl());
   await dropPrefix(redis, prefix);
+  await dropPrefix(redis, `${prefix}x`);
   redis.disconnect();
 });
 
@@ -51,6 +52,16 @@ it('refuses unknown worker roles with exit code 2', async () => {
   const p = spawn(['worker', '--roles', 'intake,teleport']);
   expect((await p.exited).code).toBe(2);
   expect(p.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/unknown worker role teleport/);
+});
+
+it('refuses --partitions that are not partition numbers, or not this deployment\'s, with exit code 2', async () => {
+  const words = spawn(['worker', '--partitions', '0,two']);
+  expect((await words.exited).code).toBe(2);
+  expect(words.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/--partitions: partition numbers separated by commas, such as 0,2 \(not two\)/);
+  const beyond = spawnLotse(['worker', '--partitions', '0,3'], { REDIS_URL: redisUrl(), LOTSE_PREFIX: `${prefix}x`, LOTSE_PARTITIONS: '3' });
+  running.push(beyond);
+  expect((await beyond.exited).code).toBe(2);
+  expect(beyond.logs.map((l) => String(l.stderr ?? '')).join('\n')).toMatch(/partitions: 3 not among this deployment's 3 \(0 to 2\)/);
 });
 
 const isAlive = (pid: number) => {
