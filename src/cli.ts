@@ -106,7 +106,7 @@ function redisAcl(args: string[]): void {
   if (values.format !== 'aclfile' && values.format !== 'setuser') throw new Exit(2, `--format: ${values.format} is not aclfile or setuser`);
   const config = loadConfig(process.env);
   const topology = loadTopology(config.topologyPath);
-  const users = redisAclUsers({ topology, prefix: config.prefix, lotse: redisCredentials(config.redisUrl ?? DEFAULT_REDIS_URL), env: process.env });
+  const users = redisAclUsers({ topology, prefix: config.prefix, partitions: config.partitions, lotse: redisCredentials(config.redisUrl ?? DEFAULT_REDIS_URL), env: process.env });
   process.stdout.write(values.format === 'setuser' ? formatSetUser(users) : formatAclFile(users));
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Topology } from '../domain/topology.js';
 import { ownQueues, type OwnQueues } from './names.js';
+import { partitionPrefixStem } from '../store/partitions.js';
 
 /**
  * Redis ACL users from the topology (`lotse redis-acl`): Lotse's own user
@@ -73,6 +74,8 @@ export interface RedisAclInput {
   topology: Topology;
   /** LOTSE_PREFIX. */
   prefix: string;
+  /** LOTSE_PARTITIONS: with more than one, Lotse's user reaches the partitions' prefixes too. */
+  partitions?: number;
   /** Lotse's own user, as its REDIS_URL names it. */
   lotse: { username?: string; password?: string };
   env: NodeJS.ProcessEnv;
@@ -92,7 +95,15 @@ export function redisAclUsers(input: RedisAclInput): AclUser[] {
   } else if (password.length < MIN_PASSWORD_LENGTH) {
     problems.push(`REDIS_URL: the password of ${username} is shorter than ${MIN_PASSWORD_LENGTH} characters`);
   } else {
-    users.push({ name: username, passwordSha256: sha256(password), keys: [`${literal(prefix)}:*`], commands: 'all', what: `Lotse itself: every key under ${prefix}:` });
+    // With partitions, their prefixes (src/store/partitions.ts: the prefix's hash tag with `-p<n>…` in it) too.
+    const partitions = (input.partitions ?? 1) > 1 ? partitionPrefixStem(prefix) : null;
+    users.push({
+      name: username,
+      passwordSha256: sha256(password),
+      keys: [`${literal(prefix)}:*`, ...(partitions ? [`${literal(partitions)}*`] : [])],
+      commands: 'all',
+      what: `Lotse itself: every key under ${prefix}:${partitions ? ` and its partitions' ${partitions}…` : ''}`,
+    });
   }
   const variables = new Map<string, string>();
   for (const queues of ownQueues(input.topology)) {

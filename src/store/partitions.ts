@@ -33,6 +33,12 @@ export function partitionPrefixCandidate(base: string, p: number, i: number): st
   return braces ? `${before}{${own}}${after}` : own;
 }
 
+/** What every partition's prefix (p ≥ 1) of a base starts with: `{lotse-p` for `{lotse}`; an ACL rule names it (src/queue/acl.ts). */
+export function partitionPrefixStem(base: string): string {
+  const { before, tag, braces } = tagParts(base);
+  return braces ? `${before}{${tag}-p` : `${tag}-p`;
+}
+
 /** The slot a prefix's keys hash to. */
 export const slotOfPrefix = (prefix: string): number => calculateSlot(`${prefix}:x`);
 

@@ -38,12 +38,12 @@ export interface QueueAclWorld {
   close(): Promise<void>;
 }
 
-export async function openQueueAclWorld(o: { cluster: boolean }): Promise<QueueAclWorld> {
+export async function openQueueAclWorld(o: { cluster: boolean; partitions?: number }): Promise<QueueAclWorld> {
   const topology = topologyWithQueueUsers(QUEUE_USERS);
   const passwords = queuePasswords(QUEUE_USERS);
   const lotsePassword = randomBytes(16).toString('hex');
   const prefix = o.cluster ? `{${newPrefix('acl')}}` : newPrefix('acl');
-  const users = redisAclUsers({ topology, prefix, lotse: { username: LOTSE_USER, password: lotsePassword }, env: passwords.env });
+  const users = redisAclUsers({ topology, prefix, partitions: o.partitions ?? 1, lotse: { username: LOTSE_USER, password: lotsePassword }, env: passwords.env });
   const aclFile = formatAclFile(users);
   const passwordOf = (user: string) => (user === LOTSE_USER ? lotsePassword : passwords.of(user));
 
@@ -74,7 +74,7 @@ export async function openQueueAclWorld(o: { cluster: boolean }): Promise<QueueA
   };
   let runtime: Runtime;
   try {
-    const config = loadConfig({ LOTSE_PREFIX: prefix, REDIS_URL: url(LOTSE_USER), LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const config = loadConfig({ LOTSE_PREFIX: prefix, REDIS_URL: url(LOTSE_USER), LOTSE_RELAY_CLAIM_IDLE_MS: '300', LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0', LOTSE_PARTITIONS: String(o.partitions ?? 1) });
     runtime = await createRuntime({ config, redisUrl: url(LOTSE_USER), topology, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), env: {} });
     await runtime.startWorkers(['intake', 'events', 'relay', 'sla']);
   } catch (err) {

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAclFile, formatSetUser, redisAclUsers, RedisAclError } from '../../src/queue/acl.js';
 import { queuePasswords, startAclRedis, topologyWithQueueUsers } from '../helpers/redis-acl.js';
+import { waitFor } from '../helpers/harness.js';
 import {
   deskCreatesOnItsOwnQueue,
   forgedOrgIdFails,
@@ -150,5 +151,25 @@ describe('the two formats', () => {
       viaCli.disconnect();
       await server.stop();
     }
+  });
+});
+
+describe('Lotse\'s own user with three partitions (LOTSE_PARTITIONS=3)', () => {
+  let p: QueueAclWorld;
+  beforeAll(async () => {
+    p = await openQueueAclWorld({ cluster: false, partitions: 3 });
+  }, 30_000);
+  afterAll(() => p?.close());
+
+  it('reaches the partitions\' prefixes by its ACL rule: a Bavarian desk\'s ticket is made, armed and published in partition 2 with nothing refused', async () => {
+    const lotse = p.users.find((u) => u.commands === 'all')!;
+    expect(lotse.keys).toEqual([`${p.prefix}:*`, `${p.prefix}-p*`]);
+    await deskCreatesOnItsOwnQueue(p);
+    const admin = p.client('lotse');
+    const ids = await admin.zrange(`${p.prefix}-p2:ix:all`, 0, -1);
+    expect(ids.length).toBe(1);
+    expect(ids[0]).toMatch(/-2$/);
+    await waitFor(async () => (await admin.zcard(`${p.prefix}-p2:sla:delayed`)) === 1 && (await admin.xlen(`${p.prefix}-p2:events`)) >= 2, { what: 'the timer and the events in partition 2' });
+    expect(await p.aclLog()).toEqual([]);
   });
 });
