@@ -8,6 +8,7 @@ import type { Config } from '../config/env.js';
 import { DEFAULT_REDIS_URL } from '../config/env.js';
 import { connected, createRedis } from '../queue/connections.js';
 import { countPrefixKeys, removePrefixKeys } from '../store/prefix-sweep.js';
+import { knownPartitionPrefixes } from '../store/partitions.js';
 import { looksLikeDemoPrefix } from './demo-setup.js';
 import { DemoError } from './options.js';
 
@@ -32,8 +33,14 @@ export async function cleanDemo(config: Config, force: boolean, out: (line: stri
     let before: number;
     let removed: number;
     try {
-      before = await countPrefixKeys(redis, prefix);
-      removed = await removePrefixKeys(redis, prefix);
+      // The demo's partitions too (LOTSE_PARTITIONS), read before the registry under the prefix goes.
+      const prefixes = [...(await knownPartitionPrefixes(redis, prefix)), prefix];
+      before = 0;
+      removed = 0;
+      for (const p of prefixes) {
+        before += await countPrefixKeys(redis, p);
+        removed += await removePrefixKeys(redis, p);
+      }
     } catch (err) {
       // A Cluster, or Redis refusing SCAN or UNLINK to this user: said in one line, not as a stack.
       throw new DemoError(1, `--clean: ${(err as Error).message}`);

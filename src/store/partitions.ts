@@ -113,3 +113,9 @@ export async function resolvePartitions(redis: RedisClient, base: string, count:
   return { prefixes, earlierCounts };
 }
 
+
+/** The prefixes of the partitions a deployment has used besides its own (from `<base>:partitions`): what removing its keys must remove too. */
+export async function knownPartitionPrefixes(redis: RedisClient, base: string): Promise<string[]> {
+  const known = await redis.hgetall(`${base}:partitions`);
+  return Object.entries(known).filter(([p]) => /^\d+$/.test(p)).map(([, prefix]) => prefix);
+}

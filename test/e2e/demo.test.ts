@@ -193,6 +193,9 @@ it('lotse demo --clean removes only the demo prefix\'s keys, and refuses a prefi
   const { server, admin } = await privateRedis();
   await admin.mset('lotse-demo:t:1', 'x', 'lotse-demo:bull:intake:1', 'x', 'lotse-demo2:t:1', 'kept', 'lotse:t:1', 'kept', 'other:lotse-demo:x', 'kept');
   await admin.hset('lotse-demo:wh:dead', 'a', '{}');
+  // A demo that ran with partitions: their prefixes are named in the registry, and go too.
+  await admin.hset('lotse-demo:partitions', '1', 'lotse-demo-p1', 'counts', '2');
+  await admin.set('lotse-demo-p1:t:2', 'x');
 
   const refused = spawn(['demo', '--clean'], { REDIS_URL: server.url, LOTSE_PREFIX: 'lotse' });
   expect((await refused.exited).code).toBe(2);
@@ -201,7 +204,7 @@ it('lotse demo --clean removes only the demo prefix\'s keys, and refuses a prefi
 
   const clean = spawn(['demo', '--clean'], { REDIS_URL: server.url, LOTSE_PREFIX: '' });
   expect((await clean.exited).code).toBe(0);
-  expect(rawLines(clean).join('\n')).toMatch(/Demo-Daten entfernt: 3 Schlüssel unter lotse-demo:/);
+  expect(rawLines(clean).join('\n')).toMatch(/Demo-Daten entfernt: 5 Schlüssel unter lotse-demo:/);
   expect((await admin.keys('*')).sort()).toEqual(['lotse-demo2:t:1', 'lotse:t:1', 'other:lotse-demo:x']);
 
   const forced = spawn(['demo', '--clean', '--force'], { REDIS_URL: server.url, LOTSE_PREFIX: 'lotse' });
