@@ -31,9 +31,9 @@ const LANDS = LAND_CODES;
 
 /**
  * The tickets, the sixteen Länder in turn, subjects from the backlog bench's
- * word lists: `technical` ones each enter the recurring-problem window (one
- * for the deployment, under partition 0's prefix: a recurring problem spans
- * Länder); `question` ones, otherwise the same, do not.
+ * word lists: `technical` ones each enter the recurring-problem window of
+ * their service (in the service's partition); `question` ones, otherwise
+ * the same, do not.
  */
 export type PartitionsMix = 'technical' | 'question';
 function bodiesOf(n: number, mix: PartitionsMix) {
@@ -174,7 +174,7 @@ const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 
 export function reportPartitions(runs: PartitionsRun[]): string[] {
   const lines = [
-    `${runs[0]?.n ?? 0} tickets per run over HTTP (16 clients in a process of their own, the sixteen Länder in turn), on a fresh local cluster of 3 masters for each partition count; Lotse in one process (API, intake, events, sla, relay, backlog); from the first request until every outbox and feed is empty. Master A holds partition 0 (and everything not a ticket's: the recurring-problem window, rate limits, sessions, the backlog).`,
+    `${runs[0]?.n ?? 0} tickets per run over HTTP (16 clients in a process of their own, the sixteen Länder in turn), on a fresh local cluster of 3 masters for each partition count; Lotse in one process (API, intake, events, sla, relay, backlog); from the first request until every outbox and feed is empty. Master A holds partition 0 (and what is neither a ticket's nor a service's backlog: rate limits, sessions, the shared queues); B and C the others in port order. A technical ticket's recurring-problem window is in its service's partition.`,
     '',
     '| tickets | LOTSE_PARTITIONS | tickets/s (first request to drained) | not created | share of tickets, master A / B / C | Redis CPU-s per 1,000 tickets, master A / B / C | **busiest master** | all masters | commands per ticket, A / B / C | idle CPU-s/s after, A / B / C | raw BullMQ jobs/s (same cluster, one queue) | raw CPU-s per 1,000 jobs on its master | tickets/s at 100 % of the busiest master |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
