@@ -21,20 +21,22 @@ import { listen, startRuntime, until } from './support.js';
  */
 const LANDS = ['BY', 'HB', 'NW', 'SN'] as const;
 
-const SERVICES = ['elfe', 'uvo', 'vms', 'ehe', 'lieferantencockpit', 'pq-portal', 'datenservice-einkauf'] as const;
+export const SERVICES = ['elfe', 'uvo', 'vms', 'ehe', 'lieferantencockpit', 'pq-portal', 'datenservice-einkauf'] as const;
 
 const CLIENT = `
 const bodies = JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'));
 const [url, width] = [process.argv[2], Number(process.argv[3])];
 const n = bodies.length;
-let next = 0, failed = 0;
+let next = 0, failed = 0, firstError;
 async function one(i) {
   const body = bodies[i];
   const res = await fetch(url + '/v1/tickets', { method: 'POST', headers: { authorization: 'Bearer dev-desk-' + body.land, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (res.status !== 201) failed++;
-  await res.arrayBuffer();
+  if (res.status !== 201) {
+    failed++;
+    firstError ??= res.status + ' ' + (await res.text()).slice(0, 300);
+  } else await res.arrayBuffer();
 }
-Promise.all(Array.from({ length: width }, async () => { while (next < n) await one(next++); })).then(() => { console.log(JSON.stringify({ failed })); });
+Promise.all(Array.from({ length: width }, async () => { while (next < n) await one(next++); })).then(() => { console.log(JSON.stringify({ failed, firstError })); });
 `;
 
 /**
@@ -53,15 +55,15 @@ function bodiesOf(mix: CpuMix, n: number) {
   });
 }
 
-function runClients(url: string, bodies: unknown[], width: number): Promise<{ failed: number }> {
+export function runClients(url: string, bodies: unknown[], width: number): Promise<{ failed: number; firstError?: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'lotse-bench-cpu-'));
   const file = join(dir, 'bodies.json');
   writeFileSync(file, JSON.stringify(bodies));
-  return new Promise<{ failed: number }>((resolve, reject) => {
+  return new Promise<{ failed: number; firstError?: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CLIENT, file, url, String(width)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { failed: number }) : reject(new Error(`clients exited ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { failed: number; firstError?: string }) : reject(new Error(`clients exited ${code}`))));
   }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 

@@ -12,6 +12,7 @@ import { benchBacklog, reportBacklog } from './backlog.js';
 import { benchConsole, reportConsole } from './console.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchCpu, reportCpu } from './cpu.js';
+import { benchPartitions, reportPartitions } from './partitions.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -91,6 +92,11 @@ const PARTS: Part[] = [
       const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000) };
       return reportCpu([await benchCpu(url, { ...o, mix: 'varied' }), await benchCpu(url, { ...o, mix: 'one-problem' })]);
     },
+  },
+  {
+    // Starts its own local Redis Cluster (three masters, from the redis-server binary), fresh for each partition count: the bench's Redis is not used.
+    name: 'partitions', title: 'Partitions on a Redis Cluster of three masters: Redis CPU per master at LOTSE_PARTITIONS=1 and 3 (issue 19)', byDefault: true,
+    run: async () => reportPartitions(await benchPartitions({ n: env('BENCH_PARTITIONS_N', 2000), counts: [1, 3], idleMs: env('BENCH_PARTITIONS_IDLE_MS', 5000), mixes: ['question', 'technical'] })),
   },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },

@@ -13,7 +13,7 @@ export type ConnectionUse = 'worker' | 'producer';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1500;
 
 export type { RedisClient } from '../store/redis-client.js';
-import type { RedisClient } from '../store/redis-client.js';
+import { KEY_COUNT_FIRST_SCRIPTS, type RedisClient } from '../store/redis-client.js';
 
 export function createRedis(url: string, use: ConnectionUse, name?: string, opts: { commandTimeoutMs?: number } = {}): RedisClient {
   const options: RedisOptions = {
@@ -34,6 +34,8 @@ export function createRedis(url: string, use: ConnectionUse, name?: string, opts
     clusterRetryStrategy: retryStrategy,
     enableOfflineQueue,
     enableAutoPipelining,
+    // Scripts with a varying key count would be pipelined by the slot of their key count: each goes out on its own (store/redis-client.ts).
+    autoPipeliningIgnoredCommands: [...KEY_COUNT_FIRST_SCRIPTS],
     // BullMQ reads maxRetriesPerRequest from here: null for blocking workers.
     redisOptions: {
       ...nodeOptions,

@@ -191,7 +191,7 @@ describe('partitions on one Redis', () => {
     const desk = (await app.inject({ method: 'GET', url: '/v1/tickets?limit=100', headers: bearer('desk-NW') })).json() as { items: { id: string }[] };
     expect(desk.items.map((t) => t.id)).toEqual([made[4]]);
     // Sorted by Land over all partitions.
-    const sorted = (await app.inject({ method: 'GET', url: '/v1/tickets?q=Partitionstest&sort=land&limit=16', headers: bearer('ops-bremen') })).json() as { items: { land: string }[]; sorted: { over: number } };
+    const sorted = (await app.inject({ method: 'GET', url: '/v1/tickets?q=Partitionstest&sort=land&limit=16', headers: bearer('ops-bremen') })).json() as { items: { land: (typeof LAND_CODES)[number] }[]; sorted: { over: number } };
     expect(sorted.sorted.over).toBe(16);
     const names = sorted.items.map((t) => defaultTopology.lands.get(t.land as LandCode)!.name.toLocaleLowerCase('de'));
     expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b, 'de')));
