@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import calculateSlot from 'cluster-key-slot';
 import { LAND_CODES } from '../../src/domain/ids.js';
-import { decodePositions, encodePositions, idInPartition, makeLayout, partitionOfId, partitionOfLand } from '../../src/domain/partitions.js';
+import { decodePositions, encodePositions, idInPartition, makeLayout, partitionOfId, partitionOfLand, partitionOfService } from '../../src/domain/partitions.js';
+import { loadTopology } from '../../src/config/topology-file.js';
+
+const defaultTopology = loadTopology(undefined);
 import { newTicketId, TICKET_ID_PATTERN } from '../../src/engine/ticket/index.js';
 import { ticketIdFromSubject, subjectTag } from '../../src/mail/ids.js';
 import { partitionPrefixCandidate, slotOfPrefix } from '../../src/store/partitions.js';
@@ -31,6 +34,15 @@ describe('partitions: ids, Länder and prefixes', () => {
     expect([0, 1, 2].map((p) => three.filter((x) => x === p).length)).toEqual([6, 5, 5]);
     // A layout whose count is smaller than an id's partition looks for it in 0 (where it is not found).
     expect(makeLayout(['a', 'b']).ofId('T0000000000000000000A-5')).toBe(0);
+  });
+
+  it('spreads the services\' backlogs over the partitions, the same every time', () => {
+    const services = [...defaultTopology.services.keys()];
+    const three = services.map((s) => partitionOfService(s, 3));
+    expect(three).toEqual(services.map((s) => partitionOfService(s, 3)));
+    // The default topology's seven services: every partition gets some.
+    expect(new Set(three)).toEqual(new Set([0, 1, 2]));
+    expect(services.every((s) => partitionOfService(s, 1) === 0)).toBe(true);
   });
 
   it('gives partitions ≥ 1 a hash tag of their own inside the deployment prefix\'s', () => {
