@@ -12,6 +12,7 @@ import { benchBacklog, reportBacklog } from './backlog.js';
 import { benchConsole, reportConsole } from './console.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchCpu, reportCpu } from './cpu.js';
+import { benchSteps, reportSteps } from './steps.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -22,6 +23,7 @@ async function intakeLines(url: string): Promise<string[]> {
     `raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`,
     `tickets created/s via intake   ${intake.ticketsPerSecond.toFixed(0)}`,
     `ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`,
+    `ratio to the floor with its timer (target >= 0.8)  ${(intake.ticketsPerSecond / intake.floor[intake.floor.length - 1]!.perSecond).toFixed(2)}`,
     `the floor of a creation (bench/intake-floor.ts), jobs/s and ratio to raw:`,
     ...intake.floor.map((f) => `  ${floorName[f.stage].padEnd(32)} ${f.perSecond.toFixed(0).padStart(6)}  ${f.ratio.toFixed(2)}`),
     `Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`,
@@ -92,6 +94,7 @@ const PARTS: Part[] = [
       return reportCpu([await benchCpu(url, { ...o, mix: 'varied' }), await benchCpu(url, { ...o, mix: 'one-problem' })]);
     },
   },
+  { name: 'steps', title: 'Where a ticket\'s CPU goes, step by step (issue 19)', byDefault: true, run: async (url) => reportSteps(await benchSteps(url, { n: env('BENCH_STEPS_N', 2000) })) },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];
