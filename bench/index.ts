@@ -13,6 +13,7 @@ import { benchConsole, reportConsole } from './console.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchCpu, reportCpu } from './cpu.js';
 import { benchPartitions, reportPartitions } from './partitions.js';
+import { benchSteps, reportSteps } from './steps.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -23,6 +24,9 @@ async function intakeLines(url: string): Promise<string[]> {
     `raw BullMQ no-op jobs/s        ${intake.rawJobsPerSecond.toFixed(0)}`,
     `tickets created/s via intake   ${intake.ticketsPerSecond.toFixed(0)}`,
     `ratio (target >= 0.5)          ${intake.ratio.toFixed(2)}`,
+    `ratio to the floor with its timer (target >= 0.8)  ${intake.ratioToFloor.toFixed(2)} (median of the rounds: ${intake.ratiosToFloor.map((r) => r.toFixed(2)).join(', ')})`,
+    `CPU ms per job, Node + Redis    Lotse ${intake.cpu.lotse.nodeMs.toFixed(3)} + ${intake.cpu.lotse.redisMs.toFixed(3)}, floor with its timer ${intake.cpu.floor.nodeMs.toFixed(3)} + ${intake.cpu.floor.redisMs.toFixed(3)}, raw job ${intake.cpu.raw.nodeMs.toFixed(3)} + ${intake.cpu.raw.redisMs.toFixed(3)}`,
+    `floor's CPU / Lotse's CPU      ${intake.cpuRatioToFloor.toFixed(2)} (what the ratio to the floor would be on an idle machine if CPU were all)`,
     `the floor of a creation (bench/intake-floor.ts), jobs/s and ratio to raw:`,
     ...intake.floor.map((f) => `  ${floorName[f.stage].padEnd(32)} ${f.perSecond.toFixed(0).padStart(6)}  ${f.ratio.toFixed(2)}`),
     `Redis commands per ticket      ${intake.commandsPerTicket.toFixed(1)} (raw BullMQ job: ${intake.commandsPerRawJob.toFixed(1)})`,
@@ -98,6 +102,7 @@ const PARTS: Part[] = [
     name: 'partitions', title: 'Partitions on a Redis Cluster of three masters: Redis CPU per master at LOTSE_PARTITIONS=1 and 3 (issue 19)', byDefault: true,
     run: async () => reportPartitions(await benchPartitions({ n: env('BENCH_PARTITIONS_N', 2000), counts: [1, 3], idleMs: env('BENCH_PARTITIONS_IDLE_MS', 5000), mixes: ['question', 'technical'] })),
   },
+  { name: 'steps', title: 'Where a ticket\'s CPU goes, step by step (issue 19)', byDefault: true, run: async (url) => reportSteps(await benchSteps(url, { n: env('BENCH_STEPS_N', 2000) })) },
   // The longest part (15 minutes and more at full size): BENCH_SKIP=faults leaves it out.
   { name: 'faults', title: 'The fault suite at full size (issue 11)', byDefault: true, run: async (url) => reportFaults(await benchFaults(url)) },
 ];

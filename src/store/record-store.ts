@@ -1,6 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import type { StoreOp } from './ops.js';
-import { COMMIT, LIST_PAGE } from './scripts.js';
+import { createGroupCommit, commitManyArgs, type CommitCall, type CommitReply } from './group-commit.js';
+import { COMMIT, COMMIT_MANY, LIST_PAGE } from './scripts.js';
 
 /**
  * Records that change only through a machine (tickets, backlog items) lie in
@@ -70,7 +71,8 @@ export type CommitResult =
   | { status: 'stale'; currentVersion: number }
   | { status: 'idempotent'; record: string };
 
-type CommitFn = (...args: (string | number | Buffer)[]) => Promise<[string, (string | number)?]>;
+type CommitFn = (...args: (string | number | Buffer)[]) => Promise<CommitReply>;
+type CommitManyFn = (...args: (string | number | Buffer)[]) => Promise<CommitReply[]>;
 type ListFn = (...args: (string | number)[]) => Promise<string[]>;
 
 export interface RecordStore {
@@ -118,11 +120,55 @@ function publishedOnly(effects: readonly unknown[]): { id: string; subject: stri
   return events;
 }
 
-export function createRecordStore(redis: RedisClient, layout: RecordLayout): RecordStore {
+/** A commit request as COMMIT's KEYS and ARGV (scripts.ts). */
+export function commitCall(layout: RecordLayout, r: CommitRequest): CommitCall {
+  const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.state })];
+  if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
+  if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
+  const idem = r.idempotency;
+  const direct = layout.events ? publishedOnly(r.effects) : [];
+  const keys = [
+    layout.record(r.id),
+    layout.history(r.id),
+    layout.outbox,
+    idem ? idem.key : layout.record(r.id),
+    layout.events?.key ?? layout.outbox,
+    ...r.ops.map((o) => o.key),
+  ];
+  const args: (string | number | Buffer)[] = [
+    r.expectedVersion,
+    r.version,
+    r.id,
+    JSON.stringify(r.history),
+    r.effects.length > 0 ? JSON.stringify(r.effects) : '',
+    idem ? idem.record : '',
+    idem ? idem.fingerprint : '',
+    idem?.ttlSeconds ?? '',
+    layout.events?.maxLen ?? '',
+    direct.length,
+    ...direct.flatMap((e) => [e.id, e.subject, JSON.stringify(e)]),
+    fields.length,
+    ...fields,
+    ...r.ops.flatMap(opArgs),
+  ];
+  return { keys, args };
+}
+
+/** Commits asked for in one turn of the event loop go as one script call, at most this many (group-commit.ts). */
+export const GROUP_COMMIT_MAX = 32;
+
+export function createRecordStore(redis: RedisClient, layout: RecordLayout, o: { maxBatch?: number } = {}): RecordStore {
   // defineCommand is per connection and idempotent: every kind's store shares the scripts.
   redis.defineCommand('lotseCommit', { lua: COMMIT });
+  redis.defineCommand('lotseCommitMany', { lua: COMMIT_MANY });
   redis.defineCommand('lotseListPage', { lua: LIST_PAGE });
   const commitFn = (redis as unknown as { lotseCommit: CommitFn }).lotseCommit.bind(redis);
+  const commitManyFn = (redis as unknown as { lotseCommitMany: CommitManyFn }).lotseCommitMany.bind(redis);
+  const group = createGroupCommit({
+    one: (call) => commitFn(call.keys.length, ...call.keys, ...call.args),
+    many: (calls) => commitManyFn(...commitManyArgs(calls)),
+    maxBatch: o.maxBatch ?? GROUP_COMMIT_MAX,
+  });
   const listFn = (redis as unknown as { lotseListPage: ListFn }).lotseListPage.bind(redis);
 
   function parseStored(id: string, values: (Buffer | null)[]): StoredRecord | null {
@@ -159,35 +205,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout): Rec
     },
 
     async commit(r) {
-      const fields: (string | Buffer)[] = ['d', layout.encode({ mv: r.machineVersion, upd: r.updatedAt, data: r.data, snap: r.state })];
-      if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
-      if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
-      const idem = r.idempotency;
-      const direct = layout.events ? publishedOnly(r.effects) : [];
-      const args: (string | number | Buffer)[] = [
-        5 + r.ops.length,
-        layout.record(r.id),
-        layout.history(r.id),
-        layout.outbox,
-        idem ? idem.key : layout.record(r.id),
-        layout.events?.key ?? layout.outbox,
-        ...r.ops.map((o) => o.key),
-        r.expectedVersion,
-        r.version,
-        r.id,
-        JSON.stringify(r.history),
-        r.effects.length > 0 ? JSON.stringify(r.effects) : '',
-        idem ? idem.record : '',
-        idem ? idem.fingerprint : '',
-        idem?.ttlSeconds ?? '',
-        layout.events?.maxLen ?? '',
-        direct.length,
-        ...direct.flatMap((e) => [e.id, e.subject, JSON.stringify(e)]),
-        fields.length,
-        ...fields,
-        ...r.ops.flatMap(opArgs),
-      ];
-      const [status, detail] = await commitFn(...args);
+      const [status, detail] = await group.commit(commitCall(layout, r));
       if (status === 'OK') return { status: 'ok' };
       if (status === 'STALE') return { status: 'stale', currentVersion: Number(detail) };
       return { status: 'idempotent', record: String(detail) };

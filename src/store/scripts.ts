@@ -20,6 +20,54 @@ export const COMPARE_AND_ZREM = `if redis.call('ZSCORE', KEYS[1], ARGV[1]) == AR
 export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])`;
 
 /**
+ * One commit, as a Lua function over a part of KEYS and ARGV: its keys
+ * start after `kb`, its arguments after `ab`, `nk` keys in all. COMMIT runs
+ * it once over everything; COMMIT_MANY once per commit of a group.
+ */
+const COMMIT_ONE = `
+local function commitOne(kb, ab, nk)
+  local current = tonumber(redis.call('HGET', KEYS[kb + 1], 'v') or '0')
+  if current ~= tonumber(ARGV[ab + 1]) then return {'STALE', current} end
+  if ARGV[ab + 6] ~= '' and ARGV[ab + 8] == '' then
+    local existing = redis.call('GET', KEYS[kb + 4])
+    if existing and existing ~= 'p:' .. ARGV[ab + 7] then return {'IDEM', existing} end
+  end
+  local e = tonumber(ARGV[ab + 10])
+  local fAt = 11 + 3 * e
+  local f = tonumber(ARGV[ab + fAt])
+  redis.call('HSET', KEYS[kb + 1], 'v', ARGV[ab + 2], unpack(ARGV, ab + fAt + 1, ab + fAt + f))
+  redis.call('RPUSH', KEYS[kb + 2], ARGV[ab + 4])
+  if ARGV[ab + 5] ~= '' then
+    if e > 0 and redis.call('XLEN', KEYS[kb + 3]) == 0 then
+      for j = 0, e - 1 do
+        local k = 11 + j * 3
+        redis.call('XADD', KEYS[kb + 5], 'MAXLEN', '~', ARGV[ab + 9], '*', 'id', ARGV[ab + k], 'subject', ARGV[ab + k + 1], 'event', ARGV[ab + k + 2])
+      end
+    else
+      redis.call('XADD', KEYS[kb + 3], '*', 't', ARGV[ab + 3], 'v', ARGV[ab + 2], 'fx', ARGV[ab + 5])
+    end
+  end
+  local i = fAt + f
+  for k = 6, nk do
+    local code, a, b = ARGV[ab + i + 1], ARGV[ab + i + 2], ARGV[ab + i + 3]
+    if code == 'z' then redis.call('ZADD', KEYS[kb + k], b, a)
+    elseif code == 'r' then redis.call('ZREM', KEYS[kb + k], a)
+    elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[kb + k], 0, -(tonumber(a) + 1))
+    elseif code == 'h' then redis.call('HINCRBY', KEYS[kb + k], a, b)
+    elseif code == 'd' then redis.call('HDEL', KEYS[kb + k], a)
+    elseif code == 'l' then redis.call('LSET', KEYS[kb + k], tonumber(a), b)
+    elseif code == 'n' then redis.call('HSETNX', KEYS[kb + k], a, b)
+    elseif code == 'x' then redis.call('XADD', KEYS[kb + k], 'MAXLEN', '~', a, '*', 't', b) end
+    i = i + 3
+  end
+  if ARGV[ab + 6] ~= '' then
+    if ARGV[ab + 8] == '' then redis.call('SET', KEYS[kb + 4], ARGV[ab + 6]) else redis.call('SET', KEYS[kb + 4], ARGV[ab + 6], 'EX', ARGV[ab + 8]) end
+  end
+  return {'OK'}
+end
+`;
+
+/**
  * The one commit of a change to a record (a ticket, a backlog item): version
  * check, document, history entry, the change's store operations (index
  * sets, read-model counters, text index), outbox entry and the idempotency
@@ -53,45 +101,34 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  *       maxLen * t value)
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
-export const COMMIT = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if current ~= tonumber(ARGV[1]) then return {'STALE', current} end
-if ARGV[6] ~= '' and ARGV[8] == '' then
-  local existing = redis.call('GET', KEYS[4])
-  if existing and existing ~= 'p:' .. ARGV[7] then return {'IDEM', existing} end
+export const COMMIT = `${COMMIT_ONE}
+return commitOne(0, 0, #KEYS)
+`;
+
+/**
+ * A group commit: several commits (of different records, or of one record
+ * one after the other) in one script call, each exactly as COMMIT runs it,
+ * in order, each answering for itself. A commit that raises an error (a
+ * key of the wrong type) answers {'ERR', message} and the others still run;
+ * as with COMMIT, what it wrote before the error stays, and its retry is
+ * refused by its version or idempotency key if it got that far.
+ * KEYS: every commit's KEYS (as COMMIT's), one after the other
+ * ARGV: 1 the number n of commits, then per commit: its number of keys, its
+ *       number of arguments, its ARGV (as COMMIT's)
+ * Returns n answers, each as COMMIT's, or {'ERR', message}.
+ */
+export const COMMIT_MANY = `${COMMIT_ONE}
+local out, kb, ab = {}, 0, 1
+for c = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[ab + 1]), tonumber(ARGV[ab + 2])
+  local ok, res = pcall(commitOne, kb, ab + 2, nk)
+  if ok then out[c] = res
+  elseif type(res) == 'table' and res.err then out[c] = {'ERR', res.err}
+  else out[c] = {'ERR', tostring(res)} end
+  kb = kb + nk
+  ab = ab + 2 + na
 end
-local e = tonumber(ARGV[10])
-local fAt = 11 + 3 * e
-local f = tonumber(ARGV[fAt])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
-redis.call('RPUSH', KEYS[2], ARGV[4])
-if ARGV[5] ~= '' then
-  if e > 0 and redis.call('XLEN', KEYS[3]) == 0 then
-    for j = 0, e - 1 do
-      local k = 11 + j * 3
-      redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
-    end
-  else
-    redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
-  end
-end
-local i = fAt + f
-for k = 6, #KEYS do
-  local code, a, b = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if code == 'z' then redis.call('ZADD', KEYS[k], b, a)
-  elseif code == 'r' then redis.call('ZREM', KEYS[k], a)
-  elseif code == 't' then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(tonumber(a) + 1))
-  elseif code == 'h' then redis.call('HINCRBY', KEYS[k], a, b)
-  elseif code == 'd' then redis.call('HDEL', KEYS[k], a)
-  elseif code == 'l' then redis.call('LSET', KEYS[k], tonumber(a), b)
-  elseif code == 'n' then redis.call('HSETNX', KEYS[k], a, b)
-  elseif code == 'x' then redis.call('XADD', KEYS[k], 'MAXLEN', '~', a, '*', 't', b) end
-  i = i + 3
-end
-if ARGV[6] ~= '' then
-  if ARGV[8] == '' then redis.call('SET', KEYS[4], ARGV[6]) else redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[8]) end
-end
-return {'OK'}
+return out
 `;
 
 /**

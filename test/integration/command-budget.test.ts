@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
+import { CreateTicketSchema } from '../../src/domain/ticket.js';
 import type { Topology } from '../../src/domain/topology.js';
 import { startRedisServer, type RedisServer } from '../../src/embedded-redis.js';
 import { createProviderWorker } from '../../src/index.js';
@@ -61,6 +62,7 @@ const STEPS: Record<string, string> = {
   'set idem:desk-BY:<key>': 'the create reserves its idempotency record (the key comes from externalRef)',
   'get idem:dataport:<key>': "the kit's answer carries an Idempotency-Key: looked up before the change",
   'hmget t:<id>': "a ticket's snapshot loaded (the change, the backlog feed)",
+  COMMIT_MANY: 'the commits asked for in one turn of the event loop, in one script call (group commit): each as COMMIT runs it',
   COMMIT: "the one atomic commit (Lotse's script): XADD of a technical ticket's id to the recurring-problem window's feed `rfeed` (its creation), HGET the version, GET the idempotency record (creations), HSET the snapshot, RPUSH the history entry, XADD the outbox entry (or, for a change whose only effects are stream events: XLEN of the outbox and, while it is empty, XADD of the event straight onto `events`: no relay round), ZADD/ZREM the ticket's index sets (11 for a new one, the desk's reference `ix:ref:<digest>` among them: raised by one on purpose for the console's search by externalRef), HINCRBY the read-model counters, SET the idempotency record",
   'addDelayedJob sla': 'the relay arms the SLA timer (a delayed job)',
   'changeDelay sla': 'the relay moves the timer to the new deadline, by its job id (the job is not loaded first; its state is read only when changeDelay finds it not delayed)',
@@ -214,6 +216,34 @@ const HANDOFF_LIFECYCLE: Budget = {
   zpopmin: [1, 'moveToFinished handoff-dataport 1'],
   zrevrange: [1, 'moveToFinished handoff-dataport 1'],
 };
+/**
+ * The commit of one creation alone (no worker runs: its effects wait in
+ * the outbox), 22 commands, and of four asked for in one tick, 85: one
+ * script call for the four instead of four (the group commit), the rest
+ * four times. Only the EVALSHA is saved; what a commit writes stays.
+ */
+const CREATION_COMMIT: Budget = {
+  zadd: [11, 'COMMIT 11'],
+  hincrby: [3, 'COMMIT 3'],
+  xadd: [2, 'COMMIT 2'],
+  evalsha: [1, 'COMMIT 1'],
+  get: [1, 'COMMIT 1'],
+  hget: [1, 'COMMIT 1'],
+  hset: [1, 'COMMIT 1'],
+  rpush: [1, 'COMMIT 1'],
+  set: [1, 'COMMIT 1'],
+};
+const GROUP_OF_FOUR: Budget = {
+  zadd: [44, 'COMMIT_MANY 44'],
+  hincrby: [12, 'COMMIT_MANY 12'],
+  xadd: [8, 'COMMIT_MANY 8'],
+  get: [4, 'COMMIT_MANY 4'],
+  hget: [4, 'COMMIT_MANY 4'],
+  hset: [4, 'COMMIT_MANY 4'],
+  rpush: [4, 'COMMIT_MANY 4'],
+  set: [4, 'COMMIT_MANY 4'],
+  evalsha: [1, 'COMMIT_MANY 1'],
+};
 /** 63 commands. */
 const SLA_TIMER: Budget = {
   xadd: [8, 'moveToActive sla 2, COMMIT 1, addDelayedJob sla 2, moveToFinished sla 1, FINISH_OUTBOX 2'],
@@ -333,12 +363,12 @@ afterEach(async () => {
 });
 
 /** Lotse on this file's Redis under a fresh prefix: the roles above, and the API on a loopback port. */
-async function startLotse(topology: Topology = defaultTopology, env: Record<string, string> = {}): Promise<{ runtime: Runtime; url: string }> {
+async function startLotse(topology: Topology = defaultTopology, env: Record<string, string> = {}, roles: WorkerRole[] = ROLES): Promise<{ runtime: Runtime; url: string }> {
   prefix = newPrefix('bud');
   const config = loadConfig({ LOTSE_PREFIX: prefix, LOG_LEVEL: 'silent', LOTSE_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const runtime = await createRuntime({ config, redisUrl: server.url, topology, logger: createLogger('silent'), env: {} });
   partitionPrefixes = [...runtime.layout.prefixes];
-  await runtime.startWorkers(ROLES);
+  await runtime.startWorkers(roles);
   const app = await runtime.buildApp();
   open.push(async () => {
     await app.close();
@@ -465,6 +495,17 @@ it('one handoff lifecycle over HTTP: create, accept, escalate, receipt and resol
   };
   await lifecycle();
   expectBudget(await counter.count(lifecycle), HANDOFF_LIFECYCLE);
+});
+
+it('creations asked for in one tick: one script call for the group, each commit as alone', async () => {
+  const { runtime } = await startLotse(defaultTopology, {}, []);
+  const desk = { orgId: 'desk-BY', role: 'desk' as const, land: 'BY' as const };
+  // As the intake worker creates (no pending record: the job id is the key).
+  const create = (n: number) => Promise.all(Array.from({ length: n }, () => runtime.engine.createParsedTicket(desk, CreateTicketSchema.parse(ticketBody()), { reserve: false })));
+  await create(4);
+  await create(1);
+  expectBudget(await counter.count(async () => void (await create(1))), CREATION_COMMIT);
+  expectBudget(await counter.count(async () => void (await create(4))), GROUP_OF_FOUR);
 });
 
 it('one SLA timer firing (the first-response warning), with its effects', async () => {
