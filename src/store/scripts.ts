@@ -26,15 +26,30 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  * record if any, all or nothing. Arguments are flat (no JSON to decode):
  * Lua's cjson would cost more than all the writes together.
  *
- * A change whose only effects are stream events (E > 0 below) is published
- * by the commit itself, straight onto the events stream, when the outbox is
- * empty: then no earlier effect of any record is still on its way, so the
- * event cannot overtake one. Otherwise it goes through the outbox like any
- * other (the relay publishes it after those before it).
+ * A change whose only effects are stream events and removals of delayed
+ * jobs (E > 0 below; R removals) is carried out by the commit itself: its
+ * events XADDed straight onto the events stream, each delayed job removed
+ * while it is still delayed (ZREM from the queue's delayed set and, when
+ * that removed it, one DEL of the job's keys: what BullMQ's removeJob does
+ * to a delayed job without a parent, children or lock). That happens only
+ * when no outbox entry at or before the record's own last one is left:
+ * every entry of the record is at or before that one, so none of its events
+ * or effects is still on its way, and the change cannot overtake one (the
+ * relay publishes an entry's events in the same step that deletes it; a
+ * timer armed or moved by an earlier entry is in its queue by then). The
+ * record's last entry id is kept in its hash (`ob`, written by the HSET that
+ * writes the change, so it costs no command), and the check is one XRANGE
+ * of at most one entry; a record without `ob` (none written yet, or written
+ * before `ob` was kept) asks for an empty outbox. Otherwise the change goes
+ * through the outbox like any other, all its effects with it (the relay runs
+ * them after those before it). `ob` is kept only for a kind that publishes
+ * this way (ARGV[9] set): one field a record.
  *
  * KEYS: 1 record hash, 2 history list, 3 outbox stream, 4 idempotency key
  *       (or the record hash again when there is none), 5 events stream,
- *       6.. one key per store operation
+ *       then 7 per removal (the queue's delayed set, then the job's six
+ *       keys: hash, logs, dependencies, processed, failed, unsuccessful),
+ *       then one key per store operation
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 record id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
  *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
@@ -43,9 +58,10 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  *       here, since the version check already serialises changes of one
  *       record and the engine looks the key up with every load), 9 the events
  *       stream's max length, 10 number E of events to publish straight away
- *       (0 unless the effects are only these), 3E of them (event id, subject,
- *       CloudEvent JSON), then the number F of hash field/value arguments, F
- *       of them, then three per store
+ *       (0 unless the effects are only these and the removals), 3E of them
+ *       (event id, subject, CloudEvent JSON), then the number R of delayed
+ *       jobs to remove, R job ids, then the number F of hash field/value
+ *       arguments, F of them, then three per store
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
  *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
@@ -54,29 +70,41 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  * Returns {'OK'} | {'STALE', currentVersion} | {'IDEM', record}
  */
 export const COMMIT = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local held = redis.call('HMGET', KEYS[1], 'v', 'ob')
+local current = tonumber(held[1] or '0')
 if current ~= tonumber(ARGV[1]) then return {'STALE', current} end
 if ARGV[6] ~= '' and ARGV[8] == '' then
   local existing = redis.call('GET', KEYS[4])
   if existing and existing ~= 'p:' .. ARGV[7] then return {'IDEM', existing} end
 end
 local e = tonumber(ARGV[10])
-local fAt = 11 + 3 * e
+local rAt = 11 + 3 * e
+local r = tonumber(ARGV[rAt])
+local fAt = rAt + 1 + r
 local f = tonumber(ARGV[fAt])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
-redis.call('RPUSH', KEYS[2], ARGV[4])
+local entry = nil
 if ARGV[5] ~= '' then
-  if e > 0 and redis.call('XLEN', KEYS[3]) == 0 then
+  if e > 0 and #redis.call('XRANGE', KEYS[3], '-', held[2] or '+', 'COUNT', 1) == 0 then
     for j = 0, e - 1 do
       local k = 11 + j * 3
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
     end
+    for j = 1, r do
+      local k = 6 + (j - 1) * 7
+      if redis.call('ZREM', KEYS[k], ARGV[rAt + j]) == 1 then redis.call('DEL', unpack(KEYS, k + 1, k + 6)) end
+    end
   else
-    redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
+    entry = redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
   end
 end
+if entry and ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'ob', entry, unpack(ARGV, fAt + 1, fAt + f))
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
 local i = fAt + f
-for k = 6, #KEYS do
+for k = 6 + 7 * r, #KEYS do
   local code, a, b = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if code == 'z' then redis.call('ZADD', KEYS[k], b, a)
   elseif code == 'r' then redis.call('ZREM', KEYS[k], a)
@@ -247,4 +275,24 @@ for i = 1, #ARGV do
   end
 end
 return added
+`;
+
+/**
+ * Removes a delayed BullMQ job, and only while it is delayed: what BullMQ's
+ * own removeJob does to such a job (its id out of the delayed set, its keys
+ * deleted), without the checks a job in any other state needs (parent,
+ * children, lock, scheduler, deduplication: a delayed timer has none of
+ * them) and without a `removed` queue event (nobody listens for one on the
+ * timers' queue). 3 commands where removeJob takes 17. A job that is not in
+ * the delayed set is left alone (returns 0): the caller hands it to BullMQ.
+ * KEYS: 1 the queue's delayed set, 2 the job's hash, 3.. the job's other
+ *       keys (logs, dependencies, processed, failed, unsuccessful: BullMQ's
+ *       removeJobKeys)
+ * ARGV: 1 job id
+ * Returns 1 | 0
+ */
+export const REMOVE_DELAYED_JOB = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', unpack(KEYS, 2))
+return 1
 `;
