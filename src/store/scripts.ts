@@ -37,13 +37,17 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  * or effects is still on its way, and the change cannot overtake one (the
  * relay publishes an entry's events in the same step that deletes it; a
  * timer armed or moved by an earlier entry is in its queue by then). The
- * record's last entry id is kept in its hash (`ob`, written by the HSET that
- * writes the change, so it costs no command), and the check is one XRANGE
- * of at most one entry; a record without `ob` (none written yet, or written
- * before `ob` was kept) asks for an empty outbox. Otherwise the change goes
- * through the outbox like any other, all its effects with it (the relay runs
- * them after those before it). `ob` is kept only for a kind that publishes
- * this way (ARGV[9] set): one field a record.
+ * record's last entry id is kept in its hash as `ob` = `<entry id>|<version>`,
+ * rewritten by every commit (by the HSET that writes the change, so it
+ * costs no command) with the version it writes; the check is one XRANGE of
+ * at most one entry. Where `ob` does not name the record's current version,
+ * a commit that keeps no `ob` came in between (a Lotse from before it, in a
+ * rolling upgrade, may have written an entry it does not name), and where
+ * it names no entry, none is known: then the check asks for an empty outbox
+ * (XRANGE to `+`), the rule before `ob`. Otherwise the change goes through
+ * the outbox like any other, all its effects with it (the relay runs them
+ * after those before it). `ob` is kept only for a kind that publishes this
+ * way (ARGV[9] set): one field a record.
  *
  * KEYS: 1 record hash, 2 history list, 3 outbox stream, 4 idempotency key
  *       (or the record hash again when there is none), 5 events stream,
@@ -82,9 +86,15 @@ local rAt = 11 + 3 * e
 local r = tonumber(ARGV[rAt])
 local fAt = rAt + 1 + r
 local f = tonumber(ARGV[fAt])
+-- The record's last outbox entry, when ob was written by the commit of the current version (else none is known).
+local last = ''
+if held[2] then
+  local bar = string.find(held[2], '|', 1, true)
+  if bar and string.sub(held[2], bar + 1) == held[1] then last = string.sub(held[2], 1, bar - 1) end
+end
 local entry = nil
 if ARGV[5] ~= '' then
-  if e > 0 and #redis.call('XRANGE', KEYS[3], '-', held[2] or '+', 'COUNT', 1) == 0 then
+  if e > 0 and #redis.call('XRANGE', KEYS[3], '-', last ~= '' and last or '+', 'COUNT', 1) == 0 then
     for j = 0, e - 1 do
       local k = 11 + j * 3
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'id', ARGV[k], 'subject', ARGV[k + 1], 'event', ARGV[k + 2])
@@ -97,8 +107,8 @@ if ARGV[5] ~= '' then
     entry = redis.call('XADD', KEYS[3], '*', 't', ARGV[3], 'v', ARGV[2], 'fx', ARGV[5])
   end
 end
-if entry and ARGV[9] ~= '' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'ob', entry, unpack(ARGV, fAt + 1, fAt + f))
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'ob', (entry or last) .. '|' .. ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
 else
   redis.call('HSET', KEYS[1], 'v', ARGV[2], unpack(ARGV, fAt + 1, fAt + f))
 end

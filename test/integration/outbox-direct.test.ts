@@ -88,6 +88,25 @@ describe('a change whose only effects are stream events', () => {
     expect(await published(h)).toEqual([`${older}-v1`, `${x}-v1`, `${x}-v2`]);
   });
 
+  it('asks for an empty outbox when a commit that keeps no `ob` came in between (an older Lotse in a rolling upgrade)', async () => {
+    const h = await open({ roles: [] });
+    const x = (await send(h, '/v1/tickets', ticketBody(), 201)).id;
+    await relayOnce(h);
+    const key = h.runtime.keys.ticket(x);
+    const known = await h.redis.hget(key, 'ob');
+    expect(known).toMatch(/^\d+-\d+\|1$/);
+    // A change with an effect for the relay (a suggestion): its entry is pending. Then `ob` as an older
+    // Lotse would leave it: naming the entry before, of version 1, though the ticket is at version 2 now.
+    await send(h, `/v1/tickets/${x}/events`, { type: 'SUGGEST_IMPROVEMENT', title: 'Formular vereinfachen' }, 200);
+    await h.redis.hset(key, 'ob', known!);
+    await send(h, `/v1/tickets/${x}/events`, { type: 'NOTE', text: 'Rückruf vereinbart' }, 200);
+    // Not published over the pending entry: behind it through the outbox.
+    expect(await h.redis.xlen(h.runtime.keys.outbox)).toBe(2);
+    expect(await published(h)).toEqual([`${x}-v1`]);
+    await relayOnce(h);
+    expect(await published(h)).toEqual([`${x}-v1`, `${x}-v2`, `${x}-v3`]);
+  });
+
   it("keeps every ticket's events in version order and each exactly once, with many tickets changing while the relay runs", async () => {
     const h = await open({ roles: ['relay'] });
     const desk = dev('desk-BY');
