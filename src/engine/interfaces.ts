@@ -3,7 +3,7 @@ import type { Principal } from '../domain/access.js';
 import type { AppError } from '../errors.js';
 import type { IdempotencyStore } from '../store/idempotency.js';
 import type { StoreOp } from '../store/ops.js';
-import type { RecordStore, StoredRecord } from '../store/record-store.js';
+import type { DelayedJobRemoval, RecordStore, StoredRecord } from '../store/record-store.js';
 
 /**
  * The written interfaces of the one path of change (path.ts), for any
@@ -36,6 +36,8 @@ export interface Snapshot<E> {
 export interface ChangePlan {
   effects: unknown[];
   ops: StoreOp[];
+  /** Effects the commit may carry out itself (a timer's delayed job removed): see CommitRequest.delayedJobs. */
+  delayedJobs?: DelayedJobRemoval[];
 }
 
 export interface Change<R, H> {

@@ -88,6 +88,7 @@ async function commit<R extends MachineRecord, P extends { type: string }, S ext
     history: change.entry,
     effects: plan.effects,
     ops: plan.ops,
+    ...(plan.delayedJobs ? { delayedJobs: plan.delayedJobs } : {}),
     ...(idempotency ? { idempotency: { key: idempotency.key, record: doneRecord(idempotency.fp, after.id), fingerprint: idempotency.fp, ...(idempotency.ttlSeconds ? { ttlSeconds: idempotency.ttlSeconds } : {}) } } : {}),
   });
 }

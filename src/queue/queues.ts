@@ -1,9 +1,12 @@
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
 import { handoffQueueName, QUEUE } from './names.js';
 import type { BacklogJob, RetentionJob, TimerJob } from './jobs.js';
 import { JOB_RETENTION, KEEP } from './retention.js';
+import { createDelayedJobRemover } from '../store/delayed-jobs.js';
+import { delayedJobKeys } from './job-keys.js';
 
 /**
  * The only place that adds jobs. Queues are opened on first use and shared;
@@ -11,6 +14,8 @@ import { JOB_RETENTION, KEEP } from './retention.js';
  */
 export function createQueues(connection: ConnectionOptions, prefix: string, logger: Logger) {
   const open = new Map<string, Queue>();
+  // A timer still delayed is removed by Lotse's own script (3 commands, not BullMQ's 17) on the connection the queues share.
+  const removeDelayed = connection instanceof Redis || connection instanceof Cluster ? createDelayedJobRemover(connection) : undefined;
   const queue = (name: string): Queue => {
     let q = open.get(name);
     if (!q) {
@@ -66,9 +71,24 @@ export function createQueues(connection: ConnectionOptions, prefix: string, logg
         }),
       );
     },
+    /**
+     * Removes armed timers, by job id. A timer still delayed (nearly always:
+     * it waits for its deadline) is removed by one script of 3 commands; any
+     * other is handed to BullMQ's remove, which answers 0 when the job
+     * already runs or is gone: either way it will change nothing. Timers
+     * have no children, so BullMQ need not look for any.
+     */
     async cancelTimers(jobIds: string[]) {
-      // remove answers 0 when the job already runs or is gone: either way it will change nothing.
-      await Promise.all(jobIds.map((id) => queue(QUEUE.sla).remove(id)));
+      const sla = queue(QUEUE.sla);
+      await Promise.all(
+        jobIds.map(async (id) => {
+          if (removeDelayed) {
+            const { delayedKey, jobKeys } = delayedJobKeys(prefix, QUEUE.sla, id);
+            if (await removeDelayed(delayedKey, jobKeys, id)) return;
+          }
+          await sla.remove(id, { removeChildren: false });
+        }),
+      );
     },
     /** Handoff events, each on its provider's queue, in order; the job id is the event id. */
     async handOff(handoffs: { orgId: string; event: CloudEvent }[]) {

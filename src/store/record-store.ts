@@ -29,8 +29,9 @@ export interface RecordLayout {
   outbox: string;
   /**
    * The events stream and its max length, for a kind whose changes with no
-   * effect but stream events the commit publishes itself while the outbox
-   * is empty (scripts.ts, COMMIT); without it every effect goes through the outbox.
+   * effect but stream events (and removals of delayed jobs) the commit
+   * carries out itself while nothing of the record is left in the outbox
+   * (scripts.ts, COMMIT); without it every effect goes through the outbox.
    */
   events?: { key: string; maxLen: number };
   encode(doc: RecordDoc): Buffer;
@@ -64,6 +65,21 @@ export interface CommitRequest {
   ops: StoreOp[];
   /** A creation's record lives as long as the ticket; an event's for `ttlSeconds`. */
   idempotency?: { key: string; record: string; fingerprint: string; ttlSeconds?: number };
+  /**
+   * Effects (by id) the commit may carry out itself, as the removal of a
+   * delayed BullMQ job (a ticket's timer cancelled): done by the commit when
+   * it publishes the change's events itself, else left to the relay like
+   * any other effect.
+   */
+  delayedJobs?: DelayedJobRemoval[];
+}
+
+/** A delayed BullMQ job to remove while it is still delayed: its queue's delayed set, the job's keys (its hash first, six in all) and id. */
+export interface DelayedJobRemoval {
+  effectId: string;
+  delayedKey: string;
+  jobKeys: readonly string[];
+  jobId: string;
 }
 
 export type CommitResult =
@@ -106,18 +122,24 @@ function opArgs(op: StoreOp): [string, string | number, string | number] {
 }
 
 /**
- * The events of a change whose effects are all stream events (`publish`),
- * to be published by the commit itself; none when any other effect is asked
- * for (the relay runs it, and publishes the events after it).
+ * What the commit may carry out itself: the events of a change whose effects
+ * are all stream events (`publish`) or delayed jobs to remove, and those
+ * removals; none when any other effect is asked for (the relay runs it, and
+ * publishes the events after it), or when there is no event at all.
  */
-function publishedOnly(effects: readonly unknown[]): { id: string; subject: string }[] {
+function doneByCommit(effects: readonly unknown[], delayedJobs: readonly DelayedJobRemoval[]): { events: { id: string; subject: string }[]; removals: DelayedJobRemoval[] } {
+  const none = { events: [], removals: [] };
   const events: { id: string; subject: string }[] = [];
+  const removals: DelayedJobRemoval[] = [];
   for (const effect of effects) {
-    const e = effect as { kind?: unknown; event?: { id?: unknown; subject?: unknown } };
-    if (e.kind !== 'publish' || typeof e.event?.id !== 'string' || typeof e.event.subject !== 'string') return [];
-    events.push(e.event as { id: string; subject: string });
+    const e = effect as { id?: unknown; kind?: unknown; event?: { id?: unknown; subject?: unknown } };
+    const removal = delayedJobs.find((d) => d.effectId === e.id);
+    if (removal) removals.push(removal);
+    else if (e.kind === 'publish' && typeof e.event?.id === 'string' && typeof e.event.subject === 'string') events.push(e.event as { id: string; subject: string });
+    else return none;
   }
-  return events;
+  for (const r of removals) if (r.jobKeys.length !== 6) throw new Error(`a delayed job's removal names ${r.jobKeys.length} keys, not its six`);
+  return events.length > 0 ? { events, removals } : none;
 }
 
 /** A commit request as COMMIT's KEYS and ARGV (scripts.ts). */
@@ -126,13 +148,14 @@ export function commitCall(layout: RecordLayout, r: CommitRequest): CommitCall {
   if (r.reporter !== undefined && r.reporter !== null) fields.push('r', JSON.stringify(r.reporter));
   if (r.origin !== undefined && r.origin !== null) fields.push('o', JSON.stringify(r.origin));
   const idem = r.idempotency;
-  const direct = layout.events ? publishedOnly(r.effects) : [];
+  const { events: direct, removals } = layout.events ? doneByCommit(r.effects, r.delayedJobs ?? []) : { events: [], removals: [] };
   const keys = [
     layout.record(r.id),
     layout.history(r.id),
     layout.outbox,
     idem ? idem.key : layout.record(r.id),
     layout.events?.key ?? layout.outbox,
+    ...removals.flatMap((d) => [d.delayedKey, ...d.jobKeys]),
     ...r.ops.map((o) => o.key),
   ];
   const args: (string | number | Buffer)[] = [
@@ -147,6 +170,8 @@ export function commitCall(layout: RecordLayout, r: CommitRequest): CommitCall {
     layout.events?.maxLen ?? '',
     direct.length,
     ...direct.flatMap((e) => [e.id, e.subject, JSON.stringify(e)]),
+    removals.length,
+    ...removals.map((d) => d.jobId),
     fields.length,
     ...fields,
     ...r.ops.flatMap(opArgs),

@@ -26,29 +26,47 @@ export const COUNT_RANGE = `return #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[
  */
 const COMMIT_ONE = `
 local function commitOne(kb, ab, nk)
-  local current = tonumber(redis.call('HGET', KEYS[kb + 1], 'v') or '0')
+  local held = redis.call('HMGET', KEYS[kb + 1], 'v', 'ob')
+  local current = tonumber(held[1] or '0')
   if current ~= tonumber(ARGV[ab + 1]) then return {'STALE', current} end
   if ARGV[ab + 6] ~= '' and ARGV[ab + 8] == '' then
     local existing = redis.call('GET', KEYS[kb + 4])
     if existing and existing ~= 'p:' .. ARGV[ab + 7] then return {'IDEM', existing} end
   end
   local e = tonumber(ARGV[ab + 10])
-  local fAt = 11 + 3 * e
+  local rAt = 11 + 3 * e
+  local r = tonumber(ARGV[ab + rAt])
+  local fAt = rAt + 1 + r
   local f = tonumber(ARGV[ab + fAt])
-  redis.call('HSET', KEYS[kb + 1], 'v', ARGV[ab + 2], unpack(ARGV, ab + fAt + 1, ab + fAt + f))
-  redis.call('RPUSH', KEYS[kb + 2], ARGV[ab + 4])
+  -- The record's last outbox entry, when ob was written by the commit of the current version (else none is known).
+  local last = ''
+  if held[2] then
+    local bar = string.find(held[2], '|', 1, true)
+    if bar and string.sub(held[2], bar + 1) == held[1] then last = string.sub(held[2], 1, bar - 1) end
+  end
+  local entry = nil
   if ARGV[ab + 5] ~= '' then
-    if e > 0 and redis.call('XLEN', KEYS[kb + 3]) == 0 then
+    if e > 0 and #redis.call('XRANGE', KEYS[kb + 3], '-', last ~= '' and last or '+', 'COUNT', 1) == 0 then
       for j = 0, e - 1 do
         local k = 11 + j * 3
         redis.call('XADD', KEYS[kb + 5], 'MAXLEN', '~', ARGV[ab + 9], '*', 'id', ARGV[ab + k], 'subject', ARGV[ab + k + 1], 'event', ARGV[ab + k + 2])
       end
+      for j = 1, r do
+        local k = 6 + (j - 1) * 7
+        if redis.call('ZREM', KEYS[kb + k], ARGV[ab + rAt + j]) == 1 then redis.call('DEL', unpack(KEYS, kb + k + 1, kb + k + 6)) end
+      end
     else
-      redis.call('XADD', KEYS[kb + 3], '*', 't', ARGV[ab + 3], 'v', ARGV[ab + 2], 'fx', ARGV[ab + 5])
+      entry = redis.call('XADD', KEYS[kb + 3], '*', 't', ARGV[ab + 3], 'v', ARGV[ab + 2], 'fx', ARGV[ab + 5])
     end
   end
+  if ARGV[ab + 9] ~= '' then
+    redis.call('HSET', KEYS[kb + 1], 'v', ARGV[ab + 2], 'ob', (entry or last) .. '|' .. ARGV[ab + 2], unpack(ARGV, ab + fAt + 1, ab + fAt + f))
+  else
+    redis.call('HSET', KEYS[kb + 1], 'v', ARGV[ab + 2], unpack(ARGV, ab + fAt + 1, ab + fAt + f))
+  end
+  redis.call('RPUSH', KEYS[kb + 2], ARGV[ab + 4])
   local i = fAt + f
-  for k = 6, nk do
+  for k = 6 + 7 * r, nk do
     local code, a, b = ARGV[ab + i + 1], ARGV[ab + i + 2], ARGV[ab + i + 3]
     if code == 'z' then redis.call('ZADD', KEYS[kb + k], b, a)
     elseif code == 'r' then redis.call('ZREM', KEYS[kb + k], a)
@@ -74,15 +92,34 @@ end
  * record if any, all or nothing. Arguments are flat (no JSON to decode):
  * Lua's cjson would cost more than all the writes together.
  *
- * A change whose only effects are stream events (E > 0 below) is published
- * by the commit itself, straight onto the events stream, when the outbox is
- * empty: then no earlier effect of any record is still on its way, so the
- * event cannot overtake one. Otherwise it goes through the outbox like any
- * other (the relay publishes it after those before it).
+ * A change whose only effects are stream events and removals of delayed
+ * jobs (E > 0 below; R removals) is carried out by the commit itself: its
+ * events XADDed straight onto the events stream, each delayed job removed
+ * while it is still delayed (ZREM from the queue's delayed set and, when
+ * that removed it, one DEL of the job's keys: what BullMQ's removeJob does
+ * to a delayed job without a parent, children or lock). That happens only
+ * when no outbox entry at or before the record's own last one is left:
+ * every entry of the record is at or before that one, so none of its events
+ * or effects is still on its way, and the change cannot overtake one (the
+ * relay publishes an entry's events in the same step that deletes it; a
+ * timer armed or moved by an earlier entry is in its queue by then). The
+ * record's last entry id is kept in its hash as `ob` = `<entry id>|<version>`,
+ * rewritten by every commit (by the HSET that writes the change, so it
+ * costs no command) with the version it writes; the check is one XRANGE of
+ * at most one entry. Where `ob` does not name the record's current version,
+ * a commit that keeps no `ob` came in between (a Lotse from before it, in a
+ * rolling upgrade, may have written an entry it does not name), and where
+ * it names no entry, none is known: then the check asks for an empty outbox
+ * (XRANGE to `+`), the rule before `ob`. Otherwise the change goes through
+ * the outbox like any other, all its effects with it (the relay runs them
+ * after those before it). `ob` is kept only for a kind that publishes this
+ * way (ARGV[9] set): one field a record.
  *
  * KEYS: 1 record hash, 2 history list, 3 outbox stream, 4 idempotency key
  *       (or the record hash again when there is none), 5 events stream,
- *       6.. one key per store operation
+ *       then 7 per removal (the queue's delayed set, then the job's six
+ *       keys: hash, logs, dependencies, processed, failed, unsuccessful),
+ *       then one key per store operation
  * ARGV: 1 expected version (0: must not exist), 2 new version, 3 record id,
  *       4 history entry, 5 outbox effects ('' for none), 6 idempotency record
  *       ('' for none), 7 idempotency fingerprint, 8 seconds the record
@@ -91,9 +128,10 @@ end
  *       here, since the version check already serialises changes of one
  *       record and the engine looks the key up with every load), 9 the events
  *       stream's max length, 10 number E of events to publish straight away
- *       (0 unless the effects are only these), 3E of them (event id, subject,
- *       CloudEvent JSON), then the number F of hash field/value arguments, F
- *       of them, then three per store
+ *       (0 unless the effects are only these and the removals), 3E of them
+ *       (event id, subject, CloudEvent JSON), then the number R of delayed
+ *       jobs to remove, R job ids, then the number F of hash field/value
+ *       arguments, F of them, then three per store
  *       operation (src/store/ops.ts): 'z' member score (ZADD), 'r' member ''
  *       (ZREM), 't' keep '' (keep the `keep` highest: ZREMRANGEBYRANK 0
  *       -(keep+1)), 'h' field by (HINCRBY), 'd' field '' (HDEL), 'l' index
@@ -284,4 +322,24 @@ for i = 1, #ARGV do
   end
 end
 return added
+`;
+
+/**
+ * Removes a delayed BullMQ job, and only while it is delayed: what BullMQ's
+ * own removeJob does to such a job (its id out of the delayed set, its keys
+ * deleted), without the checks a job in any other state needs (parent,
+ * children, lock, scheduler, deduplication: a delayed timer has none of
+ * them) and without a `removed` queue event (nobody listens for one on the
+ * timers' queue). 3 commands where removeJob takes 17. A job that is not in
+ * the delayed set is left alone (returns 0): the caller hands it to BullMQ.
+ * KEYS: 1 the queue's delayed set, 2 the job's hash, 3.. the job's other
+ *       keys (logs, dependencies, processed, failed, unsuccessful: BullMQ's
+ *       removeJobKeys)
+ * ARGV: 1 job id
+ * Returns 1 | 0
+ */
+export const REMOVE_DELAYED_JOB = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', unpack(KEYS, 2))
+return 1
 `;

@@ -6,7 +6,9 @@ import { createTicketPolicy } from '../../domain/ticket-policy.js';
 import type { Service, Topology } from '../../domain/topology.js';
 import { ticketNotFound } from '../../errors.js';
 import type { Keys } from '../../store/keys.js';
-import type { StoredRecord } from '../../store/record-store.js';
+import type { DelayedJobRemoval, StoredRecord } from '../../store/record-store.js';
+import { delayedJobKeys } from '../../queue/job-keys.js';
+import { QUEUE } from '../../queue/names.js';
 import type { TicketStore } from '../../store/ticket-store.js';
 import { ticketStoreOps } from './plan.js';
 import { connectorOps } from './connector-ops.js';
@@ -112,8 +114,10 @@ export function createTicketKind(deps: TicketKindDeps) {
     },
     plan: ({ before, after, entry, actions, actor }, earlier) => {
       const effects = deriveEffects({ topology, source: deps.source, before, after, entry, actions, actor, history: [...earlier, entry] });
+      // A timer cancelled: the commit removes its delayed job itself when it publishes the change's events itself (COMMIT), else the relay does.
+      const delayedJobs: DelayedJobRemoval[] = effects.flatMap((e) => (e.kind === 'timer.cancel' ? [{ effectId: e.id, jobId: e.id, ...delayedJobKeys(keys.prefix, QUEUE.sla, e.id) }] : []));
       // Organisations with a connector: their handoffs queued and correlated in this same commit.
-      return { effects, ops: [...ticketStoreOps(keys, topology, before, after, entry), ...connectorOps(keys.prefix, topology, effects, Date.parse(entry.at))] };
+      return { effects, ops: [...ticketStoreOps(keys, topology, before, after, entry), ...connectorOps(keys.prefix, topology, effects, Date.parse(entry.at))], ...(delayedJobs.length > 0 ? { delayedJobs } : {}) };
     },
     writeOnce: (record) => record.reporter ?? undefined,
     dataOf: (record) => record.data,
