@@ -64,8 +64,8 @@ export function createEventHub(o: EventHubOptions) {
   const replays = new Map<string, Promise<Replay>>();
   let replayReads = 0;
 
-  async function run(conn: RedisClient) {
-    const last = (await conn.xrevrange(o.key, '+', '-', 'COUNT', 1)) as RawEntry[];
+  async function run(conn: RedisClient, start: Promise<RawEntry[]>) {
+    const last = await start;
     let position = last[0]?.[0] ?? '0-0';
     while (!closed && subscribers.size > 0) {
       try {
@@ -87,7 +87,11 @@ export function createEventHub(o: EventHubOptions) {
     if (loop || closed) return;
     reader ??= o.connect();
     const conn = reader;
-    loop = run(conn)
+    // The starting point is read on the shared connection at once, ahead of the new subscriber's own tail()
+    // there: a reader connection that is slow to open (a Cluster finds its slots first) must not start past
+    // entries the subscriber's catch-up has already missed.
+    const start = o.redis.xrevrange(o.key, '+', '-', 'COUNT', 1) as Promise<RawEntry[]>;
+    loop = run(conn, start)
       .catch((err: Error) => o.logger.warn({ err: err.message }, 'event stream reader stopped'))
       .finally(() => {
         loop = undefined;
