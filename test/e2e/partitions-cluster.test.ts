@@ -4,6 +4,7 @@ import { parseClusterUrl } from '../../src/config/redis-url.js';
 import { LAND_CODES } from '../../src/domain/ids.js';
 import { partitionOfId, partitionOfLand } from '../../src/domain/partitions.js';
 import { createLogger } from '../../src/logger.js';
+import { IDEMPOTENCY_PENDING_MS } from '../../src/engine/idempotency-keys.js';
 import { createProviderWorker } from '../../src/provider/index.js';
 import { slotOfPrefix } from '../../src/store/partitions.js';
 import { ticketBody, waitFor } from '../helpers/harness.js';
@@ -95,7 +96,9 @@ const call = (orgId: string, method: string, path: string, body?: unknown) => ca
  */
 async function untilAcknowledged(orgId: string, path: string, body: unknown, key: string, ok: number[]): Promise<{ status: number; body: Record<string, unknown> }> {
   let last = '';
-  for (let attempt = 0; attempt < 200; attempt++) {
+  // Long enough for a key left in flight by a failed attempt to expire, and some.
+  const deadline = Date.now() + IDEMPOTENCY_PENDING_MS + 30_000;
+  while (Date.now() < deadline) {
     try {
       const res = await fetch(`${url}${path}`, {
         method: 'POST',
