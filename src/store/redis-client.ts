@@ -13,4 +13,4 @@ export type RedisClient = Redis | Cluster;
  * pipeline should belong to the same slots allocation group"). On a Cluster
  * these go out on their own instead.
  */
-export const KEY_COUNT_FIRST_SCRIPTS = ['lotseCommit', 'lotseCommitMany', 'lotseListPage', 'lotseEnterWindow'] as const;
+export const KEY_COUNT_FIRST_SCRIPTS = ['lotseCommit', 'lotseCommitMany', 'lotseListPage', 'lotseEnterWindow', 'lotseRemoveDelayedJob'] as const;
