@@ -13,7 +13,7 @@ import { openStream } from '../helpers/sse.js';
  * Three partitions (LOTSE_PARTITIONS=3) on one Redis: every ticket lives in
  * its Land's partition under that partition's prefix, its id names the
  * partition, and lists, counts, metrics and the stream read across all three.
- * test/e2e/partitions-cluster.test.ts runs the same on a Redis Cluster.
+ * test/e2e/partitions-cluster.test.ts runs the same on a Redis Cluster with replicas, and through a failover.
  */
 let h: Harness;
 let app: App;
