@@ -75,6 +75,9 @@ function validationErrors(err: FastifyError): FieldError[] {
   });
 }
 
+/** Seconds a request told its idempotency key is in flight is asked to wait before it tries again. */
+export const IN_FLIGHT_RETRY_AFTER_S = 1;
+
 /** The one error handler: known errors become problems, anything else a plain 500 that reveals nothing. */
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
   const unavailable = toStoreUnavailable(err);
@@ -83,6 +86,8 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
   if (err instanceof AppError) {
     if (err.status === 401) reply.header('www-authenticate', 'Bearer');
     if (err.code === 'STORE_UNAVAILABLE') reply.header('retry-after', String(STORE_RETRY_AFTER_S));
+    // The first request usually finishes within the second; one that died frees its key within IDEMPOTENCY_PENDING_MS.
+    if (err.code === 'IDEMPOTENCY_IN_FLIGHT') reply.header('retry-after', String(IN_FLIGHT_RETRY_AFTER_S));
     return sendProblem(reply, err);
   }
   return sendProblem(reply, toAppError(err, req));

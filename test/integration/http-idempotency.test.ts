@@ -135,6 +135,8 @@ describe('a request still in flight', () => {
 
     const retry = await post(app, 'desk-BY', body, 'held');
     expectProblem(retry, 409, /idempotency-in-flight$/);
+    // Asked to come back soon: the first request usually answers within the second.
+    expect(retry.headers['retry-after']).toBe('1');
     // Another body under the same key is still a misuse of the key.
     expectProblem(await post(app, 'desk-BY', { ...body, subject: 'anders' }, 'held'), 422, /idempotency-key-reused$/);
     // Other organisations are not held up by it.
