@@ -302,6 +302,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       // Each partition's tickets by their own sets, outbox and stream; dead letters and the recurring window are the deployment's.
       const scans = cells.map((c) => createRetentionScan(redis, c.keys));
       const baseScan = scans[0]!;
+      const basePresence = createJobPresence(redis, config.prefix);
       const parts = cells.map((c) => {
         // A ticket's recurring-window entry is in its service's partition: looked for in each.
         const forgetRecurringTicket = async (id: string) => {
@@ -310,7 +311,6 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
         const scan = { ...scans[c.p]!, purgeDeliveries: baseScan.purgeDeliveries, forgetRecurringTicket };
         const onCell = (queue: string) => PARTITIONED_QUEUES.includes(queue);
         const cellPresence = createJobPresence(redis, c.prefix);
-        const basePresence = createJobPresence(redis, config.prefix);
         return createRetention({
           scan,
           // A ticket's timer and intake job are on its partition's queues, its handoffs and deliveries on the deployment's.

@@ -1,10 +1,6 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { createExecutors } from '../../src/engine/index.js';
-import { createLogger } from '../../src/logger.js';
-import { createRelayOutbox } from '../../src/store/outbox.js';
-import { createOutboxRelay } from '../../workers/relay.worker.js';
-import { bearer, dev, harnessPerTest, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { bearer, dev, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { relayOnce } from '../helpers/relay.js';
 
 const open = harnessPerTest();
 
@@ -21,17 +17,6 @@ const lastOutboxId = async (h: Harness) => {
   return String(info[info.indexOf('last-generated-id') + 1]);
 };
 
-/** One pass of a relay over everything in the outbox, then stopped: the test decides when entries are finished. */
-async function relayOnce(h: Harness): Promise<void> {
-  const redis = new Redis(redisUrl());
-  const outbox = createRelayOutbox(redis, h.runtime.keys, { consumer: 'test-once' });
-  try {
-    await createOutboxRelay({ outbox, executors: createExecutors(h.runtime.queues, Date.now), logger: createLogger('silent') }).drain();
-  } finally {
-    outbox.interrupt();
-    redis.disconnect();
-  }
-}
 
 /** The event ids of one ticket on the events stream, in stream order. */
 const publishedOf = async (h: Harness, id: string) => (await published(h)).filter((e) => e?.startsWith(`${id}-`));

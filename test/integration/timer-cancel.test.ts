@@ -1,13 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { createExecutors, timerJobId } from '../../src/engine/index.js';
-import { createLogger } from '../../src/logger.js';
+import { timerJobId } from '../../src/engine/index.js';
 import { delayedJobKeys } from '../../src/queue/job-keys.js';
 import { createDelayedJobRemover } from '../../src/store/delayed-jobs.js';
-import { createRelayOutbox } from '../../src/store/outbox.js';
-import { createOutboxRelay } from '../../workers/relay.worker.js';
 import { bearer, dropPrefix, harnessPerTest, newPrefix, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { relayOnce } from '../helpers/relay.js';
 
 /**
  * A ticket's timer cancelled: by the close's own commit when nothing of the
@@ -25,17 +23,6 @@ async function send(h: Harness, path: string, payload: Record<string, unknown>, 
   return res.json() as { id: string };
 }
 
-/** One pass of a relay over everything in the outbox, then stopped. */
-async function relayOnce(h: Harness): Promise<void> {
-  const redis = new Redis(redisUrl());
-  const outbox = createRelayOutbox(redis, h.runtime.keys, { consumer: 'test-once' });
-  try {
-    await createOutboxRelay({ outbox, executors: createExecutors(h.runtime.queues, Date.now), logger: createLogger('silent') }).drain();
-  } finally {
-    outbox.interrupt();
-    redis.disconnect();
-  }
-}
 
 /** Every key under the prefix that names the job. */
 async function keysOfJob(redis: Redis, prefix: string, jobId: string): Promise<string[]> {

@@ -17,11 +17,12 @@ export function partitionedTicketEngine(o: { layout: PartitionLayout; engines: r
   const { layout, engines, topology } = o;
   if (engines.length === 1) return engines[0]!;
   const byId = (id: string) => engines[layout.ofId(id)]!;
-  // A body that fails its checks fails them in partition 0, with the same answer any partition would give.
-  const forBody = (body: CreateTicket) => {
+  /** The body's Land, or null when it has none we know: a body that fails its checks fails them in partition 0, with the same answer any partition would give. */
+  const landOfBody = (body: CreateTicket) => {
     const place = landOf(topology, body);
-    return 'error' in place ? engines[0]! : engines[layout.ofLand(place.land)]!;
+    return 'error' in place ? null : place.land;
   };
+  const forLand = (land: string | null) => (land === null ? engines[0]! : engines[layout.ofLand(land)]!);
   /**
    * After a raised count a Land's tickets go to a new partition, while its
    * earlier creations' keys are in the partition of the count before:
@@ -29,16 +30,16 @@ export function partitionedTicketEngine(o: { layout: PartitionLayout; engines: r
    * the ticket it made then instead of making a second one.
    */
   const createParsed = async (principal: Principal, body: CreateTicket, opts?: CreateOptions) => {
-    const place = landOf(topology, body);
-    if (!('error' in place)) {
-      const now = layout.ofLand(place.land);
-      const earlier = [...new Set(layout.earlierCounts.map((c) => partitionOfLand(place.land, c)))].filter((p) => p !== now && p < engines.length);
+    const land = landOfBody(body);
+    if (land !== null) {
+      const now = layout.ofLand(land);
+      const earlier = [...new Set(layout.earlierCounts.map((c) => partitionOfLand(land, c)))].filter((p) => p !== now && p < engines.length);
       for (const p of earlier) {
         const made = await engines[p]!.createdBefore(principal, body, opts);
         if (made) return made;
       }
     }
-    return forBody(body).createParsedTicket(principal, body, opts);
+    return forLand(land).createParsedTicket(principal, body, opts);
   };
   const any = engines[0]!;
   return {
@@ -47,7 +48,7 @@ export function partitionedTicketEngine(o: { layout: PartitionLayout; engines: r
       return parsed.success ? createParsed(principal, parsed.data, opts) : any.createTicket(principal, input, opts);
     },
     createParsedTicket: createParsed,
-    createdBefore: (principal, body, opts) => forBody(body).createdBefore(principal, body, opts),
+    createdBefore: (principal, body, opts) => forLand(landOfBody(body)).createdBefore(principal, body, opts),
     applyEvent: (principal, ticketId, input, opts) => byId(ticketId).applyEvent(principal, ticketId, input, opts),
     applyEventOnce: (principal, ticketId, input, opts) => byId(ticketId).applyEventOnce(principal, ticketId, input, opts),
     appliedUnder: (principal, ticketId, key) => byId(ticketId).appliedUnder(principal, ticketId, key),
