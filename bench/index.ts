@@ -11,7 +11,7 @@ import { benchFaults, reportFaults } from './faults.js';
 import { benchBacklog, reportBacklog } from './backlog.js';
 import { benchConsole, reportConsole } from './console.js';
 import { benchMail, reportMail } from './mail.js';
-import { benchCpu, reportCpu } from './cpu.js';
+import { benchCpu, reportCpu, type CpuMix } from './cpu.js';
 import { benchPartitions, reportPartitions } from './partitions.js';
 import { benchSteps, reportSteps } from './steps.js';
 
@@ -94,7 +94,10 @@ const PARTS: Part[] = [
     name: 'cpu', title: 'CPU-seconds per 1,000 tickets created over HTTP, background work included (issue 19)', byDefault: true,
     run: async (url) => {
       const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000) };
-      return reportCpu([await benchCpu(url, { ...o, mix: 'varied' }), await benchCpu(url, { ...o, mix: 'one-problem' })]);
+      const mixes = (process.env.BENCH_CPU_MIXES ?? 'varied,one-problem').split(',').filter((m): m is CpuMix => m === 'varied' || m === 'one-problem');
+      const runs = [];
+      for (const mix of mixes) runs.push(await benchCpu(url, { ...o, mix }));
+      return reportCpu(runs);
     },
   },
   {

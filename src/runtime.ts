@@ -137,6 +137,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     redis.disconnect();
     throw new Error(`partitions: ${bad.join(', ')} not among this deployment's ${layout.count} (0 to ${layout.count - 1})`);
   }
+  // The queues' producer connection, apart from the store's: BullMQ defines its ~50 scripts on the connection it is
+  // given, and ioredis copies every defined script into each pipeline it makes, the store's automatic ones too.
+  const queueRedis = createRedis(o.redisUrl, 'producer', `${config.prefix}-queues`, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis queue connection error'));
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   // On the worker connection, which has no command timeout: the one-time script must not be cut short by the client.
@@ -161,7 +165,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       logger,
       onEventApplied: (change: AppliedEvent) => observeEvent(change),
     };
-    return { p, prefix, keys: cellKeys, deps, engine: createTicketEngine(deps), lister: storeLister(store, cellKeys), queues: createQueues(redis, prefix, logger) };
+    return { p, prefix, keys: cellKeys, deps, engine: createTicketEngine(deps), lister: storeLister(store, cellKeys), queues: createQueues(queueRedis, prefix, logger) };
   });
   const queues = cells[0]!.queues;
   const readQueues = queueReaders(cells.map((c) => c.queues));
@@ -437,6 +441,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
       await Promise.race([Promise.all([...workers.map((w) => w.close()), ...stoppers.map((s) => s()), mail.stop()]), deadline]);
       await Promise.all(cells.map((c) => c.queues.close()));
       workerConnection.disconnect();
+      await queueRedis.quit().catch(() => queueRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -91,6 +91,9 @@ export const AnalysedSchema = z.strictObject({
 });
 export type Analysed = z.infer<typeof AnalysedSchema>;
 
+/** What a comparison reads of an analysed text: its stems (its grams follow from them). */
+export type Compared = Pick<Analysed, 'stems'>;
+
 export interface Comparison {
   score: number;
   /** The terms that earned credit (a shared stem, a compound's part, a near spelling), A's first. */
@@ -252,6 +255,43 @@ const isPartOf = (part: string, whole: string) =>
   part.length < whole.length &&
   ((part.length >= MIN_PART_CHARS && whole.includes(part)) || (part.length >= MIN_EDGE_PART_CHARS && (whole.startsWith(part) || whole.endsWith(part))));
 
+/** One side of a comparison: its stems, each stem's grams, which stems hold each gram (so near stems are found without trying every pair), and the text's grams. */
+interface Side {
+  stems: readonly string[];
+  stemSet: ReadonlySet<string>;
+  gramSets: ReadonlySet<string>[];
+  byGram: Map<string, number[]>;
+  /** The text's grams: those of its stems in order, at most MAX_GRAMS, as analyseText keeps them. */
+  grams: ReadonlySet<string>;
+}
+
+/**
+ * Sides by the analysed text they were made of: the backlog feed compares
+ * one new text with up to a hundred others, and an item's text with every
+ * ticket it links, so each text's side is made once, not once per pair.
+ */
+const sides = new WeakMap<Compared, Side>();
+
+function sideOf(text: Compared): Side {
+  const known = sides.get(text);
+  if (known) return known;
+  const byGram = new Map<string, number[]>();
+  const grams = new Set<string>();
+  const gramSets = text.stems.map((stem, i) => {
+    const own = new Set(gramsOf(stem));
+    for (const g of own) {
+      const list = byGram.get(g);
+      if (list) list.push(i);
+      else byGram.set(g, [i]);
+      if (grams.size < MAX_GRAMS) grams.add(g);
+    }
+    return own;
+  });
+  const side = { stems: text.stems, stemSet: new Set(text.stems), gramSets, byGram, grams };
+  sides.set(text, side);
+  return side;
+}
+
 function diceOf(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
   if (a.size + b.size === 0) return 0;
   let common = 0;
@@ -259,59 +299,42 @@ function diceOf(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
   return (2 * common) / (a.size + b.size);
 }
 
-/** One side of a comparison: its stems, and which of them hold each gram (so near stems are found without trying every pair). */
-interface Side {
-  stems: readonly string[];
-  stemSet: ReadonlySet<string>;
-  gramCounts: number[];
-  byGram: Map<string, number[]>;
-}
-
-function sideOf(stems: readonly string[]): Side {
-  const byGram = new Map<string, number[]>();
-  const gramCounts = stems.map((stem, i) => {
-    const grams = new Set(gramsOf(stem));
-    for (const g of grams) {
-      const list = byGram.get(g);
-      if (list) list.push(i);
-      else byGram.set(g, [i]);
-    }
-    return grams.size;
-  });
-  return { stems, stemSet: new Set(stems), gramCounts, byGram };
-}
-
-/** The credit a stem earns against the other side (see the formula at the top), and the term that shows why. */
-function creditOf(stem: string, other: Side): { credit: number; shown?: string } {
+/** The credit the `i`th stem of `from` earns against the other side (see the formula at the top), and the term that shows why. */
+function creditOf(from: Side, i: number, other: Side): { credit: number; shown?: string } {
+  const stem = from.stems[i]!;
   if (other.stemSet.has(stem)) return { credit: 1, shown: stem };
   for (const o of other.stems) {
     if (isPartOf(stem, o)) return { credit: 1, shown: stem };
     if (isPartOf(o, stem)) return { credit: 1, shown: o };
   }
-  const grams = new Set(gramsOf(stem));
+  const grams = from.gramSets[i]!;
   const common = new Map<number, number>();
   for (const g of grams) for (const j of other.byGram.get(g) ?? []) common.set(j, (common.get(j) ?? 0) + 1);
   let best = 0;
-  for (const [j, n] of common) best = Math.max(best, (2 * n) / (grams.size + other.gramCounts[j]!));
+  for (const [j, n] of common) best = Math.max(best, (2 * n) / (grams.size + other.gramSets[j]!.size));
   return best >= NEAR_STEM_DICE ? { credit: best, shown: stem } : { credit: 0 };
 }
 
-/** How alike two analysed texts are (see the formula at the top), and the terms they share. */
-export function compareTexts(a: Analysed, b: Analysed): Comparison {
+/**
+ * How alike two analysed texts are (see the formula at the top), and the
+ * terms they share. Only the stems are read: the grams are theirs (as
+ * analyseText derives them), so a stored text may leave its grams out.
+ */
+export function compareTexts(a: Compared, b: Compared): Comparison {
   if (a.stems.length + b.stems.length === 0) return { score: 0, shared: [] };
-  const sideA = sideOf(a.stems);
-  const sideB = sideOf(b.stems);
+  const sideA = sideOf(a);
+  const sideB = sideOf(b);
   const shared = new Set<string>();
   let credits = 0;
   for (const [from, other] of [[sideA, sideB], [sideB, sideA]] as const) {
-    for (const stem of from.stems) {
-      const { credit, shown } = creditOf(stem, other);
+    for (let i = 0; i < from.stems.length; i++) {
+      const { credit, shown } = creditOf(from, i, other);
       credits += credit;
       if (shown !== undefined) shared.add(shown);
     }
   }
   const stemScore = credits / (a.stems.length + b.stems.length);
-  const gramScore = diceOf(new Set(a.grams), new Set(b.grams));
+  const gramScore = diceOf(sideA.grams, sideB.grams);
   const score = Math.round((STEM_WEIGHT * stemScore + GRAM_WEIGHT * gramScore) * 10_000) / 10_000;
   return { score, shared: [...shared] };
 }

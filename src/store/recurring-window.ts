@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
 import { ENTER_WINDOW } from './scripts.js';
@@ -63,6 +64,44 @@ export async function readObservations(redis: RedisClient, keys: Keys, ticketIds
   return stored.flatMap((raw) => (raw ? [JSON.parse(raw) as unknown] : []));
 }
 
+/** Observations one process keeps decoded, at most… */
+export const OBSERVATION_CACHE_MAX = 4_096;
+/** …and for this long after it wrote or read them. */
+export const OBSERVATION_CACHE_TTL_MS = 30_000;
+
+/**
+ * readObservations with the observations this process wrote or read in the
+ * last OBSERVATION_CACHE_TTL_MS kept decoded: in a burst every new ticket of
+ * a service is compared with up to a hundred recent ones, mostly the same,
+ * and an observation never changes once written (the ticket's subject at its
+ * creation). Only the others are read from Redis. The same objects come back
+ * each time, so the text analysis keeps what it derived from them. An
+ * observation deleted meanwhile (the ticket erased) is still compared for at
+ * most the cache's lifetime; its window's postings, which say it is there,
+ * are read each time.
+ */
+export function cachedObservations(read: (ticketIds: readonly string[]) => Promise<unknown[]>, idOf: (observation: unknown) => string) {
+  const cache = new LRUCache<string, object>({ max: OBSERVATION_CACHE_MAX, ttl: OBSERVATION_CACHE_TTL_MS });
+  return {
+    remember(ticketId: string, observation: unknown) {
+      if (typeof observation === 'object' && observation !== null) cache.set(ticketId, observation);
+    },
+    async read(ticketIds: readonly string[]): Promise<unknown[]> {
+      const found = new Map<string, unknown>();
+      for (const id of ticketIds) {
+        const o = cache.get(id);
+        if (o !== undefined) found.set(id, o);
+      }
+      for (const o of await read(ticketIds.filter((id) => !found.has(id)))) {
+        if (typeof o !== 'object' || o === null) continue;
+        cache.set(idOf(o), o);
+        found.set(idOf(o), o);
+      }
+      return ticketIds.flatMap((id) => (found.has(id) ? [found.get(id)] : []));
+    },
+  };
+}
+
 /** The window's functions bound to a client and keys: what the backlog feed is given. */
 export interface RecurringWindow {
   enter(o: Observed, windowMs: number, cap: number): Promise<void>;
@@ -91,10 +130,14 @@ export function partitionedWindow(windows: readonly RecurringWindow[], partition
  */
 export function makeRecurringWindow(redis: RedisClient, keys: Keys): RecurringWindow {
   enterer(redis);
+  const observations = cachedObservations((ids) => readObservations(redis, keys, ids), (o) => String((o as { ticketId?: unknown }).ticketId));
   return {
-    enter: (o, windowMs, cap) => enterWindow(redis, keys, o, windowMs, cap),
+    async enter(o, windowMs, cap) {
+      await enterWindow(redis, keys, o, windowMs, cap);
+      observations.remember(o.ticketId, o.observation);
+    },
     countTermHits: (service, terms, since, perTerm) => countTermHits(redis, keys, service, terms, since, perTerm),
-    readObservations: (ids) => readObservations(redis, keys, ids),
+    readObservations: (ids) => observations.read(ids),
   };
 }
 

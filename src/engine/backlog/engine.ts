@@ -1,6 +1,6 @@
 import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../../machines/backlog.machine.js';
 import type { BacklogLink } from '../../domain/backlog-policy.js';
-import { analyseText } from '../../backlog/text.js';
+import { analyseText, type TextSettings } from '../../backlog/text.js';
 import type { Principal } from '../../domain/access.js';
 import { BacklogEventInputSchema, type BacklogHistoryEntry } from '../../domain/backlog-event.js';
 import type { Topology } from '../../domain/topology.js';
@@ -16,11 +16,22 @@ import { takesLinks, type BacklogItemRecord } from './record.js';
 import { toItemView } from './view.js';
 import type { BacklogPolicy } from '../../domain/backlog-policy.js';
 
+/** The text settings made so far, per topology and service. */
+const textSettings = new WeakMap<Topology, Map<string, TextSettings>>();
+
 /** The words of a service's own name say nothing about what a ticket of it asks: every subject carries them. */
-export function textSettingsOf(topology: Topology, service: string) {
-  const s = topology.services.get(service);
-  const own = s ? [s.id, ...s.name.split(/[\s–—-]+/)] : [];
-  return { synonyms: s?.backlog.synonyms ?? topology.config.backlog.synonyms, stopWords: own.filter((w) => w.length > 1) };
+export function textSettingsOf(topology: Topology, service: string): TextSettings {
+  let byService = textSettings.get(topology);
+  if (!byService) textSettings.set(topology, (byService = new Map()));
+  let settings = byService.get(service);
+  if (!settings) {
+    const s = topology.services.get(service);
+    const own = s ? [s.id, ...s.name.split(/[\s–—-]+/)] : [];
+    settings = { synonyms: s?.backlog.synonyms ?? topology.config.backlog.synonyms, stopWords: own.filter((w) => w.length > 1) };
+    // One object per service and topology: analyseText compiles a settings object once (by identity), not per text.
+    if (s) byService.set(service, settings);
+  }
+  return settings;
 }
 
 /** What the backlog's operations share: the engine's deps, the policy and the path's (the item kind among them). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BacklogLink } from '../../domain/backlog-policy.js';
-import { compareTexts, type Analysed } from '../../backlog/text.js';
+import { compareTexts, type Analysed, type Compared } from '../../backlog/text.js';
 import type { Topology } from '../../domain/topology.js';
 import type { BacklogJob } from '../../queue/jobs.js';
 import { backlogIndexTerms, type CandidateFinder } from '../../store/backlog-index.js';
@@ -53,7 +53,8 @@ interface Observation {
   land: string;
   priority: string;
   at: number;
-  text: Analysed;
+  /** The subject's stems: all a comparison reads (stored without the grams, which follow from them). */
+  text: Compared;
 }
 
 const linkOf = (ticket: TicketRecord, score: number, shared: string[], source: BacklogLink['source'], at: number): BacklogLink => ({
@@ -122,7 +123,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const text = backlog.analyse(service, ticket.data.subject);
     const terms = backlogIndexTerms(text);
     if (terms.length === 0) return null;
-    const me: Observation = { ticketId: ticket.id, land: ticket.state.context.facts.land, priority: ticket.state.context.priority, at, text };
+    const me: Observation = { ticketId: ticket.id, land: ticket.state.context.facts.land, priority: ticket.state.context.priority, at, text: { stems: text.stems } };
 
     // Write first, then read: two observations of one problem at once still see each other.
     await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP);
