@@ -263,7 +263,17 @@ interface Side {
   byGram: Map<string, number[]>;
   /** The text's grams: those of its stems in order, at most MAX_GRAMS, as analyseText keeps them. */
   grams: ReadonlySet<string>;
+  /** The credit a stem of another text earned against this side: the same words recur in a service's texts. */
+  credits: Map<string, Credit>;
 }
+
+interface Credit {
+  credit: number;
+  shown?: string;
+}
+
+/** Credits remembered per side, at most: a side kept long (a kept observation) stays small. */
+const MAX_REMEMBERED_CREDITS = 256;
 
 /**
  * Sides by the analysed text they were made of: the backlog feed compares
@@ -287,7 +297,7 @@ function sideOf(text: Compared): Side {
     }
     return own;
   });
-  const side = { stems: text.stems, stemSet: new Set(text.stems), gramSets, byGram, grams };
+  const side = { stems: text.stems, stemSet: new Set(text.stems), gramSets, byGram, grams, credits: new Map<string, Credit>() };
   sides.set(text, side);
   return side;
 }
@@ -300,14 +310,22 @@ function diceOf(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
 }
 
 /** The credit the `i`th stem of `from` earns against the other side (see the formula at the top), and the term that shows why. */
-function creditOf(from: Side, i: number, other: Side): { credit: number; shown?: string } {
+function creditOf(from: Side, i: number, other: Side): Credit {
   const stem = from.stems[i]!;
   if (other.stemSet.has(stem)) return { credit: 1, shown: stem };
+  const known = other.credits.get(stem);
+  if (known) return known;
+  const credit = partOrNearCredit(stem, from.gramSets[i]!, other);
+  if (other.credits.size < MAX_REMEMBERED_CREDITS) other.credits.set(stem, credit);
+  return credit;
+}
+
+/** A stem's credit against a side that does not hold it: a compound's part, or the nearest spelling. */
+function partOrNearCredit(stem: string, grams: ReadonlySet<string>, other: Side): Credit {
   for (const o of other.stems) {
     if (isPartOf(stem, o)) return { credit: 1, shown: stem };
     if (isPartOf(o, stem)) return { credit: 1, shown: o };
   }
-  const grams = from.gramSets[i]!;
   const common = new Map<number, number>();
   for (const g of grams) for (const j of other.byGram.get(g) ?? []) common.set(j, (common.get(j) ?? 0) + 1);
   let best = 0;

@@ -141,7 +141,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const now = deps.now();
     // Each link says how alike the ticket is to the item it joins, and which words they share: a ticket joining an
     // item that exists is compared with the item's words, not with the ticket that brought the cluster together.
-    const linksTo = (itemText: Analysed) => cluster.map(({ o }): BacklogLink => {
+    const linksTo = (itemText: Compared, members = cluster) => members.map(({ o }): BacklogLink => {
       const { score, shared } = compareTexts(itemText, o.text);
       return { ticketId: o.ticketId, land: o.land as BacklogLink['land'], priority: o.priority as BacklogLink['priority'], score, shared, at: now, source: 'recurring' };
     });
@@ -151,7 +151,8 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
       // whole window again, and linking each of them again would load and decide on the item once per ticket.
       // An item that holds as many links as it may refuses more: not asked again for every ticket of the burst.
       const room = backlog.policy.maxLinksPerItem(service) - match.linked.size;
-      for (const l of linksTo(match.text).filter((x) => !match.linked.has(x.ticketId)).slice(0, Math.max(0, room))) await backlog.link(match.itemId, l);
+      const joining = cluster.filter(({ o }) => !match.linked.has(o.ticketId)).slice(0, Math.max(0, room));
+      for (const l of linksTo(match.text, joining)) await backlog.link(match.itemId, l);
       return { itemId: match.itemId };
     }
     const links = linksTo(text).slice(0, backlog.policy.maxLinksPerItem(service));
