@@ -93,7 +93,7 @@ const PARTS: Part[] = [
   {
     name: 'cpu', title: 'CPU-seconds per 1,000 tickets created over HTTP, background work included (issue 19)', byDefault: true,
     run: async (url) => {
-      const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000) };
+      const o = { n: env('BENCH_CPU_N', 1000), quietMs: env('BENCH_CPU_QUIET_MS', 10_000), warmup: env('BENCH_CPU_WARMUP', 500) };
       const mixes = (process.env.BENCH_CPU_MIXES ?? 'varied,one-problem').split(',').filter((m): m is CpuMix => m === 'varied' || m === 'one-problem');
       const runs = [];
       for (const mix of mixes) runs.push(await benchCpu(url, { ...o, mix }));
