@@ -131,13 +131,17 @@ export async function change<R extends MachineRecord, P extends { type: string }
   principal: Principal | 'system',
   id: string,
   decide: (before: R) => Decision<P, W>,
-  opts: { ifMatch?: number | undefined; idempotency?: IdempotencyUse | undefined } = {},
+  opts: { ifMatch?: number | undefined; idempotency?: IdempotencyUse | undefined; known?: R | undefined } = {},
 ): Promise<ChangeOutcome<R, W, P>> {
   const { kind } = deps;
   const actor = actorOf(principal);
   const idem = opts.idempotency;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const [before, used] = await Promise.all([loadInReach(kind, principal, id), idem ? deps.idempotency.get(idem.key) : null]);
+    // `known` (Lotse's own changes only): the record as the caller loaded it a moment ago, decided on at the first
+    // attempt instead of a second load; if it is no longer the latest, the commit finds the version moved on and
+    // the next attempt loads it.
+    const first = attempt === 1 && opts.known?.id === id && principal === 'system' ? opts.known : undefined;
+    const [before, used] = await Promise.all([first ?? loadInReach(kind, principal, id), idem ? deps.idempotency.get(idem.key) : null]);
     if (used) {
       if (used.fp !== idem!.fp) throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used with a different event');
       return { status: 'replayed', record: before };
@@ -146,6 +150,8 @@ export async function change<R extends MachineRecord, P extends { type: string }
       throw new AppError('PRECONDITION_FAILED', `The ${kind.noun} is at version ${before.version}, not ${opts.ifMatch}`, { version: before.version });
     }
     const decision = decide(before);
+    // Nothing to do is only believed of the latest record: on a `known` one the next attempt loads it and decides again.
+    if ('keep' in decision && first) continue;
     if ('keep' in decision) return { status: 'kept', record: before, why: decision.keep };
     // Lotse's own events (timers, the backlog's notices) are bounded by the machines; callers' are counted.
     if (principal !== 'system' && before.version >= kind.maxVersions) {

@@ -167,6 +167,28 @@ describe('a backlog item', () => {
     expect((await item(h, split.id)).json()).toMatchObject({ splitFrom: upload });
   });
 
+  it('links on an item loaded a moment earlier only what the latest item says: a stale record loses no link, and "linked already" is believed of the latest only', async () => {
+    const h = await open({ roles: ['relay', 'backlog'] });
+    const { a, b, upload } = await twoItems(h);
+    const backlog = h.runtime.backlog;
+    const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
+    const d = await createTicket(h, 'SL');
+    const e = await createTicket(h, 'SL');
+    const stale = (await backlog.findItem(upload))!;
+    const withD = (await backlog.link(upload, linkOf(d)))!;
+    expect(withD.version).toBe(stale.version + 1);
+    // Decided first on the record from before d's link: the commit finds the item moved on, the next attempt loads it.
+    const withE = (await backlog.link(upload, linkOf(e), stale))!;
+    expect(withE.version).toBe(withD.version + 1);
+    expect(withE.state.context.links.map((l) => l.ticketId).sort()).toEqual([a, b, d, e].sort());
+    // d split off: a record that still shows it linked does not stop it from being linked again.
+    expect((await itemEvent(h, upload, 'ops-bremen', { type: 'UNMERGE', tickets: [d] })).statusCode).toBe(200);
+    await settled(h);
+    const relinked = (await backlog.link(upload, linkOf(d), withE))!;
+    expect(relinked.state.context.links.map((l) => l.ticketId)).toContain(d);
+    expect((await backlog.findItem(upload))!.state.context.links.map((l) => l.ticketId).sort()).toEqual([a, b, d, e].sort());
+  });
+
   it('tells every linked open ticket once when it ships, even when the notice runs again', async () => {
     const h = await open({ roles: ['relay', 'backlog'] });
     const { a, b, upload } = await twoItems(h);

@@ -68,8 +68,8 @@ export function decideAbsorb(policy: BacklogPolicy, before: BacklogItemRecord, f
 }
 
 /** Links a ticket to an item; a ticket linked already changes nothing (no commit). Null when the item takes no links. */
-export async function link(b: BacklogPath, itemId: string, l: BacklogLink): Promise<BacklogItemRecord | null> {
-  const outcome = await change(b.path, 'system', itemId, (before) => decideLink(b.policy, before, l));
+export async function link(b: BacklogPath, itemId: string, l: BacklogLink, known?: BacklogItemRecord): Promise<BacklogItemRecord | null> {
+  const outcome = await change(b.path, 'system', itemId, (before) => decideLink(b.policy, before, l), { known });
   // Linked already: the record the decision was made on, not a second read.
   return outcome.status === 'kept' && outcome.why === 'refused' ? null : outcome.record;
 }
@@ -113,7 +113,7 @@ export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
   const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now } };
   return {
     createItem: (item) => createItem(b, item),
-    link: (itemId, l) => link(b, itemId, l),
+    link: (itemId, l, known) => link(b, itemId, l, known),
     absorb: (into, from, links) => absorb(b, into, from, links),
     applyItemEvent: (principal, id, input, opts) => applyItemEvent(b, principal, id, input, opts),
     list: (principal, q) => listItems({ topology, listing: deps.listing, loadMany: (ids) => deps.store.loadMany(ids), toRecord: kind.toRecord }, principal, q),

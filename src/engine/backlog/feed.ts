@@ -11,7 +11,7 @@ import type { TicketEngine, TicketRecord } from '../ticket/index.js';
 import { itemIdFor } from './ids.js';
 import type { BacklogEngine, NewItem } from './interfaces.js';
 import { recurringDescription } from './description.js';
-import { takesLinks } from './record.js';
+import { takesLinks, type BacklogItemRecord } from './record.js';
 
 /** How long one worker may hold a service's matching lock; it is given back as soon as the job is done. */
 const LOCK_MS = 15_000;
@@ -73,16 +73,16 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
   const settingsOf = (service: string) => topology.services.get(service)?.backlog ?? topology.config.backlog;
 
   /** The open item of a service that says most nearly what `text` says, above the service's threshold. */
-  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string> } | null> {
+  async function bestItem(service: string, text: Analysed): Promise<{ itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string>; record: BacklogItemRecord } | null> {
     const candidates = await deps.findCandidates(service, text);
     if (candidates.length === 0) return null;
     const items = await Promise.all(candidates.map((c) => backlog.findItem(c.itemId)));
-    let best: { itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string> } | null = null;
+    let best: { itemId: string; score: number; shared: string[]; text: Analysed; linked: ReadonlySet<string>; record: BacklogItemRecord } | null = null;
     for (const item of items) {
       if (!item || item.state.context.service !== service || !takesLinks(item.state.value)) continue;
       const { score, shared } = compareTexts(item.data.text, text);
       if (score >= settingsOf(service).similarityThreshold && (!best || score > best.score)) {
-        best = { itemId: item.id, score, shared, text: item.data.text, linked: new Set(item.state.context.links.map((l) => l.ticketId)) };
+        best = { itemId: item.id, score, shared, text: item.data.text, linked: new Set(item.state.context.links.map((l) => l.ticketId)), record: item };
       }
     }
     return best;
@@ -94,7 +94,7 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     const text = backlog.analyse(service, `${title}\n${description}`);
     const match = await bestItem(service, text);
     const at = deps.now();
-    if (match && (await backlog.link(match.itemId, linkOf(ticket, match.score, match.shared, source, at)))) return match.itemId;
+    if (match && (await backlog.link(match.itemId, linkOf(ticket, match.score, match.shared, source, at), match.record))) return match.itemId;
     // The item is made of this ticket's words: alike in full, and every term of it shared (the reason a reader sees).
     const self = compareTexts(text, text);
     const item: NewItem = { id: newItemId(origin, service), service, title, description, links: [linkOf(ticket, self.score, self.shared, source, at)], text };
@@ -152,7 +152,9 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
       // An item that holds as many links as it may refuses more: not asked again for every ticket of the burst.
       const room = backlog.policy.maxLinksPerItem(service) - match.linked.size;
       const joining = cluster.filter(({ o }) => !match.linked.has(o.ticketId)).slice(0, Math.max(0, room));
-      for (const l of linksTo(match.text, joining)) await backlog.link(match.itemId, l);
+      // Each link decided on the item as the last one left it: loaded once for the lot, not once per link.
+      let known: BacklogItemRecord | undefined = match.record;
+      for (const l of linksTo(match.text, joining)) known = (await backlog.link(match.itemId, l, known)) ?? undefined;
       return { itemId: match.itemId };
     }
     const links = linksTo(text).slice(0, backlog.policy.maxLinksPerItem(service));

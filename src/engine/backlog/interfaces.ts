@@ -19,8 +19,11 @@ import type { BacklogItemView } from './view.js';
 export interface BacklogEngine {
   /** Opens an item; a retry with the same id finds the item made the first time. */
   createItem(item: NewItem): Promise<{ record: BacklogItemRecord; created: boolean }>;
-  /** Links a ticket to an item; a ticket linked already changes nothing. Null when the item takes no links. */
-  link(itemId: string, link: BacklogLink): Promise<BacklogItemRecord | null>;
+  /**
+   * Links a ticket to an item; a ticket linked already changes nothing. Null when the item takes no links.
+   * `known`: the item as the caller just loaded it, decided on first instead of loading it again.
+   */
+  link(itemId: string, link: BacklogLink, known?: BacklogItemRecord): Promise<BacklogItemRecord | null>;
   /** A MERGE's target takes the source's links; false when it cannot (then the caller keeps them elsewhere). */
   absorb(into: string, from: string, links: BacklogLink[]): Promise<boolean>;
   /** A caller's event: operators of the service's backlog owner and the steering committee move items. */

@@ -16,7 +16,7 @@ export function partitionedBacklogEngine(o: { layout: PartitionLayout; engines: 
   const any = engines[0]!;
   return {
     createItem: (item) => byId(item.id).createItem(item),
-    link: (itemId, l) => byId(itemId).link(itemId, l),
+    link: (itemId, l, known) => byId(itemId).link(itemId, l, known),
     absorb: (into, from, links) => byId(into).absorb(into, from, links),
     applyItemEvent: (principal, id, input, opts) => byId(id).applyItemEvent(principal, id, input, opts),
     list: (principal, q) => o.lists.list(principal, q),
