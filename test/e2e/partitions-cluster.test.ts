@@ -365,7 +365,7 @@ describe('partitions on a Redis Cluster of three masters with replicas', () => {
   }, 180_000);
 
   /**
-   * Seen failing in about one run of four before the workers had a watchdog
+   * Seen failing in 3 of 13 runs before the workers had a watchdog
    * (2026-12-07, bullmq 6.7.0, ioredis 5.11.1): after the failover the events
    * worker of partition 0 (the queue the kit answers on, on the killed
    * master's slot) held no blocking connection on any node and never took
