@@ -21,7 +21,9 @@ export interface QueueFront {
  * job's score is its due time × 0x1000 plus a counter (BullMQ's
  * getDelayedScore), and a queue is held as BullMQ's isQueuePausedOrMaxed
  * says. `client` is a worker's own connection (`worker.getBackend().client`,
- * BullMQ's wrapper of the ioredis client).
+ * BullMQ's wrapper of the ioredis client). Lotse's queues have no rate
+ * limiter; a queue with one would need its limiter's TTL read too, or its
+ * jobs waiting out a limit would look held by nobody.
  */
 export async function readQueueFront(client: unknown, prefix: string, name: string): Promise<QueueFront> {
   const keys = new QueueKeys(prefix).getKeys(name);
