@@ -87,7 +87,7 @@ const within = <T>(p: Promise<T>, ms: number) => {
  * A watchdog replaces the BullMQ worker when it stops taking jobs: after a
  * Redis Cluster failover a worker's blocking connection has been seen never
  * to come back (bullmq#4138, #2619), its jobs waiting for ever. Every
- * `everyMs`, while the worker has room and took no job since the last look,
+ * `everyMs`, while the worker has room and took no job for `everyMs`,
  * it reads the queue's front (src/queue/queue-front.ts: five reads in one
  * round trip, on the worker's own connection); the worker counts as wedged
  * when the same job stayed next in line for `stuckAfterMs` while it took
@@ -173,7 +173,7 @@ export function makeWorker<D, R>(
   async function look(): Promise<void> {
     const gen = current;
     const now = Date.now();
-    // Every slot busy, or a job taken since the last look: the worker is not waiting for work.
+    // Every slot busy, or a job taken within `everyMs`: the worker is not waiting for work.
     if (gen.running.size >= concurrency || now - lastTaken < timing.everyMs) {
       sighting = null;
       return;
