@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { Worker } from 'bullmq';
 import type { RedisClient } from './queue/connections.js';
 import type { Logger } from 'pino';
 import { createSlaWorker } from '../workers/sla.worker.js';
@@ -20,6 +19,7 @@ import { createFeedReader, makeRecurringWindow, partitionedWindow } from './stor
 import { backlogRoutes } from './http/routes/backlog.js';
 import { reportRoutes } from './http/routes/reports.js';
 import { createRetentionWorker } from '../workers/retention.worker.js';
+import type { KitWorker } from '../workers/worker-kit.js';
 import { createRetention, partitionedRetention } from '../workers/retention.js';
 import type { Config } from './config/env.js';
 import { createPrincipalResolver, isLoopback, type PrincipalResolver } from './config/principals.js';
@@ -227,7 +227,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   })));
   const sampler = createSampler({ samples: createChartSamples(redis, keys, cells.map((c) => c.keys)), stats, logger, now });
   const overview = createOverview({ engine, topology, queues: readQueues, deadLetters, stats, sampler, now, connectorHealth });
-  const workers: Worker[] = [];
+  const workers: Pick<KitWorker, 'close'>[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const roles = new Set<WorkerRole>();
   const instance = `${hostname()}:${process.pid}`;
@@ -245,7 +245,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     await recordBeats(redis, keys, beatMembers(), Date.now(), HEARTBEAT_GONE_MS).catch(() => undefined);
   }
 
-  const workerDeps = { connection: workerConnection, prefix: config.prefix, logger };
+  const workerDeps = { connection: workerConnection, prefix: config.prefix, logger, onReplaced: (queue: string) => metrics.workerReplaced(queue) };
   /** The partitions this process serves, with their queues' prefix. */
   const servedCells = cells.filter((c) => served.includes(c.p));
   const cellDeps = (c: (typeof cells)[number]) => ({ ...workerDeps, prefix: c.prefix, logger: c.p === 0 ? logger : logger.child({ partition: c.p }) });

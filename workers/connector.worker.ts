@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConnectorError } from '../src/connectors/connector.js';
@@ -12,7 +12,7 @@ import { AppError, fieldErrors } from '../src/errors.js';
 import { QUEUE } from '../src/queue/names.js';
 import type { ConnectorStore } from '../src/store/connector-store.js';
 import type { DeadLetters } from '../src/webhooks/dead-letters.js';
-import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+import { invalidPayload, makeWorker, type KitWorker, type WorkerDeps } from './worker-kit.js';
 
 /** `connector` jobs: a handoff effect to carry to the remote system, or an organisation's poll for remote changes. */
 export const ConnectorJobSchema = z.discriminatedUnion('type', [
@@ -60,7 +60,7 @@ export const connectorDeadLetterId = (eventId: string) => `cx-${eventId}`;
  * and applies each as the organisation's answer through the engine.
  * Health (last success, failing, counts) is kept per organisation.
  */
-export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: number): Worker<unknown, ConnectorResult> {
+export function createConnectorWorker(deps: ConnectorWorkerDeps, concurrency?: number): KitWorker<unknown, ConnectorResult> {
   const now = deps.now ?? Date.now;
   const { store } = deps;
 

@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Principal } from '../src/domain/access.js';
 import type { Topology } from '../src/domain/topology.js';
@@ -16,7 +15,7 @@ import { attemptsToSpan, HOUR_MS, type BackoffPolicy } from '../src/webhooks/bac
 import type { DeadLetters } from '../src/webhooks/dead-letters.js';
 import { createMailIn, type MailIn } from './mail-in.js';
 import { createMailWorker } from './mail.worker.js';
-import type { WorkerDeps } from './worker-kit.js';
+import type { KitWorker, WorkerDeps } from './worker-kit.js';
 
 export interface MailRoomSettings {
   config: MailConfig;
@@ -94,7 +93,7 @@ export function createMailRoom(o: {
   const { settings, topology, store, logger } = o;
   const { config } = settings;
   const configured = settings.mailOrgs.size > 0 || config.listen !== undefined || config.imap.length > 0;
-  let worker: Worker | null = null;
+  let worker: Pick<KitWorker, 'close'> | null = null;
   let sender: MailSender | null = null;
   let inbound: MailIn | null = null;
 

@@ -1,4 +1,4 @@
-import type { Job, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Topology } from '../src/domain/topology.js';
 import type { TicketView } from '../src/domain/ticket.js';
@@ -12,7 +12,7 @@ import type { MailStore } from '../src/store/mail-store.js';
 import { backoffDelay, type BackoffPolicy } from '../src/webhooks/backoff.js';
 import type { DeadLetters } from '../src/webhooks/dead-letters.js';
 import { WebhookJobSchema, type WebhookJob } from '../src/webhooks/delivery.js';
-import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+import { invalidPayload, makeWorker, type KitWorker, type WorkerDeps } from './worker-kit.js';
 
 export interface MailWorkerDeps extends WorkerDeps {
   topology: Topology;
@@ -40,7 +40,7 @@ export type MailJobResult = { outcome: 'sent' | 'already-sent' | 'skipped' | 'de
  * operator replays through /v1/dead-letters/{id}/replay; one in doubt says
  * `inDoubt: true` and is sent again only by a replay with `?force=true`.
  */
-export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): Worker<unknown, MailJobResult> {
+export function createMailWorker(deps: MailWorkerDeps, concurrency?: number): KitWorker<unknown, MailJobResult> {
   const now = deps.now ?? Date.now;
   const { store } = deps;
 

@@ -1,4 +1,4 @@
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { fieldErrors } from '../src/errors.js';
 import { QUEUE } from '../src/queue/names.js';
@@ -7,7 +7,7 @@ import { DEAD_LETTER_REASON_DISABLED, type DeadLetters } from '../src/webhooks/d
 import { classifyAttempt, postWebhook, WebhookJobSchema, type WebhookJob } from '../src/webhooks/delivery.js';
 import type { WebhookSettings, WebhookTarget } from '../src/webhooks/settings.js';
 import { signedRequest } from '../src/webhooks/sign.js';
-import { invalidPayload, makeWorker, type WorkerDeps } from './worker-kit.js';
+import { invalidPayload, makeWorker, type KitWorker, type WorkerDeps } from './worker-kit.js';
 
 export interface WebhookWorkerDeps extends WorkerDeps {
   targets: ReadonlyMap<string, WebhookTarget>;
@@ -26,7 +26,7 @@ export type WebhookResult = { outcome: 'delivered' | 'dead-lettered'; status: nu
  * completes. Logs carry ids, organisation, status and attempt, never the
  * event's data.
  */
-export function createWebhookWorker(deps: WebhookWorkerDeps, concurrency?: number): Worker<unknown, WebhookResult> {
+export function createWebhookWorker(deps: WebhookWorkerDeps, concurrency?: number): KitWorker<unknown, WebhookResult> {
   const now = deps.now ?? Date.now;
   const { settings, deadLetters } = deps;
 

@@ -59,6 +59,12 @@ export function createMetrics(deps: MetricsDeps) {
     buckets: RECEIPT_BUCKETS,
     registers: [own],
   });
+  const replaced = new Counter({
+    name: 'lotse_worker_replacements_total',
+    help: 'BullMQ workers of this process that stopped taking jobs and were replaced by their watchdog (workers/worker-kit.ts), by queue',
+    labelNames: ['queue'],
+    registers: [own],
+  });
 
   const shared = new Registry();
   const on = [shared];
@@ -150,6 +156,10 @@ export function createMetrics(deps: MetricsDeps) {
       } catch {
         // A metric must never fail a committed change.
       }
+    },
+    /** A worker's watchdog replaced a wedged worker of this queue. */
+    workerReplaced(queue: string): void {
+      replaced.inc({ queue });
     },
     contentType: own.contentType,
     /** The exposition text; `shared` adds the figures read from Redis and BullMQ. */

@@ -6,9 +6,13 @@ export const STORE_RETRY_AFTER_S = 2;
 /**
  * What ioredis says when Redis cannot be reached or does not answer: a
  * command timed out (Redis frozen or overloaded), the connection is down and
- * the offline queue is off, or retries per request ran out.
+ * the offline queue is off, or retries per request ran out; on a Cluster,
+ * redirections ran out (a failover under way: the slot's master is gone
+ * and its replica not yet promoted). As with a closed connection, the
+ * caller retries with the same key: the engine's idempotency answers what
+ * a command that did run had done.
  */
-const UNREACHABLE = /Command timed out|Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Redis did not answer|Reached the max retries per request limit/;
+const UNREACHABLE = /Command timed out|Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Redis did not answer|Reached the max retries per request limit|Too many Cluster redirections/;
 
 /** Whether an error means the store is unreachable (retry later) rather than a fault of the request or the code. */
 export function isStoreUnavailable(err: unknown): boolean {

@@ -18,8 +18,8 @@ import * as lotseScripts from '../../src/store/scripts.js';
  * - `waits`: blocking waits and fetches that found nothing. How many fall in a
  *   window depends on when a wait times out, not on the work: bounded apart;
  * - `background`: what runs on a clock whatever the work (stalled-job checks,
- *   lock renewals, heartbeats, the relay's claim pass, the once-a-minute
- *   metrics point). Listed, not budgeted;
+ *   lock renewals, heartbeats, the relay's claim pass, the workers' watchdog
+ *   looks, the once-a-minute metrics point). Listed, not budgeted;
  * - `others`: connections that are not the system's (the test's own checks).
  * A script counts as itself plus its inner calls, as INFO commandstats does.
  */
@@ -76,7 +76,7 @@ const lower = (s: string | undefined) => (s ?? '').toLowerCase();
  * moveToActive that took no job (it locks the job it takes: no SET of a
  * `:lock` key means it found nothing). Background: stalled checks, lock
  * renewals, whatever touches the heartbeat set, the relay's claim pass
- * (XAUTOCLAIM, XPENDING, XINFO); a minute's metrics point inside
+ * (XAUTOCLAIM, XPENDING, XINFO), a worker's watchdog look; a minute's metrics point inside
  * moveToFinished is taken out of that call by `splitMetricsPoint`.
  */
 export function classifyDefault(heartbeatKey: string): Classify {
@@ -86,10 +86,22 @@ export function classifyDefault(heartbeatKey: string): Classify {
     if (inv.script === 'moveToActive' && !inv.inner.some((c) => lower(c[0]) === 'set' && (c[1] ?? '').endsWith(':lock'))) return 'waits';
     if (inv.script === 'moveStalledJobsToWait' || inv.script === 'extendLocks' || inv.script === 'extendLock') return 'background';
     if (cmd === 'xautoclaim' || cmd === 'xpending' || cmd === 'xinfo') return 'background';
+    if (isWatchdogLook(inv.args)) return 'background';
     // Heartbeats, however they are sent (MULTI today, a script or a store module's call tomorrow): any touch of the heartbeat key.
     if (inv.args.includes(heartbeatKey) || inv.inner.some((c) => c.includes(heartbeatKey))) return 'background';
     return 'work';
   };
+}
+
+/**
+ * A worker's watchdog reading its queue's front (src/queue/queue-front.ts,
+ * workers/worker-kit.ts): five reads on a clock, sent only while the worker
+ * is idle, whatever the work. Matched by their exact shape.
+ */
+function isWatchdogLook(args: string[]): boolean {
+  const [cmd, key = '', ...rest] = args;
+  const shape = [lower(cmd), key.slice(key.lastIndexOf(':') + 1), ...rest.map(lower)].join(' ');
+  return ['lindex wait -1', 'zrange prioritized 0 0', 'zrange delayed 0 0 withscores', 'hmget meta paused concurrency', 'llen active'].includes(shape);
 }
 
 /**

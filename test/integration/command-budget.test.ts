@@ -38,7 +38,8 @@ import { fastSlaTopology } from '../helpers/topologies.js';
  *   ticket, and kept apart instead of hidden: blocking waits (BZPOPMIN,
  *   XREADGROUP BLOCK) and fetches that found no job (`waits`, bounded below);
  *   stalled-job checks, lock renewals, heartbeats, the relay's claim pass,
- *   BullMQ's once-a-minute metrics point (`background`). The charts' sampler
+ *   the workers' watchdog looks, BullMQ's once-a-minute metrics point
+ *   (`background`). The charts' sampler
  *   writes its point at start, before any window, then once a minute.
  * - the rate limit's script runs PEXPIRE instead of PTTL on the first request
  *   of a window: the same one command, counted as PTTL (`rewrite`).

@@ -74,6 +74,8 @@ describe('GET /metrics', () => {
     expect(new Set(names).size, 'a family announced twice makes Prometheus refuse the scrape').toBe(names.length);
     expect(Object.fromEntries(families.filter(([n]) => n.startsWith('lotse_')))).toEqual({
       lotse_handoff_receipt_seconds: 'histogram',
+      // This process's workers replaced by their watchdog (workers/worker-kit.ts): announced, without samples while none was.
+      lotse_worker_replacements_total: 'counter',
       lotse_tickets_created_total: 'counter',
       lotse_events_total: 'counter',
       lotse_sla_warnings_total: 'counter',

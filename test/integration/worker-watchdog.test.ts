@@ -1,0 +1,174 @@
+import { createServer, Socket, type Server } from 'node:net';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeWorker, type KitWorker, type WatchdogSettings } from '../../workers/worker-kit.js';
+import { dropPrefix, newPrefix, openConnections, redisUrl, waitFor } from '../helpers/harness.js';
+
+/**
+ * The workers' watchdog (workers/worker-kit.ts) on a real Redis with real
+ * BullMQ workers. The wedge is made for real, as a failover left one:
+ * between the worker and Redis runs a TCP proxy that, once cut, stops
+ * passing a blocking BZPOPMIN and every connection opened after it, while
+ * keeping their sockets open. BullMQ gives up the BZPOPMIN after its
+ * timeout and reconnects its blocking client, and that reconnection never
+ * becomes ready: the worker holds no blocking connection and takes nothing,
+ * while its main connection (opened before the cut) answers. The proxy then
+ * heals for new connections only, as a promoted replica answers new
+ * connections, and a job is added.
+ */
+const TIMING: WatchdogSettings = { everyMs: 500, stuckAfterMs: 3000 };
+const prefix = newPrefix('wd');
+let admin: Redis;
+
+/** What the workers logged at warn and above, parsed. */
+const logged: Record<string, unknown>[] = [];
+const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
+
+beforeAll(() => {
+  admin = new Redis(redisUrl());
+});
+
+afterAll(async () => {
+  expect(await openConnections(admin, prefix)).toEqual([]);
+  await dropPrefix(admin, prefix);
+  admin.disconnect();
+});
+
+/** A TCP proxy to Redis that can cut a worker's blocking connection off without closing it. */
+async function startProxy(target: URL) {
+  let cut = false;
+  let healed = false;
+  const sockets = new Set<Socket>();
+  const state = { frozenCommands: 0, frozenConnections: 0 };
+  const server: Server = createServer((client) => {
+    const upstream = new Socket();
+    sockets.add(client).add(upstream);
+    const frozenFromStart = cut && !healed;
+    if (frozenFromStart) state.frozenConnections++;
+    let frozen = frozenFromStart;
+    upstream.connect(Number(target.port || 6379), target.hostname);
+    client.on('data', (chunk: Buffer) => {
+      if (!frozen && cut && !healed && /bzpopmin/i.test(chunk.toString('latin1'))) {
+        frozen = true;
+        state.frozenCommands++;
+      }
+      if (!frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!frozen) client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    state,
+    /** From now on a BZPOPMIN, and every connection opened, goes nowhere (the sockets stay open). */
+    cut: () => void (cut = true),
+    /** New connections and blocking calls pass again; those frozen stay frozen. */
+    heal: () => void (healed = true),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A worker of the kit on `queue` that records each job it runs; a job named `hold` runs until `held` settles. */
+function worker(queue: string, connection: object, runs: string[], held?: Promise<void>): KitWorker<unknown, string> {
+  return makeWorker<unknown, string>(queue, async (job) => {
+    runs.push(job.id!);
+    if (job.name === 'hold') await held;
+    return 'done';
+  }, { connection, prefix, logger, watchdog: TIMING });
+}
+
+const finished = (queue: Queue, id: string) => waitFor(async () => (await queue.getJob(id))?.finishedOn, { timeoutMs: 20_000, what: `job ${id} to finish` });
+
+describe('the workers\' watchdog', () => {
+  it('replaces a worker whose blocking connection never comes back; the job waiting is taken once, by the new worker', { timeout: 60_000 }, async () => {
+    const target = new URL(redisUrl());
+    const proxy = await startProxy(target);
+    const name = 'wedged';
+    const runs: string[] = [];
+    const kit = worker(name, { host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, runs);
+    const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
+    try {
+      await kit.waitUntilReady();
+      const first = kit.current;
+      await queue.add('before', {}, { jobId: 'before' });
+      await finished(queue, 'before');
+
+      proxy.cut();
+      // BullMQ gave up its blocking call and reconnected into the cut: its blocking client will never be ready.
+      await waitFor(() => proxy.state.frozenCommands >= 1 && proxy.state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
+      proxy.heal();
+      await queue.add('waiting', {}, { jobId: 'waiting' });
+
+      await finished(queue, 'waiting');
+      expect(kit.replacements).toBe(1);
+      expect(kit.current).not.toBe(first);
+      expect(runs).toEqual(['before', 'waiting']);
+      const warning = logged.find((l) => l.msg === 'worker wedged: replacing it' && l.queue === name);
+      expect(warning).toMatchObject({ level: 40, queue: name, prefix, reason: 'a job waited', replacements: 1 });
+      expect(warning!.waitedMs as number).toBeGreaterThanOrEqual(TIMING.stuckAfterMs);
+      // The new worker goes on taking jobs; nothing is replaced again.
+      await queue.add('after', {}, { jobId: 'after' });
+      await finished(queue, 'after');
+      expect(runs).toEqual(['before', 'waiting', 'after']);
+      expect(kit.replacements).toBe(1);
+    } finally {
+      await kit.close();
+      await queue.close();
+      await proxy.close();
+    }
+  });
+
+  it('never replaces a healthy worker: idle, working, waiting on delayed jobs, or held by the queue\'s global concurrency', { timeout: 60_000 }, async () => {
+    const name = 'healthy';
+    const runs: string[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const kit = worker(name, { url: redisUrl() }, runs, held);
+    const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
+    /** Lets the watchdog look at least as often as a stuck job needs to be seen: long enough for any false replacement. */
+    const looksPastStuck = async () => {
+      const from = kit.checks;
+      await waitFor(() => kit.checks >= from + Math.ceil(TIMING.stuckAfterMs / TIMING.everyMs) + 2, { timeoutMs: 30_000, what: 'the watchdog to look' });
+    };
+    try {
+      await kit.waitUntilReady();
+      await looksPastStuck();
+      for (let i = 0; i < 5; i++) await queue.add('now', {}, { jobId: `now-${i}` });
+      await queue.add('later', {}, { jobId: 'later', delay: 2000 });
+      await finished(queue, 'later');
+      await looksPastStuck();
+
+      // One job at a time on the queue (the retention queue's rule): the next waits while one runs, and the worker is not wedged for that.
+      await queue.setGlobalConcurrency(1);
+      await queue.add('hold', {}, { jobId: 'hold' });
+      await waitFor(() => runs.includes('hold'), { what: 'the held job to run' });
+      await queue.add('next', {}, { jobId: 'next' });
+      await looksPastStuck();
+      expect(runs).not.toContain('next');
+      release();
+      await finished(queue, 'next');
+
+      expect(kit.replacements).toBe(0);
+      expect(runs.sort()).toEqual(['hold', 'later', 'next', 'now-0', 'now-1', 'now-2', 'now-3', 'now-4']);
+      expect(logged.filter((l) => l.queue === name)).toEqual([]);
+    } finally {
+      await kit.close();
+      await queue.close();
+    }
+  });
+});
