@@ -23,6 +23,8 @@ export {
   type TicketUpdatedEvent,
   type TicketWithdrawnData,
   type TicketWithdrawnEvent,
+  type WatchdogSettings,
+  type WatchedWorker,
 } from './provider/index.js';
 export type { CloudEvent } from './domain/cloudevent.js';
 export type { TicketView } from './domain/ticket.js';

@@ -70,7 +70,8 @@ export async function startProviderSims(o: {
     await slowSim.kit.worker.pause(true);
     const cycle = (open: boolean) => {
       slowTimer = setTimeout(() => {
-        if (open) slowSim.kit.worker.resume();
+        // Paused through the kit's handle: its watchdog leaves a worker paused on purpose alone.
+        if (open) void slowSim.kit.worker.resume().catch(() => undefined);
         else void slowSim.kit.worker.pause(true).catch(() => undefined);
         cycle(!open);
       }, open ? SLOW_HOLD_MS : SLOW_OPEN_MS);

@@ -12,4 +12,5 @@ export {
   type TicketWithdrawnData,
   type TicketWithdrawnEvent,
 } from './events.js';
+export type { WatchdogSettings, WatchedWorker } from '../queue/watched-worker.js';
 export { runProviderSim, type ProviderSimOptions } from './sim.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '../domain/cloudevent.js';
@@ -7,6 +7,7 @@ import { hasHashTag, parseClusterUrl } from '../config/redis-url.js';
 import { createLogger } from '../logger.js';
 import { createRedis } from '../queue/connections.js';
 import { eventsQueueName, handoffQueueName, QUEUE } from '../queue/names.js';
+import { createWatchedWorker, type WatchdogSettings, type WatchedWorker } from '../queue/watched-worker.js';
 import { AnswerError, createAnswers, httpTransport, queueTransport, type AnswerResult, type AnswerTransport, type Answers, type HttpAnswerOptions } from './answers.js';
 import { createDedup } from './dedup.js';
 import { HANDOFF_EVENT_TYPES, parseProviderEvent, type HandoffRequestedEvent, type ProviderEvent, type TicketUpdatedEvent, type TicketWithdrawnEvent } from './events.js';
@@ -61,10 +62,22 @@ export interface ProviderWorkerOptions {
   answerTimeoutMs?: number;
   /** Bound on `close()` waiting for running handlers. */
   closeTimeoutMs?: number;
+  /**
+   * The watchdog's timing (`{ everyMs: 10_000, stuckAfterMs: 30_000 }`): the
+   * kit's BullMQ worker is replaced when a handoff waits next in line that
+   * long while it takes none. Tests shorten it.
+   */
+  watchdog?: WatchdogSettings;
 }
 
 export interface ProviderWorker {
-  worker: Worker;
+  /**
+   * The kit's BullMQ worker behind a watchdog that replaces it when it stops
+   * taking handoffs (src/queue/watched-worker.ts): `current` is the BullMQ
+   * worker of the moment; `pause`/`resume` pause it on purpose (never
+   * replaced while paused), `on` listens on every worker it will be.
+   */
+  worker: WatchedWorker<unknown, ProviderJobResult>;
   /** Answers to an event outside its handler: later, from the provider's own system. Same job ids as inside. */
   answersFor(event: Pick<CloudEvent, 'id' | 'subject'>): Answers;
   close(): Promise<void>;
@@ -171,9 +184,9 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
   }
 
   const queueName = handoffQueueName(opts.orgId);
-  const worker = new Worker<unknown, ProviderJobResult>(
-    queueName,
-    async (job, token) => {
+  const worker = createWatchedWorker<unknown, ProviderJobResult>({
+    name: queueName,
+    async processor(job, token) {
       const parsed = parseProviderEvent(job.data);
       if (!parsed.ok) {
         logger.warn({ jobId: job.id, problems: parsed.problems }, 'invalid handoff event refused');
@@ -210,8 +223,10 @@ export function createProviderWorker(opts: ProviderWorkerOptions): ProviderWorke
         throw err;
       }
     },
-    { connection, prefix, concurrency: opts.concurrency ?? 8 },
-  );
+    worker: { connection, prefix, concurrency: opts.concurrency ?? 8 },
+    logger,
+    ...(opts.watchdog ? { watchdog: opts.watchdog } : {}),
+  });
   worker.on('error', (err) => logger.error({ err }, 'provider worker error'));
 
   let closing: Promise<void> | undefined;

@@ -372,10 +372,12 @@ describe('partitions on a Redis Cluster of three masters with replicas', () => {
    * the kit's receipt, which waited in `{lotse}:events:wait`, while the
    * intake and backlog workers of that slot blocked on the new master again
    * (bullmq#4138/#2619 describe the same wedge of a Cluster duplicate). The
-   * worker kit's watchdog (workers/worker-kit.ts) now replaces a worker
-   * whose next job waits 30 s while it takes none; such a replacement is
-   * logged ('worker wedged: replacing it'), so the kit's answer may take up
-   * to about 40 s longer here.
+   * worker kit's watchdog (workers/worker-kit.ts on
+   * src/queue/watched-worker.ts) now replaces a worker whose next job waits
+   * 30 s while it takes none; such a replacement is logged ('worker wedged:
+   * replacing it'), so the kit's answer may take up to about 40 s longer
+   * here. The provider kit's handoff worker, on the same slot, has the same
+   * watchdog.
    */
   it('after the failover, the BullMQ workers on the killed master\'s queues take jobs again: a handoff the kit answers, a suggestion for the backlog', async () => {
     // The provider's handoff, the kit's answer on the events queue and the backlog worker: all on the killed master's slot.
@@ -404,5 +406,6 @@ describe('partitions on a Redis Cluster of three masters with replicas', () => {
     await waitFor(outboxesEmpty, { timeoutMs: 60_000, what: 'the outboxes to drain' });
     const replaced = procs.flatMap((p) => p.logs).filter((l) => l.msg === 'worker wedged: replacing it');
     if (replaced.length > 0) console.log('workers replaced after the failover:', JSON.stringify(replaced.map((l) => ({ queue: l.queue, prefix: l.prefix, reason: l.reason }))));
+    if (kit && kit.worker.replacements > 0) console.log("the provider kit's handoff worker replaced after the failover:", kit.worker.replacements);
   }, 210_000);
 });

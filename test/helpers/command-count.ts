@@ -95,8 +95,8 @@ export function classifyDefault(heartbeatKey: string): Classify {
 
 /**
  * A worker's watchdog reading its queue's front (src/queue/queue-front.ts,
- * workers/worker-kit.ts): five reads on a clock, sent only while the worker
- * is idle, whatever the work. Matched by their exact shape.
+ * src/queue/watched-worker.ts; Lotse's workers and the provider kit's): five
+ * reads on a clock, sent only while the worker is idle, whatever the work. Matched by their exact shape.
  */
 function isWatchdogLook(args: string[]): boolean {
   const [cmd, key = '', ...rest] = args;

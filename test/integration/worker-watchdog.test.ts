@@ -1,15 +1,16 @@
-import { createServer, Socket, type Server } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeWorker, type KitWorker, type WatchdogSettings } from '../../workers/worker-kit.js';
 import { dropPrefix, newPrefix, openConnections, redisUrl, waitFor } from '../helpers/harness.js';
+import { startWedgeProxy } from '../helpers/wedge-proxy.js';
 
 /**
- * The workers' watchdog (workers/worker-kit.ts) on a real Redis with real
- * BullMQ workers. The wedge is made for real, as a failover left one:
- * between the worker and Redis runs a TCP proxy that, once cut, stops
+ * The workers' watchdog (workers/worker-kit.ts on src/queue/watched-worker.ts)
+ * on a real Redis with real BullMQ workers. The wedge is made for real, as a
+ * failover left one: between the worker and Redis runs a TCP proxy
+ * (test/helpers/wedge-proxy.ts) that, once cut, stops
  * passing a blocking BZPOPMIN and every connection opened after it, while
  * keeping their sockets open. BullMQ gives up the BZPOPMIN after its
  * timeout and reconnects its blocking client, and that reconnection never
@@ -36,53 +37,6 @@ afterAll(async () => {
   admin.disconnect();
 });
 
-/** A TCP proxy to Redis that can cut a worker's blocking connection off without closing it. */
-async function startProxy(target: URL) {
-  let cut = false;
-  let healed = false;
-  const sockets = new Set<Socket>();
-  const state = { frozenCommands: 0, frozenConnections: 0 };
-  const server: Server = createServer((client) => {
-    const upstream = new Socket();
-    sockets.add(client).add(upstream);
-    const frozenFromStart = cut && !healed;
-    if (frozenFromStart) state.frozenConnections++;
-    let frozen = frozenFromStart;
-    upstream.connect(Number(target.port || 6379), target.hostname);
-    client.on('data', (chunk: Buffer) => {
-      if (!frozen && cut && !healed && /bzpopmin/i.test(chunk.toString('latin1'))) {
-        frozen = true;
-        state.frozenCommands++;
-      }
-      if (!frozen) upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!frozen) client.write(chunk);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    state,
-    /** From now on a BZPOPMIN, and every connection opened, goes nowhere (the sockets stay open). */
-    cut: () => void (cut = true),
-    /** New connections and blocking calls pass again; those frozen stay frozen. */
-    heal: () => void (healed = true),
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 /** A worker of the kit on `queue` that records each job it runs; a job named `hold` runs until `held` settles. */
 function worker(queue: string, connection: object, runs: string[], held?: Promise<void>): KitWorker<unknown, string> {
   return makeWorker<unknown, string>(queue, async (job) => {
@@ -97,7 +51,7 @@ const finished = (queue: Queue, id: string) => waitFor(async () => (await queue.
 describe('the workers\' watchdog', () => {
   it('replaces a worker whose blocking connection never comes back; the job waiting is taken once, by the new worker', { timeout: 60_000 }, async () => {
     const target = new URL(redisUrl());
-    const proxy = await startProxy(target);
+    const proxy = await startWedgeProxy(target);
     const name = 'wedged';
     const runs: string[] = [];
     const kit = worker(name, { host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, runs);
