@@ -35,9 +35,12 @@ export const BULLMQ_SCRIPT_COMMANDS = [
  * worker's blocking wait on its marker key (BZPOPMIN), QueueEvents' XREAD,
  * the provider kit's XREVRANGE; and what ioredis' Cluster client needs to
  * find the slots (CLUSTER SLOTS), see the cluster is up (CLUSTER INFO,
- * its ready check) and follow a slot on the move (ASKING).
+ * its ready check) and follow a slot on the move (ASKING); and the worker
+ * watchdog's look at its queue's front (queue-front.ts: LINDEX, ZRANGE,
+ * HMGET, LLEN), named here so it does not hang on BullMQ's scripts using
+ * them too.
  */
-export const CLIENT_COMMANDS = ['evalsha', 'eval', 'info', 'client|setname', 'bzpopmin', 'xrevrange', 'ping', 'cluster|slots', 'cluster|info', 'asking'] as const;
+export const CLIENT_COMMANDS = ['evalsha', 'eval', 'info', 'client|setname', 'bzpopmin', 'xrevrange', 'ping', 'cluster|slots', 'cluster|info', 'asking', 'lindex', 'zrange', 'hmget', 'llen'] as const;
 
 /** Every command a queue client's user may run; nothing else. */
 export const QUEUE_CLIENT_COMMANDS: readonly string[] = [...new Set([...BULLMQ_SCRIPT_COMMANDS, ...CLIENT_COMMANDS])];

@@ -71,10 +71,23 @@ interface Generation<D, R> {
   running: Set<Promise<unknown>>;
 }
 
-const within = <T>(p: Promise<T>, ms: number) => {
+/** `p`, or undefined after `ms` (its timer does not hold the process open). */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, ms)).unref()))]).finally(() => clearTimeout(timer));
 };
+
+/**
+ * How long a paused BullMQ worker may still take one job: a fetch under way
+ * when it was paused blocks for at most 10 s (BullMQ's block timeout) plus
+ * its 1 s grace, then moves what it got to active. A replaced worker is
+ * closed only after this, or when its jobs are done after it.
+ */
+const FETCH_IN_FLIGHT_MS = 12_000;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** A failed look is logged at most this often per worker. */
+const LOOK_FAILURE_LOG_MS = 5 * 60_000;
 
 /**
  * A BullMQ worker that is replaced when it stops taking jobs: after a Redis
@@ -84,15 +97,19 @@ const within = <T>(p: Promise<T>, ms: number) => {
  * no job for `everyMs`, the watchdog reads the queue's front
  * (queue-front.ts: five reads in one round trip, on the worker's own
  * connection); the worker counts as wedged when the same job stayed next in
- * line for `stuckAfterMs` while it took none, or a delayed job is overdue by
- * that much while it was watched (a fetching worker would have promoted
- * it), and the queue is neither paused nor at its global concurrency. Then
- * it logs `worker wedged: replacing it`, starts a new worker with the same
- * processor and options, lets the old one finish the jobs it holds (its
- * locks renewed, for at most three lock durations), and force-closes it: a
- * job it could not finish stalls and runs again by the worker's stall
- * settings. A look that gets no answer (Redis away) decides nothing and
- * holds the next back.
+ * line for `stuckAfterMs` while it took none, or the same delayed job
+ * stayed due and first for that long (a fetching worker would have
+ * promoted it), both seen by looks that got an answer (a worker that waited
+ * out an outage fetches again only after its retry delay), and the queue is
+ * neither paused nor at its global concurrency. Then it logs `worker
+ * wedged: replacing it`, starts a new worker with the same processor and
+ * options, lets the old one finish the jobs it holds, a job a fetch under
+ * way still brings included (its locks renewed, for at most three lock
+ * durations), and force-closes it: a job it could not finish stalls and runs
+ * again by the worker's stall settings. A look that gets no answer within a
+ * turn (Redis away) decides nothing, forgets what earlier looks saw and is
+ * logged (at most every 5 minutes). Only the worker's blocking connection is
+ * new in a replacement: a wedged shared connection is not cured by it.
  */
 export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): WatchedWorker<D, R> {
   const { name } = o;
@@ -101,8 +118,6 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
   const retireWithinMs = 3 * (o.worker.lockDuration ?? BULLMQ_LOCK_MS);
   const listeners: [keyof WorkerListener<D, R>, WorkerListener<D, R>[keyof WorkerListener<D, R>]][] = [];
   let lastTaken = Date.now();
-  /** Since when the worker has been running unpaused: a delayed job counts as overdue from then at the earliest. */
-  let watchedSince = Date.now();
 
   function start(): Generation<D, R> {
     const running = new Set<Promise<unknown>>();
@@ -131,6 +146,15 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
   let pausedOnPurpose = false;
   /** The job seen next in line, and since when, while the worker took none. */
   let sighting: { job: string; since: number } | null = null;
+  /** The earliest delayed job seen overdue (by its due time), and since when: it must stay so across looks that got an answer. */
+  let overdue: { dueAt: number; since: number } | null = null;
+  let lastLookFailureLogged = 0;
+
+  /** Forget what earlier looks saw: after a failed look, a pause, a replacement. */
+  const forget = () => {
+    sighting = null;
+    overdue = null;
+  };
 
   /** Paused through this handle, or the current BullMQ worker paused by whoever holds it. */
   const isPaused = () => pausedOnPurpose || current.worker.isPaused();
@@ -139,20 +163,28 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
     const gen = current;
     const now = Date.now();
     // Paused on purpose, every slot busy, or a job taken within `everyMs`: the worker is not waiting for work.
-    if (isPaused() || gen.running.size >= concurrency || now - lastTaken < timing.everyMs) {
-      sighting = null;
+    if (isPaused() || !gen.worker.isRunning() || gen.running.size >= concurrency || now - lastTaken < timing.everyMs) {
+      forget();
       return;
     }
-    const front = await readQueueFront(await gen.worker.getBackend().client, o.worker.prefix ?? 'bull', name);
+    // No answer within a turn (Redis away, a connection reconnecting into nothing): nothing is decided, and what
+    // earlier looks saw is forgotten, since a worker that waited out an outage fetches again only after its retry delay.
+    let timer: NodeJS.Timeout | undefined;
+    const noAnswer = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timing.everyMs} ms`)), timing.everyMs).unref()));
+    const front = await Promise.race([readQueueFront(await gen.worker.getBackend().client, o.worker.prefix ?? 'bull', name), noAnswer]).finally(() => clearTimeout(timer));
     checks++;
+    const seen = Date.now();
     // Closed, replaced or paused while the reads were under way: what they saw decides nothing.
     if (closing || gen !== current || isPaused()) return;
     const next = front.held ? null : (front.next ?? front.prioritized);
     if (next === null) sighting = null;
-    else if (sighting?.job !== next || lastTaken >= sighting.since) sighting = { job: next, since: now };
-    const overdueMs = front.dueAt === null || front.held ? 0 : now - Math.max(front.dueAt, watchedSince);
-    if (sighting && now - sighting.since >= timing.stuckAfterMs) replace(gen, { reason: 'a job waited', waitedMs: now - sighting.since });
-    else if (overdueMs >= timing.stuckAfterMs) replace(gen, { reason: 'a delayed job is overdue', overdueMs });
+    else if (sighting?.job !== next || lastTaken >= sighting.since) sighting = { job: next, since: seen };
+    // A delayed job due: the same one still first and due at a later look (and nothing taken meanwhile) counts.
+    const due = front.dueAt !== null && !front.held && front.dueAt <= seen ? front.dueAt : null;
+    if (due === null) overdue = null;
+    else if (overdue?.dueAt !== due || lastTaken >= overdue.since) overdue = { dueAt: due, since: seen };
+    if (sighting && seen - sighting.since >= timing.stuckAfterMs) replace(gen, { reason: 'a job waited', waitedMs: seen - sighting.since });
+    else if (overdue && seen - overdue.since >= timing.stuckAfterMs) replace(gen, { reason: 'a delayed job is overdue', overdueMs: seen - overdue.dueAt });
   }
 
   function replace(old: Generation<D, R>, why: Record<string, unknown>) {
@@ -162,16 +194,29 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
     // No job more for the old one (it finishes those it holds), the new one takes the queue.
     void old.worker.pause(true).catch(() => undefined);
     lastTaken = Date.now();
-    watchedSince = Date.now();
-    sighting = null;
+    forget();
     current = start();
     retiring.add(old);
-    void (async () => {
-      await within(Promise.allSettled([...old.running]), retireWithinMs);
-      // Forced: a normal close waits for the wedged fetch loop.
-      await within(old.worker.close(true), CLOSE_WITHIN_MS);
-      retiring.delete(old);
-    })();
+    void retire(old);
+  }
+
+  /**
+   * The old worker finishes what it holds: it is closed once no job of it runs
+   * and a fetch it had under way when paused can no longer bring one (the set
+   * is read live, so a job taken late is waited for too), or at the latest
+   * after three lock durations. Forced: a normal close would wait for the
+   * wedged fetch; a job still running then stalls and runs again.
+   */
+  async function retire(old: Generation<D, R>) {
+    const pausedAt = Date.now();
+    const deadline = pausedAt + Math.max(retireWithinMs, FETCH_IN_FLIGHT_MS);
+    while (!closing && Date.now() < deadline) {
+      if (old.running.size > 0) await within(Promise.allSettled([...old.running]), deadline - Date.now());
+      else if (Date.now() - pausedAt < FETCH_IN_FLIGHT_MS) await delay(Math.min(FETCH_IN_FLIGHT_MS - (Date.now() - pausedAt), 1_000));
+      else break;
+    }
+    await within(old.worker.close(true), CLOSE_WITHIN_MS);
+    retiring.delete(old);
   }
 
   const timer = setInterval(() => {
@@ -179,7 +224,14 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
     looks++;
     checking = true;
     look()
-      .catch(() => undefined) // no answer: nothing decided, the next look tries again
+      .catch((err: unknown) => {
+        // No answer: nothing decided, the next look tries again.
+        forget();
+        if (Date.now() - lastLookFailureLogged >= LOOK_FAILURE_LOG_MS) {
+          lastLookFailureLogged = Date.now();
+          o.logger.warn({ queue: name, prefix: o.worker.prefix, err: err instanceof Error ? err.message : String(err) }, 'worker watchdog: its look at the queue failed');
+        }
+      })
       .finally(() => (checking = false));
   }, timing.everyMs).unref();
 
@@ -207,13 +259,12 @@ export function createWatchedWorker<D, R>(o: WatchedWorkerOptions<D, R>): Watche
     async pause(doNotWaitActive) {
       // Before the worker's own pause: no look may decide on a worker that is about to stop taking jobs.
       pausedOnPurpose = true;
-      sighting = null;
+      forget();
       await current.worker.pause(doNotWaitActive);
     },
     async resume() {
       pausedOnPurpose = false;
-      sighting = null;
-      watchedSince = Date.now();
+      forget();
       await current.worker.resume();
     },
     isPaused,

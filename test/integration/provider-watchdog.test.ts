@@ -108,9 +108,9 @@ describe("the provider kit's watchdog", () => {
       // Its last blocking fetch given up: from now on nothing takes a job but a worker that replaced it.
       await waitFor(() => !kit.worker.isRunning(), { timeoutMs: 20_000, what: 'the paused worker to stop fetching' });
       for (let i = 0; i < 3; i++) await queue.add('handoff', handoff(`e-held-${i}`), { jobId: `h-held-${i}` });
-      // As many of the watchdog's turns as a stuck job needs to be seen, and two more: long enough for any false replacement.
+      // As many of the watchdog's turns as a stuck job needs to be seen, and four more: long enough for any false replacement.
       const from = kit.worker.looks;
-      await waitFor(() => kit.worker.looks >= from + Math.ceil(TIMING.stuckAfterMs / TIMING.everyMs) + 2, { timeoutMs: 30_000, what: "the watchdog's turns" });
+      await waitFor(() => kit.worker.looks >= from + Math.ceil(TIMING.stuckAfterMs / TIMING.everyMs) + 4, { timeoutMs: 30_000, what: "the watchdog's turns" });
       expect(kit.worker.replacements).toBe(0);
       expect(await queue.getJobCounts('wait', 'active')).toEqual({ wait: 3, active: 0 });
       expect(handled).toEqual(['e-live']);

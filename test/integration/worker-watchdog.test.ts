@@ -87,6 +87,33 @@ describe('the workers\' watchdog', () => {
     }
   });
 
+  it('replaces a wedged worker when a delayed job stays due and first, nothing waiting: the timer runs once, by the new worker', { timeout: 60_000 }, async () => {
+    const target = new URL(redisUrl());
+    const proxy = await startWedgeProxy(target);
+    const name = 'wedged-timer';
+    const runs: string[] = [];
+    const kit = worker(name, { host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, runs);
+    const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
+    try {
+      await kit.waitUntilReady();
+      proxy.cut();
+      await waitFor(() => proxy.state.frozenCommands >= 1 && proxy.state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
+      proxy.heal();
+      // Only a timer: no job waits, so only the delayed job's being due and not promoted can tell.
+      await queue.add('timer', {}, { jobId: 'timer', delay: 200 });
+      await finished(queue, 'timer');
+      expect(runs).toEqual(['timer']);
+      expect(kit.replacements).toBe(1);
+      const warning = logged.find((l) => l.msg === 'worker wedged: replacing it' && l.queue === name);
+      expect(warning).toMatchObject({ level: 40, queue: name, reason: 'a delayed job is overdue', replacements: 1 });
+      expect(warning!.overdueMs as number).toBeGreaterThanOrEqual(TIMING.stuckAfterMs);
+    } finally {
+      await kit.close();
+      await queue.close();
+      await proxy.close();
+    }
+  });
+
   it('never replaces a healthy worker: idle, working, waiting on delayed jobs, or held by the queue\'s global concurrency', { timeout: 60_000 }, async () => {
     const name = 'healthy';
     const runs: string[] = [];
@@ -103,7 +130,8 @@ describe('the workers\' watchdog', () => {
       await kit.waitUntilReady();
       await looksPastStuck();
       for (let i = 0; i < 5; i++) await queue.add('now', {}, { jobId: `now-${i}` });
-      await queue.add('later', {}, { jobId: 'later', delay: 2000 });
+      // Delayed longer than a stuck job needs to be seen: waiting for its time is not being wedged.
+      await queue.add('later', {}, { jobId: 'later', delay: TIMING.stuckAfterMs + 1000 });
       await finished(queue, 'later');
       await looksPastStuck();
 
