@@ -141,6 +141,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   // given, and ioredis copies every defined script into each pipeline it makes, the store's automatic ones too.
   const queueRedis = createRedis(o.redisUrl, 'producer', `${config.prefix}-queues`, { commandTimeoutMs: config.redisCommandTimeoutMs });
   queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis queue connection error'));
+  // Ready before anything is queued: a producer's connection has no offline queue, and Lotse's own scripts on it
+  // (the delayed timer's removal) would fail while it connects.
+  await connected(queueRedis);
   const workerConnection = createRedis(o.redisUrl, 'worker', `${config.prefix}-worker`);
   workerConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   // On the worker connection, which has no command timeout: the one-time script must not be cut short by the client.
@@ -359,7 +362,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   };
 
   const readiness: ReadinessCheck[] = [
-    { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    // The store's connection and the queues' producer connection both answer.
+    { name: 'redis', check: async () => (await Promise.all([redis.ping(), queueRedis.ping()])).every((answer) => answer === 'PONG') },
     {
       name: 'workers',
       check: async () => {
