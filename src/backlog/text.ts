@@ -272,8 +272,8 @@ interface Credit {
   shown?: string;
 }
 
-/** Credits remembered per side, at most: a side kept long (a kept observation) stays small. */
-const MAX_REMEMBERED_CREDITS = 256;
+/** Credits remembered per side, at most: a side kept long (a kept observation) stays small (a few KiB). */
+const MAX_REMEMBERED_CREDITS = 64;
 
 /**
  * Sides by the analysed text they were made of: the backlog feed compares
@@ -297,7 +297,9 @@ function sideOf(text: Compared): Side {
     }
     return own;
   });
-  const side = { stems: text.stems, stemSet: new Set(text.stems), gramSets, byGram, grams, credits: new Map<string, Credit>() };
+  // The stems copied: a side stays right even if the caller changes its array later.
+  const stems = [...text.stems];
+  const side = { stems, stemSet: new Set(stems), gramSets, byGram, grams, credits: new Map<string, Credit>() };
   sides.set(text, side);
   return side;
 }

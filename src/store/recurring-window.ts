@@ -65,7 +65,7 @@ export async function readObservations(redis: RedisClient, keys: Keys, ticketIds
 }
 
 /** Observations one process keeps decoded, at most… */
-export const OBSERVATION_CACHE_MAX = 4_096;
+export const OBSERVATION_CACHE_MAX = 1_024;
 /** …and for this long after it wrote or read them. */
 export const OBSERVATION_CACHE_TTL_MS = 30_000;
 
