@@ -6,6 +6,7 @@ import { partitionOfId, partitionOfLand } from '../../src/domain/partitions.js';
 import { createLogger } from '../../src/logger.js';
 import { IDEMPOTENCY_PENDING_MS } from '../../src/engine/idempotency-keys.js';
 import { createProviderWorker } from '../../src/provider/index.js';
+import { readQueueFront } from '../../src/queue/queue-front.js';
 import { slotOfPrefix } from '../../src/store/partitions.js';
 import { ticketBody, waitFor } from '../helpers/harness.js';
 import { callAs, spawnLotse, type LotseProcess } from '../helpers/process.js';
@@ -196,6 +197,30 @@ describe('partitions on a Redis Cluster of three masters with replicas', () => {
     const masters = await Promise.all(prefixes.map(masterOf));
     expect(new Set(masters).size).toBe(3);
     for (const m of await cluster.masters()) expect(m.replicas, `the replicas of ${m.port}`).toHaveLength(1);
+  });
+
+  it("lets the workers' watchdog read each partition's queue front on its own master in one round trip: the job next in line, the earliest delayed job, a pause", async () => {
+    const { Queue } = await import('bullmq');
+    for (const prefix of prefixes) {
+      // A queue no worker serves, under the partition's hash tag: what a wedged worker's watchdog sees.
+      const probe = new Queue('watchdog-probe', { connection: admin, prefix });
+      probe.on('error', () => undefined);
+      try {
+        const dueAt = Date.now() + 60_000;
+        await probe.add('first', {}, { jobId: 'first' });
+        await probe.add('second', {}, { jobId: 'second' });
+        await probe.add('later', {}, { jobId: 'later', delay: dueAt - Date.now() });
+        // One pipeline of five reads: ioredis's Cluster refuses a pipeline whose keys lie in more than one slot.
+        const front = await readQueueFront(admin, prefix, 'watchdog-probe');
+        expect(front, prefix).toMatchObject({ next: 'first', prioritized: null, held: false });
+        expect(Math.abs(front.dueAt! - dueAt), prefix).toBeLessThan(5_000);
+        await probe.pause();
+        expect((await readQueueFront(admin, prefix, 'watchdog-probe')).held, prefix).toBe(true);
+      } finally {
+        await probe.obliterate({ force: true });
+        await probe.close();
+      }
+    }
   });
 
   it('takes tickets from all sixteen Länder: each in its Land\'s partition, with its timer and created event there, spread over the masters', async () => {

@@ -172,8 +172,9 @@ describe('a backlog item', () => {
     const { a, b, upload } = await twoItems(h);
     const backlog = h.runtime.backlog;
     const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
-    const d = await createTicket(h, 'SL');
-    const e = await createTicket(h, 'SL');
+    // Questions: technical tickets would feed the recurring-problem window, which could link them meanwhile.
+    const d = await createTicket(h, 'SL', { category: 'question' });
+    const e = await createTicket(h, 'SL', { category: 'question' });
     const stale = (await backlog.findItem(upload))!;
     const withD = (await backlog.link(upload, linkOf(d)))!;
     expect(withD.version).toBe(stale.version + 1);
