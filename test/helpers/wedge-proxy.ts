@@ -1,4 +1,9 @@
 import { createServer, Socket, type Server } from 'node:net';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { WatchdogSettings } from '../../src/queue/watched-worker.js';
+import { dropPrefix, newPrefix, openConnections, redisUrl } from './harness.js';
 
 export type WedgeProxy = Awaited<ReturnType<typeof startWedgeProxy>>;
 
@@ -44,8 +49,11 @@ export async function startWedgeProxy(target: URL) {
     upstream.on('close', end).on('error', end);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
   return {
-    port: (server.address() as { port: number }).port,
+    port,
+    /** The connection options of a BullMQ client that talks to Redis through the proxy (the target's user and password too). */
+    connection: { host: '127.0.0.1', port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) },
     state,
     /** From now on a BZPOPMIN, and every connection opened, goes nowhere (the sockets stay open). */
     cut: () => void (cut = true),
@@ -56,4 +64,28 @@ export async function startWedgeProxy(target: URL) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * What a watchdog test file shares: short watchdog turns, a prefix of its
+ * own (no connection of it may be left open at the end, then its keys are
+ * dropped), an admin connection, and the warnings its workers log, parsed.
+ */
+export function watchdogSuite(tag: string) {
+  const suite = {
+    timing: { everyMs: 500, stuckAfterMs: 3000 } as WatchdogSettings,
+    prefix: newPrefix(tag),
+    admin: undefined as unknown as Redis,
+    logged: [] as Record<string, unknown>[],
+    logger: pino({ level: 'warn' }, { write: (line: string) => void suite.logged.push(JSON.parse(line) as Record<string, unknown>) }),
+  };
+  beforeAll(() => {
+    suite.admin = new Redis(redisUrl());
+  });
+  afterAll(async () => {
+    expect(await openConnections(suite.admin, suite.prefix)).toEqual([]);
+    await dropPrefix(suite.admin, suite.prefix);
+    suite.admin.disconnect();
+  });
+  return suite;
 }

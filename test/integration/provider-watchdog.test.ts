@@ -1,11 +1,8 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProviderWorker, HANDOFF_EVENT_TYPES, type ProviderWorker } from '../../src/index.js';
-import type { WatchdogSettings } from '../../src/queue/watched-worker.js';
-import { dropPrefix, newPrefix, openConnections, redisUrl, waitFor } from '../helpers/harness.js';
-import { startWedgeProxy } from '../helpers/wedge-proxy.js';
+import { redisUrl, waitFor } from '../helpers/harness.js';
+import { startWedgeProxy, watchdogSuite } from '../helpers/wedge-proxy.js';
 
 /**
  * The provider kit's handoff worker is a watched worker
@@ -15,23 +12,7 @@ import { startWedgeProxy } from '../helpers/wedge-proxy.js';
  * handoff waiting is handled once; paused on purpose (the demo's slow
  * provider) it is never replaced, however long its handoffs wait.
  */
-const TIMING: WatchdogSettings = { everyMs: 500, stuckAfterMs: 3000 };
-const prefix = newPrefix('pwd');
-let admin: Redis;
-
-/** What the kit logged at warn and above, parsed. */
-const logged: Record<string, unknown>[] = [];
-const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-
-beforeAll(() => {
-  admin = new Redis(redisUrl());
-});
-
-afterAll(async () => {
-  expect(await openConnections(admin, prefix)).toEqual([]);
-  await dropPrefix(admin, prefix);
-  admin.disconnect();
-});
+const { timing: TIMING, prefix, logged, logger } = watchdogSuite('pwd');
 
 /** A handoff as Lotse sends it to dataport, without a receipt to send: the handler is all the kit runs. */
 const handoff = (id: string) => ({
@@ -58,7 +39,7 @@ describe("the provider kit's watchdog", () => {
     const target = new URL(redisUrl());
     const proxy = await startWedgeProxy(target);
     const handled: string[] = [];
-    const kit = startKit({ host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, handled);
+    const kit = startKit(proxy.connection, handled);
     const queue = new Queue('handoff-dataport', { connection: { url: redisUrl() }, prefix });
     try {
       await kit.worker.waitUntilReady();

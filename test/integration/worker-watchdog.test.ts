@@ -1,10 +1,8 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeWorker, type KitWorker, type WatchdogSettings } from '../../workers/worker-kit.js';
-import { dropPrefix, newPrefix, openConnections, redisUrl, waitFor } from '../helpers/harness.js';
-import { startWedgeProxy } from '../helpers/wedge-proxy.js';
+import { describe, expect, it } from 'vitest';
+import { makeWorker, type KitWorker } from '../../workers/worker-kit.js';
+import { redisUrl, waitFor } from '../helpers/harness.js';
+import { startWedgeProxy, watchdogSuite } from '../helpers/wedge-proxy.js';
 
 /**
  * The workers' watchdog (workers/worker-kit.ts on src/queue/watched-worker.ts)
@@ -19,23 +17,7 @@ import { startWedgeProxy } from '../helpers/wedge-proxy.js';
  * heals for new connections only, as a promoted replica answers new
  * connections, and a job is added.
  */
-const TIMING: WatchdogSettings = { everyMs: 500, stuckAfterMs: 3000 };
-const prefix = newPrefix('wd');
-let admin: Redis;
-
-/** What the workers logged at warn and above, parsed. */
-const logged: Record<string, unknown>[] = [];
-const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-
-beforeAll(() => {
-  admin = new Redis(redisUrl());
-});
-
-afterAll(async () => {
-  expect(await openConnections(admin, prefix)).toEqual([]);
-  await dropPrefix(admin, prefix);
-  admin.disconnect();
-});
+const { timing: TIMING, prefix, logged, logger } = watchdogSuite('wd');
 
 /** A worker of the kit on `queue` that records each job it runs; a job named `hold` runs until `held` settles. */
 function worker(queue: string, connection: object, runs: string[], held?: Promise<void>): KitWorker<unknown, string> {
@@ -54,7 +36,7 @@ describe('the workers\' watchdog', () => {
     const proxy = await startWedgeProxy(target);
     const name = 'wedged';
     const runs: string[] = [];
-    const kit = worker(name, { host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, runs);
+    const kit = worker(name, proxy.connection, runs);
     const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
     try {
       await kit.waitUntilReady();
@@ -92,7 +74,7 @@ describe('the workers\' watchdog', () => {
     const proxy = await startWedgeProxy(target);
     const name = 'wedged-timer';
     const runs: string[] = [];
-    const kit = worker(name, { host: '127.0.0.1', port: proxy.port, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) }, runs);
+    const kit = worker(name, proxy.connection, runs);
     const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
     try {
       await kit.waitUntilReady();
