@@ -1,4 +1,4 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClusterUrl } from '../../src/config/redis-url.js';
 import { LAND_CODES } from '../../src/domain/ids.js';
@@ -139,16 +139,7 @@ async function send(orgId: string, id: string, event: Record<string, unknown>, k
 }
 
 /** A node connection to one port, for what only that node can answer (SCAN). */
-async function onNode<T>(port: number, use: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return await use(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const onNode = <T>(port: number, use: (r: Redis) => Promise<T>): Promise<T> => cluster.onNode(port, use);
 
 /** Ticket hashes (`<prefix>:t:<id>`, not their histories) on each master now. */
 async function ticketsPerMaster(): Promise<Map<number, number>> {

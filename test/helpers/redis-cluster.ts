@@ -19,6 +19,8 @@ export interface LocalCluster {
    * former replica. Answers the replica's port. Needs `replicas: 1`.
    */
   killMaster(port: number): Promise<number>;
+  /** Runs commands on one node over a short-lived connection, for what only that node can answer (SCAN, CLIENT LIST). */
+  onNode<T>(port: number, use: (r: Redis) => Promise<T>): Promise<T>;
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -141,5 +143,5 @@ export async function startRedisCluster(masters = 3, o: { aclFile?: string; auth
     }
     return replica.port;
   };
-  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop, masters: masterList, killMaster };
+  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop, masters: masterList, killMaster, onNode };
 }
