@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { WatchdogSettings } from '../../src/queue/watched-worker.js';
-import { dropPrefix, newPrefix, openConnections, redisUrl } from './harness.js';
+import { dropPrefix, newPrefix, openConnections, redisUrl, waitFor } from './harness.js';
 
 export type WedgeProxy = Awaited<ReturnType<typeof startWedgeProxy>>;
 
@@ -59,6 +59,16 @@ export async function startWedgeProxy(target: URL) {
     cut: () => void (cut = true),
     /** New connections and blocking calls pass again; those frozen stay frozen. */
     heal: () => void (healed = true),
+    /**
+     * Cut, until the worker's blocking call and its reconnection are frozen
+     * (it holds no blocking connection that will ever answer), then healed for
+     * new connections: the state a failover left a worker in.
+     */
+    async wedge() {
+      cut = true;
+      await waitFor(() => state.frozenCommands >= 1 && state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
+      healed = true;
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -47,9 +47,7 @@ describe("the provider kit's watchdog", () => {
       await queue.add('handoff', handoff('e-before'), { jobId: 'h-before' });
       await finished(queue, 'h-before');
 
-      proxy.cut();
-      await waitFor(() => proxy.state.frozenCommands >= 1 && proxy.state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
-      proxy.heal();
+      await proxy.wedge();
       await queue.add('handoff', handoff('e-waiting'), { jobId: 'h-waiting' });
 
       await finished(queue, 'h-waiting');

@@ -44,10 +44,8 @@ describe('the workers\' watchdog', () => {
       await queue.add('before', {}, { jobId: 'before' });
       await finished(queue, 'before');
 
-      proxy.cut();
       // BullMQ gave up its blocking call and reconnected into the cut: its blocking client will never be ready.
-      await waitFor(() => proxy.state.frozenCommands >= 1 && proxy.state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
-      proxy.heal();
+      await proxy.wedge();
       await queue.add('waiting', {}, { jobId: 'waiting' });
 
       await finished(queue, 'waiting');
@@ -78,9 +76,7 @@ describe('the workers\' watchdog', () => {
     const queue = new Queue(name, { connection: { url: redisUrl() }, prefix });
     try {
       await kit.waitUntilReady();
-      proxy.cut();
-      await waitFor(() => proxy.state.frozenCommands >= 1 && proxy.state.frozenConnections >= 1, { timeoutMs: 30_000, what: 'the blocking client to reconnect into the cut' });
-      proxy.heal();
+      await proxy.wedge();
       // Only a timer: no job waits, so only the delayed job's being due and not promoted can tell.
       await queue.add('timer', {}, { jobId: 'timer', delay: 200 });
       await finished(queue, 'timer');
