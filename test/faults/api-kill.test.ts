@@ -27,9 +27,26 @@ it('keeps every 2xx ticket when the API is killed with -9 mid-request, and a cli
   const random = seededRandom(seed + 2);
   let loadDone = false;
   let kills = 0;
+  // The fault injector: pacing, not synchronisation. The next kill comes after 1-2 s or after another
+  // eighth of the tickets (a seeded point within it) is done, whichever comes first: a fast API finishes
+  // its tickets within a second, and a kill paced by the clock alone would land after the load.
+  let done = 0;
+  let nextAt = 0;
+  let reached: (() => void) | undefined;
+  const onProgress = (n: number) => {
+    done = n;
+    if (done >= nextAt) reached?.();
+  };
   const injector = (async () => {
     while (!loadDone) {
-      await new Promise((r) => setTimeout(r, 1000 + random() * 1000));
+      nextAt = done + Math.max(1, Math.round(((0.5 + random()) * tickets) / 8));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (timer = setTimeout(r, 1000 + random() * 1000))),
+        new Promise<void>((r) => (reached = r)),
+      ]);
+      clearTimeout(timer);
+      reached = undefined;
       if (loadDone) break;
       // Sixteen clients have requests in flight: the kill lands in the middle of some.
       await fleet!.killApi();
@@ -39,8 +56,9 @@ it('keeps every 2xx ticket when the API is killed with -9 mid-request, and a cli
   })();
   // Creates only over HTTP: the API is what dies here. Bounded by count and by time (LOTSE_FAULTS_KILL_S, 120 s by default).
   const until = Date.now() + Number(process.env.LOTSE_FAULTS_KILL_S ?? 120) * 1000;
-  const load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16, queueShare: 0, until });
+  const load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16, queueShare: 0, until, onProgress });
   loadDone = true;
+  reached?.();
   await injector;
   await waitForQuiet({ redis, prefix });
   const counts = await reconcile({ scenario: 'b. API kill -9', ledger, redis, prefix, url: fleet.url });
