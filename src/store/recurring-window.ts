@@ -24,7 +24,7 @@ export interface Observed {
 /** The backlog workers' consumer group on the feed. */
 export const FEED_GROUP = 'backlog';
 
-type EnterFn = (...args: (string | number)[]) => Promise<number>;
+type EnterFn = (...args: (string | number)[]) => Promise<string[]>;
 const enterers = new WeakMap<RedisClient, EnterFn>();
 
 /** The script ENTER_WINDOW, defined once per connection. */
@@ -38,23 +38,26 @@ function enterer(redis: RedisClient): EnterFn {
   return fn;
 }
 
-/** Enters a ticket in the window under each of its terms, in one script. */
-export async function enterWindow(redis: RedisClient, keys: Keys, o: Observed, windowMs: number, cap: number): Promise<void> {
-  const ttl = Math.ceil(windowMs / 1000);
-  const postings = o.terms.map((term) => keys.recurringPosting(o.service, term));
-  await enterer(redis)(1 + postings.length, keys.recurringTicket(o.ticketId), ...postings, JSON.stringify(o.observation), ttl, o.at, o.ticketId, cap);
+/** What the window is asked for a ticket it takes in: its nearest neighbours since `since`. */
+export interface Nearest {
+  /** The window's start (ms): older entries are not read. */
+  since: number;
+  /** The newest entries read per term. */
+  perTerm: number;
+  /** The neighbours given back at most. */
+  limit: number;
 }
 
-/** For each ticket seen since `since` under any of the terms (at most `perTerm` newest each): in how many of them. */
-export async function countTermHits(redis: RedisClient, keys: Keys, service: string, terms: readonly string[], since: number, perTerm: number): Promise<Map<string, number>> {
-  const read = redis.pipeline();
-  for (const term of terms) read.zrevrangebyscore(keys.recurringPosting(service, term), '+inf', since, 'LIMIT', 0, perTerm);
-  const hits = new Map<string, number>();
-  for (const [err, ids] of (await read.exec()) ?? []) {
-    if (err) throw err;
-    for (const id of ids as string[]) hits.set(id, (hits.get(id) ?? 0) + 1);
-  }
-  return hits;
+/**
+ * Enters a ticket in the window under each of its terms and gives back the
+ * tickets seen since `since` under most of its terms (at most `perTerm`
+ * newest of each term read, at most `limit` given back, the most terms in
+ * common first, the ticket itself among them), in one script.
+ */
+export async function enterWindow(redis: RedisClient, keys: Keys, o: Observed, windowMs: number, cap: number, near: Nearest): Promise<string[]> {
+  const ttl = Math.ceil(windowMs / 1000);
+  const postings = o.terms.map((term) => keys.recurringPosting(o.service, term));
+  return enterer(redis)(1 + postings.length, keys.recurringTicket(o.ticketId), ...postings, JSON.stringify(o.observation), ttl, o.at, o.ticketId, cap, near.since, near.perTerm, near.limit);
 }
 
 /** The observations of these tickets still in the window; a ticket whose observation expired is left out. */
@@ -104,8 +107,8 @@ export function cachedObservations(read: (ticketIds: readonly string[]) => Promi
 
 /** The window's functions bound to a client and keys: what the backlog feed is given. */
 export interface RecurringWindow {
-  enter(o: Observed, windowMs: number, cap: number): Promise<void>;
-  countTermHits(service: string, terms: readonly string[], since: number, perTerm: number): Promise<Map<string, number>>;
+  /** Enters the ticket and gives back its nearest neighbours in the window (enterWindow). */
+  enter(o: Observed, windowMs: number, cap: number, near: Nearest): Promise<string[]>;
   /** The observations of these tickets, all of `service`'s window (with partitions, the service's partition holds them). */
   readObservations(ticketIds: readonly string[], service: string): Promise<unknown[]>;
 }
@@ -114,8 +117,7 @@ export interface RecurringWindow {
 export function partitionedWindow(windows: readonly RecurringWindow[], partitionOf: (service: string) => number): RecurringWindow {
   if (windows.length === 1) return windows[0]!;
   return {
-    enter: (o, windowMs, cap) => windows[partitionOf(o.service)]!.enter(o, windowMs, cap),
-    countTermHits: (service, terms, since, perTerm) => windows[partitionOf(service)]!.countTermHits(service, terms, since, perTerm),
+    enter: (o, windowMs, cap, near) => windows[partitionOf(o.service)]!.enter(o, windowMs, cap, near),
     readObservations: (ticketIds, service) => windows[partitionOf(service)]!.readObservations(ticketIds, service),
   };
 }
@@ -132,11 +134,11 @@ export function makeRecurringWindow(redis: RedisClient, keys: Keys): RecurringWi
   enterer(redis);
   const observations = cachedObservations((ids) => readObservations(redis, keys, ids), (o) => String((o as { ticketId?: unknown }).ticketId));
   return {
-    async enter(o, windowMs, cap) {
-      await enterWindow(redis, keys, o, windowMs, cap);
+    async enter(o, windowMs, cap, near) {
+      const nearest = await enterWindow(redis, keys, o, windowMs, cap, near);
       observations.remember(o.ticketId, o.observation);
+      return nearest;
     },
-    countTermHits: (service, terms, since, perTerm) => countTermHits(redis, keys, service, terms, since, perTerm),
     readObservations: (ids) => observations.read(ids),
   };
 }

@@ -170,16 +170,25 @@ return out
 `;
 
 /**
- * Enters a ticket in the recurring-problem window: its observation (living
- * as long as the window), and under each of its terms its id scored by its
- * creation time, the posting set kept to the `cap` newest and living as long
- * as the window after its last entry. Entries older than the window are not
- * removed here: the window's reads skip them by score (ZREVRANGEBYSCORE from
- * the window's start), the cap bounds a set and the expiry ends one no
- * longer written.
+ * Enters a ticket in the recurring-problem window and finds its nearest
+ * neighbours there, in one call: its observation (living as long as the
+ * window), and under each of its terms its id scored by its creation time,
+ * the posting set kept to the `cap` newest and living as long as the window
+ * after its last entry. Entries older than the window are not removed here:
+ * the reads skip them by score (ZREVRANGEBYSCORE from the window's start),
+ * the cap bounds a set and the expiry ends one no longer written.
+ * Then, written first and read after (two observations of one problem at
+ * once: the later sees the earlier), the newest `perTerm` of each term's
+ * set since the window's start, and the tickets found under the most terms
+ * (the ticket itself among them), at most `limit`, ties in the order first
+ * seen (term by term, newest first). Counted here rather than by the caller:
+ * up to `perTerm` ids per term would otherwise travel to it to give back
+ * at most `limit`.
  * KEYS: 1 the observation (`rt:<id>`), 2.. one posting set per term
  * ARGV: 1 the observation (JSON), 2 the window in seconds, 3 creation time
- *       (ms), 4 ticket id, 5 cap
+ *       (ms), 4 ticket id, 5 cap, 6 the window's start (ms), 7 perTerm,
+ *       8 limit
+ * Returns the ids, most terms in common first.
  */
 export const ENTER_WINDOW = `
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -189,7 +198,29 @@ for k = 2, #KEYS do
   redis.call('ZREMRANGEBYRANK', KEYS[k], 0, trim)
   redis.call('EXPIRE', KEYS[k], ARGV[2])
 end
-return #KEYS - 1
+local hits, seen = {}, {}
+for k = 2, #KEYS do
+  for _, id in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[k], '+inf', ARGV[6], 'LIMIT', 0, ARGV[7])) do
+    local n = hits[id]
+    if n then hits[id] = n + 1 else hits[id] = 1; seen[#seen + 1] = id end
+  end
+end
+-- A ticket is in a term's set once, so it has between 1 and #KEYS - 1 hits: one bucket per count, each in the order seen.
+local buckets = {}
+for _, id in ipairs(seen) do
+  local n = hits[id]
+  local b = buckets[n]
+  if not b then b = {}; buckets[n] = b end
+  b[#b + 1] = id
+end
+local nearest, limit = {}, tonumber(ARGV[8])
+for n = #KEYS - 1, 1, -1 do
+  for _, id in ipairs(buckets[n] or {}) do
+    if #nearest >= limit then return nearest end
+    nearest[#nearest + 1] = id
+  end
+end
+return nearest
 `;
 
 /**

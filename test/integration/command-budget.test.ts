@@ -73,10 +73,9 @@ const STEPS: Record<string, string> = {
   'moveToFinished sla': 'the sla worker completes the timer job (removed on completion)',
   'set blk:uvo': "the backlog feed takes the service's matching lock (once per service per feed batch)",
   COMPARE_AND_DELETE: 'the backlog feed gives the lock back (EVAL)',
-  ENTER_WINDOW: "the recurring-problem window, one script: the ticket's analysed subject, and per term (14) ZADD, the trim to the cap, EXPIRE (entries older than the window are skipped by score when read, not removed)",
+  ENTER_WINDOW: "the recurring-problem window, one script: the ticket's analysed subject, and per term (14) ZADD, the trim to the cap, EXPIRE (entries older than the window are skipped by score when read, not removed); then per term its recent tickets (ZREVRANGEBYSCORE), counted in the script: the nearest (at most 100) come back, not up to 100 per term",
   'xdel rfeed': "the backlog worker deletes the feed entry it observed (the technical ticket's commit appended it)",
   'xack rfeed': 'the backlog worker acknowledges the feed entry in its consumer group',
-  'zrevrangebyscore rx:uvo:<term>': 'the recurring-problem window: recent tickets under each of the 14 terms',
   'mget rt:<id>': 'the recurring-problem window: the analysed subjects of the tickets found that this process has not written or read in the last 30 s',
   'lrange t:<id>:h': "the handoff event's excerpt of the ticket's history",
   'addStandardJob handoff-dataport': "the relay hands the ticket to dataport: a job on dataport's queue",
@@ -99,7 +98,7 @@ type Budget = Record<string, readonly [count: number, why: string]>;
 /** 152 commands (153 before the feed kept the observations it saw decoded for 30 s: the warm-up's is not read again; 215 before the recurring-problem window was fed by the commit's XADD to rfeed instead of an observe job; the commit's HGET of the version is an HMGET of the version and `ob` now, one command still). */
 const INTAKE: Budget = {
   zadd: [30, 'addStandardJob intake 1, moveToActive intake 1, COMMIT 11, addDelayedJob sla 2, moveToFinished intake 1, ENTER_WINDOW 14'],
-  zrevrangebyscore: [16, 'addDelayedJob sla 1, moveToFinished intake 1, zrevrangebyscore rx:uvo:<term> 14'],
+  zrevrangebyscore: [16, 'addDelayedJob sla 1, moveToFinished intake 1, ENTER_WINDOW 14'],
   zremrangebyrank: [15, 'moveToFinished intake 1, ENTER_WINDOW 14'],
   expire: [14, 'ENTER_WINDOW 14'],
   xadd: [10, 'addStandardJob intake 2, moveToActive intake 1, COMMIT 2, addDelayedJob sla 2, FINISH_OUTBOX 1, moveToFinished intake 2'],
@@ -135,7 +134,7 @@ const INTAKE: Budget = {
 /** 107 commands (108 before the feed's observations were kept decoded, 170 before the rfeed). */
 const HTTP_CREATE: Budget = {
   zadd: [27, 'COMMIT 11, addDelayedJob sla 2, ENTER_WINDOW 14'],
-  zrevrangebyscore: [15, 'addDelayedJob sla 1, zrevrangebyscore rx:uvo:<term> 14'],
+  zrevrangebyscore: [15, 'addDelayedJob sla 1, ENTER_WINDOW 14'],
   expire: [14, 'ENTER_WINDOW 14'],
   zremrangebyrank: [14, 'ENTER_WINDOW 14'],
   evalsha: [5, 'rateLimit 1, COMMIT 1, addDelayedJob sla 1, FINISH_OUTBOX 1, ENTER_WINDOW 1'],
@@ -178,7 +177,7 @@ const HANDOFF_LIFECYCLE: Budget = {
   zadd: [41, 'COMMIT 20, addDelayedJob sla 2, ENTER_WINDOW 14, changeDelay sla 2, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
   evalsha: [20, 'rateLimit 6, COMMIT 6, addDelayedJob sla 1, FINISH_OUTBOX 2, ENTER_WINDOW 1, changeDelay sla 1, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 1'],
   xadd: [17, 'COMMIT 7, addDelayedJob sla 2, FINISH_OUTBOX 2, changeDelay sla 1, addStandardJob handoff-dataport 2, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 2'],
-  zrevrangebyscore: [17, 'addDelayedJob sla 1, zrevrangebyscore rx:uvo:<term> 14, changeDelay sla 1, moveToFinished handoff-dataport 1'],
+  zrevrangebyscore: [17, 'addDelayedJob sla 1, ENTER_WINDOW 14, changeDelay sla 1, moveToFinished handoff-dataport 1'],
   hmget: [16, 'COMMIT 6, hmget t:<id> 6, addStandardJob handoff-dataport 1, moveToActive handoff-dataport 1, moveToFinished handoff-dataport 2'],
   zremrangebyrank: [15, 'ENTER_WINDOW 14, moveToFinished handoff-dataport 1'],
   expire: [14, 'ENTER_WINDOW 14'],

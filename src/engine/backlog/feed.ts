@@ -125,10 +125,10 @@ export function createBacklogFeed(deps: BacklogFeedDeps) {
     if (terms.length === 0) return null;
     const me: Observation = { ticketId: ticket.id, land: ticket.state.context.facts.land, priority: ticket.state.context.priority, at, text: { stems: text.stems } };
 
-    // Write first, then read: two observations of one problem at once still see each other.
-    await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP);
-    const hits = await deps.window.countTermHits(service, terms, deps.now() - windowMs, RECURRING_CANDIDATES);
-    const nearest = [...hits].sort((a, b) => b[1] - a[1]).slice(0, RECURRING_CANDIDATES).map(([id]) => id);
+    // Written first, then read, in one script: of two observations of one problem at once, the later sees the earlier.
+    const nearest = await deps.window.enter({ ticketId: ticket.id, service, at, terms, observation: me }, windowMs, RECURRING_POSTING_CAP, {
+      since: deps.now() - windowMs, perTerm: RECURRING_CANDIDATES, limit: RECURRING_CANDIDATES,
+    });
     const stored = (await deps.window.readObservations(nearest, service)) as Observation[];
     // The ticket itself is in the window too: it is alike itself in full, so it is always in its cluster.
     const cluster = stored.flatMap((o) => {
