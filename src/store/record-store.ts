@@ -93,6 +93,8 @@ type ListFn = (...args: (string | number)[]) => Promise<string[]>;
 
 export interface RecordStore {
   load(id: string): Promise<StoredRecord | null>;
+  /** The record's version alone (null when there is none): one small read, to tell whether a record in hand is the latest. */
+  version(id: string): Promise<number | null>;
   loadMany(ids: string[]): Promise<StoredRecord[]>;
   commit(request: CommitRequest): Promise<CommitResult>;
   history(id: string): Promise<unknown[]>;
@@ -215,6 +217,11 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout, o: {
   return {
     async load(id) {
       return parseStored(id, await redis.hmgetBuffer(layout.record(id), ...FIELDS));
+    },
+
+    async version(id) {
+      const v = await redis.hget(layout.record(id), 'v');
+      return v === null ? null : Number(v);
     },
 
     async loadMany(ids) {

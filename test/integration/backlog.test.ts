@@ -5,7 +5,9 @@ import { makeCandidateFinder } from '../../src/store/backlog-index.js';
 import { makeLocks } from '../../src/store/locks.js';
 import { makeRecurringWindow } from '../../src/store/recurring-window.js';
 import { createLogger } from '../../src/logger.js';
-import { bearer, defaultTopology, harnessPerTest, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
+import { loadConfig } from '../../src/config/env.js';
+import { createRuntime } from '../../src/runtime.js';
+import { bearer, defaultTopology, harnessPerTest, redisUrl, ticketBody, waitFor, type Harness } from '../helpers/harness.js';
 import { expectProblem } from '../helpers/http.js';
 
 const open = harnessPerTest();
@@ -188,6 +190,40 @@ describe('a backlog item', () => {
     const relinked = (await backlog.link(upload, linkOf(d), withE))!;
     expect(relinked.state.context.links.map((l) => l.ticketId)).toContain(d);
     expect((await backlog.findItem(upload))!.state.context.links.map((l) => l.ticketId).sort()).toEqual([a, b, d, e].sort());
+  });
+
+  it("gives the feed the item this process holds while that is the latest (its version read, not the item), and the latest once another process changed it", async () => {
+    const h = await open({ roles: ['relay', 'backlog'] });
+    const { upload } = await twoItems(h);
+    const backlog = h.runtime.backlog;
+    const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
+    // The same object back: not loaded and decoded again.
+    const first = (await backlog.findItem(upload))!;
+    expect(await backlog.findItem(upload)).toBe(first);
+    // A link made here: the item it committed is the one held.
+    const d = await createTicket(h, 'SL', { category: 'question' });
+    const linked = (await backlog.link(upload, linkOf(d)))!;
+    expect(linked.version).toBe(first.version + 1);
+    expect(await backlog.findItem(upload)).toBe(linked);
+    // Another process links a ticket: what this one holds is no longer the latest, and the item is loaded again.
+    const other = await createRuntime({ config: loadConfig({ LOTSE_PREFIX: h.prefix, LOG_LEVEL: 'silent' }), redisUrl: redisUrl(), topology: defaultTopology, logger: createLogger('silent'), env: {} });
+    try {
+      const e = await createTicket(h, 'SL', { category: 'question' });
+      const byOther = (await other.backlog.link(upload, linkOf(e)))!;
+      expect(byOther.version).toBe(linked.version + 1);
+      const found = (await backlog.findItem(upload))!;
+      expect(found).not.toBe(linked);
+      expect(found.version).toBe(byOther.version);
+      expect(found.state.context.links.map((l) => l.ticketId)).toContain(e);
+      expect(await backlog.findItem(upload)).toBe(found);
+      // A decision over HTTP in this process: held as committed.
+      expect((await itemEvent(h, upload, 'ops-bremen', { type: 'PRIORITIZE', rank: 1 })).statusCode).toBe(200);
+      const prioritized = (await backlog.findItem(upload))!;
+      expect(prioritized.version).toBe(found.version + 1);
+      expect(prioritized.state.context).toMatchObject({ rank: 1 });
+    } finally {
+      await other.close();
+    }
   });
 
   it('tells every linked open ticket once when it ships, even when the notice runs again', async () => {

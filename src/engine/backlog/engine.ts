@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { hasRoomFor, isLinked, type BacklogEventPayload } from '../../../machines/backlog.machine.js';
 import type { BacklogLink } from '../../domain/backlog-policy.js';
 import { analyseText, type TextSettings } from '../../backlog/text.js';
@@ -106,13 +107,25 @@ export async function applyItemEvent(b: BacklogPath, principal: Principal, id: s
   return { record: outcome.record, replayed: outcome.status === 'replayed' };
 }
 
+/** Items one process keeps as it last loaded or changed them, at most… */
+export const KEPT_ITEMS_MAX = 128;
+/** …and for this long. */
+export const KEPT_ITEMS_TTL_MS = 30_000;
+
 /** The backlog engine: its operations bound to their deps, as BacklogEngine names them. */
 export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
   const { topology } = deps;
   const { kind, policy } = createBacklogKind({ topology, store: deps.store, keys: deps.keys, source: deps.source });
-  const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now } };
+  // The items this process loaded or changed last, by id: in a burst of one problem every observation finds the same
+  // item, which holds up to 500 links; asking its version is one small read, loading it again a large one, decoded.
+  const kept = new LRUCache<string, BacklogItemRecord>({ max: KEPT_ITEMS_MAX, ttl: KEPT_ITEMS_TTL_MS });
+  const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now, onApplied: ({ after }) => void kept.set(after.id, after) } };
   return {
-    createItem: (item) => createItem(b, item),
+    async createItem(item) {
+      const result = await createItem(b, item);
+      kept.set(result.record.id, result.record);
+      return result;
+    },
     link: (itemId, l, known) => link(b, itemId, l, known),
     absorb: (into, from, links) => absorb(b, into, from, links),
     applyItemEvent: (principal, id, input, opts) => applyItemEvent(b, principal, id, input, opts),
@@ -120,7 +133,16 @@ export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
     view: (principal, record) => toItemView(topology, kind, principal, record, deps.now()),
     analyse: (service, text) => analyseText(text, textSettingsOf(topology, service)),
     get: (principal, id) => loadInReach(kind, principal, id),
-    findItem: (id) => load(kind, id),
+    // The item as this process last had it when that is still its version (the latest: a change anywhere moves the
+    // version on), else loaded; what is decided on it is committed against its version all the same.
+    async findItem(id) {
+      const mine = kept.get(id);
+      if (mine && (await deps.store.version(id)) === mine.version) return mine;
+      const found = await load(kind, id);
+      if (found) kept.set(id, found);
+      else kept.delete(id);
+      return found;
+    },
     async history(principal, id) {
       await loadInReach(kind, principal, id);
       return (await deps.store.history(id)) as BacklogHistoryEntry[];
