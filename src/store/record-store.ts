@@ -95,6 +95,12 @@ export interface RecordStore {
   load(id: string): Promise<StoredRecord | null>;
   /** The record's version alone (null when there is none): one small read, to tell whether a record in hand is the latest. */
   version(id: string): Promise<number | null>;
+  /**
+   * How often this store's connection was lost so far (a restart, a failover):
+   * a record kept from before may be gone from Redis, and the version it had
+   * may since name another record's state, so a version read proves nothing of it.
+   */
+  connectionEpoch(): number;
   loadMany(ids: string[]): Promise<StoredRecord[]>;
   commit(request: CommitRequest): Promise<CommitResult>;
   history(id: string): Promise<unknown[]>;
@@ -181,6 +187,21 @@ export function commitCall(layout: RecordLayout, r: CommitRequest): CommitCall {
   return { keys, args };
 }
 
+const epochs = new WeakMap<RedisClient, { n: number }>();
+
+/** The connection epoch of a client (RecordStore.connectionEpoch): counted once per client, however many stores share it. */
+function epochOf(redis: RedisClient): { n: number } {
+  let epoch = epochs.get(redis);
+  if (!epoch) {
+    const e = { n: 0 };
+    const lost = () => void e.n++;
+    // A single Redis says it lost its connection with close and reconnecting; a cluster client says so of a node too.
+    for (const event of ['close', 'reconnecting', '-node', 'node error']) redis.on(event, lost);
+    epochs.set(redis, (epoch = e));
+  }
+  return epoch;
+}
+
 /** Commits asked for in one turn of the event loop go as one script call, at most this many (group-commit.ts). */
 export const GROUP_COMMIT_MAX = 32;
 
@@ -197,6 +218,7 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout, o: {
     maxBatch: o.maxBatch ?? GROUP_COMMIT_MAX,
   });
   const listFn = (redis as unknown as { lotseListPage: ListFn }).lotseListPage.bind(redis);
+  const epoch = epochOf(redis);
 
   function parseStored(id: string, values: (Buffer | null)[]): StoredRecord | null {
     const [v, d, r, o] = values;
@@ -223,6 +245,8 @@ export function createRecordStore(redis: RedisClient, layout: RecordLayout, o: {
       const v = await redis.hget(layout.record(id), 'v');
       return v === null ? null : Number(v);
     },
+
+    connectionEpoch: () => epoch.n,
 
     async loadMany(ids) {
       if (ids.length === 0) return [];

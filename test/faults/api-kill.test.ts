@@ -35,7 +35,8 @@ it('keeps every 2xx ticket when the API is killed with -9 mid-request, and a cli
   let reached: (() => void) | undefined;
   const onProgress = (n: number) => {
     done = n;
-    if (done >= nextAt) reached?.();
+    // The last ticket done ends the load: no kill then, it would hit no request.
+    if (done >= nextAt && done < tickets) reached?.();
   };
   const injector = (async () => {
     while (!loadDone) {
@@ -56,10 +57,15 @@ it('keeps every 2xx ticket when the API is killed with -9 mid-request, and a cli
   })();
   // Creates only over HTTP: the API is what dies here. Bounded by count and by time (LOTSE_FAULTS_KILL_S, 120 s by default).
   const until = Date.now() + Number(process.env.LOTSE_FAULTS_KILL_S ?? 120) * 1000;
-  const load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16, queueShare: 0, until, onProgress });
-  loadDone = true;
-  reached?.();
-  await injector;
+  let load: Awaited<ReturnType<typeof runLoad>>;
+  try {
+    load = await runLoad({ url: fleet.url, redis, prefix, ledger, tickets, seed, concurrency: 16, queueShare: 0, until, onProgress });
+  } finally {
+    // Also when the load fails: the injector stops before the fleet is closed.
+    loadDone = true;
+    reached?.();
+    await injector;
+  }
   await waitForQuiet({ redis, prefix });
   const counts = await reconcile({ scenario: 'b. API kill -9', ledger, redis, prefix, url: fleet.url });
   const replayed = [...ledger.tickets.values()].filter((t) => t.replayed).length;

@@ -221,9 +221,29 @@ describe('a backlog item', () => {
       const prioritized = (await backlog.findItem(upload))!;
       expect(prioritized.version).toBe(found.version + 1);
       expect(prioritized.state.context).toMatchObject({ rank: 1 });
+      expect(await backlog.findItem(upload)).toBe(prioritized);
     } finally {
       await other.close();
     }
+  });
+
+  it('holds an item it opened as committed, and believes nothing it holds once the connection was lost', async () => {
+    // No workers: nothing else uses the connection while it is cut.
+    const h = await open();
+    const backlog = h.runtime.backlog;
+    const link = { ticketId: 'T-kept', land: 'SL' as const, priority: 'P3' as const, score: 1, shared: ['termin'], at: Date.now(), source: 'suggestion' as const };
+    const opened = await backlog.createItem({ id: 'bi-kept-test', service: 'elfe', title: 'Termin online verschieben', description: '', links: [link], text: backlog.analyse('elfe', 'Termin online verschieben') });
+    expect(opened.created).toBe(true);
+    expect(await backlog.findItem('bi-kept-test')).toBe(opened.record);
+    // The connection lost (a Redis restart or failover may have lost the version held, and another process may have
+    // written that version number anew since): what is held is not believed, the item is loaded again.
+    const back = new Promise((resolve) => h.runtime.redis.once('ready', resolve));
+    h.runtime.redis.disconnect(true);
+    await back;
+    const reloaded = (await backlog.findItem('bi-kept-test'))!;
+    expect(reloaded).not.toBe(opened.record);
+    expect(reloaded.version).toBe(opened.record.version);
+    expect(await backlog.findItem('bi-kept-test')).toBe(reloaded);
   });
 
   it('tells every linked open ticket once when it ships, even when the notice runs again', async () => {

@@ -118,12 +118,19 @@ export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
   const { kind, policy } = createBacklogKind({ topology, store: deps.store, keys: deps.keys, source: deps.source });
   // The items this process loaded or changed last, by id: in a burst of one problem every observation finds the same
   // item, which holds up to 500 links; asking its version is one small read, loading it again a large one, decoded.
-  const kept = new LRUCache<string, BacklogItemRecord>({ max: KEPT_ITEMS_MAX, ttl: KEPT_ITEMS_TTL_MS });
-  const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now, onApplied: ({ after }) => void kept.set(after.id, after) } };
+  // Each with the store's connection epoch when it was kept: Redis restarted or failed over since may have lost that
+  // version, and another process may have written the same version number anew.
+  const kept = new LRUCache<string, { record: BacklogItemRecord; epoch: number }>({ max: KEPT_ITEMS_MAX, ttl: KEPT_ITEMS_TTL_MS });
+  const keep = (record: BacklogItemRecord) => {
+    const mine = kept.get(record.id);
+    // A slow load does not replace a later version kept meanwhile.
+    if (!mine || mine.record.version <= record.version || mine.epoch !== deps.store.connectionEpoch()) kept.set(record.id, { record, epoch: deps.store.connectionEpoch() });
+  };
+  const b: BacklogPath = { ...deps, policy, path: { kind, idempotency: deps.idempotency, now: deps.now, onApplied: ({ after }) => keep(after) } };
   return {
     async createItem(item) {
       const result = await createItem(b, item);
-      kept.set(result.record.id, result.record);
+      keep(result.record);
       return result;
     },
     link: (itemId, l, known) => link(b, itemId, l, known),
@@ -134,12 +141,16 @@ export function createBacklogEngine(deps: BacklogEngineDeps): BacklogEngine {
     analyse: (service, text) => analyseText(text, textSettingsOf(topology, service)),
     get: (principal, id) => loadInReach(kind, principal, id),
     // The item as this process last had it when that is still its version (the latest: a change anywhere moves the
-    // version on), else loaded; what is decided on it is committed against its version all the same.
+    // version on) and the connection was not lost meanwhile, else loaded; what is decided on it is committed against
+    // its version all the same.
     async findItem(id) {
       const mine = kept.get(id);
-      if (mine && (await deps.store.version(id)) === mine.version) return mine;
+      if (mine && mine.epoch === deps.store.connectionEpoch()) {
+        const version = await deps.store.version(id);
+        if (version === mine.record.version && mine.epoch === deps.store.connectionEpoch()) return mine.record;
+      }
       const found = await load(kind, id);
-      if (found) kept.set(id, found);
+      if (found) keep(found);
       else kept.delete(id);
       return found;
     },
