@@ -118,6 +118,9 @@ describe('the backlog feed', () => {
 });
 
 describe('a backlog item', () => {
+  /** A link as the feed makes one, for a ticket of Saarland's desk. */
+  const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
+
   async function twoItems(h: Harness) {
     const a = await createTicket(h, 'HB');
     const b = await createTicket(h, 'BY');
@@ -173,7 +176,6 @@ describe('a backlog item', () => {
     const h = await open({ roles: ['relay', 'backlog'] });
     const { a, b, upload } = await twoItems(h);
     const backlog = h.runtime.backlog;
-    const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
     // Questions: technical tickets would feed the recurring-problem window, which could link them meanwhile.
     const d = await createTicket(h, 'SL', { category: 'question' });
     const e = await createTicket(h, 'SL', { category: 'question' });
@@ -196,7 +198,6 @@ describe('a backlog item', () => {
     const h = await open({ roles: ['relay', 'backlog'] });
     const { upload } = await twoItems(h);
     const backlog = h.runtime.backlog;
-    const linkOf = (ticketId: string) => ({ ticketId, land: 'SL' as const, priority: 'P3' as const, score: 0.9, shared: ['wohngeld'], at: Date.now(), source: 'suggestion' as const });
     // The same object back: not loaded and decoded again.
     const first = (await backlog.findItem(upload))!;
     expect(await backlog.findItem(upload)).toBe(first);
@@ -231,8 +232,7 @@ describe('a backlog item', () => {
     // No workers: nothing else uses the connection while it is cut.
     const h = await open();
     const backlog = h.runtime.backlog;
-    const link = { ticketId: 'T-kept', land: 'SL' as const, priority: 'P3' as const, score: 1, shared: ['termin'], at: Date.now(), source: 'suggestion' as const };
-    const opened = await backlog.createItem({ id: 'bi-kept-test', service: 'elfe', title: 'Termin online verschieben', description: '', links: [link], text: backlog.analyse('elfe', 'Termin online verschieben') });
+    const opened = await backlog.createItem({ id: 'bi-kept-test', service: 'elfe', title: 'Termin online verschieben', description: '', links: [linkOf('T-kept')], text: backlog.analyse('elfe', 'Termin online verschieben') });
     expect(opened.created).toBe(true);
     expect(await backlog.findItem('bi-kept-test')).toBe(opened.record);
     // The connection lost (a Redis restart or failover may have lost the version held, and another process may have
