@@ -10,9 +10,12 @@ export const STORE_RETRY_AFTER_S = 2;
  * redirections ran out (a failover under way: the slot's master is gone
  * and its replica not yet promoted). As with a closed connection, the
  * caller retries with the same key: the engine's idempotency answers what
- * a command that did run had done.
+ * a command that did run had done. While a Cluster client refreshes its
+ * slots after a failover it is not ready, and with the offline queue off it
+ * refuses commands ("Cluster isn't ready"), or finds no node to ask: the
+ * same, Redis away for a moment.
  */
-const UNREACHABLE = /Command timed out|Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Redis did not answer|Reached the max retries per request limit|Too many Cluster redirections/;
+const UNREACHABLE = /Command timed out|Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Redis did not answer|Reached the max retries per request limit|Too many Cluster redirections|Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache|Node is disconnected|^CLUSTERDOWN/;
 
 /** Whether an error means the store is unreachable (retry later) rather than a fault of the request or the code. */
 export function isStoreUnavailable(err: unknown): boolean {

@@ -13,6 +13,12 @@ describe('isStoreUnavailable', () => {
     ['Too many Cluster redirections. Last error: ReplyError: MOVED 14858 127.0.0.1:46655', true],
     ['Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down', true],
     ['Too many Cluster redirections. Last error: Error: Connection is closed.', true],
+    // A Cluster client refreshing its slots after a failover: not ready, and the offline queue is off; or no node answered.
+    ["Cluster isn't ready and enableOfflineQueue options is false", true],
+    ['None of startup nodes is available', true],
+    ['Failed to refresh slots cache.', true],
+    ['Node is disconnected', true],
+    ['CLUSTERDOWN The cluster is down', true],
     ['WRONGTYPE Operation against a key holding the wrong kind of value', false],
     ['ERR Error running script', false],
   ])('%s: %s', (message, unavailable) => {
